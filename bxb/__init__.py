@@ -1,0 +1,1 @@
+"""bxb: billing and metering where every subscription is a durable Temporal workflow."""

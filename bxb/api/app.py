@@ -1,0 +1,44 @@
+"""The FastAPI application: resources for the lifetime of the process, routers, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bxb.api import health, organizations
+from bxb.api.errors import install_error_handlers
+from bxb.api.middleware import RequestContextMiddleware
+from bxb.core.db import create_engine, create_sessionmaker
+from bxb.core.settings import Settings
+from bxb.core.temporal import TemporalConnector
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.resolved_database_url, pool_size=settings.database_pool_size
+        )
+        app.state.sessions = create_sessionmaker(engine)
+        app.state.temporal = TemporalConnector(settings)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="bxb",
+        summary="Billing and metering; every subscription a durable Temporal workflow.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(organizations.router)
+    return app

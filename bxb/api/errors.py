@@ -1,0 +1,131 @@
+"""Errors in Lago's shapes, and the handlers that make every failure one of them.
+
+401 {"status", "error"}; 404/405/403 add a "code"; 422 adds "error_details". Nothing
+escapes as a bare 500 page: unexpected errors become {"status":500,...} and are logged
+with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raise from a route to answer with Lago's error body."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        code: str | None = None,
+        error_details: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        super().__init__(code or status)
+        self.status = status
+        self.code = code
+        self.error_details = error_details
+        self.error = error or HTTPStatus(status).phrase
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "error": self.error}
+        if self.code is not None:
+            body["code"] = self.code
+        if self.error_details is not None:
+            body["error_details"] = dict(self.error_details)
+        return body
+
+
+def not_found(resource: str) -> ApiError:
+    """404 with Lago's code, e.g. not_found("customer") → customer_not_found."""
+    return ApiError(404, code=f"{resource}_not_found")
+
+
+def validation_error(details: Mapping[str, Sequence[str]]) -> ApiError:
+    return ApiError(
+        422,
+        code="validation_errors",
+        error="Unprocessable Entity",
+        error_details={key: list(value) for key, value in details.items()},
+    )
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, error="Unauthorized")
+
+
+def _json(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+_PYDANTIC_CODES = {
+    "missing": "value_is_mandatory",
+    "string_type": "invalid_type",
+    "int_type": "invalid_type",
+    "int_parsing": "invalid_type",
+    "float_type": "invalid_type",
+    "float_parsing": "invalid_type",
+    "bool_type": "invalid_type",
+    "bool_parsing": "invalid_type",
+    "dict_type": "invalid_type",
+    "list_type": "invalid_type",
+    "model_type": "invalid_type",
+    "enum": "value_is_invalid",
+    "literal_error": "value_is_invalid",
+    "string_too_long": "value_is_too_long",
+    "string_too_short": "value_is_invalid",
+    "extra_forbidden": "unknown_field",
+}
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    """Lago names fields by their key inside the root object: body.customer.name → name."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if len(parts) > 1:
+        parts = parts[1:]  # drop the root key ("customer", "plan", ...)
+    return ".".join(parts) or "base"
+
+
+def details_from_validation(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for err in errors:
+        code = _PYDANTIC_CODES.get(str(err.get("type")), "value_is_invalid")
+        if err.get("type") == "value_error":
+            code = str(err.get("ctx", {}).get("error", code))
+        details.setdefault(_field_name(err.get("loc", ())), []).append(code)
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def on_api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return _json(ApiError(400, error="Bad Request", code="invalid_json"))
+        return _json(validation_error(details_from_validation(errors)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code
+        )
+        return _json(ApiError(exc.status_code, code=code), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _json(ApiError(500))

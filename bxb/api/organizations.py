@@ -1,0 +1,128 @@
+"""GET/PUT /api/v1/organizations: the caller's own organization (Lago's OrganizationObject).
+
+Lago has only PUT; GET is bxb's identity check: it answers with the organization the
+API key belongs to, so a client can verify its key and URL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.validation import check_country, check_currency, check_email, check_timezone
+from bxb.models import Organization
+
+router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
+
+Currency = Annotated[str, AfterValidator(check_currency)]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
+Country = Annotated[str, AfterValidator(check_country)]
+Email = Annotated[str, AfterValidator(check_email)]
+
+
+class BillingConfigurationIn(BaseModel):
+    invoice_footer: str | None = Field(default=None, max_length=600)
+    invoice_grace_period: int | None = Field(default=None, ge=0, le=365)
+    document_locale: str | None = Field(default=None, max_length=16)
+
+
+class OrganizationUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    default_currency: Currency | None = None
+    timezone: Timezone | None = None
+    country: Country | None = None
+    email: Email | None = None
+    legal_name: str | None = Field(default=None, max_length=255)
+    legal_number: str | None = Field(default=None, max_length=255)
+    tax_identification_number: str | None = Field(default=None, max_length=255)
+    address_line1: str | None = Field(default=None, max_length=255)
+    address_line2: str | None = Field(default=None, max_length=255)
+    city: str | None = Field(default=None, max_length=255)
+    state: str | None = Field(default=None, max_length=255)
+    zipcode: str | None = Field(default=None, max_length=64)
+    net_payment_term: int | None = Field(default=None, ge=0, le=365)
+    document_numbering: Literal["per_customer", "per_organization"] | None = None
+    document_number_prefix: str | None = Field(default=None, min_length=1, max_length=10)
+    finalize_zero_amount_invoice: bool | None = None
+    email_settings: list[str] | None = None
+    billing_configuration: BillingConfigurationIn | None = None
+
+
+class OrganizationUpdateBody(BaseModel):
+    organization: OrganizationUpdate
+
+
+def organization_object(org: Organization) -> dict[str, Any]:
+    return {
+        "lago_id": str(org.id),
+        "name": org.name,
+        "created_at": org.created_at.isoformat().replace("+00:00", "Z"),
+        "webhook_url": None,
+        "webhook_urls": [],
+        "country": org.country,
+        "default_currency": org.default_currency,
+        "address_line1": org.address_line1,
+        "address_line2": org.address_line2,
+        "state": org.state,
+        "zipcode": org.zipcode,
+        "email": org.email,
+        "city": org.city,
+        "legal_name": org.legal_name,
+        "legal_number": org.legal_number,
+        "document_numbering": org.document_numbering,
+        "document_number_prefix": org.document_number_prefix,
+        "net_payment_term": org.net_payment_term,
+        "tax_identification_number": org.tax_identification_number,
+        "timezone": org.timezone,
+        "email_settings": list(org.email_settings),
+        "finalize_zero_amount_invoice": org.finalize_zero_amount_invoice,
+        "billing_configuration": {
+            "invoice_footer": org.invoice_footer,
+            "invoice_grace_period": org.invoice_grace_period,
+            "document_locale": org.document_locale,
+        },
+        "events_store": "postgres",
+    }
+
+
+@router.get("")
+async def get_organization(org: OrgDep) -> dict[str, Any]:
+    return {"organization": organization_object(org)}
+
+
+@router.put("")
+async def update_organization(
+    body: OrganizationUpdateBody, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    changes = body.organization.model_dump(exclude_unset=True, exclude={"billing_configuration"})
+    billing = body.organization.billing_configuration
+    if billing is not None:
+        changes |= {
+            key: value
+            for key, value in billing.model_dump(exclude_unset=True).items()
+            if value is not None
+        }
+    org = await session.merge(org)
+    for key, value in changes.items():
+        if value is not None or key in _NULLABLE:
+            setattr(org, key, value)
+    await session.commit()
+    return {"organization": organization_object(org)}
+
+
+_NULLABLE = {
+    "country",
+    "email",
+    "legal_name",
+    "legal_number",
+    "tax_identification_number",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "zipcode",
+}

@@ -1,0 +1,51 @@
+"""Field validators shared by request schemas (errors become Lago's 422 codes)."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+
+from bxb.billing.money import is_known_currency
+
+
+@cache
+def _countries() -> frozenset[str]:
+    return frozenset(
+        code for code in Locale("en").territories if isinstance(code, str) and code.isalpha()
+    )
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_currency(value: str) -> str:
+    if not is_known_currency(value):
+        raise ValueError("value_is_invalid")
+    return value
+
+
+def check_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("invalid_timezone")
+    try:
+        ZoneInfo(value)
+    except ZoneInfoNotFoundError as exc:  # pragma: no cover - listed zones always load
+        raise ValueError("invalid_timezone") from exc
+    return value
+
+
+def check_country(value: str) -> str:
+    if value.upper() not in _countries():
+        raise ValueError("not_a_valid_country_code")
+    return value.upper()
+
+
+def check_email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value:
+        raise ValueError("invalid_email_format")
+    return value

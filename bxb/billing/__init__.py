@@ -1,0 +1,1 @@
+"""Pure billing core: money, periods, pricing. Imports no I/O library."""

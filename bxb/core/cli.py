@@ -1,0 +1,132 @@
+"""The `bxb` command: run the stack or its parts, migrate, manage organizations and keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.core.db import create_engine, create_sessionmaker, transaction
+from bxb.core.embedded import EmbeddedPostgres
+from bxb.core.logging import configure_logging
+from bxb.core.migrate import upgrade
+from bxb.core.organizations import (
+    InvalidApiKeyError,
+    create_organization,
+    list_organizations,
+    revoke_api_key,
+)
+from bxb.core.settings import Settings
+from bxb.core.stack import prepare_database, run_stack, serve
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bxb", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start everything on embedded defaults (API, worker, services)")
+    commands.add_parser("api", help="run the HTTP API only (services configured by environment)")
+    commands.add_parser("worker", help="run the Temporal worker only")
+    commands.add_parser("migrate", help="apply database migrations")
+    org = commands.add_parser("org", help="organizations and API keys").add_subparsers(
+        dest="org_command", required=True
+    )
+    create = org.add_parser("create", help="create an organization and print its API key once")
+    create.add_argument("name")
+    org.add_parser("list", help="list organizations and their key prefixes")
+    revoke = org.add_parser("revoke-key", help="revoke an API key by its prefix")
+    revoke.add_argument("prefix", help="the key's first 12 characters, as `org list` shows")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except InvalidApiKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "up":
+        await _until_signalled(lambda stop: run_stack(settings, stop))
+    elif args.command == "api":
+        await _until_signalled(lambda stop: serve(settings, stop, worker=False, api=True))
+    elif args.command == "worker":
+        await _until_signalled(lambda stop: serve(settings, stop, worker=True, api=False))
+    elif args.command == "migrate":
+        await upgrade(settings.resolved_database_url)
+        print("database is up to date")
+    else:
+        async with _database(settings) as run:
+            await run(lambda session: _org_command(args, session))
+    return 0
+
+
+async def _until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(stop)
+
+
+async def _org_command(args: argparse.Namespace, session: AsyncSession) -> None:
+    if args.org_command == "create":
+        org, issued = await create_organization(session, args.name)
+        print(f"organization {org.name} ({org.id})")
+        print(f"API key (shown once, store it now): {issued.plaintext}")
+    elif args.org_command == "list":
+        for org, keys in await list_organizations(session):
+            live = [k.prefix + "…" for k in keys if k.revoked_at is None]
+            print(f"{org.id}  {org.name}  keys: {', '.join(live) or '-'}")
+    else:
+        revoked = await revoke_api_key(session, args.prefix)
+        print(f"revoked {revoked} key(s)")
+        if not revoked:
+            raise SystemExit(1)
+
+
+SessionRunner = Callable[[Callable[[AsyncSession], Awaitable[None]]], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[SessionRunner]:
+    """A transaction runner on the ledger; starts embedded PostgreSQL if it is not running."""
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.embedded_database and not await _reachable(settings):
+            postgres = EmbeddedPostgres(settings.data_dir, settings.embedded_postgres_port)
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            stack.callback(postgres.stop)
+            await postgres.start()
+            await prepare_database(settings)
+        engine = create_engine(settings.resolved_database_url, pool_size=1)
+        stack.push_async_callback(engine.dispose)
+        sessions = create_sessionmaker(engine)
+
+        async def run(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+            async with transaction(sessions) as session:
+                await work(session)
+
+        yield run
+
+
+async def _reachable(settings: Settings) -> bool:
+    engine = create_engine(settings.resolved_database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except (OperationalError, DBAPIError, OSError):
+        return False
+    finally:
+        await engine.dispose()

@@ -1,0 +1,88 @@
+"""One Settings class. Every service is embedded unless its address is given.
+
+Environment variables are read without a prefix for the service addresses that operators
+already know by name (DATABASE_URL, TEMPORAL_ADDRESS, ...) and with a ``BXB_`` prefix for
+bxb's own knobs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default=Path(".bxb"), validation_alias=_env("BXB_DATA_DIR"))
+
+    # PostgreSQL: the ledger. Unset → embedded PostgreSQL under data_dir.
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    embedded_postgres_port: int = Field(
+        default=5433, validation_alias=_env("BXB_EMBEDDED_POSTGRES_PORT")
+    )
+    database_pool_size: int = Field(default=10, validation_alias=_env("BXB_DATABASE_POOL_SIZE"))
+
+    # Temporal. Unset address → embedded dev server (with Web UI) under data_dir.
+    temporal_address: str | None = Field(default=None, validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field(default="default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    temporal_task_queue: str = Field(default="bxb", validation_alias=_env("TEMPORAL_TASK_QUEUE"))
+    embedded_temporal_port: int = Field(
+        default=7233, validation_alias=_env("BXB_EMBEDDED_TEMPORAL_PORT")
+    )
+    temporal_ui_port: int = Field(default=8233, validation_alias=_env("BXB_TEMPORAL_UI_PORT"))
+
+    # ClickHouse event store (optional). Unset → events live in PostgreSQL.
+    clickhouse_url: str | None = Field(default=None, validation_alias=_env("CLICKHOUSE_URL"))
+
+    # Stripe. STRIPE_API_BASE points the SDK elsewhere (localstripe in tests).
+    stripe_api_key: str | None = Field(default=None, validation_alias=_env("STRIPE_API_KEY"))
+    stripe_api_base: str | None = Field(default=None, validation_alias=_env("STRIPE_API_BASE"))
+    stripe_webhook_secret: str | None = Field(
+        default=None, validation_alias=_env("STRIPE_WEBHOOK_SECRET")
+    )
+
+    # HTTP API.
+    api_host: str = Field(default="127.0.0.1", validation_alias=_env("BXB_API_HOST"))
+    api_port: int = Field(default=8000, validation_alias=_env("BXB_API_PORT"))
+    max_body_bytes: int = Field(default=1_048_576, validation_alias=_env("BXB_MAX_BODY_BYTES"))
+
+    # When set and the database has no organization yet, `bxb up` creates one with this key.
+    bootstrap_api_key: str | None = Field(
+        default=None, validation_alias=_env("BXB_BOOTSTRAP_API_KEY")
+    )
+    log_level: str = Field(default="INFO", validation_alias=_env("BXB_LOG_LEVEL"))
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """SQLAlchemy URL (asyncpg driver) of the ledger, embedded or external."""
+        if self.database_url is None:
+            return f"postgresql+asyncpg://postgres@127.0.0.1:{self.embedded_postgres_port}/bxb"
+        return normalize_database_url(self.database_url)
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.embedded_temporal_port}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and select the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")

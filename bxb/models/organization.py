@@ -1,0 +1,35 @@
+"""Organizations: the tenant every other row belongs to."""
+
+from __future__ import annotations
+
+from sqlalchemy import String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bxb.models.base import Base, IdMixin, TimestampMixin
+
+
+class Organization(IdMixin, TimestampMixin, Base):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(255))
+    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    email: Mapped[str | None] = mapped_column(String(255))
+    legal_name: Mapped[str | None] = mapped_column(String(255))
+    legal_number: Mapped[str | None] = mapped_column(String(255))
+    tax_identification_number: Mapped[str | None] = mapped_column(String(255))
+    address_line1: Mapped[str | None] = mapped_column(String(255))
+    address_line2: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str | None] = mapped_column(String(255))
+    zipcode: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    net_payment_term: Mapped[int] = mapped_column(default=0)
+    document_numbering: Mapped[str] = mapped_column(String(32), default="per_customer")
+    document_number_prefix: Mapped[str] = mapped_column(String(32))
+    invoice_grace_period: Mapped[int] = mapped_column(default=0)
+    invoice_footer: Mapped[str | None] = mapped_column(Text)
+    document_locale: Mapped[str] = mapped_column(String(16), default="en")
+    finalize_zero_amount_invoice: Mapped[bool] = mapped_column(default=True)
+    email_settings: Mapped[list[str]] = mapped_column(JSONB, default=list)
