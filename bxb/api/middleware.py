@@ -36,8 +36,9 @@ class BodyTooLargeError(Exception):
     pass
 
 
-def _error_body(status: int, error: str, code: str) -> bytes:
-    return json.dumps({"status": status, "error": error, "code": code}).encode()
+TOO_LARGE = json.dumps(
+    {"status": 413, "error": "Payload Too Large", "code": "payload_too_large"}
+).encode()
 
 
 class RequestContextMiddleware:
@@ -57,8 +58,12 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
 
+        rejected = False  # set once we answered 413; later app output is dropped
+
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
+            if rejected:
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
@@ -68,6 +73,12 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
+        async def reject_too_large() -> None:
+            nonlocal rejected
+            if not response_started:
+                await _send_json(send_with_id, 413, TOO_LARGE)
+            rejected = True
+
         received = 0
 
         async def limited_receive() -> Message:
@@ -76,21 +87,19 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    # Frameworks turn errors while reading into 400s; answer 413 first.
+                    await reject_too_large()
                     raise BodyTooLargeError
             return message
 
         try:
-            declared = headers.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise BodyTooLargeError
-            await self.app(scope, limited_receive, send_with_id)
+            declared = headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                await reject_too_large()
+            else:
+                await self.app(scope, limited_receive, send_with_id)
         except BodyTooLargeError:
-            if response_started:  # pragma: no cover - the app never streams before reading
-                raise
-            status = 413
-            await _send_json(
-                send_with_id, 413, _error_body(413, "Payload Too Large", "payload_too_large")
-            )
+            pass
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

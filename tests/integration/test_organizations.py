@@ -1,0 +1,72 @@
+"""GET/PUT /api/v1/organizations in Lago's OrganizationObject shape."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.auth import Tenant
+
+
+async def test_get_returns_lagos_organization_object(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    response = await client.get("/api/v1/organizations", headers=tenant_a.headers)
+    assert response.status_code == 200
+    org = response.json()["organization"]
+    assert org["lago_id"] == str(tenant_a.organization_id)
+    assert org["name"] == "Org A"
+    assert org["default_currency"] == "USD"
+    assert org["timezone"] == "UTC"
+    assert org["document_numbering"] == "per_customer"
+    assert org["document_number_prefix"].startswith("ORG-")
+    assert org["billing_configuration"] == {
+        "invoice_footer": None,
+        "invoice_grace_period": 0,
+        "document_locale": "en",
+    }
+    assert org["created_at"].endswith("Z")
+
+
+async def test_put_updates_settings_and_billing_configuration(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    body = {
+        "organization": {
+            "default_currency": "EUR",
+            "timezone": "Europe/Paris",
+            "country": "fr",
+            "email": "billing@a.example",
+            "net_payment_term": 30,
+            "document_numbering": "per_organization",
+            "billing_configuration": {"invoice_grace_period": 3, "invoice_footer": "Merci"},
+        }
+    }
+    response = await client.put("/api/v1/organizations", json=body, headers=tenant_a.headers)
+    assert response.status_code == 200
+    org = response.json()["organization"]
+    assert org["default_currency"] == "EUR"
+    assert org["country"] == "FR"
+    assert org["net_payment_term"] == 30
+    assert org["billing_configuration"]["invoice_grace_period"] == 3
+    assert org["billing_configuration"]["invoice_footer"] == "Merci"
+    # Persisted, not just echoed.
+    again = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
+    assert again["organization"]["timezone"] == "Europe/Paris"
+    assert again["organization"]["document_numbering"] == "per_organization"
+    # Explicit null clears an optional field; absent fields stay.
+    cleared = await client.put(
+        "/api/v1/organizations", json={"organization": {"email": None}}, headers=tenant_a.headers
+    )
+    assert cleared.json()["organization"]["email"] is None
+    assert cleared.json()["organization"]["country"] == "FR"
+
+
+async def test_negative_grace_period_is_rejected(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    body = {"organization": {"billing_configuration": {"invoice_grace_period": -1}}}
+    response = await client.put("/api/v1/organizations", json=body, headers=tenant_a.headers)
+    assert response.status_code == 422
+    assert response.json()["error_details"] == {
+        "billing_configuration.invoice_grace_period": ["value_is_invalid"]
+    }
