@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LINTED := bxb tests bench worker.py
+LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
 .PHONY: up install test lint typecheck pytest bench clean
 
