@@ -18,10 +18,10 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_sync(database_url: str, revision: str = "head") -> None:
+def upgrade_sync(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-async def upgrade(database_url: str, revision: str = "head") -> None:
+async def upgrade(database_url: str, revision: str = "heads") -> None:
     # env.py runs its own event loop, so migrations run in a worker thread.
     await asyncio.to_thread(upgrade_sync, database_url, revision)

@@ -1,7 +1,31 @@
 """SQLAlchemy tables. Every row carries organization_id; one resource per module."""
 
+from bxb.models.add_on import AddOn
 from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
+from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
+from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
+from bxb.models.customer import Customer
+from bxb.models.event import Event
 from bxb.models.organization import Organization
+from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.tax import AppliedTax, Tax
 
-__all__ = ["ApiKey", "Base", "Organization"]
+__all__ = [
+    "AddOn",
+    "ApiKey",
+    "AppliedCoupon",
+    "AppliedTax",
+    "Base",
+    "BillableMetric",
+    "BillableMetricFilter",
+    "Charge",
+    "ChargeFilter",
+    "Coupon",
+    "CouponTarget",
+    "Customer",
+    "Event",
+    "Organization",
+    "Plan",
+    "Tax",
+]

@@ -1,12 +1,12 @@
-"""Declarative base shared by every table."""
+"""Declarative base and the columns every tenant table shares."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 # Deterministic constraint names, so Alembic migrations name things the same everywhere.
 NAMING = {
@@ -37,3 +37,17 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+class TenantMixin(IdMixin, TimestampMixin):
+    """A row owned by one organization: every query filters on organization_id."""
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+        return mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+
+
+class SoftDeleteMixin:
+    """Lago keeps deleted catalog objects (invoices still point at them); codes are freed."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,60 @@
+"""Customers: who is billed, in which currency and timezone, through which provider."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bxb.models.base import Base, SoftDeleteMixin, TenantMixin
+
+
+class Customer(TenantMixin, SoftDeleteMixin, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index(
+            "uq_customers_live_external_id",
+            "organization_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    external_id: Mapped[str] = mapped_column(String(255))
+    # Lago's per-organization customer number.
+    sequential_id: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(255))
+    firstname: Mapped[str | None] = mapped_column(String(255))
+    lastname: Mapped[str | None] = mapped_column(String(255))
+    customer_type: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(255))
+    legal_name: Mapped[str | None] = mapped_column(String(255))
+    legal_number: Mapped[str | None] = mapped_column(String(255))
+    tax_identification_number: Mapped[str | None] = mapped_column(String(255))
+    address_line1: Mapped[str | None] = mapped_column(String(255))
+    address_line2: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str | None] = mapped_column(String(255))
+    zipcode: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    # None until set or until the first subscription fixes it (Lago's rule).
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # None means "the organization's timezone".
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    net_payment_term: Mapped[int | None]
+    # billing_configuration
+    invoice_grace_period: Mapped[int | None]
+    payment_provider: Mapped[str | None] = mapped_column(String(32))
+    payment_provider_code: Mapped[str | None] = mapped_column(String(255))
+    provider_customer_id: Mapped[str | None] = mapped_column(String(255))
+    document_locale: Mapped[str | None] = mapped_column(String(16))
+    # [{"key": ..., "value": ..., "display_in_invoice": bool, "lago_id": ...}]
+    metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
+    # A test clock (bxb extension, as in Stripe): "now" for this customer's subscriptions.
+    test_clock_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
