@@ -7,7 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bxb.api import health, organizations
+from bxb.api import (
+    add_ons,
+    billable_metrics,
+    coupons,
+    customers,
+    events,
+    health,
+    organizations,
+    plans,
+    taxes,
+)
 from bxb.api.errors import install_error_handlers
 from bxb.api.middleware import RequestContextMiddleware
 from bxb.core.db import create_engine, create_sessionmaker
@@ -40,5 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    app.include_router(organizations.router)
+    for module in (
+        organizations,
+        customers,
+        taxes,
+        add_ons,
+        coupons,
+        billable_metrics,
+        plans,
+        events,
+    ):
+        app.include_router(module.router)
     return app

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.serialization import iso
 from bxb.api.validation import check_country, check_currency, check_email, check_timezone
 from bxb.models import Organization
 
@@ -60,7 +61,7 @@ def organization_object(org: Organization) -> dict[str, Any]:
     return {
         "lago_id": str(org.id),
         "name": org.name,
-        "created_at": org.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso(org.created_at),
         "webhook_url": None,
         "webhook_urls": [],
         "country": org.country,
