@@ -7,9 +7,12 @@ from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.customer import Customer
 from bxb.models.event import Event
+from bxb.models.invoice import Fee, Invoice
 from bxb.models.organization import Organization
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.subscription import Subscription
 from bxb.models.tax import AppliedTax, Tax
+from bxb.models.test_clock import TestClock
 
 __all__ = [
     "AddOn",
@@ -25,7 +28,11 @@ __all__ = [
     "CouponTarget",
     "Customer",
     "Event",
+    "Fee",
+    "Invoice",
     "Organization",
     "Plan",
+    "Subscription",
     "Tax",
+    "TestClock",
 ]

@@ -1,0 +1,98 @@
+"""Invoices and their fees. Immutable once finalized; corrections are credit notes.
+
+An invoice for a subscription period is unique on (subscription, period, kind), so the
+activity that writes it can run any number of times and bill once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Numeric, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bxb.models.base import Base, TenantMixin
+
+
+class Invoice(TenantMixin, Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index(
+            "uq_invoices_subscription_period_kind",
+            "subscription_id",
+            "period_start",
+            "period_end",
+            "kind",
+            unique=True,
+        ),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("subscriptions.id"), index=True
+    )
+    # subscription | add_on | one_off | credit
+    invoice_type: Mapped[str] = mapped_column(String(16), default="subscription")
+    # Why the invoice exists: period_end | plan_change | termination | start (in advance).
+    kind: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # draft | finalized | voided
+    payment_status: Mapped[str] = mapped_column(String(16), default="pending")
+    currency: Mapped[str] = mapped_column(String(3))
+    issuing_date: Mapped[date] = mapped_column(Date)
+    # Gapless among finalized invoices of the organization; null while draft.
+    sequential_id: Mapped[int | None]
+    number: Mapped[str | None] = mapped_column(String(64))
+    fees_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    coupons_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    taxes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit_notes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    prepaid_credit_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # [{"tax_code", "tax_name", "tax_rate", "amount_cents"}]
+    applied_taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+
+    fees: Mapped[list[Fee]] = relationship(
+        back_populates="invoice",
+        cascade="all, delete-orphan",
+        order_by="Fee.position",
+        lazy="selectin",
+    )
+
+
+class Fee(TenantMixin, Base):
+    __tablename__ = "fees"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subscriptions.id"))
+    charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charges.id"))
+    charge_filter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charge_filters.id"))
+    add_on_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("add_ons.id"))
+    # Order on the invoice: the subscription fee first, then charges.
+    position: Mapped[int] = mapped_column(default=0)
+    fee_type: Mapped[str] = mapped_column(String(16))  # subscription | charge | add_on | credit
+    # What the line says, e.g. the plan's or charge's invoice display name.
+    description: Mapped[str] = mapped_column(String(255))
+    item_code: Mapped[str] = mapped_column(String(255))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    precise_amount_cents: Mapped[Decimal] = mapped_column(Numeric(40, 15))
+    amount_currency: Mapped[str] = mapped_column(String(3))
+    coupons_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    taxes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    taxes_rate: Mapped[Decimal] = mapped_column(Numeric(10, 5), default=Decimal(0))
+    units: Mapped[Decimal] = mapped_column(Numeric(40, 15), default=Decimal(0))
+    events_count: Mapped[int | None]
+    from_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    to_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    amount_details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="fees")
