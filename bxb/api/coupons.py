@@ -1,7 +1,447 @@
-"""/api/v1/coupons (Lago-compatible)."""
+"""/api/v1/coupons and applied coupons (Lago-compatible).
+
+- Once a coupon has been applied to a customer, only its name, description and expiration
+  can change (Lago's rule); other fields in an update are ignored.
+- Deleting a coupon terminates it and its active applied coupons, and frees its code.
+- Applying: the coupon must be live and active (else 404 coupon_not_found) and not expired;
+  a limited coupon may not overlap an active limited coupon of the customer (405
+  plan_overlapping); a non-reusable coupon applies once per customer, ever. A fixed-amount
+  coupon gives its currency to a customer that has none, and must match it otherwise.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.api.customers import find_customer
+from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.pagination import PageDep, PageParams, paginate
+from bxb.api.schemas.coupons import (
+    AppliedCouponCreateBody,
+    AppliesTo,
+    CouponCreateBody,
+    CouponUpdateBody,
+    applied_coupon_object,
+    coupon_object,
+    coupon_terms,
+    coupon_values,
+    normalized_terms,
+    terms_errors,
+)
+from bxb.billing.coupons import CouponError, CouponType, apply_coupon
+from bxb.models import (
+    AppliedCoupon,
+    BillableMetric,
+    Charge,
+    Coupon,
+    CouponTarget,
+    Customer,
+    Plan,
+)
+from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["coupons"])
+
+# What can still change once a coupon has been applied to a customer.
+_ALWAYS_EDITABLE = {"name", "description", "expiration", "expiration_at"}
+
+
+def _live(organization_id: uuid.UUID) -> Any:
+    return (Coupon.organization_id == organization_id) & Coupon.deleted_at.is_(None)
+
+
+async def _find(session: AsyncSession, organization_id: uuid.UUID, code: str) -> Coupon:
+    coupon = await session.scalar(select(Coupon).where(_live(organization_id), Coupon.code == code))
+    if coupon is None:
+        raise not_found("coupon")
+    return coupon
+
+
+async def _check_code_free(session: AsyncSession, organization_id: uuid.UUID, code: str) -> None:
+    taken = await session.scalar(
+        select(Coupon.id).where(_live(organization_id), Coupon.code == code)
+    )
+    if taken is not None:
+        raise validation_error({"code": ["value_already_exist"]})
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except IntegrityError:  # a concurrent request took the same code
+        await session.rollback()
+        raise validation_error({"code": ["value_already_exist"]}) from None
+
+
+async def _target_codes(
+    session: AsyncSession, coupon_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """Codes of the live plans and billable metrics each coupon is limited to."""
+    codes: dict[uuid.UUID, tuple[list[str], list[str]]] = {cid: ([], []) for cid in coupon_ids}
+    plans = await session.execute(
+        select(CouponTarget.coupon_id, Plan.code)
+        .join(Plan, Plan.id == CouponTarget.plan_id)
+        .where(CouponTarget.coupon_id.in_(coupon_ids), Plan.deleted_at.is_(None))
+        .order_by(Plan.code)
+    )
+    for coupon_id, code in plans:
+        codes[coupon_id][0].append(code)
+    metrics = await session.execute(
+        select(CouponTarget.coupon_id, BillableMetric.code)
+        .join(BillableMetric, BillableMetric.id == CouponTarget.billable_metric_id)
+        .where(CouponTarget.coupon_id.in_(coupon_ids), BillableMetric.deleted_at.is_(None))
+        .order_by(BillableMetric.code)
+    )
+    for coupon_id, code in metrics:
+        codes[coupon_id][1].append(code)
+    return codes
+
+
+async def _respond(session: AsyncSession, coupon: Coupon) -> dict[str, Any]:
+    plan_codes, metric_codes = (await _target_codes(session, [coupon.id]))[coupon.id]
+    return {"coupon": coupon_object(coupon, plan_codes, metric_codes)}
+
+
+async def _ids_for_codes(
+    session: AsyncSession,
+    model: type[Plan] | type[BillableMetric],
+    organization_id: uuid.UUID,
+    codes: Sequence[str],
+) -> list[uuid.UUID] | None:
+    """Ids of the live objects with these codes, or None when one of them is unknown."""
+    wanted = set(codes)
+    query = select(model.id).where(
+        model.organization_id == organization_id,
+        model.code.in_(wanted),
+        model.deleted_at.is_(None),
+    )
+    if model is Plan:
+        query = query.where(Plan.parent_id.is_(None))  # not a subscription's override
+    ids = list((await session.scalars(query.order_by(model.code))).all())
+    return ids if len(ids) == len(wanted) else None
+
+
+async def _resolve_targets(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    applies_to: AppliesTo,
+    current: tuple[list[uuid.UUID], list[uuid.UUID]],
+) -> tuple[list[uuid.UUID], list[uuid.UUID], dict[str, list[str]]]:
+    """Plan and metric ids a coupon is limited to; a list left out keeps `current`."""
+    plan_ids, metric_ids = current
+    errors: dict[str, list[str]] = {}
+    if applies_to.plan_codes is not None:
+        found = await _ids_for_codes(session, Plan, organization_id, applies_to.plan_codes)
+        if found is None:
+            errors["applies_to.plan_codes"] = ["plan_not_found"]
+        plan_ids = found or []
+    if applies_to.billable_metric_codes is not None:
+        codes = applies_to.billable_metric_codes
+        found = await _ids_for_codes(session, BillableMetric, organization_id, codes)
+        if found is None:
+            errors["applies_to.billable_metric_codes"] = ["billable_metric_not_found"]
+        metric_ids = found or []
+    if plan_ids and metric_ids:
+        errors["applies_to"] = ["only_one_limitation_type_per_coupon_allowed"]
+    return plan_ids, metric_ids, errors
+
+
+def _targets(plan_ids: Sequence[uuid.UUID], metric_ids: Sequence[uuid.UUID]) -> list[CouponTarget]:
+    return [CouponTarget(plan_id=pid) for pid in plan_ids] + [
+        CouponTarget(billable_metric_id=mid) for mid in metric_ids
+    ]
+
+
+@router.post("/coupons")
+async def create_coupon(body: CouponCreateBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    data = body.coupon
+    await _check_code_free(session, org.id, data.code)
+    values = data.model_dump(exclude={"applies_to"})
+    errors = terms_errors(values, now=utcnow(), check_future=True)
+    plan_ids, metric_ids, target_errors = await _resolve_targets(
+        session, org.id, data.applies_to or AppliesTo(), ([], [])
+    )
+    if errors or target_errors:
+        raise validation_error(errors | target_errors)
+    coupon = Coupon(organization_id=org.id, **normalized_terms(values))
+    coupon.targets = _targets(plan_ids, metric_ids)
+    session.add(coupon)
+    await _commit(session)
+    return await _respond(session, coupon)
+
+
+@router.get("/coupons")
+async def list_coupons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    query = select(Coupon).where(_live(org.id)).order_by(Coupon.created_at.desc(), Coupon.id.desc())
+    coupons, meta = await paginate(session, query, page)
+    codes = await _target_codes(session, [c.id for c in coupons])
+    return {
+        "coupons": [coupon_object(c, *codes[c.id]) for c in coupons],
+        "meta": meta.model_dump(),
+    }
+
+
+@router.get("/coupons/{code}")
+async def get_coupon(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    return await _respond(session, await _find(session, org.id, code))
+
+
+@router.put("/coupons/{code}")
+async def update_coupon(
+    code: str, body: CouponUpdateBody, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    coupon = await _find(session, org.id, code)
+    changes = body.coupon.model_dump(exclude_unset=True, exclude={"applies_to"})
+    applies_to = body.coupon.applies_to
+    applied = await session.scalar(
+        select(AppliedCoupon.id).where(AppliedCoupon.coupon_id == coupon.id).limit(1)
+    )
+    if applied is not None:
+        changes = {key: value for key, value in changes.items() if key in _ALWAYS_EDITABLE}
+        applies_to = None
+    if changes.get("code", coupon.code) != coupon.code:
+        await _check_code_free(session, org.id, changes["code"])
+    values = coupon_values(coupon) | changes
+    errors = terms_errors(values, now=utcnow(), check_future="expiration_at" in changes)
+    target_errors: dict[str, list[str]] = {}
+    plan_ids: list[uuid.UUID] = []
+    metric_ids: list[uuid.UUID] = []
+    if applies_to is not None:
+        current = (
+            [t.plan_id for t in coupon.targets if t.plan_id],
+            [t.billable_metric_id for t in coupon.targets if t.billable_metric_id],
+        )
+        plan_ids, metric_ids, target_errors = await _resolve_targets(
+            session, org.id, applies_to, current
+        )
+    if errors or target_errors:
+        raise validation_error(errors | target_errors)
+    for key, value in normalized_terms(values).items():
+        setattr(coupon, key, value)
+    if applies_to is not None:
+        coupon.targets = _targets(plan_ids, metric_ids)
+    await _commit(session)
+    return await _respond(session, coupon)
+
+
+@router.delete("/coupons/{code}")
+async def delete_coupon(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    coupon = await _find(session, org.id, code)
+    now = utcnow()
+    coupon.status = "terminated"
+    coupon.terminated_at = coupon.deleted_at = now
+    await session.execute(
+        update(AppliedCoupon)
+        .where(AppliedCoupon.coupon_id == coupon.id, AppliedCoupon.status == "active")
+        .values(status="terminated", terminated_at=now)
+    )
+    await session.commit()
+    return await _respond(session, coupon)
+
+
+# --- applied coupons ---------------------------------------------------------------------
+
+
+async def _overlaps(session: AsyncSession, customer: Customer, coupon: Coupon) -> bool:
+    """A limited coupon may not cover what an active limited coupon already covers.
+
+    Coverage reaches through charges: a plan covers the metrics it charges, a metric the
+    plans that charge it (Lago's rule).
+    """
+    plan_ids = [t.plan_id for t in coupon.targets if t.plan_id]
+    metric_ids = [t.billable_metric_id for t in coupon.targets if t.billable_metric_id]
+    if not plan_ids and not metric_ids:
+        return False
+    live_charges = Charge.deleted_at.is_(None)
+    charged_plans = select(Charge.plan_id).where(
+        Charge.billable_metric_id.in_(metric_ids), live_charges
+    )
+    charged_metrics = select(Charge.billable_metric_id).where(
+        Charge.plan_id.in_(plan_ids), live_charges
+    )
+    clash = await session.scalar(
+        select(AppliedCoupon.id)
+        .join(CouponTarget, CouponTarget.coupon_id == AppliedCoupon.coupon_id)
+        .where(
+            AppliedCoupon.customer_id == customer.id,
+            AppliedCoupon.status == "active",
+            or_(
+                CouponTarget.plan_id.in_(plan_ids),
+                CouponTarget.plan_id.in_(charged_plans),
+                CouponTarget.billable_metric_id.in_(metric_ids),
+                CouponTarget.billable_metric_id.in_(charged_metrics),
+            ),
+        )
+        .limit(1)
+    )
+    return clash is not None
+
+
+@router.post("/applied_coupons")
+async def apply_coupon_to_customer(
+    body: AppliedCouponCreateBody, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    data = body.applied_coupon
+    # Locking the customer serializes applications, so the reuse check holds.
+    customer = await find_customer(session, org.id, data.external_customer_id, for_update=True)
+    coupon = await session.scalar(
+        select(Coupon).where(
+            _live(org.id), Coupon.code == data.coupon_code, Coupon.status == "active"
+        )
+    )
+    if coupon is None:
+        raise not_found("coupon")
+    if await _overlaps(session, customer, coupon):
+        raise ApiError(405, code="plan_overlapping")
+    if not coupon.reusable:
+        earlier = await session.scalar(
+            select(AppliedCoupon.id).where(
+                AppliedCoupon.customer_id == customer.id, AppliedCoupon.coupon_id == coupon.id
+            )
+        )
+        if earlier is not None:
+            raise validation_error({"coupon": ["coupon_is_not_reusable"]})
+    now = utcnow()
+    applied_id = uuid.uuid4()
+    try:
+        terms = apply_coupon(
+            coupon_terms(coupon_values(coupon)),
+            applied_coupon_id=str(applied_id),
+            at=now,
+            overrides=data.overrides(coupon.coupon_type),
+        )
+    except CouponError as error:
+        raise validation_error(error.errors) from None
+    if terms.coupon_type is CouponType.FIXED_AMOUNT:
+        if customer.currency is None:
+            customer.currency = terms.amount_currency
+        elif customer.currency != terms.amount_currency:
+            raise validation_error({"currency": ["currencies_does_not_match"]})
+    applied = AppliedCoupon(
+        id=applied_id,
+        organization_id=org.id,
+        coupon=coupon,
+        customer_id=customer.id,
+        status="active",
+        amount_cents=terms.amount_cents,
+        amount_cents_remaining=terms.amount_cents_remaining,
+        amount_currency=terms.amount_currency,
+        percentage_rate=terms.percentage_rate,
+        frequency=terms.frequency.value,
+        frequency_duration=terms.frequency_duration,
+        frequency_duration_remaining=terms.frequency_duration_remaining,
+        created_at=now,
+    )
+    session.add(applied)
+    await session.commit()
+    return {"applied_coupon": applied_coupon_object(applied, customer.external_id)}
+
+
+async def _list_applied(
+    session: AsyncSession, query: Select[AppliedCoupon], page: PageParams
+) -> dict[str, Any]:
+    query = query.order_by(AppliedCoupon.created_at.desc(), AppliedCoupon.id.desc())
+    rows, meta = await paginate(session, query, page)
+    customers = await session.execute(
+        select(Customer.id, Customer.external_id).where(
+            Customer.id.in_([row.customer_id for row in rows])
+        )
+    )
+    external_ids = dict(customers.all())
+    return {
+        "applied_coupons": [
+            applied_coupon_object(row, external_ids[row.customer_id]) for row in rows
+        ],
+        "meta": meta.model_dump(),
+    }
+
+
+def _applied_query(
+    organization_id: uuid.UUID,
+    status: str | None,
+    coupon_codes: list[str] | None,
+) -> Select[AppliedCoupon]:
+    query = select(AppliedCoupon).where(AppliedCoupon.organization_id == organization_id)
+    if status is not None:
+        query = query.where(AppliedCoupon.status == status)
+    if coupon_codes:
+        query = query.where(
+            AppliedCoupon.coupon_id.in_(
+                select(Coupon.id).where(
+                    Coupon.organization_id == organization_id, Coupon.code.in_(coupon_codes)
+                )
+            )
+        )
+    return query
+
+
+StatusFilter = Literal["active", "terminated"] | None
+CouponCodesFilter = Annotated[list[str] | None, Query(alias="coupon_code[]")]
+
+
+@router.get("/applied_coupons")
+async def list_applied_coupons(
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    external_customer_id: str | None = None,
+    status: StatusFilter = None,
+    coupon_codes: CouponCodesFilter = None,
+) -> dict[str, Any]:
+    query = _applied_query(org.id, status, coupon_codes)
+    if external_customer_id is not None:
+        query = query.where(
+            AppliedCoupon.customer_id.in_(
+                select(Customer.id).where(
+                    Customer.organization_id == org.id,
+                    Customer.external_id == external_customer_id,
+                    Customer.deleted_at.is_(None),
+                )
+            )
+        )
+    return await _list_applied(session, query, page)
+
+
+@router.get("/customers/{external_customer_id}/applied_coupons")
+async def list_customer_applied_coupons(
+    external_customer_id: str,
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    status: StatusFilter = None,
+    coupon_codes: CouponCodesFilter = None,
+) -> dict[str, Any]:
+    customer = await find_customer(session, org.id, external_customer_id)
+    query = _applied_query(org.id, status, coupon_codes)
+    return await _list_applied(session, query.where(AppliedCoupon.customer_id == customer.id), page)
+
+
+@router.delete("/customers/{external_customer_id}/applied_coupons/{applied_coupon_id}")
+async def terminate_applied_coupon(
+    external_customer_id: str, applied_coupon_id: str, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    customer = await find_customer(session, org.id, external_customer_id)
+    try:
+        wanted = uuid.UUID(applied_coupon_id)
+    except ValueError:
+        raise not_found("applied_coupon") from None
+    applied = await session.scalar(
+        select(AppliedCoupon).where(
+            AppliedCoupon.id == wanted, AppliedCoupon.customer_id == customer.id
+        )
+    )
+    if applied is None:
+        raise not_found("applied_coupon")
+    if applied.status == "active":  # terminating twice is harmless, as in Lago
+        applied.status = "terminated"
+        applied.terminated_at = utcnow()
+        await session.commit()
+    return {"applied_coupon": applied_coupon_object(applied, customer.external_id)}

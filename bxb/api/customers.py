@@ -1,7 +1,225 @@
-"""/api/v1/customers (Lago-compatible)."""
+"""/api/v1/customers (Lago-compatible).
+
+POST creates or updates by external_id (Lago's upsert). Deleting a customer soft-deletes
+it, terminates its applied coupons and frees its external_id for a new customer.
+`sequential_id` counts every customer the organization ever had, deleted ones included.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.errors import not_found, validation_error
+from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.customers import CustomerBody, CustomerIn, customer_object, merge_metadata
+from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
+from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization
+from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
+
+_BILLING_FIELDS = {
+    "invoice_grace_period",
+    "payment_provider",
+    "payment_provider_code",
+    "provider_customer_id",
+    "document_locale",
+}
+
+
+async def live_customer(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    external_id: str,
+    *,
+    for_update: bool = False,
+) -> Customer | None:
+    query = select(Customer).where(
+        Customer.organization_id == organization_id,
+        Customer.external_id == external_id,
+        Customer.deleted_at.is_(None),
+    )
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+async def find_customer(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    external_id: str,
+    *,
+    for_update: bool = False,
+) -> Customer:
+    """A live customer of the organization by external_id, or 404 customer_not_found."""
+    customer = await live_customer(session, organization_id, external_id, for_update=for_update)
+    if customer is None:
+        raise not_found("customer")
+    return customer
+
+
+async def _lock_customers(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Serialize customer upserts per organization until commit.
+
+    Two concurrent creates would otherwise read the same max(sequential_id), and two
+    upserts of one external_id would both insert.
+    """
+    key = func.hashtextextended(f"bxb.customers:{organization_id}", 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def _next_sequential_id(session: AsyncSession, organization_id: uuid.UUID) -> int:
+    current = await session.scalar(
+        select(func.coalesce(func.max(Customer.sequential_id), 0)).where(
+            Customer.organization_id == organization_id
+        )
+    )
+    return int(current or 0) + 1
+
+
+async def _check_currency_change(session: AsyncSession, customer: Customer, currency: str) -> None:
+    """A live fixed-amount coupon is in the customer's currency; it cannot change under it."""
+    other = await session.scalar(
+        select(AppliedCoupon.id).where(
+            AppliedCoupon.customer_id == customer.id,
+            AppliedCoupon.status == "active",
+            AppliedCoupon.amount_currency.is_not(None),
+            AppliedCoupon.amount_currency != currency,
+        )
+    )
+    if other is not None:
+        raise validation_error({"currency": ["currencies_does_not_match"]})
+
+
+def _apply(customer: Customer, data: CustomerIn) -> None:
+    changes = data.model_dump(
+        exclude_unset=True,
+        exclude={"external_id", "metadata", "billing_configuration", "tax_codes"},
+    )
+    if data.billing_configuration is not None:
+        changes |= data.billing_configuration.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    if data.metadata is not None:
+        customer.metadata_ = merge_metadata(customer.metadata_, data.metadata, utcnow())
+
+
+async def _render(
+    session: AsyncSession, organization: Organization, customers: Sequence[Customer]
+) -> list[dict[str, Any]]:
+    taxes = await applied_taxes(session, AppliedTax.customer_id, [c.id for c in customers])
+    return [customer_object(c, organization, taxes[c.id]) for c in customers]
+
+
+@router.post("/customers")
+async def upsert_customer(body: CustomerBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    data = body.customer
+    await _lock_customers(session, org.id)
+    taxes = (
+        None if data.tax_codes is None else await taxes_for_codes(session, org.id, data.tax_codes)
+    )
+    customer = await live_customer(session, org.id, data.external_id)
+    if customer is None:
+        customer = Customer(
+            organization_id=org.id,
+            external_id=data.external_id,
+            sequential_id=await _next_sequential_id(session, org.id),
+            metadata_=[],
+        )
+        session.add(customer)
+    elif data.currency is not None and data.currency != customer.currency:
+        await _check_currency_change(session, customer, data.currency)
+    _apply(customer, data)
+    try:
+        await session.flush()
+        if taxes is not None:
+            await replace_applied_taxes(session, org.id, AppliedTax.customer_id, customer.id, taxes)
+        await session.commit()
+    except IntegrityError:  # pragma: no cover - the advisory lock prevents it
+        await session.rollback()
+        raise validation_error({"external_id": ["value_already_exist"]}) from None
+    return {"customer": (await _render(session, org, [customer]))[0]}
+
+
+@router.get("/customers")
+async def list_customers(
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    search_term: str | None = None,
+    countries: Annotated[list[str] | None, Query(alias="countries[]")] = None,
+    currencies: Annotated[list[str] | None, Query(alias="currencies[]")] = None,
+    states: Annotated[list[str] | None, Query(alias="states[]")] = None,
+    zipcodes: Annotated[list[str] | None, Query(alias="zipcodes[]")] = None,
+    customer_type: Literal["company", "individual"] | None = None,
+    has_customer_type: bool | None = None,
+    has_tax_identification_number: bool | None = None,
+) -> dict[str, Any]:
+    query = select(Customer).where(
+        Customer.organization_id == org.id, Customer.deleted_at.is_(None)
+    )
+    if search_term:
+        query = query.where(
+            or_(
+                *(
+                    column.icontains(search_term, autoescape=True)
+                    for column in (
+                        Customer.name,
+                        Customer.firstname,
+                        Customer.lastname,
+                        Customer.legal_name,
+                        Customer.external_id,
+                        Customer.email,
+                    )
+                )
+            )
+        )
+    if countries:
+        query = query.where(Customer.country.in_([c.upper() for c in countries]))
+    if currencies:
+        query = query.where(Customer.currency.in_([c.upper() for c in currencies]))
+    if states:
+        query = query.where(Customer.state.in_(states))
+    if zipcodes:
+        query = query.where(Customer.zipcode.in_(zipcodes))
+    if customer_type is not None:
+        query = query.where(Customer.customer_type == customer_type)
+    if has_customer_type is not None:
+        has = Customer.customer_type.is_not(None)
+        query = query.where(has if has_customer_type else ~has)
+    if has_tax_identification_number is not None:
+        has = Customer.tax_identification_number.is_not(None)
+        query = query.where(has if has_tax_identification_number else ~has)
+    query = query.order_by(Customer.created_at.desc(), Customer.id.desc())
+    customers, meta = await paginate(session, query, page)
+    return {"customers": await _render(session, org, customers), "meta": meta.model_dump()}
+
+
+@router.get("/customers/{external_customer_id}")
+async def get_customer(
+    external_customer_id: str, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    customer = await find_customer(session, org.id, external_customer_id)
+    return {"customer": (await _render(session, org, [customer]))[0]}
+
+
+@router.delete("/customers/{external_customer_id}")
+async def delete_customer(
+    external_customer_id: str, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    customer = await find_customer(session, org.id, external_customer_id, for_update=True)
+    now = utcnow()
+    customer.deleted_at = now
+    await session.execute(
+        update(AppliedCoupon)
+        .where(AppliedCoupon.customer_id == customer.id, AppliedCoupon.status == "active")
+        .values(status="terminated", terminated_at=now)
+    )
+    await session.commit()
+    return {"customer": (await _render(session, org, [customer]))[0]}

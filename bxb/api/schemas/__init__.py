@@ -1,0 +1,1 @@
+"""Request schemas and Lago response objects, one module per resource."""

@@ -1,0 +1,196 @@
+"""Customer requests and Lago's CustomerObject.
+
+Unknown fields (shipping_address, integration_customers, ...) are ignored, so requests made
+for a newer Lago still work. `test_clock_id` is a bxb extension.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from babel import Locale, UnknownLocaleError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from bxb.api.schemas.taxes import Code, tax_object
+from bxb.api.serialization import iso
+from bxb.api.validation import check_country, check_currency, check_email, check_timezone
+from bxb.models import Customer, Organization, Tax
+
+# Lago's limits on customer metadata.
+MAX_METADATA = 5
+MAX_METADATA_KEY = 20
+MAX_METADATA_VALUE = 100
+MAX_DAYS = 365
+
+
+def check_emails(value: str) -> str:
+    """Lago accepts several addresses separated by commas; each must look like one."""
+    for address in value.split(","):
+        check_email(address.strip())
+    return value
+
+
+def check_locale(value: str) -> str:
+    try:
+        Locale.parse(value, sep="-" if "-" in value else "_")
+    except (ValueError, UnknownLocaleError):
+        raise ValueError("value_is_invalid") from None
+    return value
+
+
+Text = Annotated[str, Field(max_length=255)]
+ShortText = Annotated[str, Field(max_length=64)]
+Currency = Annotated[str, AfterValidator(check_currency)]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
+Country = Annotated[str, AfterValidator(check_country)]
+Emails = Annotated[str, Field(max_length=255), AfterValidator(check_emails)]
+DocumentLocale = Annotated[str, Field(max_length=16), AfterValidator(check_locale)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+
+
+class MetadataIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID | None = None
+    key: Annotated[str, StringConstraints(min_length=1, max_length=MAX_METADATA_KEY)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=MAX_METADATA_VALUE)]
+    display_in_invoice: bool = False
+
+
+def check_metadata(items: list[MetadataIn]) -> list[MetadataIn]:
+    if len(items) > MAX_METADATA:
+        raise ValueError("invalid_count")
+    if len({item.key for item in items}) != len(items):
+        raise ValueError("value_already_exist")
+    return items
+
+
+class BillingConfigurationIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    invoice_grace_period: Days | None = None
+    # Only Stripe is integrated so far; other Lago providers are refused rather than ignored.
+    payment_provider: Literal["stripe"] | None = None
+    payment_provider_code: Text | None = None
+    provider_customer_id: Text | None = None
+    document_locale: DocumentLocale | None = None
+
+
+class CustomerIn(BaseModel):
+    """POST /customers creates or updates: fields left out keep their value, null clears."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    name: Text | None = None
+    firstname: Text | None = None
+    lastname: Text | None = None
+    customer_type: Literal["company", "individual"] | None = None
+    email: Emails | None = None
+    phone: ShortText | None = None
+    url: Text | None = None
+    legal_name: Text | None = None
+    legal_number: Text | None = None
+    tax_identification_number: Text | None = None
+    address_line1: Text | None = None
+    address_line2: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    zipcode: ShortText | None = None
+    country: Country | None = None
+    currency: Currency | None = None
+    timezone: Timezone | None = None
+    net_payment_term: Days | None = None
+    metadata: Annotated[list[MetadataIn], AfterValidator(check_metadata)] | None = None
+    billing_configuration: BillingConfigurationIn | None = None
+    tax_codes: list[Code] | None = None
+    # bxb extension: the test clock whose time this customer's subscriptions follow.
+    test_clock_id: uuid.UUID | None = None
+
+
+class CustomerBody(BaseModel):
+    customer: CustomerIn
+
+
+def merge_metadata(
+    existing: Sequence[dict[str, Any]], incoming: Sequence[MetadataIn], now: datetime
+) -> list[dict[str, Any]]:
+    """The new metadata list; an entry keeps its lago_id when matched by id, else by key.
+
+    Entries not sent are removed, as in Lago.
+    """
+    by_id = {item["lago_id"]: item for item in existing}
+    by_key = {item["key"]: item for item in existing}
+    merged = []
+    for entry in incoming:
+        previous = by_id.get(str(entry.id)) if entry.id else None
+        previous = previous or by_key.get(entry.key)
+        merged.append(
+            {
+                "lago_id": previous["lago_id"] if previous else str(uuid.uuid4()),
+                "key": entry.key,
+                "value": entry.value,
+                "display_in_invoice": entry.display_in_invoice,
+                "created_at": previous["created_at"] if previous else iso(now),
+            }
+        )
+    return merged
+
+
+def customer_object(
+    customer: Customer, organization: Organization, taxes: Sequence[Tax]
+) -> dict[str, Any]:
+    return {
+        "lago_id": str(customer.id),
+        "sequential_id": customer.sequential_id,
+        "slug": f"{organization.document_number_prefix}-{customer.sequential_id:03d}",
+        "external_id": customer.external_id,
+        "account_type": "customer",
+        "name": customer.name,
+        "firstname": customer.firstname,
+        "lastname": customer.lastname,
+        "customer_type": customer.customer_type,
+        "email": customer.email,
+        "phone": customer.phone,
+        "url": customer.url,
+        "logo_url": None,
+        "legal_name": customer.legal_name,
+        "legal_number": customer.legal_number,
+        "tax_identification_number": customer.tax_identification_number,
+        "address_line1": customer.address_line1,
+        "address_line2": customer.address_line2,
+        "city": customer.city,
+        "state": customer.state,
+        "zipcode": customer.zipcode,
+        "country": customer.country,
+        "currency": customer.currency,
+        "timezone": customer.timezone,
+        "applicable_timezone": customer.timezone or organization.timezone,
+        "net_payment_term": customer.net_payment_term,
+        "created_at": iso(customer.created_at),
+        "updated_at": iso(customer.updated_at),
+        "billing_configuration": {
+            "invoice_grace_period": customer.invoice_grace_period,
+            "payment_provider": customer.payment_provider,
+            "payment_provider_code": customer.payment_provider_code,
+            "provider_customer_id": customer.provider_customer_id,
+            "document_locale": customer.document_locale,
+        },
+        "metadata": [
+            {
+                "lago_id": item["lago_id"],
+                "key": item["key"],
+                "value": item["value"],
+                "display_in_invoice": item["display_in_invoice"],
+                "created_at": item["created_at"],
+            }
+            for item in customer.metadata_
+        ],
+        "taxes": [tax_object(tax) for tax in taxes],
+        "integration_customers": [],
+        "applicable_invoice_custom_sections": [],
+        "test_clock_id": str(customer.test_clock_id) if customer.test_clock_id else None,
+    }
