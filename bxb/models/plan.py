@@ -40,6 +40,10 @@ class Plan(TenantMixin, SoftDeleteMixin, Base):
     bill_charges_monthly: Mapped[bool | None]
     minimum_commitment_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
     minimum_commitment_invoice_display_name: Mapped[str | None] = mapped_column(String(255))
+    # Ids of the taxes on the minimum commitment (applied_taxes has no commitment target).
+    minimum_commitment_tax_ids: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     # A subscription's plan_overrides make a child copy of the plan (Lago's behaviour).
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("plans.id", ondelete="CASCADE"), index=True

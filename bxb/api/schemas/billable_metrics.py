@@ -1,0 +1,129 @@
+"""Billable metric requests and Lago's BillableMetricObject.
+
+Also the small string types the catalog schemas share: a code or name is a non-blank
+string of at most 255 characters, and no free text may carry a NUL character
+(PostgreSQL refuses it in text and JSONB).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from bxb.api.schemas.taxes import reject_null
+from bxb.api.serialization import iso
+from bxb.models import BillableMetric
+
+INT32_MAX = 2**31 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("value_is_invalid")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("value_is_mandatory")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Name = Annotated[str, Field(max_length=255), AfterValidator(_no_nul), AfterValidator(_not_blank)]
+
+AggregationTypeName = Literal[
+    "count_agg", "sum_agg", "max_agg", "unique_count_agg", "latest_agg", "weighted_sum_agg"
+]
+
+# Lago: a level carried over periods makes no sense for these (count restarts, max and
+# latest are already levels).
+NOT_RECURRING = frozenset({"count_agg", "max_agg", "latest_agg"})
+
+
+class BillableMetricFilterIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    key: Name
+    values: list[Name] = Field(min_length=1)
+
+
+class BillableMetricFields(BaseModel):
+    """Every field optional: the body of a PUT (absent fields keep their value)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Name | None = None
+    code: Name | None = None
+    description: Text | None = None
+    aggregation_type: AggregationTypeName | None = None
+    field_name: Name | None = None
+    recurring: bool | None = None
+    weighted_interval: Literal["seconds"] | None = None
+    rounding_function: Literal["round", "ceil", "floor"] | None = None
+    rounding_precision: int | None = Field(default=None, ge=-INT32_MAX, le=INT32_MAX)
+    # Stored and echoed; bxb does not evaluate expressions yet.
+    expression: Text | None = None
+    filters: list[BillableMetricFilterIn] | None = None
+
+    _required = field_validator("name", "code", "aggregation_type", "recurring", mode="before")(
+        reject_null
+    )
+
+
+class BillableMetricCreate(BillableMetricFields):
+    name: Name
+    code: Name
+    aggregation_type: AggregationTypeName
+
+
+class BillableMetricCreateBody(BaseModel):
+    billable_metric: BillableMetricCreate
+
+
+class BillableMetricUpdateBody(BaseModel):
+    billable_metric: BillableMetricFields
+
+
+def metric_errors(metric: BillableMetric) -> dict[str, list[str]]:
+    """Rules across fields, checked on the metric as it would be saved."""
+    errors: dict[str, list[str]] = {}
+    if metric.aggregation_type != "count_agg" and not metric.field_name:
+        errors["field_name"] = ["value_is_mandatory"]
+    if metric.recurring and metric.aggregation_type in NOT_RECURRING:
+        errors["recurring"] = ["not_compatible_with_aggregation_type"]
+    return errors
+
+
+def filters_errors(filters: list[BillableMetricFilterIn]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for index, item in enumerate(filters):
+        if item.key in seen:
+            errors[f"filters.{index}.key"] = ["value_already_exist"]
+        seen.add(item.key)
+    return errors
+
+
+def unique_values(values: list[str]) -> list[str]:
+    """Filter values without repeats, in the order given."""
+    return list(dict.fromkeys(values))
+
+
+def billable_metric_object(metric: BillableMetric) -> dict[str, Any]:
+    return {
+        "lago_id": str(metric.id),
+        "name": metric.name,
+        "code": metric.code,
+        "description": metric.description,
+        "aggregation_type": metric.aggregation_type,
+        "weighted_interval": metric.weighted_interval,
+        "recurring": metric.recurring,
+        "rounding_function": metric.rounding_function,
+        "rounding_precision": metric.rounding_precision,
+        "created_at": iso(metric.created_at),
+        "field_name": metric.field_name,
+        "expression": metric.expression,
+        "filters": [{"key": f.key, "values": list(f.values)} for f in metric.filters],
+    }
