@@ -1,7 +1,224 @@
-"""/api/v1/events (Lago-compatible)."""
+"""/api/v1/events (Lago-compatible): ingest usage events, read them back.
+
+Ingestion skips FastAPI's body models on purpose: this is the hot path, and the
+validator in `bxb.events.validation` checks Lago's shape by hand and reports every field
+at once. Events are written through the process's group commit (see
+`bxb.events.pipeline`), and acknowledged only once committed.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from bxb.api.deps import OrganizationIdDep, current_organization_id
+from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.pagination import PageDep, meta_for
+from bxb.api.serialization import decimal_string, iso
+from bxb.events.pipeline import (
+    EventPipeline,
+    Rejected,
+    start_event_pipeline,
+    stop_event_pipeline,
+)
+from bxb.events.store import EventFilters, NewEvent, StoredEvent
+from bxb.events.validation import parse_event
+from bxb.models.base import utcnow
+
+MAX_BATCH_EVENTS = 100  # Lago's limit per /events/batch call
+
+
+@asynccontextmanager
+async def event_pipeline_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Runs inside the application's lifespan (FastAPI merges router lifespans)."""
+    await start_event_pipeline(app.state, app.state.settings)
+    try:
+        yield
+    finally:
+        await stop_event_pipeline(app.state)
+
+
+router = APIRouter(prefix="/api/v1", tags=["events"], lifespan=event_pipeline_lifespan)
+
+_EVENT_INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["transaction_id", "external_subscription_id", "code"],
+    "properties": {
+        "transaction_id": {"type": "string"},
+        "external_subscription_id": {"type": "string"},
+        "code": {"type": "string"},
+        "timestamp": {"type": ["integer", "number", "string", "null"]},
+        "properties": {"type": ["object", "null"]},
+        "precise_total_amount_cents": {"type": ["string", "number", "null"]},
+    },
+}
+
+
+def _body(root: str, schema: dict[str, Any]) -> dict[str, Any]:
+    content = {"schema": {"type": "object", "required": [root], "properties": {root: schema}}}
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+def _instant(moment: datetime) -> str | None:
+    """`iso`, with a shortcut for the UTC instants the stores return (hot path)."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else iso(moment)
+
+
+def event_object(event: StoredEvent, *, created_at: str | None = None) -> dict[str, Any]:
+    """Lago's EventObject. Customer and subscription ids stay null (not resolved here)."""
+    amount = event.precise_total_amount_cents
+    return {
+        "lago_id": str(event.id),
+        "transaction_id": event.transaction_id,
+        "lago_customer_id": None,
+        "code": event.code,
+        "timestamp": _instant(event.timestamp),
+        "lago_subscription_id": None,
+        "external_subscription_id": event.external_subscription_id,
+        "precise_total_amount_cents": None if amount is None else decimal_string(amount),
+        "properties": event.properties,
+        "created_at": created_at or _instant(event.created_at),
+    }
+
+
+def event_objects(events: list[StoredEvent]) -> list[dict[str, Any]]:
+    """Event objects of one write: they share created_at, so it is formatted once."""
+    formatted: dict[datetime, str | None] = {}
+    objects = []
+    for event in events:
+        created_at = formatted.get(event.created_at)
+        if created_at is None:
+            created_at = formatted[event.created_at] = _instant(event.created_at)
+        objects.append(event_object(event, created_at=created_at))
+    return objects
+
+
+def _pipeline(request: Request) -> EventPipeline:
+    pipeline: EventPipeline | None = getattr(request.app.state, "event_pipeline", None)
+    if pipeline is None:  # shutting down
+        raise ApiError(503, code="service_unavailable")
+    return pipeline
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body(), parse_constant=_reject_constant)
+    except ValueError as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
+        raise ApiError(400, error="Bad Request", code="invalid_json") from exc
+
+
+def _root(payload: Any, key: str) -> Any:
+    if not isinstance(payload, dict) or payload.get(key) is None:
+        raise validation_error({key: ["value_is_mandatory"]})
+    return payload[key]
+
+
+def _rejected(errors: Mapping[str, Any]) -> ApiError:
+    return ApiError(
+        422, code="validation_errors", error="Unprocessable Entity", error_details=errors
+    )
+
+
+# The two ingestion routes take only the request and authenticate themselves: FastAPI's
+# dependency resolution is a measurable share of a single event's cost.
+
+
+@router.post("/events", openapi_extra=_body("event", _EVENT_INPUT_SCHEMA))
+async def create_event(request: Request) -> JSONResponse:
+    organization_id = await current_organization_id(request)
+    payload = _root(await _json_body(request), "event")
+    parsed = parse_event(payload, organization_id, utcnow())
+    if not isinstance(parsed, NewEvent):
+        raise _rejected(parsed)
+    outcome = await _pipeline(request).ingest([parsed])
+    if isinstance(outcome, Rejected):
+        raise _rejected(outcome.errors[0])
+    return JSONResponse({"event": event_object(outcome.result.events[0])})
+
+
+@router.post(
+    "/events/batch",
+    openapi_extra=_body("events", {"type": "array", "items": _EVENT_INPUT_SCHEMA}),
+)
+async def create_batch_events(request: Request) -> JSONResponse:
+    """All or nothing: one invalid event rejects the batch, with errors keyed by index."""
+    organization_id = await current_organization_id(request)
+    payloads = _root(await _json_body(request), "events")
+    if not isinstance(payloads, list):
+        raise validation_error({"events": ["invalid_type"]})
+    if not payloads:
+        raise validation_error({"events": ["value_is_mandatory"]})
+    if len(payloads) > MAX_BATCH_EVENTS:
+        raise validation_error({"events": ["too_many_events"]})
+    received_at = utcnow()
+    events: list[NewEvent] = []
+    positions: list[int] = []
+    errors: dict[int, Any] = {}
+    for index, payload in enumerate(payloads):
+        parsed = parse_event(payload, organization_id, received_at)
+        if isinstance(parsed, NewEvent):
+            events.append(parsed)
+            positions.append(index)
+        else:
+            errors[index] = parsed
+    pipeline = _pipeline(request)
+    if errors:
+        # Report metric errors of the well-formed events too, so one round trip shows all.
+        for index, found in (await pipeline.check(events)).items():
+            errors[positions[index]] = found
+        raise _rejected({str(index): errors[index] for index in sorted(errors)})
+    outcome = await pipeline.ingest(events)
+    if isinstance(outcome, Rejected):
+        raise _rejected({str(index): found for index, found in outcome.errors.items()})
+    return JSONResponse({"events": event_objects(outcome.result.events)})
+
+
+@router.get("/events/{transaction_id}")
+async def get_event(
+    request: Request, transaction_id: str, organization_id: OrganizationIdDep
+) -> JSONResponse:
+    event = await _pipeline(request).store.get(organization_id, transaction_id)
+    if event is None:
+        raise not_found("event")
+    return JSONResponse({"event": event_object(event)})
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Query instants without an offset are read as UTC."""
+    if moment is None or moment.utcoffset() is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@router.get("/events")
+async def list_events(
+    request: Request,
+    organization_id: OrganizationIdDep,
+    page: PageDep,
+    external_subscription_id: Annotated[str | None, Query()] = None,
+    code: Annotated[str | None, Query()] = None,
+    timestamp_from: Annotated[datetime | None, Query()] = None,
+    timestamp_to: Annotated[datetime | None, Query()] = None,
+) -> JSONResponse:
+    """Newest first; timestamp_from and timestamp_to are both inclusive."""
+    filters = EventFilters(external_subscription_id, code, _utc(timestamp_from), _utc(timestamp_to))
+    events, total = await _pipeline(request).store.list_events(
+        organization_id, filters, offset=page.offset, limit=page.per_page
+    )
+    return JSONResponse(
+        {
+            "events": [event_object(e) for e in events],
+            "meta": meta_for(page, total).model_dump(),
+        }
+    )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bxb.core.db import create_engine, create_sessionmaker, transaction
 from bxb.core.embedded import EmbeddedPostgres
@@ -19,12 +21,14 @@ from bxb.core.logging import configure_logging
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import (
     InvalidApiKeyError,
+    authenticate,
     create_organization,
     list_organizations,
     revoke_api_key,
 )
 from bxb.core.settings import Settings
 from bxb.core.stack import prepare_database, run_stack, serve
+from bxb.models import Organization
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
     org.add_parser("list", help="list organizations and their key prefixes")
     revoke = org.add_parser("revoke-key", help="revoke an API key by its prefix")
     revoke.add_argument("prefix", help="the key's first 12 characters, as `org list` shows")
+    events = commands.add_parser("events", help="usage events").add_subparsers(
+        dest="events_command", required=True
+    )
+    load = events.add_parser(
+        "import", help="import an NDJSON file of Lago events (one per line), idempotently"
+    )
+    load.add_argument("file", help="path of the NDJSON file, or - for standard input")
+    owner = load.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--organization-id", help="the organization the events belong to")
+    owner.add_argument("--api-key", help="an API key of that organization, instead of its id")
+    load.add_argument("--batch-size", type=int, default=5000, help="events per insert")
     return parser
 
 
@@ -66,6 +81,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "migrate":
         await upgrade(settings.resolved_database_url)
         print("database is up to date")
+    elif args.command == "events":
+        return await _import_events(args, settings)
     else:
         async with _database(settings) as run:
             await run(lambda session: _org_command(args, session))
@@ -94,6 +111,63 @@ async def _org_command(args: argparse.Namespace, session: AsyncSession) -> None:
         print(f"revoked {revoked} key(s)")
         if not revoked:
             raise SystemExit(1)
+
+
+async def _import_events(args: argparse.Namespace, settings: Settings) -> int:
+    """`bxb events import FILE`: prints a summary; exits 1 if any line was rejected."""
+    from bxb.events.importer import ProgressLine, import_events
+    from bxb.events.store import create_event_store
+
+    async with _database(settings):
+        engine = create_engine(settings.resolved_database_url, pool_size=2)
+        try:
+            organization_id = await _import_owner(args, engine)
+            if organization_id is None:
+                print("error: unknown organization or API key", file=sys.stderr)
+                return 2
+            store = create_event_store(settings, engine)
+            try:
+                with _open_lines(args.file) as lines:
+                    summary = await import_events(
+                        store,
+                        engine,
+                        organization_id,
+                        lines,
+                        batch_size=args.batch_size,
+                        progress=ProgressLine(sys.stderr.write),
+                    )
+            finally:
+                await store.close()
+        finally:
+            await engine.dispose()
+    for line, errors in sorted(summary.rejections):
+        print(f"line {line}: rejected {json.dumps(errors, sort_keys=True)}")
+    if summary.rejected > len(summary.rejections):
+        print(f"... and {summary.rejected - len(summary.rejections)} more rejected lines")
+    print(summary.describe())
+    return 1 if summary.rejected else 0
+
+
+async def _import_owner(args: argparse.Namespace, engine: AsyncEngine) -> uuid.UUID | None:
+    async with create_sessionmaker(engine)() as session:
+        if args.api_key is not None:
+            organization = await authenticate(session, args.api_key)
+            return None if organization is None else organization.id
+        try:
+            organization_id = uuid.UUID(args.organization_id)
+        except ValueError:
+            return None
+        found = await session.get(Organization, organization_id)
+        return None if found is None else found.id
+
+
+@contextlib.contextmanager
+def _open_lines(path: str) -> Iterator[Iterable[bytes]]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as file:
+        yield file
 
 
 SessionRunner = Callable[[Callable[[AsyncSession], Awaitable[None]]], Awaitable[None]]

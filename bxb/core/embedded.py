@@ -145,7 +145,7 @@ class EmbeddedPostgres:
         if (self.pgdata / "PG_VERSION").exists():
             return
         log.info("initializing PostgreSQL data directory %s", self.pgdata)
-        subprocess.run(  # noqa: S603
+        result = subprocess.run(  # noqa: S603
             [
                 self._bin("initdb"),
                 "-D",
@@ -156,10 +156,13 @@ class EmbeddedPostgres:
                 "--encoding=UTF8",
                 "--locale=C",
             ],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
             **_run_as(user),
         )
+        if result.returncode != 0:
+            raise EmbeddedServiceError(f"initdb failed: {result.stderr.strip()}")
 
     async def start(self) -> None:
         self.pgdata.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import uvicorn
 from bxb.api.app import create_app
 from bxb.core.db import create_engine, create_sessionmaker, transaction
 from bxb.core.embedded import EmbeddedPostgres, EmbeddedTemporal
+from bxb.core.gc_tuning import tune_gc_for_serving
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import bootstrap_organization
 from bxb.core.settings import Settings
@@ -125,6 +126,7 @@ async def serve(
     if worker:
         tasks.append(asyncio.create_task(run_worker(settings, worker_stop), name="worker"))
     if server is not None:
+        tune_gc_for_serving()
         tasks.append(asyncio.create_task(server.serve(), name="api"))
         # uvicorn exposes readiness only as a flag.
         while not server.started and not any(t.done() for t in tasks):  # noqa: ASYNC110

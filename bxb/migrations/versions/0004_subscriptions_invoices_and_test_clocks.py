@@ -1,7 +1,7 @@
 """subscriptions, invoices and test clocks
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003c
 Create Date: 2026-11-21 12:31:18.852154
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,424 @@
+"""Event ingestion over HTTP: events/s and latency, per store, against a bare-endpoint ceiling.
+
+    .venv/bin/python bench/ingest.py [--duration 8] [--quick]
+
+What runs, all on loopback:
+
+- an embedded PostgreSQL with the settings `bxb up` uses (durable: fsync and synchronous
+  commit on), migrated, with one organization and a `sum_agg` billable metric;
+- the API as `bxb api` serves it (uvicorn with uvloop and httptools, JSON logs at INFO),
+  in its own processes, with 1 and with 2 worker processes;
+- the same server stack around a bare FastAPI endpoint (same middleware, no database):
+  the ceiling this machine allows, measured in the same run;
+- for chDB, one worker (chDB runs one engine per process and owns its data directory);
+- a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
+  concurrency, each scenario bounded in time and in requests: single events
+  (POST /events) and batches of 100 (POST /events/batch);
+- "tuned" servers: the application with the two process-level changes recommended to
+  its server set-up (events router matched first, `tune_gc_for_serving`).
+
+The load generator shares the machine's cores with the servers and PostgreSQL, so read
+each figure against the ceiling of the same run. It prints one JSON line and writes
+bench/results/ingest-<UTC timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fastapi import FastAPI, Request  # noqa: E402  (after the path tweak above)
+from fastapi.responses import JSONResponse  # noqa: E402
+
+BATCH_SIZE = 100
+SINGLE_CONCURRENCY = 32
+BATCH_CONCURRENCY = 16
+MAX_REQUESTS = 200_000  # a bound on top of the time bound
+TIMESTAMP = int(time.time()) - 3600
+
+
+# --- the servers (run in child processes) ------------------------------------------------------
+
+
+def bxb_app() -> FastAPI:
+    """The real application, configured from the environment like `bxb api`."""
+    from bxb.api.app import create_app
+    from bxb.core.logging import configure_logging
+    from bxb.core.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def bxb_app_tuned() -> FastAPI:
+    """The real application with the two changes bench results recommend to the server:
+
+    - the events router matched first (FastAPI tries routers in inclusion order, and
+      matching every other router's routes first costs a third of a small request);
+    - `tune_gc_for_serving` (fewer, cheaper garbage collections).
+    """
+    from bxb.core.gc_tuning import tune_gc_for_serving
+
+    app = bxb_app()
+    routes = app.router.routes
+    first = [route for route in routes if _is_events_router(route)]
+    routes[:] = first + [route for route in routes if route not in first]
+    tune_gc_for_serving()
+    return app
+
+
+def _is_events_router(route: Any) -> bool:
+    from bxb.api import events
+
+    return getattr(route, "original_router", None) is events.router
+
+
+def bare_app() -> FastAPI:
+    """The same stack (uvicorn, FastAPI, bxb's middleware, JSON logs) with no database."""
+    from bxb.api.middleware import RequestContextMiddleware
+    from bxb.core.logging import configure_logging
+    from bxb.core.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = FastAPI()
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    @app.post("/api/v1/events")
+    @app.post("/api/v1/events/batch")
+    async def ingest(request: Request) -> JSONResponse:
+        payload = json.loads(await request.body())
+        return JSONResponse({"ok": len(payload)})
+
+    return app
+
+
+def serve(app: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        f"bench.ingest:{app}",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+@contextlib.contextmanager
+def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[str]:
+    port = _free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, __file__, "serve", app, str(port), str(workers)],
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited during start-up")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError("the server did not listen in time")
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    url: str
+    api_key: str
+
+
+@contextlib.asynccontextmanager
+async def database(data_dir: Path) -> AsyncIterator[Database]:
+    from bxb.core.db import create_engine, create_sessionmaker, transaction
+    from bxb.core.embedded import EmbeddedPostgres
+    from bxb.core.migrate import upgrade
+    from bxb.core.organizations import create_organization
+    from bxb.models import BillableMetric
+
+    postgres = EmbeddedPostgres(data_dir, _free_port(), durable=True)
+    await postgres.start()
+    try:
+        await upgrade(postgres.url)
+        engine = create_engine(postgres.url, pool_size=1)
+        async with transaction(create_sessionmaker(engine)) as session:
+            org, issued = await create_organization(session, "Bench")
+            session.add(
+                BillableMetric(
+                    organization_id=org.id,
+                    code="storage",
+                    name="Storage",
+                    aggregation_type="sum_agg",
+                    field_name="gb",
+                )
+            )
+        await engine.dispose()
+        yield Database(postgres.url, issued.plaintext)
+    finally:
+        postgres.stop()
+
+
+async def commits(url: str) -> int:
+    """Transactions committed in the bxb database so far (to count inserts per event)."""
+    import asyncpg
+
+    host_port = url.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    conn = await asyncpg.connect(host=host, port=int(port), user="postgres", database="bxb")
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+# --- the load ----------------------------------------------------------------------------------
+
+
+def single_body(prefix: str, n: int) -> bytes:
+    return (
+        f'{{"event":{{"transaction_id":"{prefix}-{n}","external_subscription_id":"sub-{n % 50}",'
+        f'"code":"storage","timestamp":{TIMESTAMP + n % 3600},"properties":{{"gb":{n % 7}.5}}}}}}'
+    ).encode()
+
+
+def batch_body(prefix: str, n: int) -> bytes:
+    events = ",".join(
+        f'{{"transaction_id":"{prefix}-{n}-{i}","external_subscription_id":"sub-{i % 50}",'
+        f'"code":"storage","timestamp":{TIMESTAMP + i},"properties":{{"gb":{i % 7}.5}}}}'
+        for i in range(BATCH_SIZE)
+    )
+    return f'{{"events":[{events}]}}'.encode()
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    events: int
+    errors: int
+    seconds: float
+    events_per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: one request at a time on one socket.
+
+    aiohttp costs several times more CPU per request, and the load generator shares the
+    cores with the servers under test; this one does only what the benchmark needs.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, url: str) -> Connection:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        return cls(reader, writer)
+
+    async def post(self, head: bytes, body: bytes) -> int:
+        self.writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status_and_headers = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(status_and_headers[9:12])
+        length = 0
+        for line in status_and_headers.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def load(
+    url: str,
+    api_key: str,
+    path: str,
+    body: Callable[[str, int], bytes],
+    events_per_request: int,
+    concurrency: int,
+    duration: float,
+) -> LoadResult:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {api_key}\r\n"
+        "Content-Type: application/json\r\nContent-Length: "
+    ).encode()
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    prefix = uuid.uuid4().hex[:12]
+    connections = [await Connection.open(url) for _ in range(concurrency)]
+    deadline = time.perf_counter() + duration
+
+    async def user(connection: Connection) -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < deadline and counter < MAX_REQUESTS:
+            counter += 1
+            data = body(prefix, counter)
+            started = time.perf_counter()
+            if await connection.post(head, data) != 200:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(c) for c in connections))
+    seconds = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        if not latencies:
+            return 0.0
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+
+    events = len(latencies) * events_per_request
+    return LoadResult(
+        requests=len(latencies),
+        events=events,
+        errors=errors,
+        seconds=round(seconds, 2),
+        events_per_second=round(events / seconds),
+        p50_ms=percentile(0.50),
+        p99_ms=percentile(0.99),
+        max_ms=round(latencies[-1] * 1000, 2) if latencies else 0.0,
+    )
+
+
+async def scenario(
+    name: str, url: str, db: Database, duration: float, warmup: float
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for mode, path, body, per_request, concurrency in (
+        ("single", "/api/v1/events", single_body, 1, SINGLE_CONCURRENCY),
+        ("batch", "/api/v1/events/batch", batch_body, BATCH_SIZE, BATCH_CONCURRENCY),
+    ):
+        await load(url, db.api_key, path, body, per_request, concurrency, warmup)
+        before = await commits(db.url)
+        result = await load(url, db.api_key, path, body, per_request, concurrency, duration)
+        committed = await commits(db.url) - before
+        entry = asdict(result) | {"concurrency": concurrency}
+        if not name.startswith(("bare", "chdb")) and result.events:
+            # Every transaction in the database during the run: flushes, plus a few lookups.
+            entry["events_per_commit"] = round(result.events / max(committed, 1), 1)
+        results[mode] = entry
+        print(f"{name:<14} {mode:<6} {json.dumps(entry)}", file=sys.stderr)
+    return results
+
+
+async def main(
+    duration: float, warmup: float, quick: bool, only: set[str] | None = None
+) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="bxb-bench-"))
+    log = scratch / "servers.log"
+    figures: dict[str, Any] = {}
+    async with database(scratch) as db:
+        env = {
+            "DATABASE_URL": db.url,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "BXB_LOG_LEVEL": "INFO",
+        }
+        chdb = {"CLICKHOUSE_URL": f"chdb://{scratch / 'chdb'}"}
+        plans: list[tuple[str, str, int, dict[str, str]]] = [
+            ("bare", "bare_app", 1, {}),
+            ("postgres", "bxb_app", 1, {}),
+            ("postgres-tuned", "bxb_app_tuned", 1, {}),
+        ]
+        if not quick:
+            plans += [
+                ("bare-2w", "bare_app", 2, {}),
+                ("postgres-2w", "bxb_app", 2, {}),
+                ("postgres-tuned-2w", "bxb_app_tuned", 2, {}),
+                ("chdb", "bxb_app", 1, chdb),
+                ("chdb-tuned", "bxb_app_tuned", 1, chdb),
+            ]
+        for name, app, workers, extra in plans:
+            if only is not None and name not in only:
+                continue
+            with server(app, workers, env | extra, log) as url:
+                figures[name] = await scenario(name, url, db, duration, warmup)
+    return {
+        "benchmark": "ingest",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "duration_s": duration,
+        "batch_size": BATCH_SIZE,
+        "results": figures,
+    }
+
+
+def run() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=1.5, help="seconds before measuring")
+    parser.add_argument("--quick", action="store_true", help="bare and postgres, 1 worker only")
+    parser.add_argument("--only", help="comma-separated scenario names (e.g. bare,postgres-2w)")
+    args = parser.parse_args()
+    import uvloop
+
+    only = set(args.only.split(",")) if args.only else None
+    figures = uvloop.run(main(args.duration, args.warmup, args.quick, only))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = ROOT / "bench" / "results" / f"ingest-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        run()

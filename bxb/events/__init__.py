@@ -1,0 +1,1 @@
+"""Usage events: validation, the two event stores, group commit and bulk import."""

@@ -1,0 +1,217 @@
+"""Validate Lago event payloads without the database, then against the billable metric.
+
+Two steps, because the second needs the organization's metrics and runs batched inside
+the group commit: `parse_event` checks the shape of one ``{"transaction_id", ...}`` object
+(pure, per request) and `metric_errors` checks it against its billable metric.
+
+Error codes (keys are field paths inside the event object):
+
+- ``value_is_mandatory``: transaction_id, external_subscription_id or code missing/blank;
+- ``invalid_type``: a field or property of the wrong JSON type (properties hold strings,
+  numbers, booleans or null; never nested objects or arrays);
+- ``value_is_too_long``: a string field over 255 characters;
+- ``invalid_format``: a timestamp that is not Unix seconds (integer, decimal, or either as
+  a string);
+- ``value_is_out_of_range``: a timestamp before 2000-01-01 or more than 24 h ahead of now;
+  a negative or too large precise_total_amount_cents;
+- ``value_is_not_valid_number``: the metric's field_name value (sum, max, latest,
+  weighted_sum) or precise_total_amount_cents is not a number;
+- ``billable_metric_not_found`` (on ``code``): no live billable metric has this code.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from bxb.billing.aggregation import AggregationType
+from bxb.events.store import NewEvent
+
+Errors = dict[str, list[str]]
+
+MAX_STRING_LENGTH = 255
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_FUTURE = timedelta(hours=24)
+# Every store holds these exactly: PostgreSQL numeric(40, 15), ClickHouse Decimal256(20).
+MAX_AMOUNT = Decimal(10) ** 25
+MAX_PROPERTY_NUMBER = Decimal(10) ** 38
+
+NUMERIC_FIELD_AGGREGATIONS = frozenset(
+    {
+        AggregationType.SUM.value,
+        AggregationType.MAX.value,
+        AggregationType.LATEST.value,
+        AggregationType.WEIGHTED_SUM.value,
+    }
+)
+
+# Plain decimal notation both SQL engines parse the same way as Python's Decimal:
+# optional sign, digits with an optional point, optional exponent; no spaces, no "_".
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_TIMESTAMP_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+_MICROSECOND = Decimal("0.000001")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """What ingestion needs to know about a billable metric."""
+
+    code: str
+    aggregation_type: str
+    field_name: str | None
+
+
+def default_event_time(
+    organization_id: uuid.UUID, external_subscription_id: str, received_at: datetime
+) -> datetime:
+    """The timestamp of an event sent without one.
+
+    Today that is when it was received. This is the single place to change when a
+    subscription's customer runs on a test clock and "now" becomes the clock's time.
+    """
+    del organization_id, external_subscription_id
+    return received_at
+
+
+def parse_event(
+    payload: object, organization_id: uuid.UUID, received_at: datetime
+) -> NewEvent | Errors:
+    """Check one Lago event object; returns the event to store or field → error codes.
+
+    An event without a timestamp gets `default_event_time`.
+    """
+    if not isinstance(payload, dict):
+        return {"event": ["invalid_type"]}
+    errors: Errors = {}
+    transaction_id = _identifier(payload, "transaction_id", errors)
+    subscription = _identifier(payload, "external_subscription_id", errors)
+    code = _identifier(payload, "code", errors)
+    timestamp = _timestamp(payload.get("timestamp"), received_at, errors)
+    properties = _properties(payload.get("properties"), errors)
+    amount = _amount(payload.get("precise_total_amount_cents"), errors)
+    if errors:
+        return errors
+    assert transaction_id is not None
+    assert subscription is not None
+    assert code is not None
+    if timestamp is None:
+        timestamp = default_event_time(organization_id, subscription, received_at)
+    return NewEvent(
+        organization_id, transaction_id, subscription, code, timestamp, properties, amount
+    )
+
+
+def metric_errors(event: NewEvent, metric: MetricRule | None) -> Errors:
+    """Errors of an event against its billable metric (None: no live metric has its code)."""
+    if metric is None:
+        return {"code": ["billable_metric_not_found"]}
+    field = metric.field_name
+    if metric.aggregation_type not in NUMERIC_FIELD_AGGREGATIONS or not field:
+        return {}
+    value = event.properties.get(field)
+    if value is None or is_number(value):
+        return {}
+    return {f"properties.{field}": ["value_is_not_valid_number"]}
+
+
+def is_number(value: object) -> bool:
+    """A JSON number or numeric string every store and the pure core read identically."""
+    parsed = _decimal(value)
+    return parsed is not None and abs(parsed) < MAX_PROPERTY_NUMBER
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if value == value and abs(value) != float("inf") else None
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        try:
+            return Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+            return None
+    return None
+
+
+def _identifier(payload: Mapping[str, Any], field: str, errors: Errors) -> str | None:
+    value = payload.get(field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # Lago accepts numeric ids and stores their text
+    if value is None or value == "":
+        errors[field] = ["value_is_mandatory"]
+    elif not isinstance(value, str):
+        errors[field] = ["invalid_type"]
+    elif len(value) > MAX_STRING_LENGTH:
+        errors[field] = ["value_is_too_long"]
+    else:
+        return value
+    return None
+
+
+def _timestamp(value: object, now: datetime, errors: Errors) -> datetime | None:
+    """Unix seconds (int, float, or either as a string) → an instant, to the microsecond."""
+    if value is None or value == "":
+        return None
+    latest = (now + MAX_FUTURE - _EPOCH) // _ONE_SECOND
+    if type(value) is int:  # the common case, without Decimal
+        if _EARLIEST_SECOND <= value <= latest:
+            return _EPOCH + timedelta(seconds=value)
+        errors["timestamp"] = ["value_is_out_of_range"]
+        return None
+    seconds: Decimal | None = None
+    if isinstance(value, float):
+        seconds = _decimal(value)
+    elif isinstance(value, str) and _TIMESTAMP_TEXT.fullmatch(value.strip()):
+        seconds = Decimal(value.strip())
+    if seconds is None:
+        errors["timestamp"] = ["invalid_format"]
+        return None
+    if not _EARLIEST_SECOND <= seconds <= latest + 1:
+        errors["timestamp"] = ["value_is_out_of_range"]
+        return None
+    micros = int(seconds.quantize(_MICROSECOND, rounding=ROUND_HALF_UP) * 1_000_000)
+    moment = _EPOCH + timedelta(microseconds=micros)
+    if moment > now + MAX_FUTURE:
+        errors["timestamp"] = ["value_is_out_of_range"]
+        return None
+    return moment
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_SECOND = timedelta(seconds=1)
+_EARLIEST_SECOND = (EARLIEST_TIMESTAMP - _EPOCH) // _ONE_SECOND
+
+
+def _properties(value: object, errors: Errors) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors["properties"] = ["invalid_type"]
+        return {}
+    for key, item in value.items():
+        if item is None or isinstance(item, str | bool | int):
+            continue
+        if isinstance(item, float) and item == item and abs(item) != float("inf"):
+            continue
+        errors[f"properties.{key}"] = ["invalid_type"]
+    return value
+
+
+def _amount(value: object, errors: Errors) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    amount = _decimal(value)
+    if amount is None:
+        errors["precise_total_amount_cents"] = ["value_is_not_valid_number"]
+    elif amount < 0 or amount >= MAX_AMOUNT:
+        errors["precise_total_amount_cents"] = ["value_is_out_of_range"]
+    else:
+        return amount
+    return None
