@@ -9,27 +9,41 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bxb.activities.health import HealthActivities
+from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
+from bxb.events.store import EventStore, create_event_store
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
+from bxb.workflows.subscription import SubscriptionWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [PipelineCheckWorkflow]
+WORKFLOWS = [SubscriptionWorkflow, PipelineCheckWorkflow]
 
 
 def build_worker(
-    client: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[AsyncSession],
+    events: EventStore,
 ) -> Worker:
     health = HealthActivities(sessions)
+    subscriptions = SubscriptionActivities(sessions, events)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[health.check_database],
+        # bxb's own modules are deterministic and hold no mutable module state, so the
+        # sandbox may share them instead of re-importing them for every workflow run
+        # (each closed period starts a new run).
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("bxb")
+        ),
+        activities=[health.check_database, *subscriptions.all()],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
     )
@@ -40,10 +54,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
     await ensure_search_attributes(client)
     engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    events = create_event_store(settings, engine)
     try:
-        worker = build_worker(client, settings.temporal_task_queue, create_sessionmaker(engine))
-        async with worker:
+        sessions = create_sessionmaker(engine)
+        async with build_worker(client, settings.temporal_task_queue, sessions, events):
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             await stop.wait()
     finally:
+        await events.close()
         await engine.dispose()

@@ -29,6 +29,7 @@ from bxb.core.embedded import EmbeddedPostgres, find_binary
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import create_organization
 from bxb.core.settings import Settings
+from bxb.core.temporal import ensure_search_attributes
 from bxb.models import Base
 from bxb.worker import build_worker
 from bxb.workflows import search_attributes
@@ -83,6 +84,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
 
@@ -138,11 +140,14 @@ async def temporal_client(
 async def worker(
     temporal_env: WorkflowEnvironment,
     temporal_settings: Settings,
+    engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[str]:
     """bxb's worker running in this process on the test's task queue; yields the queue."""
+    from bxb.events.postgres_store import PostgresEventStore
+
     queue = temporal_settings.temporal_task_queue
-    async with build_worker(temporal_env.client, queue, sessions):
+    async with build_worker(temporal_env.client, queue, sessions, PostgresEventStore(engine)):
         yield queue
 
 

@@ -16,7 +16,9 @@ from bxb.api import (
     health,
     organizations,
     plans,
+    subscriptions,
     taxes,
+    test_clocks,
 )
 from bxb.api.errors import install_error_handlers
 from bxb.api.middleware import RequestContextMiddleware
@@ -50,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    # Events first: routers are matched in order, and events are the hot path.
     for module in (
+        events,
         organizations,
         customers,
         taxes,
@@ -58,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coupons,
         billable_metrics,
         plans,
-        events,
+        subscriptions,
+        test_clocks,
     ):
         app.include_router(module.router)
     return app

@@ -21,7 +21,7 @@ from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.customers import CustomerBody, CustomerIn, customer_object, merge_metadata
 from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
-from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization
+from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -117,6 +117,20 @@ async def _render(
     return [customer_object(c, organization, taxes[c.id]) for c in customers]
 
 
+async def _check_test_clock(
+    session: SessionDep, org_id: uuid.UUID, customer: Customer | None, data: CustomerIn
+) -> None:
+    """A customer joins a test clock of its organization at creation, and stays on it."""
+    if "test_clock_id" not in data.model_fields_set:
+        return
+    if customer is not None and data.test_clock_id != customer.test_clock_id:
+        raise validation_error({"test_clock_id": ["cannot_change_test_clock"]})
+    if data.test_clock_id is not None:
+        clock = await session.get(TestClock, data.test_clock_id)
+        if clock is None or clock.organization_id != org_id:
+            raise validation_error({"test_clock_id": ["test_clock_not_found"]})
+
+
 @router.post("/customers")
 async def upsert_customer(body: CustomerBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     data = body.customer
@@ -125,6 +139,7 @@ async def upsert_customer(body: CustomerBody, org: OrgDep, session: SessionDep) 
         None if data.tax_codes is None else await taxes_for_codes(session, org.id, data.tax_codes)
     )
     customer = await live_customer(session, org.id, data.external_id)
+    await _check_test_clock(session, org.id, customer, data)
     if customer is None:
         customer = Customer(
             organization_id=org.id,

@@ -37,7 +37,7 @@ async def test_create_returns_lagos_customer_object(
         json={"tax": {"name": "VAT", "code": "vat", "rate": "20"}},
         headers=tenant_a.headers,
     )
-    clock = uuid.uuid4()
+    clock = await _test_clock(client, tenant_a)
     customer = await upsert(
         client,
         tenant_a,
@@ -380,3 +380,52 @@ async def test_organizations_never_see_each_others_customers(
     assert b_customer["lago_id"] != a_customer["lago_id"]
     again = await client.get("/api/v1/customers/shared_id", headers=tenant_a.headers)
     assert again.json()["customer"]["name"] == "A's"
+
+
+async def _test_clock(client: httpx.AsyncClient, tenant: Tenant) -> uuid.UUID:
+    response = await client.post(
+        "/api/v1/test_clocks",
+        json={"test_clock": {"name": "rehearsal", "frozen_time": "2026-01-01T00:00:00Z"}},
+        headers=tenant.headers,
+    )
+    return uuid.UUID(response.json()["test_clock"]["lago_id"])
+
+
+async def test_test_clock_must_exist_in_the_organization(
+    client: httpx.AsyncClient, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    b_clock = await _test_clock(client, tenant_b)
+    for clock_id in (uuid.uuid4(), b_clock):
+        response = await client.post(
+            "/api/v1/customers",
+            json={"customer": {"external_id": "cus_tc", "test_clock_id": str(clock_id)}},
+            headers=tenant_a.headers,
+        )
+        assert response.status_code == 422
+        assert response.json()["error_details"] == {"test_clock_id": ["test_clock_not_found"]}
+
+
+async def test_test_clock_is_set_at_creation_only(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    first, second = await _test_clock(client, tenant_a), await _test_clock(client, tenant_a)
+    created = await client.post(
+        "/api/v1/customers",
+        json={"customer": {"external_id": "cus_tc", "test_clock_id": str(first)}},
+        headers=tenant_a.headers,
+    )
+    assert created.json()["customer"]["test_clock_id"] == str(first)
+    moved = await client.post(
+        "/api/v1/customers",
+        json={"customer": {"external_id": "cus_tc", "test_clock_id": str(second)}},
+        headers=tenant_a.headers,
+    )
+    assert moved.status_code == 422
+    assert moved.json()["error_details"] == {"test_clock_id": ["cannot_change_test_clock"]}
+    # Upserting other fields leaves the clock alone.
+    renamed = await client.post(
+        "/api/v1/customers",
+        json={"customer": {"external_id": "cus_tc", "name": "Renamed"}},
+        headers=tenant_a.headers,
+    )
+    assert renamed.json()["customer"]["test_clock_id"] == str(first)

@@ -1,0 +1,333 @@
+"""/api/v1/subscriptions: create (update-with-start), plan changes, updates, termination.
+
+The workflow owns each subscription; this router validates, sends it messages, and reads
+the Postgres mirror that the workflow's activities keep for listing and filtering.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.pagination import PageDep, paginate
+from bxb.api.serialization import iso
+from bxb.billing.periods import local_day
+from bxb.billing.subscription_fees import zone
+from bxb.billing.usage import compute_customer_usage
+from bxb.core.subscriptions import (
+    WorkflowRequestError,
+    initial_state,
+    live_rows,
+    plan_snapshot,
+    send_update,
+    start_subscription,
+)
+from bxb.core.tax_book import TaxBook
+from bxb.models import Customer, Organization, Plan, Subscription, TestClock
+from bxb.workflows.state import ChangePlanRequest, CreateRequest, UpdateRequest
+from bxb.workflows.subscription import SubscriptionWorkflow
+
+router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+
+
+class SubscriptionCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    external_customer_id: str = Field(min_length=1, max_length=255)
+    plan_code: str = Field(min_length=1, max_length=255)
+    external_id: str = Field(min_length=1, max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    subscription_at: datetime | None = None
+    ending_at: datetime | None = None
+    billing_time: Literal["calendar", "anniversary"] = "calendar"
+
+    @field_validator("subscription_at", "ending_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
+        return None if value is None else value.astimezone(UTC)
+
+
+class SubscriptionCreateBody(BaseModel):
+    subscription: SubscriptionCreate
+
+
+class SubscriptionUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, max_length=255)
+    ending_at: datetime | None = None
+
+    @field_validator("ending_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("invalid_date")
+        return None if value is None else value.astimezone(UTC)
+
+
+class SubscriptionUpdateBody(BaseModel):
+    subscription: SubscriptionUpdate
+
+
+def subscription_object(row: Subscription) -> dict[str, Any]:
+    return {
+        "lago_id": str(row.id),
+        "external_id": row.external_id,
+        "lago_customer_id": str(row.customer_id),
+        "external_customer_id": row.external_customer_id,
+        "billing_time": row.billing_time,
+        "name": row.name,
+        "plan_code": row.plan_code,
+        "plan_amount_cents": row.plan_amount_cents,
+        "plan_amount_currency": row.plan_amount_currency,
+        "status": row.status,
+        "created_at": iso(row.created_at),
+        "canceled_at": iso(row.canceled_at),
+        "started_at": iso(row.started_at),
+        "ending_at": iso(row.ending_at),
+        "subscription_at": iso(row.subscription_at),
+        "terminated_at": iso(row.terminated_at),
+        "previous_plan_code": row.previous_plan_code,
+        "next_plan_code": row.next_plan_code,
+        # Lago shows the date of a scheduled downgrade, not the instant.
+        "downgrade_plan_date": (
+            row.downgrade_plan_date.date().isoformat() if row.downgrade_plan_date else None
+        ),
+        "trial_ended_at": iso(row.trial_ended_at),
+        "current_billing_period_started_at": iso(row.current_billing_period_started_at),
+        "current_billing_period_ending_at": iso(row.current_billing_period_ending_at),
+        "on_termination_credit_note": None,
+        "on_termination_invoice": "generate",
+    }
+
+
+async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:
+    """The row a GET shows: the active one, else pending, else the latest ended one.
+
+    Read afresh: the workflow's activity has just written it in another transaction.
+    """
+    rows = list(
+        await session.scalars(
+            select(Subscription)
+            .where(Subscription.organization_id == org.id, Subscription.external_id == external_id)
+            .order_by(Subscription.updated_at.desc())
+            .execution_options(populate_existing=True)
+        )
+    )
+    for status in ("active", "pending"):
+        for row in rows:
+            if row.status == status:
+                return row
+    if not rows:
+        raise not_found("subscription")
+    return rows[0]
+
+
+def _refused(exc: WorkflowRequestError) -> ApiError:
+    return validation_error({"subscription": [str(exc)]})
+
+
+async def _now_for(session: SessionDep, customer: Customer) -> tuple[datetime, datetime | None]:
+    """ "Now" for a customer: its test clock's frozen time, else the wall clock."""
+    if customer.test_clock_id is None:
+        return datetime.now(UTC), None
+    clock = await session.get(TestClock, customer.test_clock_id)
+    if clock is None:
+        raise validation_error({"test_clock_id": ["test_clock_not_found"]})
+    return clock.frozen_time, clock.frozen_time
+
+
+@router.post("/subscriptions")
+async def create_subscription(
+    body: SubscriptionCreateBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    data = body.subscription
+    customer = await session.scalar(
+        select(Customer).where(
+            Customer.organization_id == org.id,
+            Customer.external_id == data.external_customer_id,
+            Customer.deleted_at.is_(None),
+        )
+    )
+    if customer is None:
+        raise not_found("customer")
+    plan = await session.scalar(
+        select(Plan).where(
+            Plan.organization_id == org.id,
+            Plan.code == data.plan_code,
+            Plan.deleted_at.is_(None),
+            Plan.parent_id.is_(None),
+        )
+    )
+    if plan is None:
+        raise not_found("plan")
+    if customer.currency is not None and customer.currency != plan.amount_currency:
+        raise validation_error({"currency": ["currencies_does_not_match"]})
+    if customer.currency is None:
+        customer.currency = plan.amount_currency  # the first subscription fixes it (Lago)
+        await session.commit()
+    client = await temporal.client()
+    snapshot = plan_snapshot(plan)
+    existing = await live_rows(session, org.id, data.external_id)
+    try:
+        if existing:
+            current = existing[0]
+            if current.external_customer_id != customer.external_id:
+                raise validation_error({"external_id": ["value_already_exist"]})
+            if current.plan_code != plan.code:
+                change = ChangePlanRequest(plan=snapshot, new_lago_id=uuid.uuid4(), name=data.name)
+                await send_update(client, current.workflow_id, "change_plan", change)
+        else:
+            now, clock_time = await _now_for(session, customer)
+            state = initial_state(
+                organization=org,
+                customer=customer,
+                plan=snapshot,
+                external_id=data.external_id,
+                name=data.name,
+                billing_time=data.billing_time,
+                subscription_at=data.subscription_at or now,
+                ending_at=data.ending_at,
+                clock_time=clock_time,
+            )
+            if data.ending_at is not None and data.ending_at <= state.subscription_at:
+                raise validation_error({"ending_at": ["invalid_date"]})
+            request = CreateRequest(plan=snapshot, name=data.name, ending_at=data.ending_at)
+            await start_subscription(client, settings.temporal_task_queue, state, request)
+    except WorkflowRequestError as exc:
+        raise _refused(exc) from exc
+    return {"subscription": subscription_object(await _current_row(session, org, data.external_id))}
+
+
+@router.get("/subscriptions")
+async def list_subscriptions(
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    external_customer_id: str | None = None,
+    plan_code: str | None = None,
+    status: Annotated[list[str] | None, Query(alias="status[]")] = None,
+) -> dict[str, Any]:
+    statuses = status or ["active"]
+    unknown = set(statuses) - {"active", "pending", "terminated", "canceled"}
+    if unknown:
+        raise validation_error({"status": ["value_is_invalid"]})
+    query = select(Subscription).where(
+        Subscription.organization_id == org.id, Subscription.status.in_(statuses)
+    )
+    if external_customer_id is not None:
+        query = query.where(Subscription.external_customer_id == external_customer_id)
+    if plan_code is not None:
+        query = query.where(Subscription.plan_code == plan_code)
+    rows, meta = await paginate(session, query.order_by(Subscription.created_at.desc()), page)
+    return {"subscriptions": [subscription_object(r) for r in rows], "meta": meta.model_dump()}
+
+
+@router.get("/subscriptions/{external_id}")
+async def get_subscription(external_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    return {"subscription": subscription_object(await _current_row(session, org, external_id))}
+
+
+@router.put("/subscriptions/{external_id}")
+async def update_subscription(
+    external_id: str,
+    body: SubscriptionUpdateBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> dict[str, Any]:
+    rows = await live_rows(session, org.id, external_id)
+    if not rows:
+        raise not_found("subscription")
+    fields = body.subscription.model_fields_set
+    request = UpdateRequest(
+        name=body.subscription.name,
+        ending_at=body.subscription.ending_at,
+        clear_ending_at="ending_at" in fields and body.subscription.ending_at is None,
+    )
+    try:
+        await send_update(await temporal.client(), rows[0].workflow_id, "update", request)
+    except WorkflowRequestError as exc:
+        raise _refused(exc) from exc
+    return {"subscription": subscription_object(await _current_row(session, org, external_id))}
+
+
+@router.delete("/subscriptions/{external_id}")
+async def terminate_subscription(
+    external_id: str, org: OrgDep, session: SessionDep, temporal: TemporalDep
+) -> dict[str, Any]:
+    rows = await live_rows(session, org.id, external_id)
+    if not rows:
+        raise not_found("subscription")
+    try:
+        await send_update(await temporal.client(), rows[0].workflow_id, "terminate")
+    except WorkflowRequestError as exc:
+        raise _refused(exc) from exc
+    terminated = await session.get(Subscription, rows[0].id, populate_existing=True)
+    assert terminated is not None
+    return {"subscription": subscription_object(terminated)}
+
+
+@router.get("/customers/{external_customer_id}/current_usage")
+async def current_usage(
+    external_customer_id: str,
+    request: Request,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    external_subscription_id: str,
+) -> dict[str, Any]:
+    """Usage of the subscription's current period so far, priced with its pinned plan."""
+    customer = await session.scalar(
+        select(Customer).where(
+            Customer.organization_id == org.id,
+            Customer.external_id == external_customer_id,
+            Customer.deleted_at.is_(None),
+        )
+    )
+    if customer is None:
+        raise not_found("customer")
+    rows = [
+        row
+        for row in await live_rows(session, org.id, external_subscription_id)
+        if row.customer_id == customer.id and row.status == "active"
+    ]
+    if not rows:
+        raise not_found("subscription")
+    client = await temporal.client()
+    view = await client.get_workflow_handle(rows[0].workflow_id).query(SubscriptionWorkflow.view)
+    state = view.state
+    assert state.usage_from is not None
+    assert state.period_end is not None
+    plan = state.segment.plan
+    store = request.app.state.event_pipeline.store
+    events = {
+        code: await store.fetch(
+            org.id, external_subscription_id, code, state.usage_from, state.period_end
+        )
+        for code in {c.billable_metric.code for c in plan.charges}
+    }
+    taxes = await TaxBook.load(session, org.id, customer.id, [plan])
+    usage = compute_customer_usage(
+        [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges],
+        events,
+        state.usage_from,
+        state.period_end,
+        plan.currency,
+        taxes=taxes.for_plan(plan),
+        issuing_date=local_day(state.period_end, zone(state.timezone)),
+    )
+    return {"customer_usage": usage.to_lago_dict()}

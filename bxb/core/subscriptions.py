@@ -1,0 +1,214 @@
+"""Talking to subscription workflows: snapshots of plans, update-with-start, updates.
+
+Used by the API (and by test clocks); never bills anything itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.service import RPCError
+
+from bxb.models import Customer, Organization, Plan, Subscription
+from bxb.workflows import search_attributes
+from bxb.workflows.state import (
+    BillableMetricSnapshot,
+    ChargeFilterSnapshot,
+    ChargeSnapshot,
+    CreateRequest,
+    PlanSnapshot,
+    Segment,
+    Status,
+    SubscriptionState,
+    SubscriptionView,
+)
+from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
+
+LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
+
+
+class WorkflowRequestError(Exception):
+    """The workflow refused a request (a validator or a command said why)."""
+
+
+def plan_snapshot(plan: Plan) -> PlanSnapshot:
+    return PlanSnapshot(
+        id=plan.id,
+        code=plan.code,
+        name=plan.name,
+        invoice_display_name=plan.invoice_display_name,
+        interval=plan.interval,
+        amount_cents=plan.amount_cents,
+        currency=plan.amount_currency,
+        pay_in_advance=plan.pay_in_advance,
+        trial_period_days=plan.trial_period or None,
+        bill_charges_monthly=bool(plan.bill_charges_monthly),
+        charges=[
+            ChargeSnapshot(
+                id=charge.id,
+                billable_metric=BillableMetricSnapshot(
+                    id=charge.billable_metric.id,
+                    code=charge.billable_metric.code,
+                    name=charge.billable_metric.name,
+                    aggregation_type=charge.billable_metric.aggregation_type,
+                    field_name=charge.billable_metric.field_name,
+                    recurring=charge.billable_metric.recurring,
+                ),
+                charge_model=charge.charge_model,
+                properties=charge.properties,
+                filters=[
+                    ChargeFilterSnapshot(
+                        id=f.id,
+                        invoice_display_name=f.invoice_display_name,
+                        properties=f.properties,
+                        values=f.values,
+                    )
+                    for f in charge.filters
+                ],
+                invoice_display_name=charge.invoice_display_name,
+                pay_in_advance=charge.pay_in_advance,
+                invoiceable=charge.invoiceable,
+                min_amount_cents=charge.min_amount_cents,
+            )
+            for charge in plan.charges
+        ],
+    )
+
+
+async def live_rows(
+    session: AsyncSession, organization_id: uuid.UUID, external_id: str
+) -> list[Subscription]:
+    rows = await session.scalars(
+        select(Subscription)
+        .where(
+            Subscription.organization_id == organization_id,
+            Subscription.external_id == external_id,
+            Subscription.status.in_(LIVE_STATUSES),
+        )
+        .order_by(Subscription.created_at)
+    )
+    return list(rows)
+
+
+def initial_state(
+    *,
+    organization: Organization,
+    customer: Customer,
+    plan: PlanSnapshot,
+    external_id: str,
+    name: str | None,
+    billing_time: str,
+    subscription_at: datetime,
+    ending_at: datetime | None,
+    clock_time: datetime | None,
+) -> SubscriptionState:
+    return SubscriptionState(
+        organization_id=organization.id,
+        customer_id=customer.id,
+        external_customer_id=customer.external_id,
+        external_id=external_id,
+        name=name,
+        timezone=customer.timezone or organization.timezone,
+        billing_time=billing_time,
+        subscription_at=subscription_at,
+        ending_at=ending_at,
+        anchor=subscription_at,
+        segment=Segment(lago_id=uuid.uuid4(), plan=plan, started_at=subscription_at),
+        test_clock_id=customer.test_clock_id,
+        clock_time=clock_time,
+    )
+
+
+async def start_subscription(
+    client: Client, task_queue: str, state: SubscriptionState, request: CreateRequest
+) -> SubscriptionView:
+    """Update-with-start: creates the workflow once; the same request again is a no-op."""
+    wf_id = workflow_id(state.organization_id, state.external_id)
+    operation = WithStartWorkflowOperation(
+        SubscriptionWorkflow.run,
+        state,
+        id=wf_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.ORGANIZATION_ID, str(state.organization_id)),
+                SearchAttributePair(
+                    search_attributes.CUSTOMER_EXTERNAL_ID, state.external_customer_id
+                ),
+                SearchAttributePair(search_attributes.PLAN_CODE, state.segment.plan.code),
+                SearchAttributePair(search_attributes.SUBSCRIPTION_STATUS, state.status.value),
+            ]
+        ),
+        static_summary=f"Subscription {state.external_id} of {state.external_customer_id}",
+    )
+    try:
+        result = await client.execute_update_with_start_workflow(
+            SubscriptionWorkflow.create, request, start_workflow_operation=operation
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise WorkflowRequestError(_reason(exc)) from exc
+    return result
+
+
+async def send_update(
+    client: Client, wf_id: str, update: str, arg: object | None = None
+) -> SubscriptionView:
+    handle = client.get_workflow_handle(wf_id)
+    try:
+        args = [] if arg is None else [arg]
+        result: SubscriptionView = await handle.execute_update(
+            update, args=args, result_type=SubscriptionView
+        )
+    except WorkflowUpdateFailedError as exc:
+        raise WorkflowRequestError(_reason(exc)) from exc
+    except RPCError as exc:
+        raise WorkflowRequestError(exc.message) from exc
+    return result
+
+
+def _reason(exc: WorkflowUpdateFailedError) -> str:
+    """The innermost message: validators' and commands' reasons, not wrapper text."""
+    cause: BaseException = exc.cause
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    return str(getattr(cause, "message", None) or cause)
+
+
+async def advance_workflows(
+    client: Client, workflow_ids: list[str], to: datetime, limit: timedelta
+) -> dict[str, str]:
+    """Advance every workflow's test clock to `to`; returns {workflow_id: failure} (empty: ok)."""
+    from bxb.workflows.state import AdvanceRequest
+
+    async def advance(wf_id: str) -> tuple[str, str | None]:
+        try:
+            async with asyncio.timeout(limit.total_seconds()):
+                await send_update(client, wf_id, "advance_clock", AdvanceRequest(to=to))
+        except WorkflowRequestError as exc:
+            return wf_id, str(exc)
+        except TimeoutError:
+            return wf_id, await _stuck_reason(client, wf_id)
+        return wf_id, None
+
+    results = await asyncio.gather(*(advance(wf_id) for wf_id in workflow_ids))
+    return {wf_id: failure for wf_id, failure in results if failure is not None}
+
+
+async def _stuck_reason(client: Client, wf_id: str) -> str:
+    """Why a workflow did not finish in time: its failing activity, if it has one."""
+    description = await client.get_workflow_handle(wf_id).describe()
+    for pending in description.raw_description.pending_activities:
+        if pending.last_failure.message:
+            return f"{pending.activity_type.name} keeps failing: {pending.last_failure.message}"
+    return "did not finish in time"

@@ -1,0 +1,104 @@
+"""Which taxes apply to which fee, by Lago's precedence: charge, plan, customer, organization.
+
+Read once per invoice (or current-usage answer) from the tax tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.billing.invoice import AssembledInvoice
+from bxb.billing.taxes import Tax as PureTax
+from bxb.billing.taxes import resolve_applicable_taxes
+from bxb.models import AppliedTax, Tax
+from bxb.workflows.state import PlanSnapshot
+
+
+class TaxBook:
+    """The taxes that apply to each fee, by Lago's precedence, read once per invoice."""
+
+    def __init__(
+        self,
+        by_target: dict[uuid.UUID, tuple[PureTax, ...]],
+        organization: tuple[PureTax, ...],
+        customer: tuple[PureTax, ...],
+        names: dict[str, str],
+        plan_ids: dict[str, uuid.UUID],
+    ) -> None:
+        self.by_target = by_target
+        self.organization = organization
+        self.customer = customer
+        self.names = names
+        self.plan_ids = plan_ids
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        organization_id: uuid.UUID,
+        customer_id: uuid.UUID,
+        plans: Sequence[PlanSnapshot],
+    ) -> TaxBook:
+        taxes = list(
+            await session.scalars(select(Tax).where(Tax.organization_id == organization_id))
+        )
+        pure = {t.id: PureTax(t.code, t.rate) for t in taxes}
+        names = {t.code: t.name for t in taxes}
+        applied = list(
+            await session.scalars(
+                select(AppliedTax).where(AppliedTax.organization_id == organization_id)
+            )
+        )
+        by_target: dict[uuid.UUID, list[PureTax]] = {}
+        for row in applied:
+            target = row.customer_id or row.plan_id or row.charge_id or row.add_on_id
+            if target is not None:
+                by_target.setdefault(target, []).append(pure[row.tax_id])
+        return cls(
+            {k: tuple(sorted(v, key=lambda t: t.code)) for k, v in by_target.items()},
+            tuple(
+                sorted(
+                    (pure[t.id] for t in taxes if t.applied_to_organization), key=lambda t: t.code
+                )
+            ),
+            tuple(by_target.get(customer_id, ())),
+            names,
+            {plan.code: plan.id for plan in plans},
+        )
+
+    def for_plan(self, plan: PlanSnapshot) -> tuple[PureTax, ...]:
+        return resolve_applicable_taxes(
+            plan_taxes=self.by_target.get(plan.id, ()),
+            customer_taxes=self.customer,
+            organization_taxes=self.organization,
+        )
+
+    def own(self, charge_id: uuid.UUID) -> tuple[PureTax, ...]:
+        """A charge's own taxes (empty when it has none)."""
+        return self.by_target.get(charge_id, ())
+
+    def for_charge(self, charge_id: uuid.UUID | None, plan_code: str | None) -> tuple[PureTax, ...]:
+        plan_id = self.plan_ids.get(plan_code or "")
+        return resolve_applicable_taxes(
+            charge_taxes=self.by_target.get(charge_id, ()) if charge_id else (),
+            plan_taxes=self.by_target.get(plan_id, ()) if plan_id else (),
+            customer_taxes=self.customer,
+            organization_taxes=self.organization,
+        )
+
+    def applied(self, assembled: AssembledInvoice) -> list[dict[str, Any]]:
+        rates = {t.code: t.rate for fee in assembled.fees for t in fee.tax.applied_taxes}
+        return [
+            {
+                "tax_code": code,
+                "tax_name": self.names.get(code, code),
+                "tax_rate": float(rates[code]),
+                "amount_cents": amount,
+            }
+            for code, amount in sorted(assembled.taxes_by_code.items())
+        ]

@@ -1,0 +1,89 @@
+"""What the subscription workflow asks its activities to record (plain data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from bxb.workflows.state import PlanSnapshot
+
+
+class SubscriptionRow(BaseModel):
+    """One row of the Postgres mirror (one per plan segment, as Lago's lago_id)."""
+
+    lago_id: UUID
+    organization_id: UUID
+    customer_id: UUID
+    external_customer_id: str
+    external_id: str
+    plan_id: UUID
+    plan_code: str
+    plan_amount_cents: int
+    plan_amount_currency: str
+    name: str | None
+    status: str
+    billing_time: str
+    subscription_at: datetime
+    started_at: datetime | None = None
+    trial_ended_at: datetime | None = None
+    ending_at: datetime | None = None
+    terminated_at: datetime | None = None
+    canceled_at: datetime | None = None
+    previous_plan_code: str | None = None
+    next_plan_code: str | None = None
+    downgrade_plan_date: datetime | None = None
+    current_billing_period_started_at: datetime | None = None
+    current_billing_period_ending_at: datetime | None = None
+    workflow_id: str
+
+
+class BaseFeeLine(BaseModel):
+    """A plan's base fee (or, with credit=True, the unused part of a prepaid one)."""
+
+    segment_id: UUID
+    plan: PlanSnapshot
+    amount_cents: int
+    days: int
+    full_days: int
+    from_datetime: datetime
+    to_datetime: datetime
+    credit: bool = False
+
+
+class UsageWindow(BaseModel):
+    """Charges of a plan over [from_datetime, to_datetime), billed in arrears."""
+
+    segment_id: UUID
+    plan: PlanSnapshot
+    from_datetime: datetime
+    to_datetime: datetime
+
+
+class BillingRequest(BaseModel):
+    """Record a transition: mirror rows and, when there is anything to bill, one invoice.
+
+    The invoice is unique on (subscription segment, period, kind): running this twice
+    bills once.
+    """
+
+    kind: str
+    at: datetime
+    organization_id: UUID
+    customer_id: UUID
+    external_customer_id: str
+    external_id: str
+    timezone: str
+    currency: str
+    invoice_segment_id: UUID
+    invoice_period_start: datetime
+    invoice_period_end: datetime
+    base_fees: list[BaseFeeLine] = Field(default_factory=list)
+    usage: list[UsageWindow] = Field(default_factory=list)
+    rows: list[SubscriptionRow] = Field(default_factory=list)
+
+
+class BillingResult(BaseModel):
+    invoice_id: UUID | None = None
+    total_amount_cents: int = 0

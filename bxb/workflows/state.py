@@ -1,0 +1,175 @@
+"""The subscription workflow's state and messages (pydantic, carried across continue-as-new).
+
+Everything here is plain data: the workflow holds it, activities receive parts of it, and
+the API reads the query result. A subscription pins a snapshot of its plan (with charges)
+when it starts or changes plan, so editing a plan never silently changes running
+subscriptions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from bxb.billing.aggregation import AggregationType
+from bxb.billing.filters import ChargeFilter
+from bxb.billing.taxes import Tax
+from bxb.billing.usage import UsageCharge
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    TERMINATED = "terminated"
+    CANCELED = "canceled"
+
+
+class BillableMetricSnapshot(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    aggregation_type: str
+    field_name: str | None = None
+    recurring: bool = False
+
+
+class ChargeFilterSnapshot(BaseModel):
+    id: UUID
+    invoice_display_name: str | None = None
+    properties: dict[str, Any]
+    values: dict[str, list[str]]
+
+
+class ChargeSnapshot(BaseModel):
+    id: UUID
+    billable_metric: BillableMetricSnapshot
+    charge_model: str
+    properties: dict[str, Any]
+    filters: list[ChargeFilterSnapshot] = Field(default_factory=list)
+    invoice_display_name: str | None = None
+    pay_in_advance: bool = False
+    invoiceable: bool = True
+    min_amount_cents: int = 0
+
+    def usage_charge(self, taxes: tuple[Tax, ...] = ()) -> UsageCharge:
+        """The charge as the pure usage computation reads it."""
+        metric = self.billable_metric
+        return UsageCharge(
+            charge_id=str(self.id),
+            billable_metric_id=str(metric.id),
+            billable_metric_code=metric.code,
+            billable_metric_name=metric.name,
+            aggregation_type=AggregationType(metric.aggregation_type),
+            field_name=metric.field_name,
+            charge_model=self.charge_model,
+            properties=self.properties,
+            filters=tuple(
+                ChargeFilter.from_payload(
+                    {
+                        "values": f.values,
+                        "properties": f.properties,
+                        "invoice_display_name": f.invoice_display_name,
+                    }
+                )
+                for f in self.filters
+            ),
+            invoice_display_name=self.invoice_display_name,
+            taxes=taxes,
+        )
+
+
+class PlanSnapshot(BaseModel):
+    id: UUID
+    code: str
+    name: str
+    invoice_display_name: str | None = None
+    interval: str
+    amount_cents: int
+    currency: str
+    pay_in_advance: bool = False
+    trial_period_days: Decimal | None = None
+    bill_charges_monthly: bool = False
+    charges: list[ChargeSnapshot] = Field(default_factory=list)
+
+
+class Segment(BaseModel):
+    """One plan's stretch of a subscription (Lago gives each its own lago_id)."""
+
+    lago_id: UUID
+    plan: PlanSnapshot
+    started_at: datetime
+    previous_plan_code: str | None = None
+
+
+class PendingDowngrade(BaseModel):
+    lago_id: UUID
+    plan: PlanSnapshot
+    at: datetime
+
+
+class SubscriptionState(BaseModel):
+    organization_id: UUID
+    customer_id: UUID
+    external_customer_id: str
+    external_id: str
+    name: str | None = None
+    timezone: str
+    billing_time: str
+    subscription_at: datetime
+    ending_at: datetime | None = None
+    # The anniversary anchor; stays put across plan changes.
+    anchor: datetime
+    status: Status = Status.PENDING
+    segment: Segment
+    downgrade: PendingDowngrade | None = None
+    trial_ends_at: datetime | None = None
+    trial_ended_at: datetime | None = None
+    started_at: datetime | None = None
+    terminated_at: datetime | None = None
+    canceled_at: datetime | None = None
+    # Start of the current (possibly partial) billing period of the current segment.
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    # Start of the usage not billed yet (charges are billed in arrears up to each close).
+    usage_from: datetime | None = None
+    # Test clock: when set, "now" is clock_time, moved only by advance_clock.
+    test_clock_id: UUID | None = None
+    clock_time: datetime | None = None
+    invoices_created: int = 0
+
+
+class CreateRequest(BaseModel):
+    """Sent with update-with-start; the same request twice yields the same subscription."""
+
+    plan: PlanSnapshot
+    name: str | None = None
+    ending_at: datetime | None = None
+
+
+class ChangePlanRequest(BaseModel):
+    plan: PlanSnapshot
+    new_lago_id: UUID
+    name: str | None = None
+
+
+class UpdateRequest(BaseModel):
+    name: str | None = None
+    ending_at: datetime | None = None
+    clear_ending_at: bool = False
+
+
+class AdvanceRequest(BaseModel):
+    to: datetime
+
+
+class SubscriptionView(BaseModel):
+    """What a query returns: the state plus the instants the API shows."""
+
+    state: SubscriptionState
+    caught_up_to: datetime | None
+    last_error: str | None = None

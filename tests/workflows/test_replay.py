@@ -1,0 +1,46 @@
+"""Determinism: today's workflow code replays histories recorded from earlier runs.
+
+The histories come from the acceptance story (tests/e2e/test_subscription_story.py, run
+with BXB_RECORD_HISTORY=1): trial, usage, an upgrade, a downgrade, continue-as-new after
+every period. A change that makes the code take a different path fails here, which is the
+signal to guard it with workflow.patched().
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from bxb.workflows.subscription import SubscriptionWorkflow
+
+HISTORIES = Path(__file__).parent / "histories" / "subscription_story.json"
+
+
+def _histories() -> list[WorkflowHistory]:
+    """Recorded runs that completed at least one workflow task (the open run may not have)."""
+    runs = json.loads(HISTORIES.read_text())
+    return [
+        WorkflowHistory.from_json(f"subscription-run-{i}", json.dumps(run))
+        for i, run in enumerate(runs)
+        if any(e.get("eventType") == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED" for e in run["events"])
+    ]
+
+
+def test_recorded_story_has_every_run() -> None:
+    histories = _histories()
+    # One run per closed period (four), each continued as new after its close.
+    assert len(histories) == 4
+    events = sum(len(h.events) for h in histories)
+    assert events > 100
+
+
+@pytest.mark.parametrize("index", range(len(_histories()) if HISTORIES.exists() else 0))
+async def test_replays_without_nondeterminism(index: int) -> None:
+    replayer = Replayer(workflows=[SubscriptionWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(_histories()[index], raise_on_replay_failure=True)
+    assert result.replay_failure is None
