@@ -34,6 +34,7 @@ from bxb.core.embedded import EmbeddedPostgres, find_binary
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import create_organization
 from bxb.core.subscriptions import (
+    ADVANCE_CONCURRENCY,
     advance_workflows,
     initial_state,
     plan_snapshot,
@@ -41,7 +42,7 @@ from bxb.core.subscriptions import (
 )
 from bxb.events.postgres_store import PostgresEventStore
 from bxb.models import Customer, Invoice, Plan, TestClock
-from bxb.worker import build_worker
+from bxb.worker import WORKFLOW_RUNNER, build_worker
 from bxb.workflows import search_attributes
 from bxb.workflows.state import CreateRequest
 from bxb.workflows.subscription import workflow_id
@@ -51,22 +52,30 @@ from floor_workflow import BareWorkflow, noop
 
 RESULTS = Path(__file__).parent / "results"
 START = datetime(2026, 1, 1, tzinfo=UTC)
-SETUP_CONCURRENCY = 200
+SETUP_CONCURRENCY = ADVANCE_CONCURRENCY
 
 
 async def floor(client: Client, n: int) -> float:
     """Seconds for N bare one-activity workflows, all started at once."""
     queue = f"floor-{uuid.uuid4().hex[:6]}"
-    async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]):
+    # The same workflow runner as bxb's worker: the floor differs only in the work done.
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[BareWorkflow],
+        activities=[noop],
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
         started = time.perf_counter()
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
         async def one(i: int) -> None:
+            # Bounded like bxb's clock advance: waiting for a result holds a server poll.
             async with gate:
                 handle = await client.start_workflow(
                     BareWorkflow.run, id=f"{queue}-{i}", task_queue=queue
                 )
-            await handle.result()
+                await handle.result()
 
         await asyncio.gather(*(one(i) for i in range(n)))
         return time.perf_counter() - started

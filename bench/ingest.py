@@ -14,8 +14,6 @@ What runs, all on loopback:
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
   concurrency, each scenario bounded in time and in requests: single events
   (POST /events) and batches of 100 (POST /events/batch);
-- "tuned" servers: the application with the two process-level changes recommended to
-  its server set-up (events router matched first, `tune_gc_for_serving`).
 
 The load generator shares the machine's cores with the servers and PostgreSQL, so read
 each figure against the ceiling of the same run. It prints one JSON line and writes
@@ -58,37 +56,10 @@ TIMESTAMP = int(time.time()) - 3600
 
 
 def bxb_app() -> FastAPI:
-    """The real application, configured from the environment like `bxb api`."""
-    from bxb.api.app import create_app
-    from bxb.core.logging import configure_logging
-    from bxb.core.settings import Settings
+    """The real application, exactly as `bxb api` serves it in each process."""
+    from bxb.api.app import create_served_app
 
-    settings = Settings()
-    configure_logging(settings.log_level)
-    return create_app(settings)
-
-
-def bxb_app_tuned() -> FastAPI:
-    """The real application with the two changes bench results recommend to the server:
-
-    - the events router matched first (FastAPI tries routers in inclusion order, and
-      matching every other router's routes first costs a third of a small request);
-    - `tune_gc_for_serving` (fewer, cheaper garbage collections).
-    """
-    from bxb.core.gc_tuning import tune_gc_for_serving
-
-    app = bxb_app()
-    routes = app.router.routes
-    first = [route for route in routes if _is_events_router(route)]
-    routes[:] = first + [route for route in routes if route not in first]
-    tune_gc_for_serving()
-    return app
-
-
-def _is_events_router(route: Any) -> bool:
-    from bxb.api import events
-
-    return getattr(route, "original_router", None) is events.router
+    return create_served_app()
 
 
 def bare_app() -> FastAPI:
@@ -374,15 +345,12 @@ async def main(
         plans: list[tuple[str, str, int, dict[str, str]]] = [
             ("bare", "bare_app", 1, {}),
             ("postgres", "bxb_app", 1, {}),
-            ("postgres-tuned", "bxb_app_tuned", 1, {}),
         ]
         if not quick:
             plans += [
                 ("bare-2w", "bare_app", 2, {}),
                 ("postgres-2w", "bxb_app", 2, {}),
-                ("postgres-tuned-2w", "bxb_app_tuned", 2, {}),
                 ("chdb", "bxb_app", 1, chdb),
-                ("chdb-tuned", "bxb_app_tuned", 1, chdb),
             ]
         for name, app, workers, extra in plans:
             if only is not None and name not in only:

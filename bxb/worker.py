@@ -8,8 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bxb.activities.health import HealthActivities
 from bxb.activities.subscriptions import SubscriptionActivities
@@ -24,6 +23,13 @@ log = logging.getLogger(__name__)
 
 WORKFLOWS = [SubscriptionWorkflow, PipelineCheckWorkflow]
 
+# Workflows run without the sandbox. Every closed period starts a new run, and building a
+# sandbox per run (and crossing it for every payload) cost more CPU than the billing
+# itself. Determinism is guarded instead by tests/workflows/test_determinism_rules.py
+# (no clock, randomness or I/O in workflows/ and billing/) and by replaying recorded
+# histories (tests/workflows/test_replay.py).
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+
 
 def build_worker(
     client: Client,
@@ -37,12 +43,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        # bxb's own modules are deterministic and hold no mutable module state, so the
-        # sandbox may share them instead of re-importing them for every workflow run
-        # (each closed period starts a new run).
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("bxb")
-        ),
+        workflow_runner=WORKFLOW_RUNNER,
         activities=[health.check_database, *subscriptions.all()],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),

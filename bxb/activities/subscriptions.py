@@ -37,6 +37,7 @@ from bxb.models import (
     BillableMetric,
     Fee,
     Invoice,
+    InvoiceSequence,
     Organization,
     Plan,
     Subscription,
@@ -296,16 +297,39 @@ def _with_taxes(draft: FeeDraft, taxes: tuple[PureTax, ...]) -> FeeDraft:
     )
 
 
+_MIRROR_COLUMNS = [c for c in SubscriptionRow.model_fields if c != "lago_id"]
+
+
 async def _upsert_rows(session: AsyncSession, rows: list[SubscriptionRow]) -> None:
+    """Write the mirror rows in one statement (insert, or update what the workflow says)."""
+    if not rows:
+        return
+    values = []
     for row in rows:
-        values = row.model_dump()
-        values["id"] = values.pop("lago_id")
-        statement = insert(Subscription).values(**values)
-        updates: dict[str, Any] = {
-            k: statement.excluded[k] for k in values if k not in ("id", "organization_id")
-        }
-        updates["updated_at"] = func.now()
-        await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
+        data = row.model_dump()
+        data["id"] = data.pop("lago_id")
+        values.append(data)
+    statement = insert(Subscription).values(values)
+    updates: dict[str, Any] = {
+        name: statement.excluded[name] for name in _MIRROR_COLUMNS if name != "organization_id"
+    }
+    updates["updated_at"] = func.now()
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
+
+
+async def _next_sequential_id(session: AsyncSession, organization_id: uuid.UUID) -> int:
+    """The organization's next invoice number, gapless (see InvoiceSequence)."""
+    statement = (
+        insert(InvoiceSequence)
+        .values(organization_id=organization_id, last_sequential_id=1)
+        .on_conflict_do_update(
+            index_elements=["organization_id"],
+            set_={"last_sequential_id": InvoiceSequence.last_sequential_id + 1},
+        )
+        .returning(InvoiceSequence.last_sequential_id)
+    )
+    number: int = (await session.execute(statement)).scalar_one()
+    return number
 
 
 async def _new_invoice(
@@ -314,14 +338,7 @@ async def _new_invoice(
     """A finalized invoice with the next gapless number of its organization."""
     org = await session.get(Organization, request.organization_id)
     assert org is not None
-    # One numbering sequence per organization: serialize its finalizations.
-    await session.execute(
-        select(func.pg_advisory_xact_lock(0x626E756D, func.hashtext(str(org.id))))
-    )
-    last = await session.scalar(
-        select(func.max(Invoice.sequential_id)).where(Invoice.organization_id == org.id)
-    )
-    sequential_id = (last or 0) + 1
+    sequential_id = await _next_sequential_id(session, org.id)
     return Invoice(
         id=uuid.uuid4(),
         organization_id=request.organization_id,

@@ -67,3 +67,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as `bxb api` serves it in each worker process (uvicorn factory).
+
+    Settings come from the environment; the garbage collector is tuned for serving once the
+    app is built (see bxb.core.gc_tuning).
+    """
+    from bxb.core.gc_tuning import tune_gc_for_serving
+    from bxb.core.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    tune_gc_for_serving()
+    return app

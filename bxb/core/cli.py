@@ -27,7 +27,7 @@ from bxb.core.organizations import (
     revoke_api_key,
 )
 from bxb.core.settings import Settings
-from bxb.core.stack import prepare_database, run_stack, serve
+from bxb.core.stack import prepare_database, run_stack, serve, serve_api_processes
 from bxb.models import Organization
 
 
@@ -35,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bxb", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start everything on embedded defaults (API, worker, services)")
-    commands.add_parser("api", help="run the HTTP API only (services configured by environment)")
+    api = commands.add_parser("api", help="run the HTTP API only (services from the environment)")
+    api.add_argument(
+        "--workers", type=int, default=1, help="API processes (e.g. one per core); default 1"
+    )
     commands.add_parser("worker", help="run the Temporal worker only")
     commands.add_parser("migrate", help="apply database migrations")
     org = commands.add_parser("org", help="organizations and API keys").add_subparsers(
@@ -64,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
+    if args.command == "api" and args.workers > 1:
+        # uvicorn's process manager owns the main thread and its signals.
+        serve_api_processes(settings, args.workers)
+        return 0
     try:
         return asyncio.run(_dispatch(args, settings))
     except InvalidApiKeyError as exc:

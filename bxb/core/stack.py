@@ -46,6 +46,20 @@ def api_server(settings: Settings) -> _ApiServer:
     return _ApiServer(config)
 
 
+def serve_api_processes(settings: Settings, workers: int) -> None:
+    """`bxb api --workers N`: uvicorn's process manager runs N copies of the API."""
+    uvicorn.run(
+        "bxb.api.app:create_served_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
 @contextlib.asynccontextmanager
 async def embedded_services(settings: Settings, *, durable: bool = True) -> AsyncIterator[None]:
     """Start the embedded PostgreSQL and Temporal that settings leave unconfigured."""

@@ -35,6 +35,9 @@ from bxb.workflows.state import (
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 
 LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
+# Updates waiting for their result hold a long poll on the server, which caps them per
+# namespace; a clock with thousands of subscriptions advances them this many at a time.
+ADVANCE_CONCURRENCY = 256
 
 
 class WorkflowRequestError(Exception):
@@ -191,9 +194,11 @@ async def advance_workflows(
     """Advance every workflow's test clock to `to`; returns {workflow_id: failure} (empty: ok)."""
     from bxb.workflows.state import AdvanceRequest
 
+    in_flight = asyncio.Semaphore(ADVANCE_CONCURRENCY)
+
     async def advance(wf_id: str) -> tuple[str, str | None]:
         try:
-            async with asyncio.timeout(limit.total_seconds()):
+            async with asyncio.timeout(limit.total_seconds()), in_flight:
                 await send_update(client, wf_id, "advance_clock", AdvanceRequest(to=to))
         except WorkflowRequestError as exc:
             return wf_id, str(exc)

@@ -7,7 +7,7 @@ from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.customer import Customer
 from bxb.models.event import Event
-from bxb.models.invoice import Fee, Invoice
+from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.organization import Organization
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
@@ -30,6 +30,7 @@ __all__ = [
     "Event",
     "Fee",
     "Invoice",
+    "InvoiceSequence",
     "Organization",
     "Plan",
     "Subscription",

@@ -96,3 +96,19 @@ class Fee(TenantMixin, Base):
     amount_details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
     invoice: Mapped[Invoice] = relationship(back_populates="fees")
+
+
+class InvoiceSequence(Base):
+    """The last invoice number given in an organization.
+
+    Incremented in the transaction that finalizes an invoice: the row lock serializes
+    finalizations of one organization, and a rolled-back invoice gives its number back,
+    so finalized invoices are numbered without gaps.
+    """
+
+    __tablename__ = "invoice_sequences"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_sequential_id: Mapped[int] = mapped_column(default=0)

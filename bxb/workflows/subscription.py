@@ -528,7 +528,9 @@ class SubscriptionWorkflow:
             usage=usage or [],
             rows=[*(extra_rows or []), self._current_row()],
         )
-        result = await workflow.execute_activity(
+        # A local activity: a short database transaction needs no round trip through the
+        # server's task queues; it is retried the same way and recorded in the history.
+        result = await workflow.execute_local_activity(
             activity,
             request,
             result_type=BillingResult,
@@ -540,13 +542,18 @@ class SubscriptionWorkflow:
             s.invoices_created += 1
 
     def _upsert_search_attributes(self) -> None:
+        """Keep the plan and status operators filter on current (only when they change)."""
         s = self.state
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.PLAN_CODE.value_set(s.segment.plan.code),
-                search_attributes.SUBSCRIPTION_STATUS.value_set(s.status.value),
-            ]
-        )
+        current = workflow.info().typed_search_attributes
+        wanted = {
+            search_attributes.PLAN_CODE: s.segment.plan.code,
+            search_attributes.SUBSCRIPTION_STATUS: s.status.value,
+        }
+        updates = [
+            key.value_set(value) for key, value in wanted.items() if current.get(key) != value
+        ]
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     # ---- messages --------------------------------------------------------------------
 

@@ -1,10 +1,9 @@
 """Workflow code stays deterministic.
 
-The worker lets bxb's modules through the workflow sandbox (re-importing them for every
-run, one per billing period, cost more than the engine itself), so the sandbox no longer
-stops a workflow from reading the wall clock or the network. This test does instead, over
-every module in bxb/workflows/ and what it imports from bxb/billing/, together with the
-replay test of recorded histories.
+The worker runs workflows without Temporal's sandbox (a sandbox per run, one run per
+billing period, cost more than the billing), so nothing at run time stops a workflow from
+reading the wall clock or the network. This test does instead, over every module in
+bxb/workflows/ and bxb/billing/, together with the replay test of recorded histories.
 """
 
 from __future__ import annotations

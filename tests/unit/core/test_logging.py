@@ -54,3 +54,26 @@ def test_configure_logging_writes_json_to_current_stderr(
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def test_served_app_tunes_the_garbage_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from bxb.api.app import create_served_app
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    before = gc.get_threshold()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        app = create_served_app()
+        assert gc.get_threshold()[0] > before[0]
+        # The events router is matched right after the unauthenticated operations routes.
+        tags = [getattr(getattr(r, "original_router", None), "tags", None) for r in app.routes]
+        included = [t for t in tags if t is not None]
+        assert included[:2] == [["operations"], ["events"]]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        root.handlers[:], level = saved
+        root.setLevel(level)

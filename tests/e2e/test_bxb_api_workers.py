@@ -1,0 +1,58 @@
+"""`bxb api --workers 2`: several API processes behind one port, served and stopped cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.support.auth import Tenant
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.slow
+
+
+async def test_api_runs_in_several_processes(database_url: str, tenant_a: Tenant) -> None:
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "BXB_API_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bxb.core.cli",
+        "api",
+        "--workers",
+        "2",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.returncode is None, "bxb api exited during start-up"
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "bxb api did not start"
+                    await asyncio.sleep(0.2)
+            answers = [
+                await client.get("/api/v1/organizations", headers=tenant_a.headers)
+                for _ in range(20)
+            ]
+        assert {a.status_code for a in answers} == {200}
+        assert answers[0].json()["organization"]["lago_id"] == str(tenant_a.organization_id)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            assert await process.wait() == 0
