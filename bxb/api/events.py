@@ -9,6 +9,7 @@ at once. Events are written through the process's group commit (see
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from bxb.api.deps import OrganizationIdDep, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
 from bxb.api.serialization import decimal_string, iso
+from bxb.core.subscriptions import test_clock_time
 from bxb.events.pipeline import (
     EventPipeline,
     Rejected,
@@ -28,7 +30,7 @@ from bxb.events.pipeline import (
     stop_event_pipeline,
 )
 from bxb.events.store import EventFilters, NewEvent, StoredEvent
-from bxb.events.validation import parse_event
+from bxb.events.validation import Errors, parse_event
 from bxb.models.base import utcnow
 
 MAX_BATCH_EVENTS = 100  # Lago's limit per /events/batch call
@@ -130,6 +132,30 @@ def _rejected(errors: Mapping[str, Any]) -> ApiError:
     )
 
 
+async def _parse(
+    request: Request, payload: Any, organization_id: uuid.UUID, received_at: datetime
+) -> NewEvent | Errors:
+    """Parse an event; "now" is the customer's test clock time when it is on one.
+
+    The clock is looked up only when the time matters and the wall clock did not do:
+    no timestamp was sent (it defaults to "now"), or the one sent is in the wall clock's
+    future (a clock may be ahead of it). Ordinary events never pay for the lookup.
+    """
+    parsed = parse_event(payload, organization_id, received_at)
+    subscription = payload.get("external_subscription_id") if isinstance(payload, dict) else None
+    if not isinstance(subscription, str):
+        return parsed
+    needs_clock = payload.get("timestamp") is None or (
+        not isinstance(parsed, NewEvent) and "timestamp" in parsed
+    )
+    if not needs_clock:
+        return parsed
+    clock_time = await test_clock_time(request.app.state.sessions, organization_id, subscription)
+    if clock_time is None:
+        return parsed
+    return parse_event(payload, organization_id, clock_time)
+
+
 # The two ingestion routes take only the request and authenticate themselves: FastAPI's
 # dependency resolution is a measurable share of a single event's cost.
 
@@ -138,7 +164,7 @@ def _rejected(errors: Mapping[str, Any]) -> ApiError:
 async def create_event(request: Request) -> JSONResponse:
     organization_id = await current_organization_id(request)
     payload = _root(await _json_body(request), "event")
-    parsed = parse_event(payload, organization_id, utcnow())
+    parsed = await _parse(request, payload, organization_id, utcnow())
     if not isinstance(parsed, NewEvent):
         raise _rejected(parsed)
     outcome = await _pipeline(request).ingest([parsed])
@@ -166,7 +192,7 @@ async def create_batch_events(request: Request) -> JSONResponse:
     positions: list[int] = []
     errors: dict[int, Any] = {}
     for index, payload in enumerate(payloads):
-        parsed = parse_event(payload, organization_id, received_at)
+        parsed = await _parse(request, payload, organization_id, received_at)
         if isinstance(parsed, NewEvent):
             events.append(parsed)
             positions.append(index)

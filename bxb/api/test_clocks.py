@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.serialization import iso
@@ -23,9 +23,6 @@ from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
 from bxb.models import Customer, Organization, Subscription, TestClock
 
 router = APIRouter(prefix="/api/v1", tags=["test_clocks"])
-
-# How long one advance may take before the call reports the subscriptions still busy.
-ADVANCE_TIMEOUT = timedelta(seconds=120)
 
 
 def _utc(value: datetime) -> datetime:
@@ -128,6 +125,7 @@ async def advance_test_clock(
     org: OrgDep,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     clock = await _get(session, org, lago_id)
     to = body.test_clock.frozen_time
@@ -136,7 +134,8 @@ async def advance_test_clock(
     workflows = await _live_workflows(session, clock)
     clock.status = "advancing"
     await session.commit()
-    failures = await advance_workflows(await temporal.client(), workflows, to, ADVANCE_TIMEOUT)
+    limit = timedelta(seconds=settings.test_clock_advance_timeout)
+    failures = await advance_workflows(await temporal.client(), workflows, to, limit)
     if failures:
         clock.status = "failed"
         clock.failure = "; ".join(f"{wf}: {why}" for wf, why in sorted(failures.items()))[:2000]

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("BXB_BOOTSTRAP_API_KEY")
     )
     log_level: str = Field(default="INFO", validation_alias=_env("BXB_LOG_LEVEL"))
+    # How long advancing a test clock may take before it reports the subscriptions still busy.
+    test_clock_advance_timeout: float = Field(
+        default=120.0, validation_alias=_env("BXB_TEST_CLOCK_ADVANCE_TIMEOUT")
+    )
 
     @property
     def embedded_database(self) -> bool:

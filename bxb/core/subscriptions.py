@@ -10,8 +10,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -19,7 +24,7 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError
 
-from bxb.models import Customer, Organization, Plan, Subscription
+from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows import search_attributes
 from bxb.workflows.state import (
     BillableMetricSnapshot,
@@ -38,6 +43,10 @@ LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
 # Updates waiting for their result hold a long poll on the server, which caps them per
 # namespace; a clock with thousands of subscriptions advances them this many at a time.
 ADVANCE_CONCURRENCY = 256
+# An update whose result did not arrive in time (a busy server) is asked for again under
+# the same update id; Temporal deduplicates by that id, so it never runs twice.
+UPDATE_ATTEMPTS = 5
+STUCK_QUERY_SECONDS = 10.0
 
 
 class WorkflowRequestError(Exception):
@@ -86,6 +95,25 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
             for charge in plan.charges
         ],
     )
+
+
+async def test_clock_time(
+    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, external_id: str
+) -> datetime | None:
+    """The frozen time of the test clock a live subscription's customer is on, if any."""
+    async with sessions() as session:
+        frozen: datetime | None = await session.scalar(
+            select(TestClock.frozen_time)
+            .join(Customer, Customer.test_clock_id == TestClock.id)
+            .join(Subscription, Subscription.customer_id == Customer.id)
+            .where(
+                Subscription.organization_id == organization_id,
+                Subscription.external_id == external_id,
+                Subscription.status.in_(LIVE_STATUSES),
+            )
+            .limit(1)
+        )
+    return frozen
 
 
 async def live_rows(
@@ -137,47 +165,75 @@ async def start_subscription(
 ) -> SubscriptionView:
     """Update-with-start: creates the workflow once; the same request again is a no-op."""
     wf_id = workflow_id(state.organization_id, state.external_id)
-    operation = WithStartWorkflowOperation(
-        SubscriptionWorkflow.run,
-        state,
-        id=wf_id,
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(search_attributes.ORGANIZATION_ID, str(state.organization_id)),
-                SearchAttributePair(
-                    search_attributes.CUSTOMER_EXTERNAL_ID, state.external_customer_id
-                ),
-                SearchAttributePair(search_attributes.PLAN_CODE, state.segment.plan.code),
-                SearchAttributePair(search_attributes.SUBSCRIPTION_STATUS, state.status.value),
-            ]
-        ),
-        static_summary=f"Subscription {state.external_id} of {state.external_customer_id}",
-    )
-    try:
-        result = await client.execute_update_with_start_workflow(
-            SubscriptionWorkflow.create, request, start_workflow_operation=operation
+
+    def start_operation() -> WithStartWorkflowOperation[SubscriptionWorkflow, SubscriptionState]:
+        # An operation is used once; each attempt gets a new one with the same content.
+        return WithStartWorkflowOperation(
+            SubscriptionWorkflow.run,
+            state,
+            id=wf_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(
+                        search_attributes.ORGANIZATION_ID, str(state.organization_id)
+                    ),
+                    SearchAttributePair(
+                        search_attributes.CUSTOMER_EXTERNAL_ID, state.external_customer_id
+                    ),
+                    SearchAttributePair(search_attributes.PLAN_CODE, state.segment.plan.code),
+                    SearchAttributePair(search_attributes.SUBSCRIPTION_STATUS, state.status.value),
+                ]
+            ),
+            static_summary=f"Subscription {state.external_id} of {state.external_customer_id}",
         )
-    except WorkflowUpdateFailedError as exc:
-        raise WorkflowRequestError(_reason(exc)) from exc
-    return result
+
+    update_id = str(uuid.uuid4())
+    for _ in range(UPDATE_ATTEMPTS):
+        try:
+            return await client.execute_update_with_start_workflow(
+                SubscriptionWorkflow.create,
+                request,
+                start_workflow_operation=start_operation(),
+                id=update_id,
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise WorkflowRequestError(_reason(exc)) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            _reraise_if_cancelled()
+            continue  # the same update id: the server answers with the first attempt's outcome
+    raise WorkflowRequestError("Temporal did not answer in time; retry the request")
 
 
 async def send_update(
     client: Client, wf_id: str, update: str, arg: object | None = None
 ) -> SubscriptionView:
     handle = client.get_workflow_handle(wf_id)
-    try:
-        args = [] if arg is None else [arg]
-        result: SubscriptionView = await handle.execute_update(
-            update, args=args, result_type=SubscriptionView
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise WorkflowRequestError(_reason(exc)) from exc
-    except RPCError as exc:
-        raise WorkflowRequestError(exc.message) from exc
-    return result
+    args = [] if arg is None else [arg]
+    update_id = str(uuid.uuid4())
+    for _ in range(UPDATE_ATTEMPTS):
+        try:
+            result: SubscriptionView = await handle.execute_update(
+                update, args=args, id=update_id, result_type=SubscriptionView
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise WorkflowRequestError(_reason(exc)) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            _reraise_if_cancelled()
+            continue  # the same update id: the server answers with the first attempt's outcome
+        except RPCError as exc:
+            raise WorkflowRequestError(exc.message) from exc
+        return result
+    raise WorkflowRequestError("Temporal did not answer in time; retry the request")
+
+
+def _reraise_if_cancelled() -> None:
+    """The SDK reports our own cancellation (a timeout around the call) as an RPC timeout;
+    that one must propagate, not be retried."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _reason(exc: WorkflowUpdateFailedError) -> str:
@@ -211,9 +267,10 @@ async def advance_workflows(
 
 
 async def _stuck_reason(client: Client, wf_id: str) -> str:
-    """Why a workflow did not finish in time: its failing activity, if it has one."""
-    description = await client.get_workflow_handle(wf_id).describe()
-    for pending in description.raw_description.pending_activities:
-        if pending.last_failure.message:
-            return f"{pending.activity_type.name} keeps failing: {pending.last_failure.message}"
-    return "did not finish in time"
+    """Why a workflow did not finish in time: the error it is retrying, if any."""
+    try:
+        async with asyncio.timeout(STUCK_QUERY_SECONDS):
+            view = await client.get_workflow_handle(wf_id).query(SubscriptionWorkflow.view)
+    except (TimeoutError, RPCError):
+        return "did not finish in time"
+    return view.last_error or "did not finish in time"

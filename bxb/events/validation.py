@@ -69,10 +69,10 @@ class MetricRule:
 def default_event_time(
     organization_id: uuid.UUID, external_subscription_id: str, received_at: datetime
 ) -> datetime:
-    """The timestamp of an event sent without one.
+    """The timestamp of an event sent without one: "now" as the caller knows it.
 
-    Today that is when it was received. This is the single place to change when a
-    subscription's customer runs on a test clock and "now" becomes the clock's time.
+    `received_at` is the wall clock, or the test clock's time when the subscription's
+    customer is on one (the API looks that up; see bxb.api.events._parse).
     """
     del organization_id, external_subscription_id
     return received_at

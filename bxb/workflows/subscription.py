@@ -19,7 +19,7 @@ from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from bxb.billing.periods import BillingTime, Interval, trial_end
@@ -53,13 +53,17 @@ with workflow.unsafe.imports_passed_through():
         UpdateRequest,
     )
 
-# Billing must happen: activities retry until they succeed, backing off to hourly retries.
+# Billing must happen. A failing activity is retried a few times at once, then the
+# workflow keeps retrying it on durable timers backing off to hourly, for as long as it
+# takes, and shows the last error to the `view` query (operators, test clock advances).
 ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
+    initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(hours=1),
+    maximum_attempts=3,
 )
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
+RETRY_BACKOFF_START = timedelta(seconds=5)
+RETRY_BACKOFF_MAX = timedelta(hours=1)
 
 
 def workflow_id(organization_id: UUID, external_id: str) -> str:
@@ -528,18 +532,42 @@ class SubscriptionWorkflow:
             usage=usage or [],
             rows=[*(extra_rows or []), self._current_row()],
         )
-        # A local activity: a short database transaction needs no round trip through the
-        # server's task queues; it is retried the same way and recorded in the history.
-        result = await workflow.execute_local_activity(
-            activity,
-            request,
-            result_type=BillingResult,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"{kind} at {at.isoformat()}",
-        )
+        result = await self._run_until_done(activity, request, f"{kind} at {at.isoformat()}")
         if result.invoice_id is not None:
             s.invoices_created += 1
+
+    async def _run_until_done(
+        self, activity: str, request: BillingRequest, summary: str
+    ) -> BillingResult:
+        """Run a recording activity until it succeeds (it is idempotent, so retries are safe).
+
+        Local activities: a short database transaction needs no round trip through the
+        server's task queues. They are recorded in the history like any activity.
+        """
+        backoff = RETRY_BACKOFF_START
+        while True:
+            try:
+                result: BillingResult = await workflow.execute_local_activity(
+                    activity,
+                    request,
+                    result_type=BillingResult,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=ACTIVITY_RETRY,
+                    summary=summary,
+                )
+            except FailureError as err:
+                # A failed local activity raises its failure (ApplicationError) directly;
+                # a regular one would wrap it in ActivityError. Report the innermost message.
+                cause: BaseException = err
+                while isinstance(cause, ActivityError) and cause.cause is not None:
+                    cause = cause.cause
+                self._rt.last_error = f"{activity} failed: {getattr(cause, 'message', cause)}"
+                workflow.logger.warning("%s; retrying in %s", self._rt.last_error, backoff)
+                await workflow.sleep(backoff, summary=f"retry {activity}")
+                backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
+                continue
+            self._rt.last_error = None
+            return result
 
     def _upsert_search_attributes(self) -> None:
         """Keep the plan and status operators filter on current (only when they change)."""

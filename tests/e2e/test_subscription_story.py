@@ -72,17 +72,21 @@ class Story:
         }
         await self.call("POST", "/api/v1/plans", {"plan": body})
 
-    async def usage(self, when: str, calls: int) -> None:
+    async def usage(self, when: str | None, calls: int) -> dict[str, Any]:
+        """Send usage; without `when`, the event takes the test clock's time."""
         self.events += 1
-        timestamp = int(datetime.fromisoformat(when).timestamp())
-        event = {
+        event: dict[str, Any] = {
             "transaction_id": f"tx_{self.events}",
             "external_subscription_id": "sub_story",
             "code": "api_calls",
-            "timestamp": timestamp,
             "properties": {"calls": calls},
         }
-        await self.call("POST", "/api/v1/events", {"event": event})
+        if when is not None:
+            event["timestamp"] = int(datetime.fromisoformat(when).timestamp())
+        stored: dict[str, Any] = (await self.call("POST", "/api/v1/events", {"event": event}))[
+            "event"
+        ]
+        return stored
 
     async def advance(self, to: str) -> None:
         clock = await self.call(
@@ -246,8 +250,10 @@ async def test_trial_usage_upgrade_downgrade_over_four_periods(
     assert _fees(march) == [("API calls", 1500, "500")]
     assert march.total_amount_cents == 1500
 
-    # 7. April on lite: 30 calls. May 1 closes April: $5.00 + 30 × $0.10 = $8.00.
-    await story.usage("2026-04-10T00:00:00+00:00", 30)
+    # 7. April on lite: 30 calls, sent without a timestamp: they happen "now" on the
+    # test clock (Apr 1), not at the wall clock's time. May 1 closes April:
+    # $5.00 + 30 × $0.10 = $8.00.
+    assert (await story.usage(None, 30))["timestamp"] == "2026-04-01T00:00:00Z"
     await story.advance("2026-05-01T00:00:00Z")
     *_, april = await _invoices(sessions)
     assert _fees(april) == [("Lite", 500, "1"), ("API calls", 300, "30")]
