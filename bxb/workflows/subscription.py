@@ -216,6 +216,25 @@ class SubscriptionWorkflow:
         period = segment_period(at, s.segment.started_at, self._terms(s.segment.plan))
         s.period_start, s.period_end = period.start, period.end
 
+    def _begin_period(self, at: datetime) -> None:
+        """A new billing period of the current plan starts at `at`; so does unbilled usage."""
+        self.state.usage_from = at
+        self._start_period(at)
+
+    def _begin_segment(self, segment: Segment, at: datetime) -> None:
+        """Another plan takes over at `at` (an upgrade now, a downgrade at period end)."""
+        self.state.segment = segment
+        self._begin_period(at)
+
+    def _advance_fee(self, at: datetime) -> list[BaseFeeLine]:
+        """The current plan's fee from `at` to the period end, when it is paid in advance."""
+        s = self.state
+        assert s.period_end is not None
+        if not s.segment.plan.pay_in_advance:
+            return []
+        line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
+        return [line] if line else []
+
     def _usage_window_end(self) -> datetime:
         s = self.state
         assert s.usage_from is not None
@@ -265,17 +284,13 @@ class SubscriptionWorkflow:
         s.status = Status.ACTIVE
         s.started_at = at
         s.segment.started_at = at
-        s.usage_from = at
         trial_days = s.segment.plan.trial_period_days
         if trial_days:
             s.trial_ends_at = trial_end(at, trial_days, zone(s.timezone))
-        self._start_period(at)
+        self._begin_period(at)
         assert s.period_start is not None
         assert s.period_end is not None
-        fees = []
-        if s.segment.plan.pay_in_advance:
-            line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
-            fees = [line] if line else []
+        fees = self._advance_fee(at)
         await self._record("start_subscription", "start", at, s.period_start, s.period_end, fees)
         self._upsert_search_attributes()
 
@@ -284,10 +299,7 @@ class SubscriptionWorkflow:
         s.trial_ended_at = at
         assert s.period_start is not None
         assert s.period_end is not None
-        fees = []
-        if s.segment.plan.pay_in_advance:
-            line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
-            fees = [line] if line else []
+        fees = self._advance_fee(at)
         await self._record("end_trial", "trial_end", at, s.period_start, s.period_end, fees)
 
     async def _close_usage(self, at: datetime) -> None:
@@ -312,19 +324,19 @@ class SubscriptionWorkflow:
         extra_rows: list[SubscriptionRow] = []
         if s.downgrade is not None and s.downgrade.at <= at:
             downgrade, s.downgrade = s.downgrade, None
-            s.segment = Segment(
-                lago_id=downgrade.lago_id,
-                plan=downgrade.plan,
-                started_at=at,
-                previous_plan_code=old.plan.code,
+            self._begin_segment(
+                Segment(
+                    lago_id=downgrade.lago_id,
+                    plan=downgrade.plan,
+                    started_at=at,
+                    previous_plan_code=old.plan.code,
+                ),
+                at,
             )
             extra_rows.append(self._row(old, Status.TERMINATED, terminated_at=at))
-        s.usage_from = at
-        self._start_period(at)
-        assert s.period_end is not None
-        if s.segment.plan.pay_in_advance:
-            line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
-            fees += [line] if line else []
+        else:
+            self._begin_period(at)
+        fees += self._advance_fee(at)
         await self._record(
             "close_period",
             "period_end",
@@ -427,18 +439,16 @@ class SubscriptionWorkflow:
         fees = self._closing_fees(old, at)
         usage = self._usage(old, at)
         extra = [*self._cancel_downgrade(), self._row(old, Status.TERMINATED, terminated_at=at)]
-        s.segment = Segment(
-            lago_id=request.new_lago_id,
-            plan=request.plan,
-            started_at=at,
-            previous_plan_code=old.plan.code,
+        self._begin_segment(
+            Segment(
+                lago_id=request.new_lago_id,
+                plan=request.plan,
+                started_at=at,
+                previous_plan_code=old.plan.code,
+            ),
+            at,
         )
-        s.usage_from = at
-        self._start_period(at)
-        assert s.period_end is not None
-        if s.segment.plan.pay_in_advance:
-            line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
-            fees += [line] if line else []
+        fees += self._advance_fee(at)
         await self._record(
             "change_plan",
             "plan_change",
