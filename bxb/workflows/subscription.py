@@ -551,13 +551,14 @@ class SubscriptionWorkflow:
     ) -> BillingResult:
         """Run a recording activity until it succeeds (it is idempotent, so retries are safe).
 
-        Local activities: a short database transaction needs no round trip through the
-        server's task queues. They are recorded in the history like any activity.
+        Regular (not local) activities, so that the history names each step of the story
+        (`temporal workflow show` lists close_period, change_plan, ...); local activities,
+        measured, made the billing cycle no faster and show only as markers.
         """
         backoff = RETRY_BACKOFF_START
         while True:
             try:
-                result: BillingResult = await workflow.execute_local_activity(
+                result: BillingResult = await workflow.execute_activity(
                     activity,
                     request,
                     result_type=BillingResult,
@@ -566,8 +567,8 @@ class SubscriptionWorkflow:
                     summary=summary,
                 )
             except FailureError as err:
-                # A failed local activity raises its failure (ApplicationError) directly;
-                # a regular one would wrap it in ActivityError. Report the innermost message.
+                # ActivityError wraps the activity's own failure: report the innermost message
+                # (a local activity would raise that failure directly).
                 cause: BaseException = err
                 while isinstance(cause, ActivityError) and cause.cause is not None:
                     cause = cause.cause
