@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.plans import find_plan
 from bxb.api.serialization import iso
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
@@ -30,7 +32,7 @@ from bxb.core.subscriptions import (
     start_subscription,
 )
 from bxb.core.tax_book import TaxBook
-from bxb.models import Customer, Organization, Plan, Subscription, TestClock
+from bxb.models import Customer, Organization, Subscription, TestClock
 from bxb.workflows.state import ChangePlanRequest, CreateRequest, UpdateRequest
 from bxb.workflows.subscription import SubscriptionWorkflow
 
@@ -155,25 +157,8 @@ async def create_subscription(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     data = body.subscription
-    customer = await session.scalar(
-        select(Customer).where(
-            Customer.organization_id == org.id,
-            Customer.external_id == data.external_customer_id,
-            Customer.deleted_at.is_(None),
-        )
-    )
-    if customer is None:
-        raise not_found("customer")
-    plan = await session.scalar(
-        select(Plan).where(
-            Plan.organization_id == org.id,
-            Plan.code == data.plan_code,
-            Plan.deleted_at.is_(None),
-            Plan.parent_id.is_(None),
-        )
-    )
-    if plan is None:
-        raise not_found("plan")
+    customer = await find_customer(session, org.id, data.external_customer_id)
+    plan = await find_plan(session, org, data.plan_code)
     if customer.currency is not None and customer.currency != plan.amount_currency:
         raise validation_error({"currency": ["currencies_does_not_match"]})
     if customer.currency is None:
@@ -291,15 +276,7 @@ async def current_usage(
     external_subscription_id: str,
 ) -> dict[str, Any]:
     """Usage of the subscription's current period so far, priced with its pinned plan."""
-    customer = await session.scalar(
-        select(Customer).where(
-            Customer.organization_id == org.id,
-            Customer.external_id == external_customer_id,
-            Customer.deleted_at.is_(None),
-        )
-    )
-    if customer is None:
-        raise not_found("customer")
+    customer = await find_customer(session, org.id, external_customer_id)
     rows = [
         row
         for row in await live_rows(session, org.id, external_subscription_id)
