@@ -86,6 +86,8 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+        # The SDK's default start-up budget is too short on a loaded 2-core machine.
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     await ensure_search_attributes(env.client)
     yield env
