@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Numeric, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +54,16 @@ class Invoice(TenantMixin, Base):
     credit_notes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     prepaid_credit_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     total_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Money received against total_amount_cents (payments, provider or manual).
+    total_paid_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    net_payment_term: Mapped[int] = mapped_column(default=0)
+    payment_due_date: Mapped[date | None] = mapped_column(Date)
+    # Set when collection has failed for good (dunning exhausted); cleared by a payment.
+    payment_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A draft's recipe: what the workflow asked to bill, so a refresh can recompute it.
+    draft_source: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # [{"key", "value"}] as Lago's invoice metadata.
+    metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # [{"tax_code", "tax_name", "tax_rate", "amount_cents"}]

@@ -33,3 +33,9 @@ class Organization(IdMixin, TimestampMixin, Base):
     document_locale: Mapped[str] = mapped_column(String(16), default="en")
     finalize_zero_amount_invoice: Mapped[bool] = mapped_column(default=True)
     email_settings: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # Dunning campaign: retry a failed payment this many days after the first failure,
+    # then keep the invoice past due (keep_past_due) or terminate the subscription.
+    dunning_retry_days: Mapped[list[int]] = mapped_column(JSONB, default=lambda: [1, 3, 5, 7])
+    dunning_outcome: Mapped[str] = mapped_column(String(16), default="keep_past_due")
+    # Secret that signs outgoing webhooks (HMAC-SHA256); made on first use.
+    hmac_key: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Collecting invoices: payment providers (Stripe, manual) and payment attempts."""

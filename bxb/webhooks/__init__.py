@@ -1,0 +1,1 @@
+"""Outgoing webhooks: an outbox written with the change, delivered by Temporal."""
