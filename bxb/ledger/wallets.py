@@ -18,3 +18,11 @@ async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: dat
     transactions, and returns the amount consumed in cents (0 when nothing applies).
     """
     return 0
+
+
+async def on_invoice_paid(session: AsyncSession, invoice: Invoice, at: datetime) -> None:
+    """An invoice became fully paid: settle the paid top-up it bills, if it is one.
+
+    Called by the payments code in the transaction that marks the invoice paid.
+    """
+    return None
