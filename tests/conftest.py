@@ -152,7 +152,8 @@ async def worker(
     from bxb.events.postgres_store import PostgresEventStore
 
     queue = temporal_settings.temporal_task_queue
-    async with build_worker(temporal_env.client, queue, sessions, PostgresEventStore(engine)):
+    events = PostgresEventStore(engine)
+    async with build_worker(temporal_env.client, queue, sessions, events, temporal_settings):
         yield queue
 
 

@@ -1,30 +1,90 @@
 """Telling the owner of an invoice's collection that something happened to it.
 
 A subscription invoice is collected by its subscription's workflow (grace period, payment
-attempts, dunning); an invoice without a subscription (one-off, wallet top-up) by a small
-collection workflow of its own. API code that changes an invoice's payment state in
-PostgreSQL calls these after its commit, so the workflow stops or resumes collecting.
-(STUB bodies: the lead implements them.)
+attempts, dunning); an invoice without a subscription (one-off, wallet top-up) by one
+short InvoicePaymentWorkflow per attempt. API code that changes an invoice's payment state
+in PostgreSQL calls these after its commit, so the workflow stops or resumes collecting.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Literal
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
-PaymentNotice = Literal["succeeded", "failed", "voided"]
+from bxb.core.settings import Settings
+from bxb.models import Invoice, Subscription
+from bxb.workflows.billing_requests import InvoiceStep
+from bxb.workflows.invoice_payment import InvoicePaymentWorkflow, invoice_payment_workflow_id
+from bxb.workflows.state import InvoiceCommand, PaymentNotice
+
+PaymentNoticeStatus = Literal["succeeded", "failed", "voided"]
 
 
-async def start_invoice_collection(client: Client, invoice_id: uuid.UUID) -> None:
-    """Collect a finalized invoice that no subscription owns (one-off, top-up)."""
-    return None
+async def owning_workflow_id(session: AsyncSession, invoice_id: uuid.UUID) -> str | None:
+    """The subscription workflow collecting this invoice, if a subscription owns it."""
+    workflow_id: str | None = await session.scalar(
+        select(Subscription.workflow_id)
+        .join(Invoice, Invoice.subscription_id == Subscription.id)
+        .where(Invoice.id == invoice_id)
+    )
+    return workflow_id
+
+
+async def start_invoice_collection(
+    client: Client,
+    invoice_id: uuid.UUID,
+    *,
+    task_queue: str | None = None,
+    attempt: int = 1,
+    at: datetime | None = None,
+) -> None:
+    """Start payment attempt `attempt` of an invoice no subscription owns (idempotent)."""
+    step = InvoiceStep(invoice_id=invoice_id, at=at or datetime.now(UTC), attempt=attempt)
+    await client.start_workflow(
+        InvoicePaymentWorkflow.run,
+        step,
+        id=invoice_payment_workflow_id(step),
+        task_queue=task_queue or Settings().temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def next_attempt(session: AsyncSession, invoice_id: uuid.UUID) -> int:
+    from bxb.models import Payment
+
+    last = await session.scalar(
+        select(func.max(Payment.attempt)).where(Payment.invoice_id == invoice_id)
+    )
+    return int(last or 0) + 1
 
 
 async def notify_invoice_payment(
-    client: Client, invoice_id: uuid.UUID, notice: PaymentNotice
+    client: Client, session: AsyncSession, invoice_id: uuid.UUID, notice: PaymentNoticeStatus
 ) -> None:
     """An invoice was paid (manual payment, asynchronous provider success), failed at the
-    provider asynchronously, or was voided: its collector ends or resumes dunning."""
-    return None
+    provider asynchronously, or was voided: its subscription workflow ends or resumes
+    dunning. Invoices without a subscription need no notice."""
+    workflow_id = await owning_workflow_id(session, invoice_id)
+    if workflow_id is None:
+        return
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.signal("payment_notice", PaymentNotice(invoice_id=invoice_id, status=notice))
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:  # a finished workflow collects nothing
+            raise
+
+
+async def send_invoice_command(
+    client: Client, workflow_id: str, update: str, invoice_id: uuid.UUID
+) -> None:
+    """finalize_invoice / retry_payment on the owning subscription workflow."""
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.execute_update(update, InvoiceCommand(invoice_id=invoice_id))

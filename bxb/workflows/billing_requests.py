@@ -87,3 +87,42 @@ class BillingRequest(BaseModel):
 class BillingResult(BaseModel):
     invoice_id: UUID | None = None
     total_amount_cents: int = 0
+    # draft (finalized by the workflow at finalize_at) or finalized
+    invoice_status: str | None = None
+    finalize_at: datetime | None = None
+    # pending: the workflow collects it; succeeded: nothing is owed (zero, or credits)
+    payment_status: str | None = None
+
+
+# The error type of a declined payment: not retried by Temporal, it starts dunning.
+PAYMENT_DECLINED = "PaymentDeclined"
+
+
+class InvoiceStep(BaseModel):
+    """Act on one invoice at `at` (finalize it, or make payment attempt `attempt`)."""
+
+    invoice_id: UUID
+    at: datetime
+    attempt: int = 0
+
+
+class InvoiceStanding(BaseModel):
+    """Where an invoice stands after a step: what the workflow decides collection on."""
+
+    status: str  # draft | finalized | voided
+    payment_status: str  # pending | succeeded | failed
+    amount_due_cents: int = 0
+
+
+class DunningPolicy(BaseModel):
+    """The organization's campaign: retry days after the first failure, then the outcome."""
+
+    retry_days: list[int] = Field(default_factory=lambda: [1, 3, 5, 7])
+    outcome: str = "keep_past_due"  # keep_past_due | terminate
+
+
+class PaymentResult(BaseModel):
+    # succeeded | pending (at the provider) | nothing_due | no_provider
+    status: str
+    policy: DunningPolicy = Field(default_factory=DunningPolicy)
+    message: str | None = None

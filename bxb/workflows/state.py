@@ -112,6 +112,33 @@ class PendingDowngrade(BaseModel):
     at: datetime
 
 
+class Collection(BaseModel):
+    """An invoice the workflow still has to finalize or get paid (grace period, dunning)."""
+
+    invoice_id: UUID
+    # Set while the invoice is a draft: when the grace period ends.
+    finalize_at: datetime | None = None
+    # The next payment attempt (None: waiting for the provider or for nothing).
+    next_attempt_at: datetime | None = None
+    attempts: int = 0
+    failures: int = 0
+    first_failed_at: datetime | None = None
+    # The dunning campaign in force, as of the last attempt.
+    retry_days: list[int] = Field(default_factory=list)
+    outcome: str = "keep_past_due"
+
+
+class PaymentNotice(BaseModel):
+    """The API's news about an invoice: paid (manually or at the provider), failed, voided."""
+
+    invoice_id: UUID
+    status: str  # succeeded | failed | voided
+
+
+class InvoiceCommand(BaseModel):
+    invoice_id: UUID
+
+
 class SubscriptionState(BaseModel):
     organization_id: UUID
     customer_id: UUID
@@ -141,6 +168,8 @@ class SubscriptionState(BaseModel):
     test_clock_id: UUID | None = None
     clock_time: datetime | None = None
     invoices_created: int = 0
+    # Invoices being finalized or collected (carried across continue-as-new).
+    collections: list[Collection] = Field(default_factory=list)
 
 
 class CreateRequest(BaseModel):

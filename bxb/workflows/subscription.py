@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from temporalio import workflow
@@ -33,9 +33,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from bxb.workflows import search_attributes
     from bxb.workflows.billing_requests import (
+        PAYMENT_DECLINED,
         BaseFeeLine,
         BillingRequest,
         BillingResult,
+        DunningPolicy,
+        InvoiceStanding,
+        InvoiceStep,
+        PaymentResult,
         SubscriptionRow,
         UsageWindow,
     )
@@ -43,7 +48,10 @@ with workflow.unsafe.imports_passed_through():
     from bxb.workflows.state import (
         AdvanceRequest,
         ChangePlanRequest,
+        Collection,
         CreateRequest,
+        InvoiceCommand,
+        PaymentNotice,
         PendingDowngrade,
         PlanSnapshot,
         Segment,
@@ -64,6 +72,19 @@ ACTIVITY_RETRY = RetryPolicy(
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RETRY_BACKOFF_START = timedelta(seconds=5)
 RETRY_BACKOFF_MAX = timedelta(hours=1)
+# Payments: transient provider failures are retried with backoff by Temporal; a decline
+# is not retried here, it starts the dunning campaign (durable timers, below).
+PAYMENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
+    non_retryable_error_types=[PAYMENT_DECLINED],
+)
+R = TypeVar("R")
+
+# Histories recorded before invoice collection existed replay without it.
+COLLECTION_PATCH = "invoice-collection"
 
 
 def workflow_id(organization_id: UUID, external_id: str) -> str:
@@ -83,9 +104,24 @@ class _Command:
 class _Due:
     at: datetime
     kind: str
+    invoice_id: UUID | None = None
 
 
-_DUE_ORDER = {"activate": 0, "end_trial": 1, "terminate": 2, "close_period": 3, "close_usage": 4}
+_DUE_ORDER = {
+    "activate": 0,
+    "end_trial": 1,
+    "terminate": 2,
+    "close_period": 3,
+    "close_usage": 4,
+    "finalize_invoice": 5,
+    "collect_payment": 6,
+}
+
+
+class _DeclinedError(Exception):
+    def __init__(self, policy: DunningPolicy) -> None:
+        super().__init__("payment declined")
+        self.policy = policy
 
 
 @dataclass
@@ -114,7 +150,8 @@ class SubscriptionWorkflow:
     async def run(self, state: SubscriptionState) -> SubscriptionState:
         while True:
             await self._process_until_now()
-            if self.state.status in (Status.TERMINATED, Status.CANCELED):
+            ended = self.state.status in (Status.TERMINATED, Status.CANCELED)
+            if ended and not self.state.collections:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self.state
             if self._should_continue_as_new():
@@ -169,6 +206,11 @@ class SubscriptionWorkflow:
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
                 candidates.append(_Due(usage_end, "close_usage"))
+        for c in s.collections:
+            if c.finalize_at is not None:
+                candidates.append(_Due(c.finalize_at, "finalize_invoice", c.invoice_id))
+            elif c.next_attempt_at is not None:
+                candidates.append(_Due(c.next_attempt_at, "collect_payment", c.invoice_id))
         if not candidates:
             return None
         return min(candidates, key=lambda d: (d.at, _DUE_ORDER[d.kind]))
@@ -182,8 +224,14 @@ class SubscriptionWorkflow:
             await self._terminate(due.at)
         elif due.kind == "close_period":
             await self._close_period(due.at)
-        else:
+        elif due.kind == "close_usage":
             await self._close_usage(due.at)
+        elif due.kind == "finalize_invoice":
+            assert due.invoice_id is not None
+            await self._finalize_invoice(self._collection(due.invoice_id), due.at)
+        else:
+            assert due.invoice_id is not None
+            await self._collect(self._collection(due.invoice_id), due.at)
 
     async def _on_command(self, command: _Command, now: datetime) -> None:
         if command.kind == "create":
@@ -198,6 +246,12 @@ class SubscriptionWorkflow:
             await self._terminate(now)
         elif command.kind == "update":
             await self._update(command.payload, now)
+        elif command.kind == "finalize_invoice":
+            await self._finalize_command(command.payload, now)
+        elif command.kind == "retry_payment":
+            await self._retry_command(command.payload, now)
+        elif command.kind == "payment_notice":
+            await self._on_notice(command.payload, now)
 
     # ---- transitions -----------------------------------------------------------------
 
@@ -472,6 +526,124 @@ class SubscriptionWorkflow:
             s.ending_at = request.ending_at
         await self._record("record_subscription", "update", at, at, at, [])
 
+    # ---- invoice collection ----------------------------------------------------------
+
+    def _track(self, result: BillingResult, at: datetime) -> None:
+        """Follow a new invoice: finalize it after its grace period, or collect it now."""
+        assert result.invoice_id is not None
+        if self._find_collection(result.invoice_id) is not None:
+            return
+        if result.invoice_status == "draft":
+            collection = Collection(invoice_id=result.invoice_id, finalize_at=result.finalize_at)
+        elif result.payment_status == "pending" and result.total_amount_cents > 0:
+            collection = Collection(invoice_id=result.invoice_id, next_attempt_at=at)
+        else:
+            return
+        self.state.collections.append(collection)
+
+    def _find_collection(self, invoice_id: UUID) -> Collection | None:
+        return next((c for c in self.state.collections if c.invoice_id == invoice_id), None)
+
+    def _collection(self, invoice_id: UUID) -> Collection:
+        collection = self._find_collection(invoice_id)
+        assert collection is not None
+        return collection
+
+    def _forget(self, collection: Collection) -> None:
+        self.state.collections = [
+            c for c in self.state.collections if c.invoice_id != collection.invoice_id
+        ]
+
+    async def _finalize_invoice(self, collection: Collection, at: datetime) -> None:
+        standing = await self._run_until_done(
+            "finalize_invoice",
+            InvoiceStep(invoice_id=collection.invoice_id, at=at),
+            InvoiceStanding,
+            f"finalize invoice {collection.invoice_id}",
+        )
+        collection.finalize_at = None
+        unpaid = standing.payment_status in ("pending", "failed")
+        if standing.status == "finalized" and unpaid and standing.amount_due_cents > 0:
+            collection.next_attempt_at = at
+        else:
+            self._forget(collection)
+
+    async def _collect(self, collection: Collection, at: datetime) -> None:
+        """One payment attempt; a decline moves the dunning campaign on."""
+        collection.next_attempt_at = None
+        collection.attempts += 1
+        step = InvoiceStep(invoice_id=collection.invoice_id, at=at, attempt=collection.attempts)
+        try:
+            result = await self._run_until_done(
+                "collect_payment",
+                step,
+                PaymentResult,
+                f"payment attempt {collection.attempts} of invoice {collection.invoice_id}",
+                PAYMENT_RETRY,
+            )
+        except _DeclinedError as declined:
+            await self._on_decline(collection, at, declined.policy)
+            return
+        collection.retry_days, collection.outcome = result.policy.retry_days, result.policy.outcome
+        if result.status != "pending":  # pending: the provider's webhook will tell
+            self._forget(collection)
+
+    async def _on_decline(
+        self, collection: Collection, at: datetime, policy: DunningPolicy
+    ) -> None:
+        """Schedule the campaign's next retry, counted from the first failure, or give up."""
+        collection.retry_days, collection.outcome = policy.retry_days, policy.outcome
+        collection.failures += 1
+        if collection.first_failed_at is None:
+            collection.first_failed_at = at
+        while collection.failures <= len(collection.retry_days):
+            retry_day = collection.retry_days[collection.failures - 1]
+            retry_at = collection.first_failed_at + timedelta(days=retry_day)
+            if retry_at > at:
+                collection.next_attempt_at = retry_at
+                return
+            collection.failures += 1  # a manual retry already used this slot
+        await self._give_up(collection, at)
+
+    async def _give_up(self, collection: Collection, at: datetime) -> None:
+        self._forget(collection)
+        await self._run_until_done(
+            "mark_payment_overdue",
+            InvoiceStep(invoice_id=collection.invoice_id, at=at),
+            InvoiceStanding,
+            f"invoice {collection.invoice_id} past due",
+        )
+        if collection.outcome == "terminate" and self.state.status is Status.ACTIVE:
+            await self._terminate(at)
+
+    async def _finalize_command(self, command: InvoiceCommand, now: datetime) -> None:
+        collection = self._find_collection(command.invoice_id)
+        if collection is None or collection.finalize_at is None:
+            raise ApplicationError("invoice is not a draft", non_retryable=True)
+        await self._finalize_invoice(collection, now)
+
+    async def _retry_command(self, command: InvoiceCommand, now: datetime) -> None:
+        collection = self._find_collection(command.invoice_id)
+        if collection is not None and collection.finalize_at is not None:
+            raise ApplicationError("invoice is a draft", non_retryable=True)
+        if collection is None:
+            collection = Collection(invoice_id=command.invoice_id)
+            self.state.collections.append(collection)
+        await self._collect(collection, now)
+
+    async def _on_notice(self, notice: PaymentNotice, now: datetime) -> None:
+        collection = self._find_collection(notice.invoice_id)
+        if collection is None:
+            return
+        if notice.status == "failed":
+            policy = DunningPolicy(retry_days=collection.retry_days, outcome=collection.outcome)
+            if not collection.retry_days:
+                policy = DunningPolicy()
+            if collection.next_attempt_at is None and collection.finalize_at is None:
+                await self._on_decline(collection, now, policy)
+            return
+        self._forget(collection)  # paid or voided: collection and dunning end
+
     # ---- recording -------------------------------------------------------------------
 
     def _row(
@@ -542,14 +714,23 @@ class SubscriptionWorkflow:
             usage=usage or [],
             rows=[*(extra_rows or []), self._current_row()],
         )
-        result = await self._run_until_done(activity, request, f"{kind} at {at.isoformat()}")
+        result = await self._run_until_done(
+            activity, request, BillingResult, f"{kind} at {at.isoformat()}"
+        )
         if result.invoice_id is not None:
             s.invoices_created += 1
+            if workflow.patched(COLLECTION_PATCH):
+                self._track(result, at)
 
     async def _run_until_done(
-        self, activity: str, request: BillingRequest, summary: str
-    ) -> BillingResult:
-        """Run a recording activity until it succeeds (it is idempotent, so retries are safe).
+        self,
+        activity: str,
+        request: Any,
+        result_type: type[R],
+        summary: str,
+        retry_policy: RetryPolicy = ACTIVITY_RETRY,
+    ) -> R:
+        """Run an activity until it succeeds (they are idempotent, so retries are safe).
 
         Regular (not local) activities, so that the history names each step of the story
         (`temporal workflow show` lists close_period, change_plan, ...); local activities,
@@ -558,12 +739,12 @@ class SubscriptionWorkflow:
         backoff = RETRY_BACKOFF_START
         while True:
             try:
-                result: BillingResult = await workflow.execute_activity(
+                result: R = await workflow.execute_activity(
                     activity,
                     request,
-                    result_type=BillingResult,
+                    result_type=result_type,
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=ACTIVITY_RETRY,
+                    retry_policy=retry_policy,
                     summary=summary,
                 )
             except FailureError as err:
@@ -572,6 +753,8 @@ class SubscriptionWorkflow:
                 cause: BaseException = err
                 while isinstance(cause, ActivityError) and cause.cause is not None:
                     cause = cause.cause
+                if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
+                    raise _DeclinedError(DunningPolicy.model_validate(cause.details[0])) from err
                 self._rt.last_error = f"{activity} failed: {getattr(cause, 'message', cause)}"
                 workflow.logger.warning("%s; retrying in %s", self._rt.last_error, backoff)
                 await workflow.sleep(backoff, summary=f"retry {activity}")
@@ -659,6 +842,22 @@ class SubscriptionWorkflow:
         clock_time = self.state.clock_time
         if clock_time is not None and request.to < clock_time:
             raise ValueError("a test clock only moves forward")
+
+    @workflow.update
+    async def finalize_invoice(self, command: InvoiceCommand) -> SubscriptionView:
+        """Finalize a draft now, before its grace period ends (then collect it)."""
+        return await self._submit("finalize_invoice", command)
+
+    @workflow.update
+    async def retry_payment(self, command: InvoiceCommand) -> SubscriptionView:
+        """Attempt payment now (counts as an attempt of the dunning campaign)."""
+        return await self._submit("retry_payment", command)
+
+    @workflow.signal
+    def payment_notice(self, notice: PaymentNotice) -> None:
+        """The API's news: an invoice was paid, failed at the provider, or voided."""
+        self._rt.seq += 1
+        self._rt.commands.append(_Command(self._rt.seq, "payment_notice", notice))
 
     @workflow.query
     def view(self) -> SubscriptionView:

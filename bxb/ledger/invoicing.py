@@ -1,0 +1,348 @@
+"""Writing subscription invoices: compose (draft or final), refresh, finalize.
+
+A subscription's invoice is composed from what its workflow asked to bill (a
+BillingRequest): base fees, usage charges read from the event store, coupons, taxes.
+During the grace period it stays a draft: coupons are shown but not consumed, no number
+is taken, and a refresh recomputes it from the same request (late events count).
+Finalizing recomputes it one last time, consumes coupons, takes the next gapless number,
+then applies credit notes and wallet credits, in Lago's order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bxb.billing.invoice import AssembledInvoice, FeeDraft, assemble_invoice
+from bxb.billing.periods import local_day
+from bxb.billing.taxes import Tax as PureTax
+from bxb.billing.usage import compute_customer_usage
+from bxb.core.db import transaction
+from bxb.core.tax_book import TaxBook
+from bxb.events.store import EventStore
+from bxb.ledger import credit_notes, notifications, wallets
+from bxb.ledger.coupons import applied_coupons, consume_coupons
+from bxb.ledger.numbering import assign_number
+from bxb.models import Customer, Fee, Invoice, Organization
+from bxb.workflows.billing_requests import BillingRequest, UsageWindow
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """A fee before coupons and taxes: what it is for and what it costs."""
+
+    draft: FeeDraft
+    fee: Fee
+
+
+UsageLines = list[list[FeeLine]]
+
+
+async def grace_period_days(session: AsyncSession, customer_id: uuid.UUID) -> int:
+    """The customer's grace period, else its organization's (Lago's precedence)."""
+    row = (
+        await session.execute(
+            select(Customer.invoice_grace_period, Organization.invoice_grace_period)
+            .join(Organization, Organization.id == Customer.organization_id)
+            .where(Customer.id == customer_id)
+        )
+    ).one()
+    customer_days, organization_days = row
+    return int(customer_days if customer_days is not None else organization_days or 0)
+
+
+def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:
+    return invoice_at + timedelta(days=grace_days)
+
+
+class Invoicing:
+    """Composes subscription invoices; reads usage from the event store."""
+
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
+
+    async def usage_lines(self, request: BillingRequest) -> UsageLines:
+        """The charge fees of every usage window (read before the writing transaction)."""
+        return [await self._charge_fees(request, window) for window in request.usage]
+
+    async def _charge_fees(self, request: BillingRequest, window: UsageWindow) -> list[FeeLine]:
+        """One fee per charge, or per filter (and unmatched remainder) of a filtered charge."""
+        charges = window.plan.charges
+        events = {
+            code: await self.events.fetch(
+                request.organization_id,
+                request.external_id,
+                code,
+                window.from_datetime,
+                window.to_datetime,
+            )
+            for code in {c.billable_metric.code for c in charges}
+        }
+        usage = compute_customer_usage(
+            [c.usage_charge() for c in charges],
+            events,
+            window.from_datetime,
+            window.to_datetime,
+            request.currency,
+        )
+        lines = []
+        for charge, charge_usage in zip(charges, usage.charges_usage, strict=True):
+            name = charge.invoice_display_name or charge.billable_metric.name
+            parts: list[tuple[uuid.UUID | None, str, Decimal, int, int]] = [
+                (
+                    None,
+                    name,
+                    charge_usage.units,
+                    charge_usage.events_count,
+                    charge_usage.amount_cents,
+                )
+            ]
+            if charge_usage.filters:  # the filters in order, then the unmatched remainder
+                ids: list[uuid.UUID | None] = [*(f.id for f in charge.filters), None]
+                parts = [
+                    (
+                        filter_id,
+                        f"{name} — {part.invoice_display_name or _filter_label(part.values)}",
+                        part.units,
+                        part.events_count,
+                        part.amount_cents,
+                    )
+                    for filter_id, part in zip(ids, charge_usage.filters, strict=True)
+                    if filter_id is not None or part.events_count
+                ]
+            for filter_id, description, units, events_count, amount in parts:
+                fee = Fee(
+                    organization_id=request.organization_id,
+                    subscription_id=window.segment_id,
+                    charge_id=charge.id,
+                    charge_filter_id=filter_id,
+                    fee_type="charge",
+                    description=description,
+                    item_code=charge.billable_metric.code,
+                    amount_cents=amount,
+                    precise_amount_cents=Decimal(amount),
+                    amount_currency=request.currency,
+                    units=units,
+                    events_count=events_count,
+                    from_datetime=window.from_datetime,
+                    to_datetime=window.to_datetime,
+                )
+                key = f"charge-{charge.id}-{filter_id or 'default'}"
+                draft = FeeDraft(key, amount, (), window.plan.code, charge.billable_metric.code)
+                lines.append(FeeLine(draft, fee))
+        return lines
+
+    async def compose(
+        self,
+        session: AsyncSession,
+        request: BillingRequest,
+        usage: UsageLines,
+        invoice: Invoice,
+        *,
+        final: bool,
+    ) -> None:
+        """(Re)write invoice's fees and amounts from request; consume coupons when final."""
+        taxes = await TaxBook.load(
+            session,
+            request.organization_id,
+            request.customer_id,
+            [*(w.plan for w in request.usage), *(b.plan for b in request.base_fees)],
+        )
+        lines, credits = _base_fee_lines(request, taxes)
+        for charge_lines in usage:
+            for line in charge_lines:
+                charge_taxes = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
+                lines.append(FeeLine(_with_taxes(line.draft, charge_taxes), line.fee))
+        applied = await applied_coupons(session, request.customer_id)
+        assembled = assemble_invoice(
+            [line.draft for line in lines],
+            [pure for _, pure in applied],
+            credit_cents=sum(fee.amount_cents for fee in credits),
+            currency=request.currency,
+            at=request.at,
+        )
+        _set_amounts(invoice, assembled)
+        invoice.fees.clear()
+        for position, (line, priced) in enumerate(zip(lines, assembled.fees, strict=True)):
+            line.fee.position = position
+            line.fee.coupons_amount_cents = priced.coupons_amount_cents
+            line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
+            line.fee.taxes_rate = priced.tax.taxes_rate
+            invoice.fees.append(line.fee)
+        for position, credit in enumerate(credits, start=len(lines)):
+            credit.position = position
+            invoice.fees.append(credit)
+        invoice.applied_taxes = taxes.applied(assembled)
+        if final:
+            consume_coupons(applied, assembled, request.at)
+
+
+def new_invoice(request: BillingRequest) -> Invoice:
+    """An empty draft for request's period (compose fills it, finalize numbers it)."""
+    return Invoice(
+        id=uuid.uuid4(),
+        organization_id=request.organization_id,
+        customer_id=request.customer_id,
+        subscription_id=request.invoice_segment_id,
+        invoice_type="subscription",
+        kind=request.kind,
+        period_start=request.invoice_period_start,
+        period_end=request.invoice_period_end,
+        status="draft",
+        payment_status="pending",
+        currency=request.currency,
+        issuing_date=local_day(request.at, ZoneInfo(request.timezone)),
+        total_paid_amount_cents=0,
+        net_payment_term=0,
+        payment_overdue=False,
+        metadata_=[],
+        applied_taxes=[],
+        fees=[],
+    )
+
+
+async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> None:
+    """Number a draft and apply credit notes then wallet credits (Lago's order).
+
+    The caller holds the invoice row lock and has composed its final amounts.
+    """
+    organization = await session.get(Organization, invoice.organization_id)
+    assert organization is not None
+    customer = await session.get(Customer, invoice.customer_id)
+    assert customer is not None
+    invoice.sequential_id, invoice.number = await assign_number(session, organization)
+    invoice.status = "finalized"
+    invoice.finalized_at = at
+    invoice.draft_source = None
+    term = customer.net_payment_term
+    invoice.net_payment_term = term if term is not None else organization.net_payment_term
+    invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
+    await credit_notes.apply_credit_notes(session, invoice, at)
+    await wallets.apply_prepaid_credits(session, invoice, at)
+    if invoice.total_amount_cents <= invoice.total_paid_amount_cents:
+        invoice.payment_status = "succeeded"
+
+
+def _set_amounts(invoice: Invoice, assembled: AssembledInvoice) -> None:
+    invoice.fees_amount_cents = assembled.fees_amount_cents
+    invoice.coupons_amount_cents = assembled.coupons_amount_cents
+    invoice.taxes_amount_cents = assembled.taxes_amount_cents
+    invoice.credit_notes_amount_cents = assembled.credit_amount_cents
+    invoice.prepaid_credit_amount_cents = 0
+    invoice.total_amount_cents = assembled.total_amount_cents
+
+
+def _base_fee_lines(request: BillingRequest, taxes: TaxBook) -> tuple[list[FeeLine], list[Fee]]:
+    """Base fees as priced lines, and unused prepaid days as credit lines."""
+    lines: list[FeeLine] = []
+    credits: list[Fee] = []
+    for base in request.base_fees:
+        plan_name = base.plan.invoice_display_name or base.plan.name
+        if base.credit:
+            # Unused prepaid days: kept whole as a line (what is not absorbed by this
+            # invoice is owed back), applied to the invoice's total up to what it is.
+            credits.append(
+                Fee(
+                    organization_id=request.organization_id,
+                    subscription_id=base.segment_id,
+                    fee_type="credit",
+                    description=f"Unused days of {plan_name}",
+                    item_code=base.plan.code,
+                    amount_cents=base.amount_cents,
+                    precise_amount_cents=Decimal(base.amount_cents),
+                    amount_currency=request.currency,
+                    units=Decimal(base.days),
+                    from_datetime=base.from_datetime,
+                    to_datetime=base.to_datetime,
+                    amount_details={"days": base.days, "full_days": base.full_days},
+                )
+            )
+            continue
+        fee = Fee(
+            organization_id=request.organization_id,
+            subscription_id=base.segment_id,
+            fee_type="subscription",
+            description=plan_name,
+            item_code=base.plan.code,
+            amount_cents=base.amount_cents,
+            precise_amount_cents=Decimal(base.amount_cents),
+            amount_currency=request.currency,
+            units=Decimal(1),
+            from_datetime=base.from_datetime,
+            to_datetime=base.to_datetime,
+            amount_details={
+                "plan_amount_cents": base.plan.amount_cents,
+                "days": base.days,
+                "full_days": base.full_days,
+            },
+        )
+        key = f"base-{len(lines)}"
+        draft = FeeDraft(key, base.amount_cents, taxes.for_plan(base.plan), base.plan.code)
+        lines.append(FeeLine(draft, fee))
+    return lines, credits
+
+
+def _filter_label(values: Mapping[str, tuple[str, ...]] | None) -> str:
+    if values is None:
+        return "other"
+    return ", ".join(f"{key}: {'/'.join(allowed)}" for key, allowed in sorted(values.items()))
+
+
+def _with_taxes(draft: FeeDraft, taxes: tuple[PureTax, ...]) -> FeeDraft:
+    return FeeDraft(
+        draft.key, draft.amount_cents, taxes, draft.plan_code, draft.billable_metric_code
+    )
+
+
+async def refresh_draft(
+    sessions: async_sessionmaker[AsyncSession], invoicing: Invoicing, invoice_id: uuid.UUID
+) -> bool:
+    """Recompute a draft from its request (late events count); False if not a draft."""
+    return await _recompute(sessions, invoicing, invoice_id, None) is not None
+
+
+async def finalize_draft(
+    sessions: async_sessionmaker[AsyncSession],
+    invoicing: Invoicing,
+    invoice_id: uuid.UUID,
+    at: datetime,
+) -> list[uuid.UUID] | None:
+    """Recompute a draft one last time and finalize it; None if it was not a draft.
+
+    Returns the invoice.created webhooks to dispatch once committed.
+    """
+    return await _recompute(sessions, invoicing, invoice_id, at)
+
+
+async def _recompute(
+    sessions: async_sessionmaker[AsyncSession],
+    invoicing: Invoicing,
+    invoice_id: uuid.UUID,
+    finalizing_at: datetime | None,
+) -> list[uuid.UUID] | None:
+    async with sessions() as session:
+        source = await session.scalar(select(Invoice.draft_source).where(Invoice.id == invoice_id))
+    if source is None:
+        return None
+    request = BillingRequest.model_validate(source)
+    usage = await invoicing.usage_lines(request)  # outside the transaction, as when billed
+    async with transaction(sessions) as session:
+        invoice = await session.scalar(
+            select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+        )
+        if invoice is None or invoice.status != "draft":
+            return None
+        final = finalizing_at is not None
+        await invoicing.compose(session, request, usage, invoice, final=final)
+        if finalizing_at is None:
+            return []
+        invoice.issuing_date = local_day(finalizing_at, ZoneInfo(request.timezone))
+        await finalize(session, invoice, finalizing_at)
+        return await notifications.invoice_event(session, invoice, "invoice.created")

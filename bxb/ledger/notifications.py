@@ -1,0 +1,34 @@
+"""Webhooks about invoices and subscriptions, queued in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.models import Invoice, Subscription
+from bxb.webhooks import outbox
+
+
+async def invoice_event(
+    session: AsyncSession, invoice: Invoice, webhook_type: str
+) -> list[uuid.UUID]:
+    # Imported here: the Lago object serializers live with the API.
+    from bxb.api.invoice_objects import invoice_object
+
+    payload = {"invoice": await invoice_object(session, invoice)}
+    return await outbox.emit(session, invoice.organization_id, webhook_type, invoice.id, payload)
+
+
+async def subscription_event(
+    session: AsyncSession, row: Subscription, webhook_type: str
+) -> list[uuid.UUID]:
+    from bxb.api.subscriptions import subscription_object
+
+    payload = {"subscription": subscription_object(row)}
+    return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
+
+
+async def undelivered(session: AsyncSession, object_id: uuid.UUID) -> list[uuid.UUID]:
+    """Webhooks about object_id still waiting for delivery (to dispatch again)."""
+    return []  # TODO(integration): query the webhook rows once their model lands
