@@ -24,10 +24,21 @@ Country = Annotated[str, AfterValidator(check_country)]
 Email = Annotated[str, AfterValidator(check_email)]
 
 
+def _check_retry_days(days: list[int]) -> list[int]:
+    if any(day < 1 or day > 365 for day in days) or days != sorted(set(days)):
+        raise ValueError("invalid_dunning_retry_days")
+    return days
+
+
 class BillingConfigurationIn(BaseModel):
     invoice_footer: str | None = Field(default=None, max_length=600)
     invoice_grace_period: int | None = Field(default=None, ge=0, le=365)
     document_locale: str | None = Field(default=None, max_length=16)
+    # bxb: the dunning campaign (days after the first failed payment), then its outcome.
+    dunning_retry_days: (
+        Annotated[list[int], Field(max_length=12), AfterValidator(_check_retry_days)] | None
+    ) = None
+    dunning_outcome: Literal["keep_past_due", "terminate"] | None = None
 
 
 class OrganizationUpdate(BaseModel):
@@ -85,6 +96,8 @@ def organization_object(org: Organization) -> dict[str, Any]:
             "invoice_footer": org.invoice_footer,
             "invoice_grace_period": org.invoice_grace_period,
             "document_locale": org.document_locale,
+            "dunning_retry_days": list(org.dunning_retry_days),
+            "dunning_outcome": org.dunning_outcome,
         },
         "events_store": "postgres",
     }

@@ -23,6 +23,8 @@ async def test_get_returns_lagos_organization_object(
         "invoice_footer": None,
         "invoice_grace_period": 0,
         "document_locale": "en",
+        "dunning_retry_days": [1, 3, 5, 7],
+        "dunning_outcome": "keep_past_due",
     }
     assert org["created_at"].endswith("Z")
 
@@ -70,3 +72,35 @@ async def test_negative_grace_period_is_rejected(
     assert response.json()["error_details"] == {
         "billing_configuration.invoice_grace_period": ["value_is_invalid"]
     }
+
+
+async def test_dunning_campaign_is_configurable(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    billing = {"dunning_retry_days": [2, 4], "dunning_outcome": "terminate"}
+    response = await client.put(
+        "/api/v1/organizations",
+        json={"organization": {"billing_configuration": billing}},
+        headers=tenant_a.headers,
+    )
+    assert response.status_code == 200
+    config = response.json()["organization"]["billing_configuration"]
+    assert (config["dunning_retry_days"], config["dunning_outcome"]) == ([2, 4], "terminate")
+
+
+async def test_bad_dunning_campaign_is_refused(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    for billing in (
+        {"dunning_retry_days": [3, 1]},
+        {"dunning_retry_days": [0]},
+        {"dunning_retry_days": "soon"},
+        {"dunning_outcome": "explode"},
+    ):
+        response = await client.put(
+            "/api/v1/organizations",
+            json={"organization": {"billing_configuration": billing}},
+            headers=tenant_a.headers,
+        )
+        assert response.status_code == 422, billing
+        assert response.json()["code"] == "validation_errors"
