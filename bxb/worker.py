@@ -5,23 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from bxb.activities.collection import CollectionActivities
 from bxb.activities.health import HealthActivities
 from bxb.activities.subscriptions import SubscriptionActivities
+from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
+from bxb.webhooks import outbox
+from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
 from bxb.workflows.subscription import SubscriptionWorkflow
+from bxb.workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [SubscriptionWorkflow, PipelineCheckWorkflow]
+WORKFLOWS = [
+    SubscriptionWorkflow,
+    PipelineCheckWorkflow,
+    WebhookDeliveryWorkflow,
+    InvoicePaymentWorkflow,
+]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
 # sandbox per run (and crossing it for every payload) cost more CPU than the billing
@@ -36,15 +47,22 @@ def build_worker(
     task_queue: str,
     sessions: async_sessionmaker[AsyncSession],
     events: EventStore,
+    settings: Settings | None = None,
 ) -> Worker:
     health = HealthActivities(sessions)
     subscriptions = SubscriptionActivities(sessions, events)
+    collection = CollectionActivities(sessions, events, settings or Settings())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=WORKFLOW_RUNNER,
-        activities=[health.check_database, *subscriptions.all()],
+        activities=[
+            health.check_database,
+            *subscriptions.all(),
+            *collection.all(),
+            *WebhookActivities(sessions).all(),
+        ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
     )
@@ -58,7 +76,17 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     events = create_event_store(settings, engine)
     try:
         sessions = create_sessionmaker(engine)
-        async with build_worker(client, settings.temporal_task_queue, sessions, events):
+        outbox.configure(settings)
+        async with build_worker(client, settings.temporal_task_queue, sessions, events, settings):
+            # Deliveries a crash left undispatched (after their commit): dispatching twice
+            # does nothing, so all pending rows are simply dispatched again.
+            await outbox.redispatch_pending(
+                sessions,
+                client,
+                timedelta(0),
+                task_queue=settings.temporal_task_queue,
+                policy=outbox.policy_from_settings(settings),
+            )
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             await stop.wait()
     finally:

@@ -55,7 +55,7 @@ class CollectionActivities:
         outcome = await attempt_payment(
             self.sessions, self.settings, step.invoice_id, step.attempt, step.at
         )
-        await dispatch_webhooks(await self._pending_webhooks(step.invoice_id))
+        await dispatch_webhooks(outcome.webhook_ids)
         if outcome.status == "failed":
             raise ApplicationError(
                 f"payment declined: {outcome.code or ''} {outcome.message or ''}".strip(),
@@ -104,11 +104,6 @@ class CollectionActivities:
                 )
             ).one()
         return DunningPolicy(retry_days=list(row[0]), outcome=row[1])
-
-    async def _pending_webhooks(self, invoice_id: uuid.UUID) -> list[uuid.UUID]:
-        """Webhooks the payment step queued about this invoice (delivery is idempotent)."""
-        async with self.sessions() as session:
-            return await notifications.undelivered(session, invoice_id)
 
 
 async def _locked(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:

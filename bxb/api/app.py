@@ -11,20 +11,27 @@ from bxb.api import (
     add_ons,
     billable_metrics,
     coupons,
+    credit_notes,
     customers,
     events,
     health,
+    invoices,
     organizations,
+    payments,
     plans,
+    stripe_webhooks,
     subscriptions,
     taxes,
     test_clocks,
+    wallets,
+    webhook_endpoints,
 )
 from bxb.api.errors import install_error_handlers
 from bxb.api.middleware import RequestContextMiddleware
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.webhooks import outbox
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessions = create_sessionmaker(engine)
         app.state.temporal = TemporalConnector(settings)
+        outbox.configure(settings)  # the task queue and retry policy of webhook deliveries
         try:
             yield
         finally:
@@ -66,6 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         test_clocks,
     ):
         app.include_router(module.router)
+    app.include_router(webhook_endpoints.router)
+    app.include_router(wallets.router)
+    app.include_router(invoices.router)
+    app.include_router(credit_notes.router)
+    app.include_router(payments.router)
+    app.include_router(stripe_webhooks.router)
     return app
 
 

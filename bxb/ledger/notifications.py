@@ -28,7 +28,3 @@ async def subscription_event(
     payload = {"subscription": subscription_object(row)}
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
 
-
-async def undelivered(session: AsyncSession, object_id: uuid.UUID) -> list[uuid.UUID]:
-    """Webhooks about object_id still waiting for delivery (to dispatch again)."""
-    return []  # TODO(integration): query the webhook rows once their model lands

@@ -1,0 +1,161 @@
+"""Topping up a wallet: paid credits (billed by a credit invoice), granted and voided ones.
+
+Granted credits settle at once and voided ones leave at once. Paid credits are billed by a
+"credit" invoice, finalized and numbered at once, and wait as a pending purchase: the
+balance grows only when that invoice is paid (`wallets.on_invoice_paid`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from bxb.billing.periods import local_day
+from bxb.billing.wallets import Balance, credits_to_cents
+from bxb.core.invoice_collection import start_invoice_collection
+from bxb.ledger import notifications
+from bxb.ledger.numbering import assign_number
+from bxb.ledger.wallets import grant, record_transaction, void
+from bxb.models import Customer, Fee, Invoice, Organization, Wallet, WalletTransaction
+from bxb.webhooks import outbox
+
+DEFAULT_FEE_NAME = "Prepaid credits"
+
+
+@dataclass(frozen=True)
+class TopUpRequest:
+    paid_credits: Decimal = Decimal(0)
+    granted_credits: Decimal = Decimal(0)
+    voided_credits: Decimal = Decimal(0)
+    name: str | None = None
+    metadata: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class TopUp:
+    """What a top-up wrote; `invoice_id` and `webhook_ids` are for after the commit."""
+
+    at: datetime
+    transactions: list[WalletTransaction] = field(default_factory=list)
+    invoice_id: uuid.UUID | None = None
+    webhook_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+def paid_amount_cents(wallet: Wallet, credits: Decimal) -> int:
+    return credits_to_cents(credits, wallet.rate_amount, wallet.currency)
+
+
+async def top_up(
+    session: AsyncSession, wallet: Wallet, customer: Customer, request: TopUpRequest, at: datetime
+) -> TopUp:
+    """Paid, then granted, then voided credits (Lago's order); the wallet is locked.
+
+    Raises ValueError("insufficient_credits") when voiding more than the balance holds.
+    """
+    result = TopUp(at=at)
+    if request.paid_credits > 0:
+        purchase, invoice = await _purchase(session, wallet, customer, request, at)
+        result.transactions.append(purchase)
+        result.invoice_id = invoice.id
+        result.webhook_ids = await notifications.invoice_event(session, invoice, "invoice.created")
+    if request.granted_credits > 0:
+        cents = paid_amount_cents(wallet, request.granted_credits)
+        part = Balance(request.granted_credits, cents)
+        result.transactions.append(
+            grant(session, wallet, part, at, name=request.name, metadata=request.metadata)
+        )
+    if request.voided_credits > 0:
+        result.transactions.append(
+            void(
+                session,
+                wallet,
+                request.voided_credits,
+                at,
+                name=request.name,
+                metadata=request.metadata,
+            )
+        )
+    await session.flush()
+    return result
+
+
+async def _purchase(
+    session: AsyncSession, wallet: Wallet, customer: Customer, request: TopUpRequest, at: datetime
+) -> tuple[WalletTransaction, Invoice]:
+    organization = await session.get(Organization, wallet.organization_id)
+    assert organization is not None
+    credits = request.paid_credits
+    cents = paid_amount_cents(wallet, credits)
+    issuing_date = local_day(at, ZoneInfo(customer.timezone or organization.timezone))
+    term = customer.net_payment_term
+    net_payment_term = term if term is not None else organization.net_payment_term
+    sequential_id, number = await assign_number(session, organization)
+    fee = Fee(
+        organization_id=wallet.organization_id,
+        fee_type="credit",
+        position=0,
+        description=request.name or DEFAULT_FEE_NAME,
+        item_code=wallet.code or "credit",
+        amount_cents=cents,
+        precise_amount_cents=Decimal(cents),
+        amount_currency=wallet.currency,
+        units=credits,
+    )
+    invoice = Invoice(
+        id=uuid.uuid4(),
+        organization_id=wallet.organization_id,
+        customer_id=customer.id,
+        subscription_id=None,
+        invoice_type="credit",
+        kind="credit",
+        status="finalized",
+        payment_status="pending",
+        currency=wallet.currency,
+        issuing_date=issuing_date,
+        sequential_id=sequential_id,
+        number=number,
+        fees_amount_cents=cents,
+        total_amount_cents=cents,
+        net_payment_term=net_payment_term,
+        payment_due_date=issuing_date + timedelta(days=net_payment_term),
+        finalized_at=at,
+        fees=[fee],
+    )
+    session.add(invoice)
+    await session.flush()
+    purchase = record_transaction(
+        session,
+        wallet,
+        Balance(credits, cents),
+        status="pending",
+        transaction_status="purchased",
+        at=at,
+        invoice_id=invoice.id,
+        name=request.name,
+        metadata=request.metadata,
+    )
+    return purchase, invoice
+
+
+async def after_commit(
+    client_for: Callable[[], Awaitable[Client]], task_queue: str, result: TopUp
+) -> None:
+    """Start collecting the top-up invoice (its first payment attempt) and deliver its
+    webhooks; both are idempotent. `client_for` gives the Temporal client, and is called
+    only when there is something to start."""
+    if result.invoice_id is None and not result.webhook_ids:
+        return
+    client = await client_for()
+    if result.invoice_id is not None:
+        await start_invoice_collection(
+            client, result.invoice_id, task_queue=task_queue, attempt=1, at=result.at
+        )
+    await outbox.dispatch(client, result.webhook_ids)
