@@ -41,6 +41,7 @@ class InvoicePaymentWorkflow:
                 result_type=PaymentResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=ATTEMPT_RETRY,
+                heartbeat_timeout=timedelta(seconds=10),
                 summary=f"payment attempt {step.attempt}",
             )
         except ActivityError as err:

@@ -83,6 +83,10 @@ PAYMENT_RETRY = RetryPolicy(
 )
 R = TypeVar("R")
 
+# A payment attempt heartbeats while it waits on the provider, so a crashed worker's
+# attempt is retried elsewhere within seconds (it is idempotent per attempt number).
+PAYMENT_HEARTBEAT = timedelta(seconds=10)
+
 # Histories recorded before invoice collection existed replay without it.
 COLLECTION_PATCH = "invoice-collection"
 
@@ -116,6 +120,9 @@ _DUE_ORDER = {
     "finalize_invoice": 5,
     "collect_payment": 6,
 }
+
+
+_COLLECTION_KINDS = ("finalize_invoice", "collect_payment")
 
 
 class _DeclinedError(Exception):
@@ -173,7 +180,10 @@ class SubscriptionWorkflow:
         while True:
             now = self.clock.now()
             due = self._next_due()
-            if due is not None and due.at <= now:
+            # Collection (finalizing, charging) waits for queued commands: an API call is
+            # never kept waiting on a payment provider.
+            deferred = due is not None and due.kind in _COLLECTION_KINDS and self._rt.commands
+            if due is not None and due.at <= now and not deferred:
                 await self._on_due(due)
                 continue
             if self._rt.commands:
@@ -580,6 +590,7 @@ class SubscriptionWorkflow:
                 PaymentResult,
                 f"payment attempt {collection.attempts} of invoice {collection.invoice_id}",
                 PAYMENT_RETRY,
+                PAYMENT_HEARTBEAT,
             )
         except _DeclinedError as declined:
             await self._on_decline(collection, at, declined.policy)
@@ -729,6 +740,7 @@ class SubscriptionWorkflow:
         result_type: type[R],
         summary: str,
         retry_policy: RetryPolicy = ACTIVITY_RETRY,
+        heartbeat_timeout: timedelta | None = None,
     ) -> R:
         """Run an activity until it succeeds (they are idempotent, so retries are safe).
 
@@ -745,6 +757,7 @@ class SubscriptionWorkflow:
                     result_type=result_type,
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=retry_policy,
+                    heartbeat_timeout=heartbeat_timeout,
                     summary=summary,
                 )
             except FailureError as err:

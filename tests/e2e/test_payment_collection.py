@@ -117,6 +117,9 @@ class Billing:
         await self.ok("POST", "/api/v1/plans", {"plan": plan})
         body = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
         await self.ok("POST", "/api/v1/subscriptions", {"subscription": body})
+        # The subscription answers at once; its first payment follows. Advancing the clock
+        # to where it is returns once everything due until then is done.
+        await self.advance("2026-03-01T00:00:00Z")
 
     async def advance(self, to: str) -> None:
         await self.ok(
