@@ -15,6 +15,7 @@ from bxb.api import (
     customers,
     events,
     health,
+    invoice_actions,
     invoices,
     organizations,
     payments,
@@ -72,14 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans,
         subscriptions,
         test_clocks,
+        invoices,
+        invoice_actions,
+        credit_notes,
+        payments,
+        wallets,
+        webhook_endpoints,
+        stripe_webhooks,
     ):
         app.include_router(module.router)
-    app.include_router(webhook_endpoints.router)
-    app.include_router(wallets.router)
-    app.include_router(invoices.router)
-    app.include_router(credit_notes.router)
-    app.include_router(payments.router)
-    app.include_router(stripe_webhooks.router)
     return app
 
 

@@ -18,8 +18,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from bxb.core.settings import Settings
 from bxb.models import Invoice, Subscription
+from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import InvoiceStep
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow, invoice_payment_workflow_id
 from bxb.workflows.state import InvoiceCommand, PaymentNotice
@@ -51,7 +51,7 @@ async def start_invoice_collection(
         InvoicePaymentWorkflow.run,
         step,
         id=invoice_payment_workflow_id(step),
-        task_queue=task_queue or Settings().temporal_task_queue,
+        task_queue=outbox.resolve_task_queue(task_queue),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 

@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     test_clock_advance_timeout: float = Field(
         default=120.0, validation_alias=_env("BXB_TEST_CLOCK_ADVANCE_TIMEOUT")
     )
+    # Outgoing webhooks: each attempt's timeout, the first retry's delay (doubling up to an
+    # hour between attempts) and the number of attempts before a delivery is marked failed.
+    webhook_timeout: float = Field(default=10.0, gt=0, validation_alias=_env("BXB_WEBHOOK_TIMEOUT"))
+    webhook_retry_initial_interval: float = Field(
+        default=5.0, gt=0, validation_alias=_env("BXB_WEBHOOK_RETRY_INITIAL_INTERVAL")
+    )
+    webhook_max_attempts: int = Field(
+        default=12, ge=1, validation_alias=_env("BXB_WEBHOOK_MAX_ATTEMPTS")
+    )
 
     @property
     def embedded_database(self) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from bxb.billing.periods import local_day
-from bxb.billing.wallets import Balance, credits_to_cents
+from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cents
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.ledger import notifications
 from bxb.ledger.numbering import assign_number
@@ -51,6 +51,22 @@ class TopUp:
 
 def paid_amount_cents(wallet: Wallet, credits: Decimal) -> int:
     return credits_to_cents(credits, wallet.rate_amount, wallet.currency)
+
+
+def amount_errors(
+    rate: Decimal, currency: str, request: TopUpRequest, balance: Balance
+) -> dict[str, list[str]]:
+    """Paid credits must cost at least one minor unit; balances must fit the ledger."""
+    paid = credits_to_cents(request.paid_credits, rate, currency)
+    granted = credits_to_cents(request.granted_credits, rate, currency)
+    if request.paid_credits and paid <= 0:
+        return {"paid_credits": ["invalid_paid_credits"]}
+    credits = balance.credits + request.paid_credits + request.granted_credits
+    if balance.cents + paid + granted > MAX_CENTS or credits >= MAX_CREDITS:
+        if request.paid_credits:
+            return {"paid_credits": ["invalid_paid_credits"]}
+        return {"granted_credits": ["invalid_granted_credits"]}
+    return {}
 
 
 async def top_up(
@@ -151,11 +167,10 @@ async def after_commit(
     """Start collecting the top-up invoice (its first payment attempt) and deliver its
     webhooks; both are idempotent. `client_for` gives the Temporal client, and is called
     only when there is something to start."""
-    if result.invoice_id is None and not result.webhook_ids:
+    if result.invoice_id is None:  # granted and voided credits start nothing
         return
     client = await client_for()
-    if result.invoice_id is not None:
-        await start_invoice_collection(
-            client, result.invoice_id, task_queue=task_queue, attempt=1, at=result.at
-        )
+    await start_invoice_collection(
+        client, result.invoice_id, task_queue=task_queue, attempt=1, at=result.at
+    )
     await outbox.dispatch(client, result.webhook_ids)

@@ -27,13 +27,12 @@ from bxb.models.base import utcnow
 
 async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
     """The customer's "now": its test clock's frozen time when it is on one."""
+    frozen: datetime | None = None
     if customer.test_clock_id is not None:
-        frozen: datetime | None = await session.scalar(
+        frozen = await session.scalar(
             select(TestClock.frozen_time).where(TestClock.id == customer.test_clock_id)
         )
-        if frozen is not None:
-            return frozen
-    return utcnow()
+    return frozen or utcnow()
 
 
 async def lock_wallet(session: AsyncSession, wallet_id: uuid.UUID) -> Wallet:

@@ -5,14 +5,18 @@ from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
+from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.customer import Customer
 from bxb.models.event import Event
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.organization import Organization
+from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
+from bxb.models.wallet import Wallet, WalletTransaction
+from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AddOn",
@@ -26,14 +30,23 @@ __all__ = [
     "ChargeFilter",
     "Coupon",
     "CouponTarget",
+    "CreditNote",
+    "CreditNoteApplication",
+    "CreditNoteItem",
     "Customer",
     "Event",
     "Fee",
     "Invoice",
     "InvoiceSequence",
     "Organization",
+    "Payment",
     "Plan",
     "Subscription",
     "Tax",
     "TestClock",
+    "Wallet",
+    "WalletTransaction",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookEndpoint",
 ]

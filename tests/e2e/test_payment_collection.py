@@ -9,130 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.app import create_app
-from bxb.core.settings import Settings
-from bxb.events.postgres_store import PostgresEventStore
 from bxb.models import Invoice, Payment
-from bxb.worker import build_worker
-from tests.conftest import app_client
 from tests.support.auth import Tenant
+from tests.support.billing import Billing
 from tests.support.stripe_cards import (
-    API_KEY,
     DECLINING_CARD,
     GOOD_CARD,
     add_card,
     charges_of,
-    stripe_customer,
 )
-from tests.support.webhook_receiver import WebhookReceiver, running_receiver
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stripe_settings(temporal_settings: Settings, localstripe_url: str) -> Settings:
-    return temporal_settings.model_copy(
-        update={"stripe_api_key": API_KEY, "stripe_api_base": localstripe_url}
-    )
-
-
-@pytest.fixture
-async def stack(
-    stripe_settings: Settings,
-    temporal_env: WorkflowEnvironment,
-    engine: AsyncEngine,
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The API and the worker, both configured for Stripe at localstripe."""
-    queue = stripe_settings.temporal_task_queue
-    events = PostgresEventStore(engine)
-    async with build_worker(temporal_env.client, queue, sessions, events, stripe_settings):
-        async for client in app_client(create_app(stripe_settings)):
-            yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with running_receiver() as running:
-        yield running
-
-
-class Billing:
-    def __init__(self, client: httpx.AsyncClient, tenant: Tenant, localstripe: str) -> None:
-        self.client = client
-        self.headers = tenant.headers
-        self.localstripe = localstripe
-        self.clock = ""
-        self.stripe_customer = ""
-
-    async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        response = await self.client.request(method, path, json=body, headers=self.headers)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def setup(self, receiver: WebhookReceiver, card: str, **billing: Any) -> None:
-        """A monthly $10 plan paid in advance, a Stripe customer on a test clock."""
-        if billing:
-            config = {"billing_configuration": billing}
-            await self.ok("PUT", "/api/v1/organizations", {"organization": config})
-        secret = await self.ok("GET", "/api/v1/webhook_endpoints/signing_secret")
-        receiver.secret = secret["webhook_signing_secret"]["secret"]
-        endpoint = {"webhook_url": receiver.url, "signature_algo": "hmac"}
-        await self.ok("POST", "/api/v1/webhook_endpoints", {"webhook_endpoint": endpoint})
-        clock = await self.ok(
-            "POST",
-            "/api/v1/test_clocks",
-            {"test_clock": {"name": "c", "frozen_time": "2026-03-01T00:00:00Z"}},
-        )
-        self.clock = clock["test_clock"]["lago_id"]
-        self.stripe_customer = await stripe_customer(self.localstripe, card)
-        customer = {
-            "external_id": "cus_1",
-            "currency": "USD",
-            "test_clock_id": self.clock,
-            "billing_configuration": {
-                "payment_provider": "stripe",
-                "provider_customer_id": self.stripe_customer,
-            },
-        }
-        await self.ok("POST", "/api/v1/customers", {"customer": customer})
-        plan = {
-            "name": "Pro",
-            "code": "pro",
-            "interval": "monthly",
-            "amount_cents": 1000,
-            "amount_currency": "USD",
-            "pay_in_advance": True,
-        }
-        await self.ok("POST", "/api/v1/plans", {"plan": plan})
-        body = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
-        await self.ok("POST", "/api/v1/subscriptions", {"subscription": body})
-        # The subscription answers at once; its first payment follows. Advancing the clock
-        # to where it is returns once everything due until then is done.
-        await self.advance("2026-03-01T00:00:00Z")
-
-    async def advance(self, to: str) -> None:
-        await self.ok(
-            "POST",
-            f"/api/v1/test_clocks/{self.clock}/advance",
-            {"test_clock": {"frozen_time": to}},
-        )
-
-    async def subscription_status(self) -> str:
-        query = "external_customer_id=cus_1&status[]=active&status[]=terminated"
-        [sub] = (await self.ok("GET", f"/api/v1/subscriptions?{query}"))["subscriptions"]
-        status: str = sub["status"]
-        return status
 
 
 async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:

@@ -88,9 +88,7 @@ async def test_dunning_campaign_is_configurable(
     assert (config["dunning_retry_days"], config["dunning_outcome"]) == ([2, 4], "terminate")
 
 
-async def test_bad_dunning_campaign_is_refused(
-    client: httpx.AsyncClient, tenant_a: Tenant
-) -> None:
+async def test_bad_dunning_campaign_is_refused(client: httpx.AsyncClient, tenant_a: Tenant) -> None:
     for billing in (
         {"dunning_retry_days": [3, 1]},
         {"dunning_retry_days": [0]},

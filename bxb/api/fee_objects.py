@@ -1,0 +1,142 @@
+"""Lago's FeeObject from Fee rows, with the rows a page of invoices points at (Refs).
+
+Money shown with precision (`precise_amount`, ...) is in major units as Lago writes it;
+integer amounts stay in minor units.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bxb.api.serialization import decimal_string, iso
+from bxb.billing.money import currency_exponent, from_minor_units
+from bxb.models import (
+    AddOn,
+    Charge,
+    ChargeFilter,
+    Customer,
+    Fee,
+    Invoice,
+    Organization,
+    Plan,
+    Subscription,
+    Tax,
+)
+
+
+@dataclass
+class Refs:
+    """Rows the invoices of one page point at, by id."""
+
+    organization: Organization
+    customers: dict[uuid.UUID, Customer] = field(default_factory=dict)
+    customer_taxes: dict[uuid.UUID, list[Tax]] = field(default_factory=dict)
+    subscriptions: dict[uuid.UUID, Subscription] = field(default_factory=dict)
+    plans: dict[uuid.UUID, Plan] = field(default_factory=dict)
+    charges: dict[uuid.UUID, Charge] = field(default_factory=dict)
+    charge_filters: dict[uuid.UUID, ChargeFilter] = field(default_factory=dict)
+    add_ons: dict[uuid.UUID, AddOn] = field(default_factory=dict)
+    taxes_by_code: dict[str, Tax] = field(default_factory=dict)
+
+
+def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
+    """Lago's fee `item`, and whether the fee was paid in advance / is invoiceable."""
+    item: dict[str, Any] = {
+        "type": fee.fee_type,
+        "code": fee.item_code,
+        "name": fee.description,
+        "invoice_display_name": fee.description,
+        "filter_invoice_display_name": None,
+        "filters": None,
+        "lago_item_id": str(fee.subscription_id) if fee.subscription_id else None,
+        "item_type": "Subscription",
+        "grouped_by": {},
+    }
+    charge = refs.charges.get(fee.charge_id) if fee.charge_id else None
+    add_on = refs.add_ons.get(fee.add_on_id) if fee.add_on_id else None
+    if charge is not None:
+        item |= {
+            "code": charge.billable_metric.code,
+            "name": charge.billable_metric.name,
+            "lago_item_id": str(charge.billable_metric_id),
+            "item_type": "BillableMetric",
+        }
+        charge_filter = refs.charge_filters.get(fee.charge_filter_id or uuid.UUID(int=0))
+        if charge_filter is not None:
+            item["filter_invoice_display_name"] = charge_filter.invoice_display_name
+            item["filters"] = charge_filter.values
+        return item, charge.pay_in_advance, charge.invoiceable
+    if add_on is not None:
+        item |= {
+            "code": add_on.code,
+            "name": add_on.name,
+            "lago_item_id": str(add_on.id),
+            "item_type": "AddOn",
+        }
+        return item, False, True
+    subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
+    plan = refs.plans.get(subscription.plan_id) if subscription else None
+    if plan is not None:
+        item["name"] = plan.name
+    return item, bool(plan and plan.pay_in_advance and fee.fee_type == "subscription"), True
+
+
+def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
+    item, pay_in_advance, invoiceable = _item(fee, refs)
+    subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
+    customer = refs.customers[invoice.customer_id]
+    precise = fee.precise_amount_cents.scaleb(-currency_exponent(fee.amount_currency))
+    unit_amount = precise / fee.units if fee.units else Decimal(0)
+    sub_total = fee.amount_cents - fee.coupons_amount_cents
+    return {
+        "lago_id": str(fee.id) if fee.id else None,
+        "lago_charge_id": str(fee.charge_id) if fee.charge_id else None,
+        "lago_charge_filter_id": str(fee.charge_filter_id) if fee.charge_filter_id else None,
+        "lago_fixed_charge_id": None,
+        "lago_invoice_id": str(invoice.id) if invoice.id else None,
+        "lago_true_up_fee_id": None,
+        "lago_true_up_parent_fee_id": None,
+        "lago_subscription_id": str(fee.subscription_id) if fee.subscription_id else None,
+        "lago_customer_id": str(customer.id),
+        "external_customer_id": customer.external_id,
+        "external_subscription_id": subscription.external_id if subscription else None,
+        "amount_cents": fee.amount_cents,
+        "amount_currency": fee.amount_currency,
+        "precise_amount": decimal_string(precise),
+        "precise_total_amount": decimal_string(
+            precise + from_minor_units(fee.taxes_amount_cents, fee.amount_currency)
+        ),
+        "precise_unit_amount": decimal_string(unit_amount),
+        "precise_coupons_amount_cents": decimal_string(Decimal(fee.coupons_amount_cents)),
+        "taxes_amount_cents": fee.taxes_amount_cents,
+        "taxes_precise_amount": decimal_string(
+            from_minor_units(fee.taxes_amount_cents, fee.amount_currency)
+        ),
+        "taxes_rate": float(fee.taxes_rate),
+        "total_amount_cents": fee.amount_cents + fee.taxes_amount_cents,
+        "total_amount_currency": fee.amount_currency,
+        "sub_total_excluding_taxes_amount_cents": sub_total,
+        "sub_total_excluding_taxes_precise_amount_cents": decimal_string(Decimal(sub_total)),
+        "units": decimal_string(fee.units),
+        "total_aggregated_units": decimal_string(fee.units),
+        "events_count": fee.events_count,
+        "pay_in_advance": pay_in_advance,
+        "invoiceable": invoiceable,
+        "self_billed": False,
+        "from_date": iso(fee.from_datetime),
+        "to_date": iso(fee.to_datetime),
+        "payment_status": invoice.payment_status,
+        "created_at": iso(fee.created_at),
+        "succeeded_at": None,
+        "failed_at": None,
+        "refunded_at": None,
+        "event_transaction_id": None,
+        # One-off lines keep their free text apart from the name shown on the invoice.
+        "description": fee.amount_details.get("description", fee.description),
+        "amount_details": {k: v for k, v in fee.amount_details.items() if k != "description"},
+        "item": item,
+        "applied_taxes": [],
+    }

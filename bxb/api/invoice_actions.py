@@ -1,0 +1,155 @@
+"""/api/v1/invoices/{lago_id}/finalize|refresh|void|retry_payment: acting on an invoice.
+
+Collection belongs to the subscription's workflow, so finalizing a subscription draft and
+retrying its payment are updates sent to that workflow (it finalizes, then collects, then
+runs dunning, in its own order). Voiding and refreshing change PostgreSQL here; a void
+then tells the workflow to stop collecting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import WorkflowUpdateFailedError
+
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.errors import ApiError
+from bxb.api.invoice_objects import invoice_object
+from bxb.api.invoices import find_invoice
+from bxb.core.invoice_collection import (
+    next_attempt,
+    notify_invoice_payment,
+    owning_workflow_id,
+    send_invoice_command,
+    start_invoice_collection,
+)
+from bxb.ledger import credit_notes, notifications, wallets
+from bxb.ledger.invoicing import Invoicing, refresh_draft
+from bxb.ledger.wallets import customer_now
+from bxb.models import Customer
+from bxb.webhooks import outbox
+
+router = APIRouter(prefix="/api/v1", tags=["invoices"])
+
+
+def _not_allowed(code: str) -> ApiError:
+    return ApiError(405, code=code)
+
+
+async def _answer(session: SessionDep, org_id: uuid.UUID, lago_id: str) -> dict[str, Any]:
+    session.expire_all()
+    invoice = await find_invoice(session, org_id, lago_id)
+    return {"invoice": await invoice_object(session, invoice)}
+
+
+@router.put("/invoices/{lago_id}/finalize")
+async def finalize_invoice(
+    lago_id: str, org: OrgDep, session: SessionDep, temporal: TemporalDep
+) -> dict[str, Any]:
+    org_id = org.id  # read before any rollback expires it
+    invoice = await find_invoice(session, org_id, lago_id)
+    if invoice.status != "draft":
+        raise _not_allowed("invoice_not_draft")
+    invoice_id = invoice.id
+    workflow_id = await owning_workflow_id(session, invoice_id)
+    if workflow_id is None:  # only subscription invoices are ever drafts
+        raise _not_allowed("invoice_not_draft")
+    await session.rollback()  # the workflow writes; read afresh afterwards
+    try:
+        await send_invoice_command(
+            await temporal.client(), workflow_id, "finalize_invoice", invoice_id
+        )
+    except WorkflowUpdateFailedError:
+        raise _not_allowed("invoice_not_draft") from None
+    return await _answer(session, org_id, lago_id)
+
+
+@router.put("/invoices/{lago_id}/refresh")
+async def refresh_invoice(
+    lago_id: str, org: OrgDep, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    org_id = org.id  # read before any rollback expires it
+    invoice = await find_invoice(session, org_id, lago_id)
+    if invoice.status == "draft":
+        invoice_id = invoice.id
+        await session.rollback()
+        store = request.app.state.event_pipeline.store
+        await refresh_draft(request.app.state.sessions, Invoicing(store), invoice_id)
+    # Lago answers a refresh of a finalized invoice with the invoice unchanged.
+    return await _answer(session, org_id, lago_id)
+
+
+class VoidOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    generate_credit_note: bool = False
+    refund_amount: int | None = None
+    credit_amount: int | None = None
+
+
+@router.post("/invoices/{lago_id}/void")
+async def void_invoice(
+    lago_id: str,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    options: VoidOptions | None = None,
+) -> dict[str, Any]:
+    options = options or VoidOptions()
+    org_id = org.id
+    invoice = await find_invoice(session, org_id, lago_id, for_update=True)
+    if invoice.status != "finalized":
+        raise _not_allowed("not_voidable")
+    if invoice.payment_status == "succeeded" and not options.generate_credit_note:
+        raise _not_allowed("not_voidable")
+    customer = await session.get(Customer, invoice.customer_id)
+    assert customer is not None
+    now = await customer_now(session, customer)
+    invoice.status = "voided"
+    invoice.voided_at = now
+    invoice.payment_overdue = False
+    await wallets.on_invoice_voided(session, invoice, now)  # a top-up that never settles
+    if options.generate_credit_note:
+        await credit_notes.credit_paid_amount_of_voided_invoice(session, invoice, now)
+    webhooks = await notifications.invoice_event(session, invoice, "invoice.voided")
+    invoice_id = invoice.id
+    await session.commit()
+    await notify_invoice_payment(await temporal.client(), session, invoice_id, "voided")
+    await outbox.dispatch(await temporal.client(), webhooks)
+    return await _answer(session, org_id, lago_id)
+
+
+@router.post("/invoices/{lago_id}/retry_payment")
+async def retry_payment(
+    lago_id: str,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    org_id = org.id  # read before any rollback expires it
+    invoice = await find_invoice(session, org_id, lago_id)
+    if invoice.status != "finalized" or invoice.payment_status == "succeeded":
+        raise _not_allowed("invoice_payment_already_succeeded")
+    client = await temporal.client()
+    invoice_id = invoice.id
+    workflow_id = await owning_workflow_id(session, invoice_id)
+    if workflow_id is not None:
+        await session.rollback()
+        try:
+            await send_invoice_command(client, workflow_id, "retry_payment", invoice_id)
+        except WorkflowUpdateFailedError:
+            raise _not_allowed("not_allowed") from None
+    else:
+        customer = await session.get(Customer, invoice.customer_id)
+        assert customer is not None
+        now = await customer_now(session, customer)
+        attempt = await next_attempt(session, invoice_id)
+        await session.rollback()
+        await start_invoice_collection(
+            client, invoice_id, task_queue=settings.temporal_task_queue, attempt=attempt, at=now
+        )
+    return await _answer(session, org_id, lago_id)

@@ -1,0 +1,236 @@
+"""Lago's InvoiceObject (extended: fees, subscriptions, credits) from Invoice and Fee rows.
+
+Everything an invoice refers to (customer, subscriptions, plans, charges, add-ons, taxes)
+is read in a few queries per page of invoices, not per invoice. Derived totals are plain
+integer sums of the stored amounts (minor units), never recomputed from prices.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.api.fee_objects import Refs, fee_object
+from bxb.api.schemas.customers import customer_object
+from bxb.api.serialization import iso
+from bxb.api.subscriptions import subscription_object
+from bxb.api.taxes import applied_taxes
+from bxb.models import (
+    AddOn,
+    AppliedTax,
+    Charge,
+    ChargeFilter,
+    Customer,
+    Fee,
+    Invoice,
+    Organization,
+    Plan,
+    Subscription,
+    Tax,
+)
+
+# Lago's invoice version 4: sub totals exclude prepaid credits and credit notes.
+VERSION_NUMBER = 4
+
+# Why a subscription invoice exists (Invoice.kind) in Lago's billing period words.
+_INVOICING_REASONS = {
+    "start": "subscription_starting",
+    "period_end": "subscription_periodic",
+    "plan_change": "subscription_periodic",
+    "termination": "subscription_terminating",
+}
+
+
+async def _by_id(session: AsyncSession, model: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def _load_refs(
+    session: AsyncSession,
+    invoices: Sequence[Invoice],
+    customer: Customer | None,
+    subscriptions: Sequence[Subscription],
+) -> Refs:
+    organization = await session.get(Organization, invoices[0].organization_id)
+    assert organization is not None
+    fees = [fee for invoice in invoices for fee in invoice.fees]
+    refs = Refs(organization)
+    if customer is not None:
+        refs.customers = {customer.id: customer}
+    else:
+        refs.customers = await _by_id(session, Customer, {i.customer_id for i in invoices})
+    refs.customer_taxes = await applied_taxes(session, AppliedTax.customer_id, list(refs.customers))
+    subscription_ids = {f.subscription_id for f in fees if f.subscription_id}
+    subscription_ids |= {i.subscription_id for i in invoices if i.subscription_id}
+    refs.subscriptions = await _by_id(session, Subscription, subscription_ids)
+    refs.subscriptions |= {row.id: row for row in subscriptions}
+    refs.plans = await _by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
+    refs.charges = await _by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
+    refs.charge_filters = await _by_id(
+        session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
+    )
+    refs.add_ons = await _by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
+    codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
+    if codes:
+        taxes = await session.scalars(
+            select(Tax).where(Tax.organization_id == organization.id, Tax.code.in_(codes))
+        )
+        refs.taxes_by_code = {tax.code: tax for tax in taxes}
+    return refs
+
+
+async def invoice_objects(
+    session: AsyncSession,
+    invoices: Sequence[Invoice],
+    *,
+    customer: Customer | None = None,
+    subscriptions: Sequence[Subscription] = (),
+) -> list[dict[str, Any]]:
+    """Lago's InvoiceObject for each invoice (all of one organization), in order.
+
+    A preview passes its unsaved invoice with its customer and subscriptions, which may be
+    unsaved too.
+    """
+    if not invoices:
+        return []
+    refs = await _load_refs(session, invoices, customer, subscriptions)
+    return [_invoice_dict(invoice, refs) for invoice in invoices]
+
+
+async def invoice_object(
+    session: AsyncSession, invoice: Invoice, *, file_url: str | None = None
+) -> dict[str, Any]:
+    """Lago's InvoiceObject of one invoice; `file_url` is the PDF's address, once asked for."""
+    (data,) = await invoice_objects(session, [invoice])
+    data["file_url"] = file_url
+    return data
+
+
+def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
+    customer = refs.customers[invoice.customer_id]
+    sub_total_excluding_taxes = invoice.fees_amount_cents - invoice.coupons_amount_cents
+    subscription_ids = list(
+        dict.fromkeys(
+            [
+                *([invoice.subscription_id] if invoice.subscription_id else []),
+                *(fee.subscription_id for fee in invoice.fees if fee.subscription_id),
+            ]
+        )
+    )
+    subscriptions = [refs.subscriptions[i] for i in subscription_ids if i in refs.subscriptions]
+    return {
+        "lago_id": str(invoice.id) if invoice.id else None,
+        "billing_entity_code": None,
+        "sequential_id": invoice.sequential_id,
+        "number": invoice.number or "",
+        "issuing_date": invoice.issuing_date.isoformat(),
+        "payment_dispute_lost_at": None,
+        "payment_due_date": (
+            invoice.payment_due_date.isoformat() if invoice.payment_due_date else None
+        ),
+        "payment_overdue": invoice.payment_overdue,
+        "net_payment_term": invoice.net_payment_term,
+        "invoice_type": invoice.invoice_type,
+        "status": invoice.status,
+        "payment_status": invoice.payment_status,
+        "currency": invoice.currency,
+        "fees_amount_cents": invoice.fees_amount_cents,
+        "coupons_amount_cents": invoice.coupons_amount_cents,
+        "credit_notes_amount_cents": invoice.credit_notes_amount_cents,
+        "sub_total_excluding_taxes_amount_cents": sub_total_excluding_taxes,
+        "taxes_amount_cents": invoice.taxes_amount_cents,
+        "sub_total_including_taxes_amount_cents": (
+            sub_total_excluding_taxes + invoice.taxes_amount_cents
+        ),
+        "prepaid_credit_amount_cents": invoice.prepaid_credit_amount_cents,
+        "prepaid_granted_credit_amount_cents": None,
+        "prepaid_purchased_credit_amount_cents": None,
+        "progressive_billing_credit_amount_cents": 0,
+        "total_amount_cents": invoice.total_amount_cents,
+        "total_paid_amount_cents": invoice.total_paid_amount_cents,
+        "total_due_amount_cents": max(
+            invoice.total_amount_cents - invoice.total_paid_amount_cents, 0
+        ),
+        "total_offsetted_credit_note_amount_cents": 0,
+        "version_number": VERSION_NUMBER,
+        "self_billed": False,
+        "voided_at": iso(invoice.voided_at),
+        "file_url": None,
+        "xml_url": None,
+        "web_url": None,
+        "purchase_order_number": None,
+        "created_at": iso(invoice.created_at),
+        "updated_at": iso(invoice.updated_at),
+        "customer": customer_object(
+            customer, refs.organization, refs.customer_taxes.get(customer.id, [])
+        ),
+        "metadata": [
+            {
+                "lago_id": item["lago_id"],
+                "key": item["key"],
+                "value": item["value"],
+                "created_at": item["created_at"],
+            }
+            for item in invoice.metadata_
+        ],
+        "applied_taxes": [_applied_tax(invoice, entry, refs) for entry in invoice.applied_taxes],
+        "applied_invoice_custom_sections": [],
+        "applied_usage_thresholds": [],
+        "billing_periods": _billing_periods(invoice, subscriptions),
+        "subscriptions": [subscription_object(row) for row in subscriptions],
+        "fees": [fee_object(invoice, fee, refs) for fee in invoice.fees],
+        "credits": [],
+        "error_details": [],
+    }
+
+
+def _taxable_cents(fee: Fee) -> int:
+    return fee.amount_cents - fee.coupons_amount_cents
+
+
+def _applied_tax(invoice: Invoice, entry: dict[str, Any], refs: Refs) -> dict[str, Any]:
+    tax = refs.taxes_by_code.get(entry["tax_code"])
+    # The base the tax applied to; writers that know it store it, else every taxed fee.
+    base = entry.get("fees_amount_cents")
+    if base is None:
+        base = sum(_taxable_cents(fee) for fee in invoice.fees if fee.taxes_rate)
+    return {
+        "lago_id": str(uuid.uuid5(invoice.id, f"tax:{entry['tax_code']}")) if invoice.id else None,
+        "lago_invoice_id": str(invoice.id) if invoice.id else None,
+        "lago_tax_id": str(tax.id) if tax else None,
+        "tax_name": entry.get("tax_name", entry["tax_code"]),
+        "tax_code": entry["tax_code"],
+        "tax_rate": float(entry["tax_rate"]),
+        "tax_description": tax.description if tax else None,
+        "amount_cents": int(entry["amount_cents"]),
+        "amount_currency": invoice.currency,
+        "fees_amount_cents": int(base),
+        "created_at": iso(invoice.created_at),
+    }
+
+
+def _billing_periods(invoice: Invoice, subscriptions: list[Subscription]) -> list[dict[str, Any]]:
+    if invoice.period_start is None or invoice.period_end is None:
+        return []
+    reason = _INVOICING_REASONS.get(invoice.kind, "subscription_periodic")
+    return [
+        {
+            "lago_subscription_id": str(row.id),
+            "external_subscription_id": row.external_id,
+            "lago_plan_id": str(row.plan_id),
+            "subscription_from_datetime": iso(invoice.period_start),
+            "subscription_to_datetime": iso(invoice.period_end),
+            "charges_from_datetime": iso(invoice.period_start),
+            "charges_to_datetime": iso(invoice.period_end),
+            "invoicing_reason": reason,
+        }
+        for row in subscriptions
+        if row.id == invoice.subscription_id
+    ]

@@ -1,0 +1,214 @@
+"""/api/v1/invoices (Lago-compatible): list, read, metadata, PDF, one-off, preview.
+
+Finalize, void, refresh and payment retries live with the invoice collection code; this
+router reads invoices, edits their metadata, renders their PDF, issues one-off invoices
+and previews what an invoice would be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AfterValidator
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.errors import not_found
+from bxb.api.invoice_objects import invoice_object, invoice_objects
+from bxb.api.invoice_preview import preview_invoice
+from bxb.api.one_off_invoices import create_one_off_invoice
+from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.invoices import (
+    InvoicePreviewIn,
+    InvoiceUpdateBody,
+    OneOffInvoiceBody,
+    merge_invoice_metadata,
+)
+from bxb.api.validation import check_currency
+from bxb.core.invoice_collection import start_invoice_collection
+from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
+from bxb.models import Customer, Invoice
+from bxb.models.base import utcnow
+from bxb.webhooks import outbox
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["invoices"])
+
+InvoiceStatus = Literal["draft", "finalized", "voided", "failed", "pending"]
+PaymentStatus = Literal["pending", "succeeded", "failed"]
+InvoiceType = Literal[
+    "subscription", "add_on", "credit", "one_off", "advance_charges", "progressive_billing"
+]
+METADATA_PREFIX = "metadata["
+MAX_CENTS = 2**63 - 1  # amounts are BIGINT
+
+
+async def find_invoice(
+    session: AsyncSession, organization_id: uuid.UUID, lago_id: str, *, for_update: bool = False
+) -> Invoice:
+    """An invoice of the organization by lago_id, or 404 invoice_not_found (bad ids too)."""
+    try:
+        invoice_id = uuid.UUID(lago_id)
+    except ValueError:
+        raise not_found("invoice") from None
+    query = select(Invoice).where(
+        Invoice.id == invoice_id, Invoice.organization_id == organization_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    invoice = await session.scalar(query.execution_options(populate_existing=True))
+    if invoice is None:
+        raise not_found("invoice")
+    return invoice
+
+
+def _metadata_filters(request: Request) -> dict[str, str]:
+    """Lago's `metadata[key]=value` query parameters."""
+    return {
+        name[len(METADATA_PREFIX) : -1]: value
+        for name, value in request.query_params.items()
+        if name.startswith(METADATA_PREFIX) and name.endswith("]")
+    }
+
+
+def _search(query: Select[Invoice], term: str) -> Select[Invoice]:
+    columns = (Invoice.number, Customer.name, Customer.external_id, Customer.email)
+    matches = [column.icontains(term, autoescape=True) for column in columns]
+    with contextlib.suppress(ValueError):
+        matches.append(Invoice.id == uuid.UUID(term))
+    return query.where(or_(*matches))
+
+
+@router.get("/invoices")
+async def list_invoices(
+    request: Request,
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    external_customer_id: str | None = None,
+    status: InvoiceStatus | None = None,
+    statuses: Annotated[list[InvoiceStatus] | None, Query(alias="statuses[]")] = None,
+    payment_status: PaymentStatus | None = None,
+    payment_statuses: Annotated[
+        list[PaymentStatus] | None, Query(alias="payment_statuses[]")
+    ] = None,
+    payment_overdue: bool | None = None,
+    invoice_type: InvoiceType | None = None,
+    issuing_date_from: date | None = None,
+    issuing_date_to: date | None = None,
+    currency: Annotated[str, AfterValidator(check_currency)] | None = None,
+    search_term: str | None = None,
+    amount_from: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
+    amount_to: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
+) -> dict[str, Any]:
+    query = (
+        select(Invoice)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .where(Invoice.organization_id == org.id)
+    )
+    if external_customer_id is not None:
+        query = query.where(Customer.external_id == external_customer_id)
+    wanted_statuses = [*(statuses or []), *([status] if status else [])]
+    if wanted_statuses:
+        query = query.where(Invoice.status.in_(wanted_statuses))
+    wanted_payments = [*(payment_statuses or []), *([payment_status] if payment_status else [])]
+    if wanted_payments:
+        query = query.where(Invoice.payment_status.in_(wanted_payments))
+    if payment_overdue is not None:
+        query = query.where(Invoice.payment_overdue.is_(payment_overdue))
+    if invoice_type is not None:
+        query = query.where(Invoice.invoice_type == invoice_type)
+    if issuing_date_from is not None:
+        query = query.where(Invoice.issuing_date >= issuing_date_from)
+    if issuing_date_to is not None:
+        query = query.where(Invoice.issuing_date <= issuing_date_to)
+    if currency is not None:
+        query = query.where(Invoice.currency == currency)
+    if amount_from is not None:
+        query = query.where(Invoice.total_amount_cents >= amount_from)
+    if amount_to is not None:
+        query = query.where(Invoice.total_amount_cents <= amount_to)
+    if search_term:
+        query = _search(query, search_term)
+    for key, value in _metadata_filters(request).items():
+        if value:
+            query = query.where(Invoice.metadata_.contains([{"key": key, "value": value}]))
+        else:  # Lago: an empty value asks for invoices without that key
+            query = query.where(~Invoice.metadata_.contains([{"key": key}]))
+    query = query.order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    invoices, meta = await paginate(session, query, page)
+    return {"invoices": await invoice_objects(session, invoices), "meta": meta.model_dump()}
+
+
+@router.get("/invoices/{lago_id}")
+async def get_invoice(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    invoice = await find_invoice(session, org.id, lago_id)
+    return {"invoice": await invoice_object(session, invoice)}
+
+
+@router.put("/invoices/{lago_id}")
+async def update_invoice(
+    lago_id: str, body: InvoiceUpdateBody, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    invoice = await find_invoice(session, org.id, lago_id, for_update=True)
+    if body.invoice.metadata is not None:
+        invoice.metadata_ = merge_invoice_metadata(
+            invoice.metadata_, body.invoice.metadata, utcnow()
+        )
+    await session.commit()
+    return {"invoice": await invoice_object(session, invoice)}
+
+
+@router.get("/invoices/{lago_id}/download", name="download_invoice_pdf")
+async def download_invoice_pdf(lago_id: str, org: OrgDep, session: SessionDep) -> Response:
+    """The invoice as a PDF; a draft's carries a DRAFT watermark."""
+    invoice = await find_invoice(session, org.id, lago_id)
+    data = await invoice_object(session, invoice)
+    return Response(
+        content=render_invoice_pdf(data, issuer_of(org)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{pdf_filename(data)}"'},
+    )
+
+
+@router.post("/invoices/{lago_id}/download")
+async def download_invoice(
+    lago_id: str, request: Request, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    """Lago generates the PDF and answers with the invoice, whose file_url points at it."""
+    invoice = await find_invoice(session, org.id, lago_id)
+    file_url = str(request.url_for("download_invoice_pdf", lago_id=str(invoice.id)))
+    return {"invoice": await invoice_object(session, invoice, file_url=file_url)}
+
+
+@router.post("/invoices")
+async def create_invoice(
+    body: OneOffInvoiceBody, org: OrgDep, session: SessionDep, temporal: TemporalDep
+) -> dict[str, Any]:
+    """A one-off invoice of add-ons, finalized at once."""
+    invoice, webhook_ids = await create_one_off_invoice(session, org, body.invoice)
+    await session.commit()
+    data = await invoice_object(session, invoice)
+    try:
+        client = await temporal.client()
+        await outbox.dispatch(client, webhook_ids)
+        await start_invoice_collection(client, invoice.id)
+    except Exception:  # the invoice is committed: answering 500 would invite a duplicate
+        log.exception("invoice %s: could not start its collection or webhooks", invoice.id)
+    return {"invoice": data}
+
+
+@router.post("/invoices/preview")
+async def preview(
+    body: InvoicePreviewIn, org: OrgDep, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    """The invoice a plan or the customer's subscriptions would produce next (not stored)."""
+    store = request.app.state.event_pipeline.store
+    temporal = request.app.state.temporal
+    return {"invoice": await preview_invoice(session, org, body, store, temporal)}

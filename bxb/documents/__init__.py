@@ -1,0 +1,1 @@
+"""Documents a person reads: invoice PDFs."""
