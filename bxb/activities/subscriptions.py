@@ -98,8 +98,10 @@ class SubscriptionActivities:
             await _upsert_rows(session, request.rows)
             webhooks = await _subscription_webhooks(session, request)
             result = BillingResult()
+            invoice, grace_days = None, 0
             if request.base_fees or request.usage:
-                invoice, grace_days = await self._invoice(session, request, usage)
+                invoice, grace_days = await self._invoice(session, request, usage, webhooks)
+            if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"
                 webhooks += await notifications.invoice_event(session, invoice, webhook_type)
                 result = BillingResult(
@@ -115,9 +117,17 @@ class SubscriptionActivities:
         return result
 
     async def _invoice(
-        self, session: AsyncSession, request: BillingRequest, usage: UsageLines
-    ) -> tuple[Invoice, int]:
-        """The period's invoice: found if written before (a retry), else written now."""
+        self,
+        session: AsyncSession,
+        request: BillingRequest,
+        usage: UsageLines,
+        webhooks: list[uuid.UUID],
+    ) -> tuple[Invoice | None, int]:
+        """The period's invoice: found if written before (a retry), else written now.
+
+        None when there is nothing on it (unused prepaid days alone become a credit note
+        on the invoice that billed them).
+        """
         grace_days = await grace_period_days(session, request.customer_id)
         existing = await session.scalar(
             select(Invoice).where(
@@ -131,12 +141,15 @@ class SubscriptionActivities:
             return existing, grace_days
         invoice = new_invoice(request)
         final = grace_days == 0
-        await self.invoicing.compose(session, request, usage, invoice, final=final)
+        webhooks += await self.invoicing.compose(session, request, usage, invoice, final=final)
+        if not invoice.fees:
+            return None, grace_days
+        session.add(invoice)
+        await session.flush()  # credits applied at finalization refer to the row
         if final:
             await finalize(session, invoice, request.at)
         else:
             invoice.draft_source = request.model_dump(mode="json")
-        session.add(invoice)
         await session.flush()
         return invoice, grace_days
 

@@ -44,10 +44,10 @@ from bxb.billing.credit_notes import (
     compute_credit,
     split_errors,
 )
+from bxb.core.customer_clock import customer_now
 from bxb.core.temporal import TemporalConnector
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
-    customer_now,
     issue_credit_note,
     lock_invoice,
     note_applied_taxes,

@@ -19,6 +19,7 @@ from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
 from bxb.api.invoice_objects import invoice_object
 from bxb.api.invoices import find_invoice
+from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
     next_attempt,
     notify_invoice_payment,
@@ -27,8 +28,8 @@ from bxb.core.invoice_collection import (
     start_invoice_collection,
 )
 from bxb.ledger import credit_notes, notifications, wallets
+from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.ledger.invoicing import Invoicing, refresh_draft
-from bxb.ledger.wallets import customer_now
 from bxb.models import Customer
 from bxb.webhooks import outbox
 
@@ -112,9 +113,13 @@ async def void_invoice(
     invoice.voided_at = now
     invoice.payment_overdue = False
     await wallets.on_invoice_voided(session, invoice, now)  # a top-up that never settles
-    if options.generate_credit_note:
-        await credit_notes.credit_paid_amount_of_voided_invoice(session, invoice, now)
+    # Credit-note balances it consumed are given back; what was paid becomes a credit note.
+    await credit_notes.release_applied_credits(session, invoice, now)
     webhooks = await notifications.invoice_event(session, invoice, "invoice.voided")
+    if options.generate_credit_note:
+        note = await credit_notes.credit_paid_amount_of_voided_invoice(session, invoice, now)
+        if note is not None:
+            webhooks += await created_webhook(session, note)
     invoice_id = invoice.id
     await session.commit()
     await notify_invoice_payment(await temporal.client(), session, invoice_id, "voided")

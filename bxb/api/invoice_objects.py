@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.fee_objects import Refs, fee_object
+from bxb.api.schemas.credit_notes import invoice_credits
 from bxb.api.schemas.customers import customer_object
 from bxb.api.serialization import iso
 from bxb.api.subscriptions import subscription_object
@@ -101,7 +102,11 @@ async def invoice_objects(
     if not invoices:
         return []
     refs = await _load_refs(session, invoices, customer, subscriptions)
-    return [_invoice_dict(invoice, refs) for invoice in invoices]
+    credits = await invoice_credits(session, invoices)
+    objects = [_invoice_dict(invoice, refs) for invoice in invoices]
+    for invoice, data in zip(invoices, objects, strict=True):
+        data["credits"] = credits.get(invoice.id, [])
+    return objects
 
 
 async def invoice_object(

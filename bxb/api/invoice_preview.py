@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.customers import live_customer
 from bxb.api.errors import not_found, validation_error
 from bxb.api.invoice_objects import invoice_objects
-from bxb.api.one_off_invoices import applied_taxes_with_bases, customer_now
+from bxb.api.one_off_invoices import applied_taxes_with_bases
 from bxb.api.plans import find_plan
 from bxb.api.preview_coupons import customer_coupons, requested_coupons
 from bxb.api.schemas.invoices import InvoicePreviewIn
@@ -34,6 +34,7 @@ from bxb.billing.invoice import FeeDraft, assemble_invoice
 from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
 from bxb.billing.usage import compute_customer_usage
+from bxb.core.customer_clock import customer_now
 from bxb.core.subscriptions import live_rows, plan_snapshot
 from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector

@@ -9,7 +9,6 @@ invoices (Lago); credit notes and wallet credits do, through the common finaliza
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,25 +25,15 @@ from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
 from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.taxes import resolve_applicable_taxes
+from bxb.core.customer_clock import customer_now
 from bxb.core.tax_book import TaxBook
 from bxb.ledger.invoicing import finalize
 from bxb.ledger.notifications import invoice_event
-from bxb.models import AddOn, Customer, Fee, Invoice, Organization, TestClock
+from bxb.models import AddOn, Customer, Fee, Invoice, Organization
 
 CURRENCY_MISMATCH = {"currency": ["currencies_does_not_match"]}
 # A ceiling far above any real line (10^13 dollars), so sums stay exact in BIGINT columns.
 MAX_FEE_CENTS = 10**15
-
-
-async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
-    """ "Now" for a customer: its test clock's frozen time, else the wall clock."""
-    if customer.test_clock_id is not None:
-        frozen = await session.scalar(
-            select(TestClock.frozen_time).where(TestClock.id == customer.test_clock_id)
-        )
-        if frozen is not None:
-            return frozen
-    return datetime.now(UTC)
 
 
 async def _add_ons(

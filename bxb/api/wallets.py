@@ -32,13 +32,13 @@ from bxb.api.schemas.wallets import (
     wallet_transaction_object,
 )
 from bxb.billing.wallets import ZERO, is_expired
+from bxb.core.customer_clock import customer_now
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
 from bxb.ledger import wallet_topups
 from bxb.ledger.wallet_topups import TopUp, TopUpRequest, amount_errors, top_up
 from bxb.ledger.wallets import (
     balance_of,
-    customer_now,
     expire_if_due,
     lock_wallet,
     refresh_expiry,

@@ -237,33 +237,34 @@ def credit_for_total(invoice: CreditableInvoice, target_cents: int) -> CreditAmo
     """Items whose note totals exactly `target_cents` (capped at what is creditable).
 
     Used when an amount of money (a voided invoice's payments) must become credit: the
-    fees are credited in proportion to what remains of them, then a cent at a time, and a
-    last cent or two that item granularity cannot reach is taken from the fees' remaining
-    taxes, so the note is never worth less than the money it stands for.
+    fees are credited in proportion to what remains of them, then adjusted to the target;
+    a last cent or two that item granularity cannot reach is taken from the fees'
+    remaining taxes, so the note is never worth less than the money it stands for.
     """
     remaining = invoice.remaining_creditable_cents
     target = max(min(target_cents, remaining), 0)
     fees = [fee for fee in invoice.fees if fee.remaining_amount_cents]
     if target == remaining:
         return CreditAmounts(tuple(credit_item(f, f.remaining_amount_cents) for f in fees))
-    amounts = {f.fee_id: f.remaining_amount_cents * target // max(remaining, 1) for f in fees}
-    credits = {f.fee_id: credit_item(f, amounts[f.fee_id]) for f in fees}
+    credits = {
+        f.fee_id: credit_item(f, f.remaining_amount_cents * target // max(remaining, 1))
+        for f in fees
+    }
     total = sum(c.total_cents for c in credits.values())
-    while total > target:  # rounding up of taxes may pass the target: step back
-        fee = max(fees, key=lambda f: amounts[f.fee_id])
-        amounts[fee.fee_id] -= 1
-        smaller = credit_item(fee, amounts[fee.fee_id])
-        total += smaller.total_cents - credits[fee.fee_id].total_cents
-        credits[fee.fee_id] = smaller
-    for fee in fees:  # top up a cent at a time without passing the target
-        while total < target and amounts[fee.fee_id] < fee.remaining_amount_cents:
-            bigger = credit_item(fee, amounts[fee.fee_id] + 1)
-            step = bigger.total_cents - credits[fee.fee_id].total_cents
-            if total + step > target:
-                break
-            amounts[fee.fee_id] += 1
-            credits[fee.fee_id] = bigger
-            total += step
+    # Rounding may pass the target: step back the biggest items until it fits; then top
+    # each fee up as far as the target allows. Both by bisection (a fee's worth grows
+    # with its amount), so a heavily discounted fee costs a few steps, not one per cent.
+    for fee in sorted(fees, key=lambda f: -credits[f.fee_id].amount_cents):
+        if total <= target:
+            break
+        others = total - credits[fee.fee_id].total_cents
+        fitted = _fit(fee, 0, credits[fee.fee_id].amount_cents, max(target - others, 0))
+        credits[fee.fee_id], total = fitted, others + fitted.total_cents
+    for fee in fees:
+        others = total - credits[fee.fee_id].total_cents
+        low = credits[fee.fee_id].amount_cents
+        fitted = _fit(fee, low, fee.remaining_amount_cents, target - others)
+        credits[fee.fee_id], total = fitted, others + fitted.total_cents
     for fee in fees:  # what item granularity missed, from the fee's remaining taxes
         credit = credits[fee.fee_id]
         room = fee.taxes_amount_cents - fee.credited_taxes_cents - credit.taxes_amount_cents
@@ -274,6 +275,19 @@ def credit_for_total(invoice: CreditableInvoice, target_cents: int) -> CreditAmo
             )
             total += extra
     return CreditAmounts(tuple(c for c in credits.values() if c.amount_cents))
+
+
+def _fit(fee: CreditableFee, low: int, high: int, budget: int) -> ItemCredit:
+    """The credit of the largest amount in [low, high] worth at most `budget` (else low)."""
+    best = credit_item(fee, low)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = credit_item(fee, middle)
+        if candidate.total_cents <= budget:
+            low, best = middle, candidate
+        else:
+            high = middle - 1
+    return best
 
 
 def consume_balances(balances: Sequence[tuple[str, int]], due_cents: int) -> list[tuple[str, int]]:

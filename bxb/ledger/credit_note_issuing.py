@@ -8,7 +8,7 @@ are serialized and cannot together exceed what it allows.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from bxb.billing.credit_notes import (
     split_in_proportion,
 )
 from bxb.billing.periods import local_day
-from bxb.models import CreditNote, CreditNoteItem, Customer, Invoice, Organization, TestClock
+from bxb.models import CreditNote, CreditNoteItem, Customer, Invoice, Organization
 from bxb.webhooks import outbox
 
 
@@ -74,16 +74,6 @@ async def creditable_invoice(session: AsyncSession, invoice: Invoice) -> Credita
         total_paid_amount_cents=invoice.total_paid_amount_cents,
         refunded_amount_cents=int(refunded or 0),
     )
-
-
-async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
-    """Now for the customer: its test clock's frozen time when it has one."""
-    if customer.test_clock_id is not None:
-        frozen = await session.scalar(
-            select(TestClock.frozen_time).where(TestClock.id == customer.test_clock_id)
-        )
-        return frozen or datetime.now(UTC)
-    return datetime.now(UTC)
 
 
 def note_applied_taxes(invoice: Invoice, amounts: CreditAmounts) -> list[dict[str, Any]]:

@@ -29,8 +29,9 @@ from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
 from bxb.ledger import credit_notes, notifications, wallets
 from bxb.ledger.coupons import applied_coupons, consume_coupons
+from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.ledger.numbering import assign_number
-from bxb.models import Customer, Fee, Invoice, Organization
+from bxb.models import CreditNote, Customer, Fee, Invoice, Organization
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 
 
@@ -147,15 +148,29 @@ class Invoicing:
         invoice: Invoice,
         *,
         final: bool,
-    ) -> None:
-        """(Re)write invoice's fees and amounts from request; consume coupons when final."""
+    ) -> list[uuid.UUID]:
+        """(Re)write invoice's fees and amounts from request; consume coupons when final.
+
+        Unused prepaid days become a credit note on the invoice that billed them (consumed
+        by this invoice when it is finalized, the rest kept for the next ones); only when
+        that invoice cannot be credited (still a draft) do they stay a credit line here.
+        Returns the credit_note.created webhooks to dispatch.
+        """
         taxes = await TaxBook.load(
             session,
             request.organization_id,
             request.customer_id,
             [*(w.plan for w in request.usage), *(b.plan for b in request.base_fees)],
         )
-        lines, credits = _base_fee_lines(request, taxes)
+        lines, unused = _base_fee_lines(request, taxes)
+        credits: list[Fee] = []
+        webhooks: list[uuid.UUID] = []
+        for credit in unused:
+            note = await _credit_note_for_unused_days(session, credit, request.at)
+            if note is None:
+                credits.append(credit)
+            else:
+                webhooks += await created_webhook(session, note)
         for charge_lines in usage:
             for line in charge_lines:
                 charge_taxes = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
@@ -182,6 +197,33 @@ class Invoicing:
         invoice.applied_taxes = taxes.applied(assembled)
         if final:
             consume_coupons(applied, assembled, request.at)
+        return webhooks
+
+
+async def _credit_note_for_unused_days(
+    session: AsyncSession, credit: Fee, at: datetime
+) -> CreditNote | None:
+    """Credit the unused days on the finalized invoice whose advance fee covered them."""
+    assert credit.from_datetime is not None
+    assert credit.to_datetime is not None
+    billed = await session.scalar(
+        select(Fee)
+        .join(Invoice, Invoice.id == Fee.invoice_id)
+        .where(
+            Fee.subscription_id == credit.subscription_id,
+            Fee.fee_type == "subscription",
+            Invoice.status == "finalized",
+            Fee.from_datetime <= credit.from_datetime,
+            Fee.to_datetime >= credit.to_datetime,
+        )
+        .order_by(Fee.created_at.desc())
+        .limit(1)
+    )
+    if billed is None:
+        return None
+    return await credit_notes.credit_unused_fee(
+        session, billed, credit.amount_cents, reason="order_change", at=at
+    )
 
 
 def new_invoice(request: BillingRequest) -> Invoice:
@@ -340,9 +382,9 @@ async def _recompute(
         if invoice is None or invoice.status != "draft":
             return None
         final = finalizing_at is not None
-        await invoicing.compose(session, request, usage, invoice, final=final)
+        webhooks = await invoicing.compose(session, request, usage, invoice, final=final)
         if finalizing_at is None:
-            return []
+            return webhooks
         invoice.issuing_date = local_day(finalizing_at, ZoneInfo(request.timezone))
         await finalize(session, invoice, finalizing_at)
-        return await notifications.invoice_event(session, invoice, "invoice.created")
+        return webhooks + await notifications.invoice_event(session, invoice, "invoice.created")

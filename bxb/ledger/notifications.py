@@ -27,4 +27,3 @@ async def subscription_event(
 
     payload = {"subscription": subscription_object(row)}
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
-

@@ -21,18 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.wallets import Balance, consumption, is_expired, voiding
-from bxb.models import Customer, Invoice, TestClock, Wallet, WalletTransaction
-from bxb.models.base import utcnow
-
-
-async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
-    """The customer's "now": its test clock's frozen time when it is on one."""
-    frozen: datetime | None = None
-    if customer.test_clock_id is not None:
-        frozen = await session.scalar(
-            select(TestClock.frozen_time).where(TestClock.id == customer.test_clock_id)
-        )
-    return frozen or utcnow()
+from bxb.models import Invoice, Wallet, WalletTransaction
 
 
 async def lock_wallet(session: AsyncSession, wallet_id: uuid.UUID) -> Wallet:

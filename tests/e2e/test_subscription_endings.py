@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.models import Invoice
+from bxb.models import CreditNote, Invoice
 from tests.support.auth import Tenant
 
 pytestmark = pytest.mark.slow
@@ -81,13 +81,18 @@ async def test_terminating_now_credits_unused_prepaid_days(
     assert (await api.advance(clock, "2026-01-11T08:00:00Z")).status_code == 200
     ended = (await api.ok("DELETE", "/api/v1/subscriptions/sub_1"))["subscription"]
     assert (ended["status"], ended["terminated_at"]) == ("terminated", "2026-01-11T08:00:00Z")
-    _, final = await _invoices(sessions)
     # Jan 11..31 were paid and are unused (the termination day is not the old state's):
-    # $31.00 × 21/31 = $21.00. Nothing else is due, so the invoice is 0 and the credit
-    # line keeps the whole amount owed back.
-    assert final.kind == "termination"
-    assert [(f.fee_type, f.amount_cents) for f in final.fees] == [("credit", 2100)]
-    assert (final.total_amount_cents, final.credit_notes_amount_cents) == (0, 0)
+    # $31.00 × 21/31 = $21.00, credited on the invoice that billed them. Nothing else is
+    # due, so there is no final invoice; the credit stays available for later invoices.
+    assert [i.kind for i in await _invoices(sessions)] == ["start"]
+    async with sessions() as session:
+        [note] = await session.scalars(select(CreditNote))
+    assert (note.invoice_id, note.reason, note.credit_amount_cents) == (
+        start.id,
+        "order_change",
+        2100,
+    )
+    assert (note.balance_amount_cents, note.credit_status) == (2100, "available")
     # Terminated: further changes are refused, and the subscription is no longer live.
     again = await api.send("DELETE", "/api/v1/subscriptions/sub_1")
     assert again.status_code == 404
@@ -182,3 +187,42 @@ async def test_refusals_are_lago_errors(
         "GET", "/api/v1/customers/cus_1/current_usage?external_subscription_id=sub_1"
     )
     assert (usage.status_code, usage.json()["code"]) == (404, "customer_not_found")
+
+
+async def test_an_upgrade_credits_unused_prepaid_days_with_a_credit_note(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    clock = await api.setup("2026-01-01T00:00:00Z", pay_in_advance=True)
+    premium = {
+        "name": "Premium",
+        "code": "premium",
+        "interval": "monthly",
+        "amount_cents": 6200,
+        "amount_currency": "USD",
+        "pay_in_advance": True,
+    }
+    await api.ok("POST", "/api/v1/plans", {"plan": premium})
+    assert (await api.subscribe()).status_code == 200
+    assert (await api.advance(clock, "2026-01-11T00:00:00Z")).status_code == 200
+    assert (await api.subscribe(plan_code="premium")).status_code == 200
+    start, upgrade = await _invoices(sessions)
+    async with sessions() as session:
+        [note] = await session.scalars(select(CreditNote))
+    # Jan 11..31 of Basic were paid and unused: $31.00 × 21/31 = $21.00 credited on the
+    # start invoice, then consumed by the upgrade's invoice: Premium's Jan 11..31 in
+    # advance, $62.00 × 21/31 = $42.00, less the credit = $21.00 due.
+    assert (note.invoice_id, note.credit_amount_cents, note.reason) == (
+        start.id,
+        2100,
+        "order_change",
+    )
+    assert (note.balance_amount_cents, note.credit_status) == (0, "consumed")
+    assert [(f.fee_type, f.amount_cents) for f in upgrade.fees] == [("subscription", 4200)]
+    assert (upgrade.credit_notes_amount_cents, upgrade.total_amount_cents) == (2100, 2100)
+    response = await api.send("GET", f"/api/v1/invoices/{upgrade.id}")
+    [credit] = response.json()["invoice"]["credits"]
+    assert (credit["amount_cents"], credit["item"]["lago_item_id"]) == (2100, str(note.id))

@@ -1,7 +1,7 @@
 """credit notes
 
 Revision ID: 0007b
-Revises: 0006
+Revises: 0007a
 Create Date: 2026-11-21 15:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007b"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

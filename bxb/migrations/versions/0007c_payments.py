@@ -1,7 +1,7 @@
 """payments
 
 Revision ID: 0007c
-Revises: 0006
+Revises: 0007b
 Create Date: 2026-11-21 15:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007c"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

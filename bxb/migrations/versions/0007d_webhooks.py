@@ -1,7 +1,7 @@
 """webhooks
 
 Revision ID: 0007d
-Revises: 0006
+Revises: 0007c
 Create Date: 2026-11-21 15:11:37.520101
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007d"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
