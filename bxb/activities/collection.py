@@ -24,7 +24,7 @@ from bxb.events.store import EventStore
 from bxb.ledger import notifications
 from bxb.ledger.invoicing import Invoicing, finalize_draft
 from bxb.models import Invoice, Organization
-from bxb.payments.collect import attempt_payment
+from bxb.payments.collect import attempt_payment, has_payment_provider
 from bxb.workflows.billing_requests import (
     PAYMENT_DECLINED,
     DunningPolicy,
@@ -97,6 +97,7 @@ class CollectionActivities:
                 amount_due_cents=max(
                     invoice.total_amount_cents - invoice.total_paid_amount_cents, 0
                 ),
+                collectable=await has_payment_provider(session, invoice.customer_id),
             )
 
     async def _policy(self, invoice_id: uuid.UUID) -> DunningPolicy:

@@ -32,6 +32,7 @@ from bxb.ledger.invoicing import (
     new_invoice,
 )
 from bxb.models import Invoice, Subscription
+from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, SubscriptionRow
 
@@ -112,6 +113,7 @@ class SubscriptionActivities:
                         finalize_at(request.at, grace_days) if invoice.status == "draft" else None
                     ),
                     payment_status=invoice.payment_status,
+                    collectable=await has_payment_provider(session, invoice.customer_id),
                 )
         await dispatch_webhooks(webhooks)
         return result

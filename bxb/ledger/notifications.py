@@ -16,6 +16,8 @@ async def invoice_event(
     # Imported here: the Lago object serializers live with the API.
     from bxb.api.invoice_objects import invoice_object
 
+    if not await outbox.listeners(session, invoice.organization_id, webhook_type):
+        return []  # building the invoice object costs queries; nobody would receive it
     payload = {"invoice": await invoice_object(session, invoice)}
     return await outbox.emit(session, invoice.organization_id, webhook_type, invoice.id, payload)
 
@@ -25,5 +27,7 @@ async def subscription_event(
 ) -> list[uuid.UUID]:
     from bxb.api.subscriptions import subscription_object
 
+    if not await outbox.listeners(session, row.organization_id, webhook_type):
+        return []
     payload = {"subscription": subscription_object(row)}
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)

@@ -40,6 +40,23 @@ from bxb.workflows.webhook_delivery import (
 REDISPATCH_BATCH = 500
 
 
+async def listeners(
+    session: AsyncSession, organization_id: uuid.UUID, webhook_type: str
+) -> list[uuid.UUID]:
+    """The organization's endpoints that want webhook_type (callers skip building a payload
+    nobody listens to)."""
+    ids = await session.scalars(
+        select(WebhookEndpoint.id).where(
+            WebhookEndpoint.organization_id == organization_id,
+            or_(
+                WebhookEndpoint.event_types.is_(None),
+                WebhookEndpoint.event_types.contains([webhook_type]),
+            ),
+        )
+    )
+    return list(ids.all())
+
+
 async def emit(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -53,19 +70,7 @@ async def emit(
     object. Returns the delivery ids (none when the organization has no listening endpoint).
     """
     object_type, body = envelope(webhook_type, organization_id, payload)
-    endpoint_ids = list(
-        (
-            await session.scalars(
-                select(WebhookEndpoint.id).where(
-                    WebhookEndpoint.organization_id == organization_id,
-                    or_(
-                        WebhookEndpoint.event_types.is_(None),
-                        WebhookEndpoint.event_types.contains([webhook_type]),
-                    ),
-                )
-            )
-        ).all()
-    )
+    endpoint_ids = await listeners(session, organization_id, webhook_type)
     if not endpoint_ids:
         return []
     now = utcnow()

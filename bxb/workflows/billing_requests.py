@@ -92,6 +92,8 @@ class BillingResult(BaseModel):
     finalize_at: datetime | None = None
     # pending: the workflow collects it; succeeded: nothing is owed (zero, or credits)
     payment_status: str | None = None
+    # The customer pays through a provider (else invoices wait for manual payments).
+    collectable: bool = True
 
 
 # The error type of a declined payment: not retried by Temporal, it starts dunning.
@@ -112,6 +114,7 @@ class InvoiceStanding(BaseModel):
     status: str  # draft | finalized | voided
     payment_status: str  # pending | succeeded | failed
     amount_due_cents: int = 0
+    collectable: bool = True
 
 
 class DunningPolicy(BaseModel):

@@ -89,6 +89,7 @@ PAYMENT_HEARTBEAT = timedelta(seconds=10)
 
 # Histories recorded before invoice collection existed replay without it.
 COLLECTION_PATCH = "invoice-collection"
+ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
 
 
 def workflow_id(organization_id: UUID, external_id: str) -> str:
@@ -545,7 +546,11 @@ class SubscriptionWorkflow:
             return
         if result.invoice_status == "draft":
             collection = Collection(invoice_id=result.invoice_id, finalize_at=result.finalize_at)
-        elif result.payment_status == "pending" and result.total_amount_cents > 0:
+        elif (
+            result.payment_status == "pending"
+            and result.total_amount_cents > 0
+            and result.collectable
+        ):
             collection = Collection(invoice_id=result.invoice_id, next_attempt_at=at)
         else:
             return
@@ -573,7 +578,8 @@ class SubscriptionWorkflow:
         )
         collection.finalize_at = None
         unpaid = standing.payment_status in ("pending", "failed")
-        if standing.status == "finalized" and unpaid and standing.amount_due_cents > 0:
+        due = standing.amount_due_cents > 0 and standing.collectable
+        if standing.status == "finalized" and unpaid and due:
             collection.next_attempt_at = at
         else:
             self._forget(collection)
@@ -843,6 +849,10 @@ class SubscriptionWorkflow:
         """Test clocks: move "now" and return once everything due until then is done."""
         self.state.clock_time = request.to
         self._rt.advancing_to = request.to
+        if workflow.patched(ADVANCE_WAITS_PATCH):
+            # Wait for one whole pass of the loop, even when the clock does not move, so
+            # that messages sent before the advance (a payment notice) are handled by then.
+            self._rt.caught_up_to = None
         await workflow.wait_condition(
             lambda: self._rt.caught_up_to is not None and self._rt.caught_up_to >= request.to
         )

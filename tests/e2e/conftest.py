@@ -15,13 +15,18 @@ from bxb.events.postgres_store import PostgresEventStore
 from bxb.worker import build_worker
 from tests.conftest import app_client
 from tests.support.stripe_cards import API_KEY
+from tests.support.stripe_events import SECRET
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 
 @pytest.fixture
 def stripe_settings(temporal_settings: Settings, localstripe_url: str) -> Settings:
     return temporal_settings.model_copy(
-        update={"stripe_api_key": API_KEY, "stripe_api_base": localstripe_url}
+        update={
+            "stripe_api_key": API_KEY,
+            "stripe_api_base": localstripe_url,
+            "stripe_webhook_secret": SECRET,
+        }
     )
 
 
