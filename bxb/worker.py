@@ -16,6 +16,7 @@ from bxb.activities.health import HealthActivities
 from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
+from bxb.core.invoice_collection import resume_unstarted_collections
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
@@ -87,6 +88,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 task_queue=settings.temporal_task_queue,
                 policy=outbox.policy_from_settings(settings),
             )
+            await resume_unstarted_collections(sessions, client, settings.temporal_task_queue)
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             await stop.wait()
     finally:

@@ -198,7 +198,7 @@ async def create_invoice(
     try:
         client = await temporal.client()
         await outbox.dispatch(client, webhook_ids)
-        await start_invoice_collection(client, invoice.id)
+        await start_invoice_collection(client, invoice.id, at=invoice.finalized_at)
     except Exception:  # the invoice is committed: answering 500 would invite a duplicate
         log.exception("invoice %s: could not start its collection or webhooks", invoice.id)
     return {"invoice": data}

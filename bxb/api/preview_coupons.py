@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.errors import not_found, validation_error
 from bxb.api.schemas.invoices import PreviewCouponIn
 from bxb.billing import coupons as pure
-from bxb.models import AppliedCoupon, BillableMetric, Coupon, Plan
+from bxb.ledger.coupons import applied_coupons
+from bxb.models import BillableMetric, Coupon, Plan
 
 
 async def _target_codes(
@@ -124,30 +125,6 @@ async def customer_coupons(
     session: AsyncSession, customer_id: uuid.UUID
 ) -> list[pure.AppliedCoupon]:
     """The customer's active applied coupons, oldest first (as an invoice would use them)."""
-    rows = await session.scalars(
-        select(AppliedCoupon)
-        .where(AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active")
-        .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
-    )
-    result = []
-    for row in rows:
-        plans, metrics = await _target_codes(session, row.coupon)
-        result.append(
-            pure.AppliedCoupon(
-                id=str(row.id),
-                coupon_code=row.coupon.code,
-                coupon_type=pure.CouponType(row.coupon.coupon_type),
-                frequency=pure.CouponFrequency(row.frequency),
-                created_at=row.created_at,
-                amount_cents=row.amount_cents,
-                amount_currency=row.amount_currency,
-                percentage_rate=row.percentage_rate,
-                frequency_duration=row.frequency_duration,
-                frequency_duration_remaining=row.frequency_duration_remaining,
-                amount_cents_remaining=row.amount_cents_remaining,
-                expiration_at=row.coupon.expiration_at,
-                plan_codes=plans,
-                billable_metric_codes=metrics,
-            )
-        )
-    return result
+    return [
+        pure_coupon for _, pure_coupon in await applied_coupons(session, customer_id, lock=False)
+    ]

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from bxb.models import Invoice, Subscription
+from bxb.models import Customer, Invoice, Payment, Subscription
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import InvoiceStep
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow, invoice_payment_workflow_id
@@ -56,15 +56,6 @@ async def start_invoice_collection(
     )
 
 
-async def next_attempt(session: AsyncSession, invoice_id: uuid.UUID) -> int:
-    from bxb.models import Payment
-
-    last = await session.scalar(
-        select(func.max(Payment.attempt)).where(Payment.invoice_id == invoice_id)
-    )
-    return int(last or 0) + 1
-
-
 async def notify_invoice_payment(
     client: Client, session: AsyncSession, invoice_id: uuid.UUID, notice: PaymentNoticeStatus
 ) -> None:
@@ -88,3 +79,38 @@ async def send_invoice_command(
     """finalize_invoice / retry_payment on the owning subscription workflow."""
     handle = client.get_workflow_handle(workflow_id)
     await handle.execute_update(update, InvoiceCommand(invoice_id=invoice_id))
+
+
+async def resume_unstarted_collections(
+    sessions: async_sessionmaker[AsyncSession], client: Client, task_queue: str
+) -> int:
+    """Start the first payment attempt of invoices no subscription owns whose start was
+    lost (the API committed the invoice, then could not reach Temporal). Called when a
+    worker starts; starting an attempt that exists does nothing."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Invoice.id, Invoice.finalized_at)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .outerjoin(Payment, Payment.invoice_id == Invoice.id)
+            .where(
+                Invoice.subscription_id.is_(None),
+                Invoice.status == "finalized",
+                Invoice.payment_status == "pending",
+                Customer.payment_provider == "stripe",
+                Customer.provider_customer_id.is_not(None),
+                Payment.id.is_(None),
+            )
+        )
+        unstarted = list(rows.tuples())
+    for invoice_id, finalized_at in unstarted:
+        await start_invoice_collection(
+            client, invoice_id, task_queue=task_queue, attempt=1, at=finalized_at
+        )
+    return len(unstarted)
+
+
+async def next_attempt(session: AsyncSession, invoice_id: uuid.UUID) -> int:
+    last = await session.scalar(
+        select(func.max(Payment.attempt)).where(Payment.invoice_id == invoice_id)
+    )
+    return int(last or 0) + 1

@@ -15,14 +15,17 @@ from bxb.models import AppliedCoupon, BillableMetric, Plan
 CouponPair = tuple[AppliedCoupon, pure_coupons.AppliedCoupon]
 
 
-async def applied_coupons(session: AsyncSession, customer_id: uuid.UUID) -> list[CouponPair]:
-    """Active applied coupons, oldest first, locked until the invoice is written."""
-    rows = await session.scalars(
+async def applied_coupons(
+    session: AsyncSession, customer_id: uuid.UUID, *, lock: bool = True
+) -> list[CouponPair]:
+    """Active applied coupons, oldest first; locked until the invoice is written (a
+    preview, which consumes nothing, reads them without a lock)."""
+    query = (
         select(AppliedCoupon)
         .where(AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active")
         .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
-        .with_for_update(of=AppliedCoupon)
     )
+    rows = await session.scalars(query.with_for_update(of=AppliedCoupon) if lock else query)
     applied = list(rows)
     plan_ids = {t.plan_id for row in applied for t in row.coupon.targets if t.plan_id}
     metric_ids = {
@@ -36,10 +39,10 @@ async def applied_coupons(session: AsyncSession, customer_id: uuid.UUID) -> list
             ).tuples()
         )
     if metric_ids:
-        query = select(BillableMetric.id, BillableMetric.code).where(
+        metrics = select(BillableMetric.id, BillableMetric.code).where(
             BillableMetric.id.in_(metric_ids)
         )
-        codes |= dict((await session.execute(query)).tuples())
+        codes |= dict((await session.execute(metrics)).tuples())
     return [(row, _pure_coupon(row, codes)) for row in applied]
 
 

@@ -7,6 +7,7 @@ balance grows only when that invoice is paid (`wallets.on_invoice_paid`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ class TopUp:
     transactions: list[WalletTransaction] = field(default_factory=list)
     invoice_id: uuid.UUID | None = None
     webhook_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+log = logging.getLogger(__name__)
 
 
 def paid_amount_cents(wallet: Wallet, credits: Decimal) -> int:
@@ -169,8 +173,11 @@ async def after_commit(
     only when there is something to start."""
     if result.invoice_id is None:  # granted and voided credits start nothing
         return
-    client = await client_for()
-    await start_invoice_collection(
-        client, result.invoice_id, task_queue=task_queue, attempt=1, at=result.at
-    )
+    try:
+        client = await client_for()
+        await start_invoice_collection(
+            client, result.invoice_id, task_queue=task_queue, attempt=1, at=result.at
+        )
+    except Exception:  # committed already: a worker start picks the collection up later
+        log.exception("top-up invoice %s: could not start its collection", result.invoice_id)
     await outbox.dispatch(client, result.webhook_ids)

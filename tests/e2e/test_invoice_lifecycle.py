@@ -9,13 +9,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
-from bxb.models import Invoice, Payment
+from bxb.core.invoice_collection import resume_unstarted_collections
+from bxb.core.settings import Settings
+from tests.integration.test_payments import insert_customer, insert_invoice
 from tests.support.auth import Tenant
-from tests.support.billing import Billing
-from tests.support.stripe_cards import DECLINING_CARD, GOOD_CARD, add_card, charges_of
+from tests.support.billing import Billing, attempt_statuses, invoices_of
+from tests.support.stripe_cards import (
+    DECLINING_CARD,
+    GOOD_CARD,
+    add_card,
+    charges_of,
+    stripe_customer,
+)
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -28,20 +36,6 @@ USAGE_PLAN: dict[str, Any] = {
     "amount_currency": "USD",
     "pay_in_advance": False,
 }
-
-
-async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
-    async with sessions() as session:
-        query = select(Invoice).order_by(Invoice.created_at)
-        return list(await session.scalars(query.execution_options(populate_existing=True)))
-
-
-async def _attempts(sessions: async_sessionmaker[AsyncSession], invoice_id: uuid.UUID) -> list[str]:
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.created_at)
-        )
-        return [row.status for row in rows]
 
 
 async def _with_usage(billing: Billing, receiver: WebhookReceiver, grace_days: int) -> None:
@@ -82,19 +76,19 @@ async def test_a_draft_is_refreshed_then_finalized_when_the_grace_period_ends(
     for n in range(3):
         await _event(billing, f"t{n}", MARCH_10)
     await billing.advance("2026-04-01T00:00:00Z")
-    [draft] = await _invoices(sessions)
+    [draft] = await invoices_of(sessions)
     assert (draft.status, draft.number, draft.total_amount_cents) == ("draft", None, 1030)
-    assert await _attempts(sessions, draft.id) == []  # a draft is never charged
+    assert await attempt_statuses(sessions, draft.id) == []  # a draft is never charged
     # A late event for March arrives in the grace period; a refresh counts it.
     await _event(billing, "late", MARCH_31_LATE)
     refreshed = await billing.ok("PUT", f"/api/v1/invoices/{draft.id}/refresh")
     assert refreshed["invoice"]["status"] == "draft"
     assert refreshed["invoice"]["total_amount_cents"] == 1040
     await billing.advance("2026-04-03T23:00:00Z")
-    [still] = await _invoices(sessions)
+    [still] = await invoices_of(sessions)
     assert still.status == "draft"
     await billing.advance("2026-04-04T00:00:00Z")
-    [final] = await _invoices(sessions)
+    [final] = await invoices_of(sessions)
     assert (final.status, final.sequential_id, final.total_amount_cents) == ("finalized", 1, 1040)
     assert str(final.number).endswith("-000001")
     assert (final.payment_status, final.total_paid_amount_cents) == ("succeeded", 1040)
@@ -112,14 +106,14 @@ async def test_a_draft_finalized_by_hand_is_numbered_and_charged_once(
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, GOOD_CARD, USAGE_PLAN, invoice_grace_period=5)
     await billing.advance("2026-04-01T00:00:00Z")
-    [draft] = await _invoices(sessions)
+    [draft] = await invoices_of(sessions)
     answer = await billing.ok("PUT", f"/api/v1/invoices/{draft.id}/finalize")
     assert answer["invoice"]["status"] == "finalized"
     assert answer["invoice"]["sequential_id"] == 1
     again = await stack.put(f"/api/v1/invoices/{draft.id}/finalize", headers=billing.headers)
     assert again.status_code == 405
     await billing.advance("2026-04-07T00:00:00Z")  # the grace timer finds nothing to do
-    [final] = await _invoices(sessions)
+    [final] = await invoices_of(sessions)
     assert (final.payment_status, final.sequential_id) == ("succeeded", 1)
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert [c.amount for c in charges if c.status == "succeeded"] == [1000]
@@ -134,12 +128,12 @@ async def test_voiding_an_invoice_in_dunning_stops_the_retries(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, DECLINING_CARD, dunning_outcome="terminate")
-    [invoice] = await _invoices(sessions)
-    assert await _attempts(sessions, invoice.id) == ["failed"]
+    [invoice] = await invoices_of(sessions)
+    assert await attempt_statuses(sessions, invoice.id) == ["failed"]
     voided = await billing.ok("POST", f"/api/v1/invoices/{invoice.id}/void")
     assert voided["invoice"]["status"] == "voided"
     await billing.advance("2026-03-09T00:00:00Z")
-    assert await _attempts(sessions, invoice.id) == ["failed"]  # no retry after the void
+    assert await attempt_statuses(sessions, invoice.id) == ["failed"]  # no retry after the void
     assert await billing.subscription_status() == "active"
     refused = await stack.post(f"/api/v1/invoices/{invoice.id}/void", headers=billing.headers)
     assert refused.status_code == 405
@@ -154,13 +148,13 @@ async def test_retry_payment_after_a_new_card_pays_at_once(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, DECLINING_CARD)
-    [invoice] = await _invoices(sessions)
+    [invoice] = await invoices_of(sessions)
     await add_card(localstripe_url, billing.stripe_customer, GOOD_CARD, default=True)
     await billing.ok("POST", f"/api/v1/invoices/{invoice.id}/retry_payment")
-    assert await _attempts(sessions, invoice.id) == ["failed", "succeeded"]
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "succeeded"]
     await billing.advance("2026-03-09T00:00:00Z")  # dunning ended with the payment
-    assert await _attempts(sessions, invoice.id) == ["failed", "succeeded"]
-    [paid] = await _invoices(sessions)
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "succeeded"]
+    [paid] = await invoices_of(sessions)
     assert paid.payment_status == "succeeded"
     done = await stack.post(f"/api/v1/invoices/{invoice.id}/retry_payment", headers=billing.headers)
     assert done.status_code == 405
@@ -181,9 +175,35 @@ async def test_a_one_off_invoice_is_charged_by_its_own_workflow(
     created = await billing.ok("POST", "/api/v1/invoices", {"invoice": body})
     invoice_id = uuid.UUID(created["invoice"]["lago_id"])
     for _ in range(300):
-        if await _attempts(sessions, invoice_id) == ["succeeded"]:
+        if await attempt_statuses(sessions, invoice_id) == ["succeeded"]:
             break
         await asyncio.sleep(0.1)
-    assert await _attempts(sessions, invoice_id) == ["succeeded"]
+    assert await attempt_statuses(sessions, invoice_id) == ["succeeded"]
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert [c.amount for c in charges if c.status == "succeeded"] == [5000]
+
+
+async def test_a_worker_start_resumes_collections_the_api_could_not_start(
+    stack: httpx.AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    stripe_settings: Settings,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    localstripe_url: str,
+) -> None:
+    # A one-off invoice committed while Temporal was unreachable: nothing collects it.
+    card_holder = await stripe_customer(localstripe_url, GOOD_CARD)
+    customer_id = await insert_customer(sessions, tenant_a, provider_customer_id=card_holder)
+    invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=1200)
+    queue = stripe_settings.temporal_task_queue
+    started = await resume_unstarted_collections(sessions, temporal_env.client, queue)
+    assert started == 1
+    for _ in range(300):
+        if await attempt_statuses(sessions, invoice_id) == ["succeeded"]:
+            break
+        await asyncio.sleep(0.1)
+    assert await attempt_statuses(sessions, invoice_id) == ["succeeded"]
+    # Once attempted, it is not started again.
+    assert await resume_unstarted_collections(sessions, temporal_env.client, queue) == 0
+    charges = await charges_of(localstripe_url, card_holder)
+    assert [c.amount for c in charges if c.status == "succeeded"] == [1200]

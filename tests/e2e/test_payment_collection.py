@@ -8,17 +8,14 @@ verifies each delivery's signature.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.models import Invoice, Payment
 from tests.support.auth import Tenant
-from tests.support.billing import Billing
+from tests.support.billing import Billing, attempt_statuses, invoices_of
 from tests.support.stripe_cards import (
     DECLINING_CARD,
     GOOD_CARD,
@@ -28,20 +25,6 @@ from tests.support.stripe_cards import (
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
-
-
-async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
-    async with sessions() as session:
-        query = select(Invoice).order_by(Invoice.created_at)
-        return list(await session.scalars(query.execution_options(populate_existing=True)))
-
-
-async def _attempts(sessions: async_sessionmaker[AsyncSession], invoice_id: uuid.UUID) -> list[str]:
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.attempt)
-        )
-        return [row.status for row in rows]
 
 
 async def _until(condition: Any, seconds: float = 30.0) -> None:
@@ -62,10 +45,10 @@ async def test_a_good_card_pays_and_a_signed_webhook_says_so(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, GOOD_CARD)
-    [invoice] = await _invoices(sessions)
+    [invoice] = await invoices_of(sessions)
     assert (invoice.status, invoice.payment_status) == ("finalized", "succeeded")
     assert (invoice.total_amount_cents, invoice.total_paid_amount_cents) == (1000, 1000)
-    assert await _attempts(sessions, invoice.id) == ["succeeded"]
+    assert await attempt_statuses(sessions, invoice.id) == ["succeeded"]
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert [(c.amount, c.status) for c in charges] == [(1000, "succeeded")]
 
@@ -88,7 +71,7 @@ async def test_a_good_card_pays_and_a_signed_webhook_says_so(
     assert paid["invoice"]["payment_status"] == "succeeded"
     # The next period is charged once too.
     await billing.advance("2026-04-01T00:00:00Z")
-    _, april = await _invoices(sessions)
+    _, april = await invoices_of(sessions)
     assert (april.payment_status, april.total_amount_cents) == ("succeeded", 1000)
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert sorted(c.amount for c in charges if c.status == "succeeded") == [1000, 1000]
@@ -103,9 +86,9 @@ async def test_a_declining_card_is_retried_on_days_1_3_5_7_then_terminated(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, DECLINING_CARD, dunning_outcome="terminate")
-    [invoice] = await _invoices(sessions)
+    [invoice] = await invoices_of(sessions)
     assert invoice.payment_status == "failed"
-    assert await _attempts(sessions, invoice.id) == ["failed"]
+    assert await attempt_statuses(sessions, invoice.id) == ["failed"]
     # (clock time, attempts made by then): retries exactly on days 1, 3, 5 and 7.
     schedule = [
         ("2026-03-01T23:59:00Z", 1),
@@ -117,13 +100,13 @@ async def test_a_declining_card_is_retried_on_days_1_3_5_7_then_terminated(
     ]
     for instant, attempts in schedule:
         await billing.advance(instant)
-        assert len(await _attempts(sessions, invoice.id)) == attempts, instant
+        assert len(await attempt_statuses(sessions, invoice.id)) == attempts, instant
         assert await billing.subscription_status() == "active"
     await billing.advance("2026-03-08T00:00:00Z")
-    assert await _attempts(sessions, invoice.id) == ["failed"] * 5
+    assert await attempt_statuses(sessions, invoice.id) == ["failed"] * 5
     # The campaign is over: the invoice is past due and the subscription terminated.
     assert await billing.subscription_status() == "terminated"
-    [dunned, *_] = await _invoices(sessions)
+    [dunned, *_] = await invoices_of(sessions)
     assert (dunned.payment_status, dunned.payment_overdue) == ("failed", True)
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert not [c for c in charges if c.status == "succeeded"]
@@ -138,11 +121,11 @@ async def test_keep_past_due_leaves_the_subscription_running(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, DECLINING_CARD, dunning_retry_days=[2])
-    [invoice] = await _invoices(sessions)
+    [invoice] = await invoices_of(sessions)
     await billing.advance("2026-03-03T00:00:00Z")
-    assert await _attempts(sessions, invoice.id) == ["failed", "failed"]
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed"]
     assert await billing.subscription_status() == "active"
-    [overdue] = await _invoices(sessions)
+    [overdue] = await invoices_of(sessions)
     assert overdue.payment_overdue is True
 
 
@@ -155,15 +138,15 @@ async def test_a_card_replaced_during_dunning_pays_and_dunning_stops(
 ) -> None:
     billing = Billing(stack, tenant_a, localstripe_url)
     await billing.setup(receiver, DECLINING_CARD)
-    [invoice] = await _invoices(sessions)
+    [invoice] = await invoices_of(sessions)
     await billing.advance("2026-03-02T00:00:00Z")
-    assert await _attempts(sessions, invoice.id) == ["failed", "failed"]
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed"]
     await add_card(localstripe_url, billing.stripe_customer, GOOD_CARD, default=True)
     await billing.advance("2026-03-04T00:00:00Z")
-    assert await _attempts(sessions, invoice.id) == ["failed", "failed", "succeeded"]
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed", "succeeded"]
     await billing.advance("2026-03-10T00:00:00Z")  # no more retries: dunning is over
-    assert await _attempts(sessions, invoice.id) == ["failed", "failed", "succeeded"]
-    [paid] = await _invoices(sessions)
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed", "succeeded"]
+    [paid] = await invoices_of(sessions)
     assert (paid.payment_status, paid.total_paid_amount_cents, paid.payment_overdue) == (
         "succeeded",
         1000,

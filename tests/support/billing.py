@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bxb.models import Invoice, Payment
 from tests.support.auth import Tenant
 from tests.support.stripe_cards import stripe_customer
 from tests.support.webhook_receiver import WebhookReceiver
@@ -85,3 +89,21 @@ class Billing:
         [sub] = (await self.ok("GET", f"/api/v1/subscriptions?{query}"))["subscriptions"]
         status: str = sub["status"]
         return status
+
+
+async def invoices_of(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
+    """Every invoice, oldest first, read afresh."""
+    async with sessions() as session:
+        query = select(Invoice).order_by(Invoice.created_at)
+        return list(await session.scalars(query.execution_options(populate_existing=True)))
+
+
+async def attempt_statuses(
+    sessions: async_sessionmaker[AsyncSession], invoice_id: uuid.UUID
+) -> list[str]:
+    """The status of each payment of the invoice, in the order they were made."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.created_at)
+        )
+        return [row.status for row in rows]
