@@ -47,16 +47,17 @@ UsageLines = list[list[FeeLine]]
 
 
 async def grace_period_days(session: AsyncSession, customer_id: uuid.UUID) -> int:
-    """The customer's grace period, else its organization's (Lago's precedence)."""
-    row = (
-        await session.execute(
-            select(Customer.invoice_grace_period, Organization.invoice_grace_period)
-            .join(Organization, Organization.id == Customer.organization_id)
-            .where(Customer.id == customer_id)
-        )
-    ).one()
-    customer_days, organization_days = row
-    return int(customer_days if customer_days is not None else organization_days or 0)
+    """The customer's grace period, else its organization's (Lago's precedence).
+
+    Loads both rows into the session, where finalizing finds them again.
+    """
+    customer = await session.get(Customer, customer_id)
+    assert customer is not None
+    if customer.invoice_grace_period is not None:
+        return customer.invoice_grace_period
+    organization = await session.get(Organization, customer.organization_id)
+    assert organization is not None
+    return organization.invoice_grace_period
 
 
 def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:

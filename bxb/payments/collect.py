@@ -243,11 +243,6 @@ async def _outcome(session: AsyncSession, payment: Payment) -> PaymentOutcome:
 async def has_payment_provider(session: AsyncSession, customer_id: uuid.UUID) -> bool:
     """Whether the customer pays through a provider; without one, invoices wait for a
     manual payment and the workflow has nothing to collect."""
-    row = (
-        await session.execute(
-            select(Customer.payment_provider, Customer.provider_customer_id).where(
-                Customer.id == customer_id
-            )
-        )
-    ).one()
-    return row[0] == "stripe" and bool(row[1])
+    customer = await session.get(Customer, customer_id)
+    assert customer is not None
+    return customer.payment_provider == "stripe" and bool(customer.provider_customer_id)

@@ -170,6 +170,8 @@ class SubscriptionState(BaseModel):
     invoices_created: int = 0
     # Invoices being finalized or collected (carried across continue-as-new).
     collections: list[Collection] = Field(default_factory=list)
+    # Patches (workflow.patched ids) this lineage of runs has taken.
+    patches: list[str] = Field(default_factory=list)
 
 
 class CreateRequest(BaseModel):

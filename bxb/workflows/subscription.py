@@ -736,7 +736,7 @@ class SubscriptionWorkflow:
         )
         if result.invoice_id is not None:
             s.invoices_created += 1
-            if workflow.patched(COLLECTION_PATCH):
+            if self._patched(COLLECTION_PATCH):
                 self._track(result, at)
 
     async def _run_until_done(
@@ -781,6 +781,16 @@ class SubscriptionWorkflow:
                 continue
             self._rt.last_error = None
             return result
+
+    def _patched(self, patch_id: str) -> bool:
+        """workflow.patched, remembered in the state: a run continued from a patched run is
+        patched too, and does not record the marker again (one history event per run saved)."""
+        if patch_id in self.state.patches:
+            return True
+        if workflow.patched(patch_id):
+            self.state.patches.append(patch_id)
+            return True
+        return False
 
     def _upsert_search_attributes(self) -> None:
         """Keep the plan and status operators filter on current (only when they change)."""
@@ -849,7 +859,7 @@ class SubscriptionWorkflow:
         """Test clocks: move "now" and return once everything due until then is done."""
         self.state.clock_time = request.to
         self._rt.advancing_to = request.to
-        if workflow.patched(ADVANCE_WAITS_PATCH):
+        if self._patched(ADVANCE_WAITS_PATCH):
             # Wait for one whole pass of the loop, even when the clock does not move, so
             # that messages sent before the advance (a payment notice) are handled by then.
             self._rt.caught_up_to = None
