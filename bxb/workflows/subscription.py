@@ -38,17 +38,14 @@ with workflow.unsafe.imports_passed_through():
         BillingRequest,
         BillingResult,
         DunningPolicy,
-        InvoiceStanding,
-        InvoiceStep,
-        PaymentResult,
         SubscriptionRow,
         UsageWindow,
     )
     from bxb.workflows.clock import WorkflowClock
+    from bxb.workflows.collection import COLLECTION_KINDS, DeclinedError, InvoiceCollection
     from bxb.workflows.state import (
         AdvanceRequest,
         ChangePlanRequest,
-        Collection,
         CreateRequest,
         InvoiceCommand,
         PaymentNotice,
@@ -72,20 +69,7 @@ ACTIVITY_RETRY = RetryPolicy(
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RETRY_BACKOFF_START = timedelta(seconds=5)
 RETRY_BACKOFF_MAX = timedelta(hours=1)
-# Payments: transient provider failures are retried with backoff by Temporal; a decline
-# is not retried here, it starts the dunning campaign (durable timers, below).
-PAYMENT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=6,
-    non_retryable_error_types=[PAYMENT_DECLINED],
-)
 R = TypeVar("R")
-
-# A payment attempt heartbeats while it waits on the provider, so a crashed worker's
-# attempt is retried elsewhere within seconds (it is idempotent per attempt number).
-PAYMENT_HEARTBEAT = timedelta(seconds=10)
 
 # Histories recorded before invoice collection existed replay without it.
 COLLECTION_PATCH = "invoice-collection"
@@ -123,15 +107,6 @@ _DUE_ORDER = {
 }
 
 
-_COLLECTION_KINDS = ("finalize_invoice", "collect_payment")
-
-
-class _DeclinedError(Exception):
-    def __init__(self, policy: DunningPolicy) -> None:
-        super().__init__("payment declined")
-        self.policy = policy
-
-
 @dataclass
 class _Runtime:
     commands: list[_Command] = field(default_factory=list)
@@ -143,7 +118,7 @@ class _Runtime:
 
 
 @workflow.defn
-class SubscriptionWorkflow:
+class SubscriptionWorkflow(InvoiceCollection):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -183,7 +158,7 @@ class SubscriptionWorkflow:
             due = self._next_due()
             # Collection (finalizing, charging) waits for queued commands: an API call is
             # never kept waiting on a payment provider.
-            deferred = due is not None and due.kind in _COLLECTION_KINDS and self._rt.commands
+            deferred = due is not None and due.kind in COLLECTION_KINDS and self._rt.commands
             if due is not None and due.at <= now and not deferred:
                 await self._on_due(due)
                 continue
@@ -537,130 +512,6 @@ class SubscriptionWorkflow:
             s.ending_at = request.ending_at
         await self._record("record_subscription", "update", at, at, at, [])
 
-    # ---- invoice collection ----------------------------------------------------------
-
-    def _track(self, result: BillingResult, at: datetime) -> None:
-        """Follow a new invoice: finalize it after its grace period, or collect it now."""
-        assert result.invoice_id is not None
-        if self._find_collection(result.invoice_id) is not None:
-            return
-        if result.invoice_status == "draft":
-            collection = Collection(invoice_id=result.invoice_id, finalize_at=result.finalize_at)
-        elif (
-            result.payment_status == "pending"
-            and result.total_amount_cents > 0
-            and result.collectable
-        ):
-            collection = Collection(invoice_id=result.invoice_id, next_attempt_at=at)
-        else:
-            return
-        self.state.collections.append(collection)
-
-    def _find_collection(self, invoice_id: UUID) -> Collection | None:
-        return next((c for c in self.state.collections if c.invoice_id == invoice_id), None)
-
-    def _collection(self, invoice_id: UUID) -> Collection:
-        collection = self._find_collection(invoice_id)
-        assert collection is not None
-        return collection
-
-    def _forget(self, collection: Collection) -> None:
-        self.state.collections = [
-            c for c in self.state.collections if c.invoice_id != collection.invoice_id
-        ]
-
-    async def _finalize_invoice(self, collection: Collection, at: datetime) -> None:
-        standing = await self._run_until_done(
-            "finalize_invoice",
-            InvoiceStep(invoice_id=collection.invoice_id, at=at),
-            InvoiceStanding,
-            f"finalize invoice {collection.invoice_id}",
-        )
-        collection.finalize_at = None
-        unpaid = standing.payment_status in ("pending", "failed")
-        due = standing.amount_due_cents > 0 and standing.collectable
-        if standing.status == "finalized" and unpaid and due:
-            collection.next_attempt_at = at
-        else:
-            self._forget(collection)
-
-    async def _collect(self, collection: Collection, at: datetime) -> None:
-        """One payment attempt; a decline moves the dunning campaign on."""
-        collection.next_attempt_at = None
-        collection.attempts += 1
-        step = InvoiceStep(invoice_id=collection.invoice_id, at=at, attempt=collection.attempts)
-        try:
-            result = await self._run_until_done(
-                "collect_payment",
-                step,
-                PaymentResult,
-                f"payment attempt {collection.attempts} of invoice {collection.invoice_id}",
-                PAYMENT_RETRY,
-                PAYMENT_HEARTBEAT,
-            )
-        except _DeclinedError as declined:
-            await self._on_decline(collection, at, declined.policy)
-            return
-        collection.retry_days, collection.outcome = result.policy.retry_days, result.policy.outcome
-        if result.status != "pending":  # pending: the provider's webhook will tell
-            self._forget(collection)
-
-    async def _on_decline(
-        self, collection: Collection, at: datetime, policy: DunningPolicy
-    ) -> None:
-        """Schedule the campaign's next retry, counted from the first failure, or give up."""
-        collection.retry_days, collection.outcome = policy.retry_days, policy.outcome
-        collection.failures += 1
-        if collection.first_failed_at is None:
-            collection.first_failed_at = at
-        while collection.failures <= len(collection.retry_days):
-            retry_day = collection.retry_days[collection.failures - 1]
-            retry_at = collection.first_failed_at + timedelta(days=retry_day)
-            if retry_at > at:
-                collection.next_attempt_at = retry_at
-                return
-            collection.failures += 1  # a manual retry already used this slot
-        await self._give_up(collection, at)
-
-    async def _give_up(self, collection: Collection, at: datetime) -> None:
-        self._forget(collection)
-        await self._run_until_done(
-            "mark_payment_overdue",
-            InvoiceStep(invoice_id=collection.invoice_id, at=at),
-            InvoiceStanding,
-            f"invoice {collection.invoice_id} past due",
-        )
-        if collection.outcome == "terminate" and self.state.status is Status.ACTIVE:
-            await self._terminate(at)
-
-    async def _finalize_command(self, command: InvoiceCommand, now: datetime) -> None:
-        collection = self._find_collection(command.invoice_id)
-        if collection is None or collection.finalize_at is None:
-            raise ApplicationError("invoice is not a draft", non_retryable=True)
-        await self._finalize_invoice(collection, now)
-
-    async def _retry_command(self, command: InvoiceCommand, now: datetime) -> None:
-        collection = self._find_collection(command.invoice_id)
-        if collection is not None and collection.finalize_at is not None:
-            raise ApplicationError("invoice is a draft", non_retryable=True)
-        if collection is None:
-            collection = Collection(invoice_id=command.invoice_id)
-            self.state.collections.append(collection)
-        await self._collect(collection, now)
-
-    async def _on_notice(self, notice: PaymentNotice, now: datetime) -> None:
-        collection = self._find_collection(notice.invoice_id)
-        if collection is None:
-            return
-        if notice.status == "failed":
-            policy = DunningPolicy(retry_days=collection.retry_days, outcome=collection.outcome)
-            if not collection.retry_days:
-                policy = DunningPolicy()
-            if collection.next_attempt_at is None and collection.finalize_at is None:
-                await self._on_decline(collection, now, policy)
-            return
-        self._forget(collection)  # paid or voided: collection and dunning end
-
     # ---- recording -------------------------------------------------------------------
 
     def _row(
@@ -773,7 +624,7 @@ class SubscriptionWorkflow:
                 while isinstance(cause, ActivityError) and cause.cause is not None:
                     cause = cause.cause
                 if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
-                    raise _DeclinedError(DunningPolicy.model_validate(cause.details[0])) from err
+                    raise DeclinedError(DunningPolicy.model_validate(cause.details[0])) from err
                 self._rt.last_error = f"{activity} failed: {getattr(cause, 'message', cause)}"
                 workflow.logger.warning("%s; retrying in %s", self._rt.last_error, backoff)
                 await workflow.sleep(backoff, summary=f"retry {activity}")
