@@ -13,6 +13,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bxb.activities.collection import CollectionActivities
 from bxb.activities.health import HealthActivities
+from bxb.activities.provider_customers import ProviderCustomerActivities
+from bxb.activities.refunds import RefundActivities
 from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
@@ -20,9 +22,13 @@ from bxb.core.invoice_collection import resume_unstarted_collections
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
+from bxb.payments.customers import resume_unstarted_syncs
+from bxb.payments.refund_starts import resume_unstarted_refunds
 from bxb.webhooks import outbox
+from bxb.workflows.credit_note_refund import CreditNoteRefundWorkflow
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
+from bxb.workflows.provider_customer import ProviderCustomerWorkflow
 from bxb.workflows.subscription import SubscriptionWorkflow
 from bxb.workflows.webhook_delivery import WebhookDeliveryWorkflow
 
@@ -33,6 +39,8 @@ WORKFLOWS = [
     PipelineCheckWorkflow,
     WebhookDeliveryWorkflow,
     InvoicePaymentWorkflow,
+    CreditNoteRefundWorkflow,
+    ProviderCustomerWorkflow,
 ]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
@@ -63,6 +71,8 @@ def build_worker(
             *subscriptions.all(),
             *collection.all(),
             *WebhookActivities(sessions).all(),
+            *ProviderCustomerActivities(sessions, settings or Settings()).all(),
+            *RefundActivities(sessions, settings or Settings()).all(),
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
@@ -89,6 +99,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 policy=outbox.policy_from_settings(settings),
             )
             await resume_unstarted_collections(sessions, client, settings.temporal_task_queue)
+            await resume_unstarted_syncs(sessions, client, settings.temporal_task_queue)
+            await resume_unstarted_refunds(sessions, client, settings.temporal_task_queue)
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             await stop.wait()
     finally:

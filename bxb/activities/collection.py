@@ -7,16 +7,15 @@ unique per (invoice, attempt number) and reuses its provider idempotency key.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from bxb.activities.heartbeat import heartbeating
 from bxb.activities.subscriptions import dispatch_webhooks
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
@@ -32,9 +31,6 @@ from bxb.workflows.billing_requests import (
     InvoiceStep,
     PaymentResult,
 )
-
-HEARTBEAT_EVERY_SECONDS = 2.0
-T = TypeVar("T")
 
 
 class CollectionActivities:
@@ -57,7 +53,7 @@ class CollectionActivities:
     @activity.defn(name="collect_payment")
     async def collect_payment(self, step: InvoiceStep) -> PaymentResult:
         policy = await self._policy(step.invoice_id)
-        outcome = await _heartbeating(
+        outcome = await heartbeating(
             attempt_payment(self.sessions, self.settings, step.invoice_id, step.attempt, step.at)
         )
         await dispatch_webhooks(outcome.webhook_ids)
@@ -110,17 +106,6 @@ class CollectionActivities:
                 )
             ).one()
         return DunningPolicy(retry_days=list(row[0]), outcome=row[1])
-
-
-async def _heartbeating(work: Coroutine[Any, Any, T]) -> T:
-    """Await work, heartbeating meanwhile: a dead worker is noticed by the heartbeat
-    timeout (seconds), not by the activity's whole start-to-close timeout."""
-    task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_SECONDS)
-        if done:
-            return task.result()
-        activity.heartbeat()
 
 
 async def _locked(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:

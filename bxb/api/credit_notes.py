@@ -6,7 +6,8 @@
   fee; credit + refund must equal the items' total with taxes; a refund never exceeds what
   was paid minus earlier refunds (422 with Lago's codes). The invoice row is locked while
   the limits are checked and the note is written.
-- A refund is recorded as `pending`; issuing it at the payment provider is not done here.
+- A refund is recorded as `pending`; after the commit, CreditNoteRefundWorkflow gives it
+  back through the payment provider (bxb.payments.refunds).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from bxb.ledger.credit_note_issuing import (
 from bxb.ledger.credit_notes import void_credit_note
 from bxb.models import CreditNote, Customer, Invoice
 from bxb.models.base import utcnow
+from bxb.payments.refund_starts import start_credit_note_refund
 from bxb.webhooks import outbox
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,15 @@ async def _dispatch(temporal: TemporalConnector, webhook_ids: list[uuid.UUID]) -
         log.exception("credit_note.created dispatch failed; left to the outbox")
 
 
+async def _start_refund(temporal: TemporalConnector, note: CreditNote) -> None:
+    """Refund through the payment provider after the commit; a start lost here is made
+    when a worker starts (resume_unstarted_refunds)."""
+    try:
+        await start_credit_note_refund(await temporal.client(), note.id, note.created_at)
+    except Exception:  # the note is committed: never answer 500 (a client would retry)
+        log.exception("credit note %s: could not start its refund", note.id)
+
+
 async def _respond(session: AsyncSession, note: CreditNote) -> dict[str, Any]:
     (data,) = await credit_note_objects(session, [note])
     return {"credit_note": data}
@@ -137,6 +148,8 @@ async def create_credit_note(
     )
     await session.commit()
     await _dispatch(temporal, webhook_ids)
+    if note.refund_amount_cents:
+        await _start_refund(temporal, note)
     return await _respond(session, note)
 
 

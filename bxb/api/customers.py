@@ -7,6 +7,7 @@ it, terminates its applied coupons and frees its external_id for a new customer.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -16,14 +17,16 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.customers import CustomerBody, CustomerIn, customer_object, merge_metadata
 from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
 from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
+from bxb.payments.customers import needs_sync, start_provider_customer_sync
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
 _BILLING_FIELDS = {
@@ -31,6 +34,7 @@ _BILLING_FIELDS = {
     "payment_provider",
     "payment_provider_code",
     "provider_customer_id",
+    "sync_with_provider",
     "document_locale",
 }
 
@@ -132,7 +136,9 @@ async def _check_test_clock(
 
 
 @router.post("/customers")
-async def upsert_customer(body: CustomerBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+async def upsert_customer(
+    body: CustomerBody, org: OrgDep, session: SessionDep, temporal: TemporalDep
+) -> dict[str, Any]:
     data = body.customer
     await _lock_customers(session, org.id)
     taxes = (
@@ -159,7 +165,18 @@ async def upsert_customer(body: CustomerBody, org: OrgDep, session: SessionDep) 
     except IntegrityError:  # pragma: no cover - the advisory lock prevents it
         await session.rollback()
         raise validation_error({"external_id": ["value_already_exist"]}) from None
+    if needs_sync(customer):
+        await _start_sync(temporal, customer.id)
     return {"customer": (await _render(session, org, [customer]))[0]}
+
+
+async def _start_sync(temporal: TemporalDep, customer_id: uuid.UUID) -> None:
+    """Create the customer at Stripe in the background. The customer is committed: a
+    Temporal outage must not answer 500 (a worker starting later resumes the sync)."""
+    try:
+        await start_provider_customer_sync(await temporal.client(), customer_id)
+    except Exception:
+        log.exception("customer %s: could not start its payment provider sync", customer_id)
 
 
 @router.get("/customers")

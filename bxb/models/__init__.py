@@ -6,6 +6,7 @@ from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
+from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.event import Event
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
@@ -33,6 +34,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteApplication",
     "CreditNoteItem",
+    "CreditNoteRefund",
     "Customer",
     "Event",
     "Fee",

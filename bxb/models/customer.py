@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import Index, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +53,8 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
     payment_provider: Mapped[str | None] = mapped_column(String(32))
     payment_provider_code: Mapped[str | None] = mapped_column(String(255))
     provider_customer_id: Mapped[str | None] = mapped_column(String(255))
+    # Create the customer at the provider when provider_customer_id is empty (Lago's flag).
+    sync_with_provider: Mapped[bool] = mapped_column(default=False, server_default=false())
     document_locale: Mapped[str | None] = mapped_column(String(16))
     # [{"key": ..., "value": ..., "display_in_invoice": bool, "lago_id": ...}]
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)

@@ -16,7 +16,13 @@ from typing import Any
 
 import stripe
 
-from bxb.payments.provider import ChargeResult, ProviderUnavailableError
+from bxb.payments.provider import (
+    ChargeResult,
+    CustomerDetails,
+    ProviderRefusedError,
+    ProviderUnavailableError,
+    RefundResult,
+)
 
 # How much earlier than our row the provider's clock may date a charge.
 CLOCK_SKEW_SECONDS = 300
@@ -101,6 +107,21 @@ def intent_result(intent: Mapping[str, Any]) -> ChargeResult:
     )
 
 
+def refund_result(refund: Mapping[str, Any]) -> RefundResult:
+    """What a Refund (as a plain dict) says; canceled counts as failed."""
+    status = refund.get("status")
+    if status == "succeeded":
+        return RefundResult("succeeded", refund["id"])
+    if status in ("pending", "requires_action"):
+        return RefundResult("pending", refund["id"])
+    return RefundResult(
+        "failed",
+        refund["id"],
+        failure_code=refund.get("failure_reason") or status or "failed",
+        failure_message=f"the refund is {status}",
+    )
+
+
 class StripeProvider:
     name = "stripe"
 
@@ -177,6 +198,42 @@ class StripeProvider:
             intent = await self._stripe.payment_intents.retrieve_async(provider_payment_id)
         return intent_result(intent.to_dict())
 
+    async def create_customer(self, details: CustomerDetails, idempotency_key: str) -> str:
+        params: Any = {
+            "metadata": {
+                "lago_customer_id": details.lago_customer_id,
+                "customer_id": details.external_id,
+            }
+        }
+        for key in ("name", "email", "phone"):
+            if getattr(details, key):
+                params[key] = getattr(details, key)
+        if details.address:
+            params["address"] = dict(details.address)
+        try:
+            created = await self._stripe.customers.create_async(
+                params, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            if _transient(error):
+                raise ProviderUnavailableError(f"stripe: {error}") from error
+            raise ProviderRefusedError(error.user_message or str(error)) from error
+        return str(created.id)
+
+    async def find_customer(
+        self, lago_customer_id: str, email: str | None, *, scan_all: bool
+    ) -> str | None:
+        if not scan_all and not email:
+            return None
+        params: Any = {"limit": 100} if scan_all else {"email": email, "limit": 100}
+        with _lookups():
+            page = await self._stripe.customers.list_async(params)
+            async for customer in page.auto_paging_iter():
+                tags = customer.to_dict().get("metadata") or {}
+                if tags.get("lago_customer_id") == lago_customer_id:
+                    return str(customer.id)
+        return None
+
     async def _payment_method(self, customer: str) -> str | None:
         """The customer's default card, else the first card attached (a replaced card)."""
         found = await self._stripe.customers.retrieve_async(customer)
@@ -195,3 +252,42 @@ class StripeProvider:
         # A request Stripe refuses (unknown customer, reused key with other parameters...)
         # will be refused again: the attempt failed, and dunning may try later.
         return _failure(error, "invalid_request")
+
+    async def refund(
+        self,
+        payment_id: str,
+        amount_cents: int,
+        currency: str,  # Stripe refunds in the PaymentIntent's currency
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> RefundResult:
+        try:
+            refund = await self._stripe.refunds.create_async(
+                {"payment_intent": payment_id, "amount": amount_cents, "metadata": dict(metadata)},
+                {"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            if _transient(error):
+                raise ProviderUnavailableError(f"stripe: {error}") from error
+            # Refused (already refunded, more than what remains, unknown payment...):
+            # asking again would be refused again.
+            return RefundResult(
+                "failed",
+                failure_code=_error_details(error).get("code") or error.code or "invalid_request",
+                failure_message=error.user_message or str(error),
+            )
+        return refund_result(refund.to_dict())
+
+    async def find_refund(
+        self, payment_id: str, metadata: Mapping[str, str]
+    ) -> RefundResult | None:
+        with _lookups():
+            refunds = await self._stripe.refunds.list_async(
+                {"payment_intent": payment_id, "limit": 100}
+            )
+            async for refund in refunds.auto_paging_iter():
+                data = refund.to_dict()
+                tags = data.get("metadata") or {}
+                if all(tags.get(k) == v for k, v in metadata.items()):
+                    return refund_result(data)
+        return None

@@ -114,6 +114,7 @@ async def test_create_returns_lagos_customer_object(
             "payment_provider": "stripe",
             "payment_provider_code": "stripe-us",
             "provider_customer_id": "cus_stripe_1",
+            "sync_with_provider": True,
             "document_locale": "fr",
         },
         "metadata": [

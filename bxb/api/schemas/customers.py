@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from bxb.api.schemas.taxes import Code, tax_object
 from bxb.api.serialization import iso
@@ -49,6 +56,7 @@ Country = Annotated[str, AfterValidator(check_country)]
 Emails = Annotated[str, Field(max_length=255), AfterValidator(check_emails)]
 DocumentLocale = Annotated[str, Field(max_length=16), AfterValidator(check_locale)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+NullIsFalse = Annotated[bool, BeforeValidator(lambda value: False if value is None else value)]
 
 
 class MetadataIn(BaseModel):
@@ -76,6 +84,10 @@ class BillingConfigurationIn(BaseModel):
     payment_provider: Literal["stripe"] | None = None
     payment_provider_code: Text | None = None
     provider_customer_id: Text | None = None
+    # Create the customer at the provider while provider_customer_id is empty; null is false.
+    # (Lago's `sync`, to create it during the request, is ignored: bxb always creates it in
+    # the background.)
+    sync_with_provider: NullIsFalse = False
     document_locale: DocumentLocale | None = None
 
 
@@ -177,6 +189,7 @@ def customer_object(
             "payment_provider": customer.payment_provider,
             "payment_provider_code": customer.payment_provider_code,
             "provider_customer_id": customer.provider_customer_id,
+            "sync_with_provider": customer.sync_with_provider,
             "document_locale": customer.document_locale,
         },
         "metadata": [

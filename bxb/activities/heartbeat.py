@@ -1,0 +1,23 @@
+"""Heartbeating while an activity waits on a provider (Stripe): a dead worker's attempt is
+noticed by the heartbeat timeout (seconds), not by the whole start-to-close timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from temporalio import activity
+
+HEARTBEAT_EVERY_SECONDS = 2.0
+T = TypeVar("T")
+
+
+async def heartbeating(work: Coroutine[Any, Any, T]) -> T:
+    """Await work, heartbeating meanwhile."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_SECONDS)
+        if done:
+            return task.result()
+        activity.heartbeat()
