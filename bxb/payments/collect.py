@@ -40,6 +40,7 @@ from bxb.payments.settle import (
     apply_result,
     lock_invoice,
     mark_paid,
+    settle_failure,
     settled,
 )
 from bxb.payments.stripe_provider import StripeProvider
@@ -115,7 +116,7 @@ async def _claim(
             return PaymentOutcome(status="nothing_due", webhook_ids=webhooks)
         customer = await session.get(Customer, invoice.customer_id)
         assert customer is not None
-        if customer.payment_provider != "stripe" or not customer.provider_customer_id:
+        if customer.payment_provider != "stripe":
             return PaymentOutcome(status="no_provider")
         if provider is None:
             log.warning("invoice %s: customer uses stripe but STRIPE_API_KEY is unset", invoice_id)
@@ -134,7 +135,19 @@ async def _claim(
             )
             session.add(existing)
             await session.flush()
+            if not customer.provider_customer_id:
+                # Not at Stripe yet (its creation, sync_with_provider, may still be under
+                # way): a failed attempt, so that dunning tries again later.
+                await settle_failure(
+                    session,
+                    invoice,
+                    existing,
+                    "provider_customer_missing",
+                    "the customer has no Stripe customer yet",
+                )
+                return await _outcome(session, existing)
             return _Claim(existing.id, customer.provider_customer_id, retry=False)
+        assert customer.provider_customer_id is not None  # a claimed row had one
         return _Claim(existing.id, customer.provider_customer_id, retry=True)
 
 
@@ -245,4 +258,4 @@ async def has_payment_provider(session: AsyncSession, customer_id: uuid.UUID) ->
     manual payment and the workflow has nothing to collect."""
     customer = await session.get(Customer, customer_id)
     assert customer is not None
-    return customer.payment_provider == "stripe" and bool(customer.provider_customer_id)
+    return customer.payment_provider == "stripe"

@@ -154,3 +154,54 @@ async def test_a_card_replaced_during_dunning_pays_and_dunning_stops(
     )
     charges = await charges_of(localstripe_url, billing.stripe_customer)
     assert [c.amount for c in charges if c.status == "succeeded"] == [1000]
+
+
+async def test_a_subscription_ahead_of_its_stripe_customer_is_paid_by_dunning(
+    stack: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    localstripe_url: str,
+) -> None:
+    """Customer and subscription created together: the Stripe customer (sync_with_provider)
+    may not exist yet, or has no card, at the first attempt; a retry of the campaign pays."""
+    billing = Billing(stack, tenant_a, localstripe_url)
+    clock = await billing.ok(
+        "POST",
+        "/api/v1/test_clocks",
+        {"test_clock": {"name": "c", "frozen_time": "2026-03-01T00:00:00Z"}},
+    )
+    billing.clock = clock["test_clock"]["lago_id"]
+    customer = {
+        "external_id": "cus_1",
+        "email": "ops@example.com",
+        "test_clock_id": billing.clock,
+        "billing_configuration": {"payment_provider": "stripe", "sync_with_provider": True},
+    }
+    await billing.ok("POST", "/api/v1/customers", {"customer": customer})
+    plan = {
+        "name": "Pro",
+        "code": "pro",
+        "interval": "monthly",
+        "amount_cents": 1000,
+        "amount_currency": "USD",
+        "pay_in_advance": True,
+    }
+    await billing.ok("POST", "/api/v1/plans", {"plan": plan})
+    body = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
+    await billing.ok("POST", "/api/v1/subscriptions", {"subscription": body})
+    await billing.advance("2026-03-01T00:00:00Z")
+    [invoice] = await invoices_of(sessions)
+    assert await attempt_statuses(sessions, invoice.id) == ["failed"]
+
+    async def synced() -> bool:
+        found = await billing.ok("GET", "/api/v1/customers/cus_1")
+        return bool(found["customer"]["billing_configuration"]["provider_customer_id"])
+
+    await _until(synced)
+    found = await billing.ok("GET", "/api/v1/customers/cus_1")
+    stripe_id = found["customer"]["billing_configuration"]["provider_customer_id"]
+    await add_card(localstripe_url, stripe_id, GOOD_CARD, default=True)
+    await billing.advance("2026-03-02T00:00:00Z")
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "succeeded"]
+    charges = await charges_of(localstripe_url, stripe_id)
+    assert [c.amount for c in charges if c.status == "succeeded"] == [1000]

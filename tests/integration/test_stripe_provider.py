@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
-from bxb.models import Payment
+from bxb.models import Customer, Payment
 from bxb.payments.collect import _charge, _Claim, attempt_payment
 from bxb.payments.manual import record_manual_payment
 from bxb.payments.provider import ChargeResult, ProviderUnavailableError
@@ -433,3 +433,23 @@ def test_stripe_errors_are_read_as_stripe_sends_them() -> None:
     assert _transient(stripe.RateLimitError("slow down"))
     assert not _transient(stripe.APIError("odd", http_status=400))
     assert not _transient(refused)
+
+
+async def test_a_stripe_customer_not_created_yet_fails_the_attempt_for_dunning(
+    sessions: async_sessionmaker[AsyncSession],
+    stripe_settings: Settings,
+    tenant_a: Tenant,
+) -> None:
+    customer_id = await insert_customer(sessions, tenant_a, "syncing")
+    async with transaction(sessions) as session:
+        customer = await session.get(Customer, customer_id)
+        assert customer is not None
+        customer.payment_provider = "stripe"  # its Stripe customer is still being created
+    invoice_id = await insert_invoice(sessions, tenant_a, customer_id)
+    outcome = await attempt_payment(sessions, stripe_settings, invoice_id, 1, AT)
+    assert (outcome.status, outcome.code) == ("failed", "provider_customer_missing")
+    assert (await invoice_row(sessions, invoice_id)).payment_status == "failed"
+    assert [p.status for p in await payments_of(sessions, invoice_id)] == ["failed"]
+    again = await attempt_payment(sessions, stripe_settings, invoice_id, 1, AT)
+    assert again.status == "failed"
+    assert len(await payments_of(sessions, invoice_id)) == 1
