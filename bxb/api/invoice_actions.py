@@ -142,17 +142,19 @@ async def retry_payment(
     client = await temporal.client()
     invoice_id = invoice.id
     workflow_id = await owning_workflow_id(session, invoice_id)
+    attempt = await next_attempt(session, invoice_id)
     if workflow_id is not None:
         await session.rollback()
         try:
-            await send_invoice_command(client, workflow_id, "retry_payment", invoice_id)
+            await send_invoice_command(
+                client, workflow_id, "retry_payment", invoice_id, next_attempt=attempt
+            )
         except WorkflowUpdateFailedError:
             raise _not_allowed("not_allowed") from None
     else:
         customer = await session.get(Customer, invoice.customer_id)
         assert customer is not None
         now = await customer_now(session, customer)
-        attempt = await next_attempt(session, invoice_id)
         await session.rollback()
         await start_invoice_collection(
             client, invoice_id, task_queue=settings.temporal_task_queue, attempt=attempt, at=now

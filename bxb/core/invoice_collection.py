@@ -74,11 +74,16 @@ async def notify_invoice_payment(
 
 
 async def send_invoice_command(
-    client: Client, workflow_id: str, update: str, invoice_id: uuid.UUID
+    client: Client,
+    workflow_id: str,
+    update: str,
+    invoice_id: uuid.UUID,
+    next_attempt: int | None = None,
 ) -> None:
     """finalize_invoice / retry_payment on the owning subscription workflow."""
     handle = client.get_workflow_handle(workflow_id)
-    await handle.execute_update(update, InvoiceCommand(invoice_id=invoice_id))
+    command = InvoiceCommand(invoice_id=invoice_id, next_attempt=next_attempt)
+    await handle.execute_update(update, command)
 
 
 async def resume_unstarted_collections(

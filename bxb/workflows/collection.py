@@ -172,6 +172,8 @@ class InvoiceCollection:
         if collection is None:
             collection = Collection(invoice_id=command.invoice_id)
             self.state.collections.append(collection)
+        if command.next_attempt is not None:
+            collection.attempts = max(collection.attempts, command.next_attempt - 1)
         await self._collect(collection, now)
 
     async def _on_notice(self, notice: PaymentNotice, now: datetime) -> None:
@@ -179,9 +181,8 @@ class InvoiceCollection:
         if collection is None:
             return
         if notice.status == "failed":
+            # Waiting on the provider means an attempt was made: the campaign is known.
             policy = DunningPolicy(retry_days=collection.retry_days, outcome=collection.outcome)
-            if not collection.retry_days:
-                policy = DunningPolicy()
             if collection.next_attempt_at is None and collection.finalize_at is None:
                 await self._on_decline(collection, now, policy)
             return

@@ -137,6 +137,9 @@ class PaymentNotice(BaseModel):
 
 class InvoiceCommand(BaseModel):
     invoice_id: UUID
+    # retry_payment: the number the ledger gives the next attempt (a collection the
+    # workflow forgot, e.g. after dunning gave up, must not reuse attempt numbers).
+    next_attempt: int | None = None
 
 
 class SubscriptionState(BaseModel):

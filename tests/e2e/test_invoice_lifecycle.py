@@ -207,3 +207,24 @@ async def test_a_worker_start_resumes_collections_the_api_could_not_start(
     assert await resume_unstarted_collections(sessions, temporal_env.client, queue) == 0
     charges = await charges_of(localstripe_url, card_holder)
     assert [c.amount for c in charges if c.status == "succeeded"] == [1200]
+
+
+async def test_retry_payment_after_dunning_gave_up_makes_a_new_attempt(
+    stack: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: WebhookReceiver,
+    localstripe_url: str,
+) -> None:
+    billing = Billing(stack, tenant_a, localstripe_url)
+    await billing.setup(receiver, DECLINING_CARD, dunning_retry_days=[2])
+    await billing.advance("2026-03-03T00:00:00Z")  # the campaign is over: past due
+    [invoice] = await invoices_of(sessions)
+    assert invoice.payment_overdue is True
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed"]
+    await add_card(localstripe_url, billing.stripe_customer, GOOD_CARD, default=True)
+    await billing.ok("POST", f"/api/v1/invoices/{invoice.id}/retry_payment")
+    # A third attempt, not attempt 1's recorded failure replayed.
+    assert await attempt_statuses(sessions, invoice.id) == ["failed", "failed", "succeeded"]
+    [paid] = await invoices_of(sessions)
+    assert (paid.payment_status, paid.payment_overdue) == ("succeeded", False)
