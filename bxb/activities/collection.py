@@ -21,7 +21,7 @@ from bxb.core.db import transaction
 from bxb.core.settings import Settings
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
-from bxb.ledger.invoicing import Invoicing, finalize_draft
+from bxb.ledger.invoicing import Invoicing, finalize_draft, lock_invoice
 from bxb.models import Invoice, Organization
 from bxb.payments.collect import attempt_payment, has_payment_provider
 from bxb.workflows.billing_requests import (
@@ -71,7 +71,8 @@ class CollectionActivities:
         """Dunning is over and the invoice is still unpaid: it is past due."""
         webhooks: list[uuid.UUID] = []
         async with transaction(self.sessions) as session:
-            invoice = await _locked(session, step.invoice_id)
+            invoice = await lock_invoice(session, step.invoice_id)
+            assert invoice is not None
             if invoice.payment_status != "succeeded" and invoice.status == "finalized":
                 invoice.payment_overdue = True
                 webhooks = await notifications.invoice_event(
@@ -106,11 +107,3 @@ class CollectionActivities:
                 )
             ).one()
         return DunningPolicy(retry_days=list(row[0]), outcome=row[1])
-
-
-async def _locked(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice:
-    invoice = await session.scalar(
-        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
-    )
-    assert invoice is not None
-    return invoice

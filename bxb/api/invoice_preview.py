@@ -39,6 +39,7 @@ from bxb.core.subscriptions import live_rows, plan_snapshot
 from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
+from bxb.ledger.invoicing import net_payment_term
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState
@@ -322,9 +323,7 @@ async def preview_invoice(
         prepaid_credit_amount_cents=0,
         total_amount_cents=assembled.total_amount_cents,
         total_paid_amount_cents=0,
-        net_payment_term=customer.net_payment_term
-        if customer.net_payment_term is not None
-        else org.net_payment_term,
+        net_payment_term=net_payment_term(customer, org),
         payment_overdue=False,
         applied_taxes=applied_taxes_with_bases(taxes, assembled),
         metadata_=[],

@@ -24,10 +24,10 @@ from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.payments import ManualPaymentBody, payment_object
 from bxb.core.invoice_collection import PaymentNoticeStatus, notify_invoice_payment
 from bxb.core.temporal import TemporalConnector
+from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Customer, Invoice, Payment
 from bxb.models.base import utcnow
 from bxb.payments.manual import ManualPaymentError, record_manual_payment
-from bxb.payments.settle import lock_invoice
 from bxb.webhooks import outbox
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])

@@ -26,9 +26,10 @@ from bxb.api.deps import SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found
 from bxb.api.payments import tell_collector
 from bxb.core.invoice_collection import PaymentNoticeStatus
+from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Organization, Payment
 from bxb.models.base import utcnow
-from bxb.payments.settle import apply_result, lock_invoice
+from bxb.payments.settle import apply_result
 from bxb.payments.stripe_provider import intent_result
 
 router = APIRouter(prefix="/api/v1", tags=["stripe webhooks"])

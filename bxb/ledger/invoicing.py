@@ -60,6 +60,12 @@ async def grace_period_days(session: AsyncSession, customer_id: uuid.UUID) -> in
     return organization.invoice_grace_period
 
 
+def net_payment_term(customer: Customer, organization: Organization) -> int:
+    """Days to pay: the customer's term, else its organization's (Lago's precedence)."""
+    term = customer.net_payment_term
+    return term if term is not None else organization.net_payment_term
+
+
 def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:
     return invoice_at + timedelta(days=grace_days)
 
@@ -264,8 +270,7 @@ async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> Non
     invoice.status = "finalized"
     invoice.finalized_at = at
     invoice.draft_source = None
-    term = customer.net_payment_term
-    invoice.net_payment_term = term if term is not None else organization.net_payment_term
+    invoice.net_payment_term = net_payment_term(customer, organization)
     invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
     await credit_notes.apply_credit_notes(session, invoice, at)
     await wallets.apply_prepaid_credits(session, invoice, at)
@@ -344,6 +349,15 @@ def _with_taxes(draft: FeeDraft, taxes: tuple[PureTax, ...]) -> FeeDraft:
     )
 
 
+async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice | None:
+    """The invoice, locked until the end of the transaction: finalizing, payments, voids
+    and credits of one invoice serialize on it."""
+    invoice: Invoice | None = await session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
+    )
+    return invoice
+
+
 async def refresh_draft(
     sessions: async_sessionmaker[AsyncSession], invoicing: Invoicing, invoice_id: uuid.UUID
 ) -> bool:
@@ -377,9 +391,7 @@ async def _recompute(
     request = BillingRequest.model_validate(source)
     usage = await invoicing.usage_lines(request)  # outside the transaction, as when billed
     async with transaction(sessions) as session:
-        invoice = await session.scalar(
-            select(Invoice).where(Invoice.id == invoice_id).with_for_update()
-        )
+        invoice = await lock_invoice(session, invoice_id)
         if invoice is None or invoice.status != "draft":
             return None
         final = finalizing_at is not None

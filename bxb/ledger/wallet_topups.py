@@ -23,6 +23,7 @@ from bxb.billing.periods import local_day
 from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cents
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.ledger import notifications
+from bxb.ledger.invoicing import net_payment_term
 from bxb.ledger.numbering import assign_number
 from bxb.ledger.wallets import grant, record_transaction, void
 from bxb.models import Customer, Fee, Invoice, Organization, Wallet, WalletTransaction
@@ -115,8 +116,7 @@ async def _purchase(
     credits = request.paid_credits
     cents = paid_amount_cents(wallet, credits)
     issuing_date = local_day(at, ZoneInfo(customer.timezone or organization.timezone))
-    term = customer.net_payment_term
-    net_payment_term = term if term is not None else organization.net_payment_term
+    payment_term = net_payment_term(customer, organization)
     sequential_id, number = await assign_number(session, organization)
     fee = Fee(
         organization_id=wallet.organization_id,
@@ -144,8 +144,8 @@ async def _purchase(
         number=number,
         fees_amount_cents=cents,
         total_amount_cents=cents,
-        net_payment_term=net_payment_term,
-        payment_due_date=issuing_date + timedelta(days=net_payment_term),
+        net_payment_term=payment_term,
+        payment_due_date=issuing_date + timedelta(days=payment_term),
         finalized_at=at,
         fees=[fee],
     )

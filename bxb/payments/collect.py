@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
+from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Customer, Invoice, Payment
 from bxb.models.webhook import Webhook
 from bxb.payments.provider import ChargeResult, PaymentProvider
@@ -38,7 +39,6 @@ from bxb.payments.settle import (
     FINAL,
     amount_due,
     apply_result,
-    lock_invoice,
     mark_paid,
     settle_failure,
     settled,

@@ -29,10 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
+from bxb.ledger.invoicing import lock_invoice
 from bxb.models import CreditNote, CreditNoteRefund, Customer, Invoice, Payment
 from bxb.payments.collect import provider_for
 from bxb.payments.provider import PaymentProvider, RefundResult
-from bxb.payments.settle import lock_invoice
 from bxb.webhooks import outbox
 
 log = logging.getLogger(__name__)

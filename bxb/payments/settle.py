@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.ledger import wallets
@@ -29,14 +28,6 @@ def amount_due(invoice: Invoice) -> int:
 def settled(invoice: Invoice) -> bool:
     """Nothing to collect: paid in full, or marked paid by other means."""
     return invoice.payment_status == "succeeded" or amount_due(invoice) == 0
-
-
-async def lock_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Invoice | None:
-    """The invoice, locked until the end of the transaction: payments serialize on it."""
-    invoice: Invoice | None = await session.scalar(
-        select(Invoice).where(Invoice.id == invoice_id).with_for_update()
-    )
-    return invoice
 
 
 async def payment_status_event(

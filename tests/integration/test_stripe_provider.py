@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
+from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Customer, Payment
 from bxb.payments.collect import _charge, _Claim, attempt_payment
 from bxb.payments.manual import record_manual_payment
 from bxb.payments.provider import ChargeResult, ProviderUnavailableError
-from bxb.payments.settle import lock_invoice
 from bxb.payments.stripe_provider import StripeProvider, _failure, _transient, object_id
 from tests.integration.test_payments import (
     AT,
