@@ -28,8 +28,8 @@ from bxb.api.schemas.invoices import (
     InvoicePreviewIn,
     InvoiceUpdateBody,
     OneOffInvoiceBody,
-    merge_invoice_metadata,
 )
+from bxb.api.schemas.metadata import merge_metadata_entries
 from bxb.api.validation import check_currency
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
@@ -158,7 +158,7 @@ async def update_invoice(
 ) -> dict[str, Any]:
     invoice = await find_invoice(session, org.id, lago_id, for_update=True)
     if body.invoice.metadata is not None:
-        invoice.metadata_ = merge_invoice_metadata(
+        invoice.metadata_ = merge_metadata_entries(
             invoice.metadata_, body.invoice.metadata, utcnow()
         )
     await session.commit()

@@ -21,6 +21,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from bxb.api.schemas.metadata import merge_metadata_entries
 from bxb.api.schemas.taxes import Code, tax_object
 from bxb.api.serialization import iso
 from bxb.api.validation import check_country, check_currency, check_email, check_timezone
@@ -130,26 +131,9 @@ class CustomerBody(BaseModel):
 def merge_metadata(
     existing: Sequence[dict[str, Any]], incoming: Sequence[MetadataIn], now: datetime
 ) -> list[dict[str, Any]]:
-    """The new metadata list; an entry keeps its lago_id when matched by id, else by key.
-
-    Entries not sent are removed, as in Lago.
-    """
-    by_id = {item["lago_id"]: item for item in existing}
-    by_key = {item["key"]: item for item in existing}
-    merged = []
-    for entry in incoming:
-        previous = by_id.get(str(entry.id)) if entry.id else None
-        previous = previous or by_key.get(entry.key)
-        merged.append(
-            {
-                "lago_id": previous["lago_id"] if previous else str(uuid.uuid4()),
-                "key": entry.key,
-                "value": entry.value,
-                "display_in_invoice": entry.display_in_invoice,
-                "created_at": previous["created_at"] if previous else iso(now),
-            }
-        )
-    return merged
+    return merge_metadata_entries(
+        existing, incoming, now, lambda entry: {"display_in_invoice": entry.display_in_invoice}
+    )
 
 
 def customer_object(

@@ -7,15 +7,13 @@ integration fields, ...), so requests made for a newer Lago still work.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.schemas.taxes import Code
-from bxb.api.serialization import iso
 from bxb.api.validation import check_currency, check_timezone
 
 # Lago's limit on an invoice metadata value.
@@ -65,29 +63,6 @@ class InvoiceUpdate(BaseModel):
 
 class InvoiceUpdateBody(BaseModel):
     invoice: InvoiceUpdate
-
-
-def merge_invoice_metadata(
-    existing: Sequence[dict[str, Any]], incoming: Sequence[InvoiceMetadataIn], now: datetime
-) -> list[dict[str, Any]]:
-    """The new metadata list: entries keep their lago_id when matched by id, else by key.
-
-    Entries not sent are removed, as in Lago.
-    """
-    by_id = {item["lago_id"]: item for item in existing}
-    by_key = {item["key"]: item for item in existing}
-    merged = []
-    for entry in incoming:
-        previous = (by_id.get(str(entry.id)) if entry.id else None) or by_key.get(entry.key)
-        merged.append(
-            {
-                "lago_id": previous["lago_id"] if previous else str(uuid.uuid4()),
-                "key": entry.key,
-                "value": entry.value,
-                "created_at": previous["created_at"] if previous else iso(now),
-            }
-        )
-    return merged
 
 
 def _check_units(value: Decimal | None) -> Decimal | None:
