@@ -16,10 +16,13 @@ async def invoice_event(
     # Imported here: the Lago object serializers live with the API.
     from bxb.api.invoice_objects import invoice_object
 
-    if not await outbox.listeners(session, invoice.organization_id, webhook_type):
+    endpoints = await outbox.listeners(session, invoice.organization_id, webhook_type)
+    if not endpoints:
         return []  # building the invoice object costs queries; nobody would receive it
     payload = {"invoice": await invoice_object(session, invoice)}
-    return await outbox.emit(session, invoice.organization_id, webhook_type, invoice.id, payload)
+    return await outbox.emit(
+        session, invoice.organization_id, webhook_type, invoice.id, payload, endpoint_ids=endpoints
+    )
 
 
 async def subscription_event(
@@ -27,7 +30,5 @@ async def subscription_event(
 ) -> list[uuid.UUID]:
     from bxb.api.subscriptions import subscription_object
 
-    if not await outbox.listeners(session, row.organization_id, webhook_type):
-        return []
     payload = {"subscription": subscription_object(row)}
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)

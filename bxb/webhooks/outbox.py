@@ -63,14 +63,18 @@ async def emit(
     webhook_type: str,
     object_id: uuid.UUID,
     payload: dict[str, Any],
+    *,
+    endpoint_ids: list[uuid.UUID] | None = None,
 ) -> list[uuid.UUID]:
     """Queue payload, the object under its key (e.g. {"invoice": {...}}), for delivery.
 
     The stored body is Lago's envelope: webhook_type, object_type, organization_id and the
     object. Returns the delivery ids (none when the organization has no listening endpoint).
+    `endpoint_ids` are the `listeners` when the caller looked them up already.
     """
     object_type, body = envelope(webhook_type, organization_id, payload)
-    endpoint_ids = await listeners(session, organization_id, webhook_type)
+    if endpoint_ids is None:
+        endpoint_ids = await listeners(session, organization_id, webhook_type)
     if not endpoint_ids:
         return []
     now = utcnow()
