@@ -21,6 +21,7 @@ from bxb.core.db import transaction
 from bxb.core.settings import Settings
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
+from bxb.ledger.amounts import amount_due
 from bxb.ledger.invoicing import Invoicing, finalize_draft, lock_invoice
 from bxb.models import Invoice, Organization
 from bxb.payments.collect import attempt_payment, has_payment_provider
@@ -91,9 +92,7 @@ class CollectionActivities:
             return InvoiceStanding(
                 status=invoice.status,
                 payment_status=invoice.payment_status,
-                amount_due_cents=max(
-                    invoice.total_amount_cents - invoice.total_paid_amount_cents, 0
-                ),
+                amount_due_cents=amount_due(invoice),
                 collectable=await has_payment_provider(session, invoice.customer_id),
             )
 

@@ -20,6 +20,7 @@ from bxb.api.schemas.customers import customer_object
 from bxb.api.serialization import iso
 from bxb.api.subscriptions import subscription_object
 from bxb.api.taxes import applied_taxes
+from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
     AppliedTax,
@@ -160,9 +161,7 @@ def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
         "progressive_billing_credit_amount_cents": 0,
         "total_amount_cents": invoice.total_amount_cents,
         "total_paid_amount_cents": invoice.total_paid_amount_cents,
-        "total_due_amount_cents": max(
-            invoice.total_amount_cents - invoice.total_paid_amount_cents, 0
-        ),
+        "total_due_amount_cents": amount_due(invoice),
         "total_offsetted_credit_note_amount_cents": 0,
         "version_number": VERSION_NUMBER,
         "self_billed": False,

@@ -28,6 +28,7 @@ from bxb.core.db import transaction
 from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
 from bxb.ledger import credit_notes, notifications, wallets
+from bxb.ledger.amounts import amount_due
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.ledger.numbering import assign_number
@@ -274,7 +275,7 @@ async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> Non
     invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
     await credit_notes.apply_credit_notes(session, invoice, at)
     await wallets.apply_prepaid_credits(session, invoice, at)
-    if invoice.total_amount_cents <= invoice.total_paid_amount_cents:
+    if amount_due(invoice) == 0:
         invoice.payment_status = "succeeded"
 
 

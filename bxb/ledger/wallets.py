@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.wallets import Balance, consumption, is_expired, voiding
+from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Wallet, WalletTransaction
 
 
@@ -200,8 +201,7 @@ async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: dat
         return done.amount_cents
     if expire_if_due(session, wallet, at):
         return 0
-    due = invoice.total_amount_cents - invoice.total_paid_amount_cents
-    part = consumption(balance_of(wallet), due)
+    part = consumption(balance_of(wallet), amount_due(invoice))
     if part.cents == 0:
         return 0
     record_transaction(

@@ -31,13 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
+from bxb.ledger.amounts import amount_due
 from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Customer, Invoice, Payment
 from bxb.models.webhook import Webhook
 from bxb.payments.provider import ChargeResult, PaymentProvider
 from bxb.payments.settle import (
     FINAL,
-    amount_due,
     apply_result,
     mark_paid,
     settle_failure,

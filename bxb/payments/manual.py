@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Payment
-from bxb.payments.settle import amount_due, settle_success
+from bxb.payments.settle import settle_success
 
 
 class ManualPaymentError(Exception):

@@ -13,16 +13,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.ledger import wallets
+from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Payment
 from bxb.payments.provider import ChargeResult
 from bxb.webhooks import outbox
 
 PAYMENT_STATUS_UPDATED = "invoice.payment_status_updated"
 FINAL = frozenset({"succeeded", "failed"})
-
-
-def amount_due(invoice: Invoice) -> int:
-    return max(invoice.total_amount_cents - invoice.total_paid_amount_cents, 0)
 
 
 def settled(invoice: Invoice) -> bool:
