@@ -34,7 +34,7 @@ from bxb.billing.invoice import FeeDraft, assemble_invoice
 from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
 from bxb.billing.usage import compute_customer_usage
-from bxb.core.customer_clock import customer_now
+from bxb.core.customer_clock import customer_now, customer_zone
 from bxb.core.subscriptions import live_rows, plan_snapshot
 from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
@@ -128,7 +128,7 @@ async def _new_plan(
     if customer.currency is not None and customer.currency != plan.currency:
         raise validation_error({"currency": ["currencies_does_not_match"]})
     start = body.subscription_at or await customer_now(session, customer)
-    tz = zone(customer.timezone or org.timezone)
+    tz = customer_zone(customer, org)
     terms = Terms(
         Interval(plan.interval),
         BillingTime(body.billing_time or "calendar"),
@@ -302,7 +302,7 @@ async def preview_invoice(
         line.fee.coupons_amount_cents = priced.coupons_amount_cents
         line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
         line.fee.taxes_rate = priced.tax.taxes_rate
-    tz = zone(customer.timezone or org.timezone)
+    tz = customer_zone(customer, org)
     issuing_date = local_day(draft.at, tz)
     now = utcnow()
     invoice = Invoice(

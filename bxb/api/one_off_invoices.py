@@ -22,10 +22,9 @@ from bxb.api.taxes import taxes_for_codes
 from bxb.billing.invoice import AssembledInvoice, FeeDraft, assemble_invoice
 from bxb.billing.money import round_minor
 from bxb.billing.periods import local_day
-from bxb.billing.subscription_fees import zone
 from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.taxes import resolve_applicable_taxes
-from bxb.core.customer_clock import customer_now
+from bxb.core.customer_clock import customer_now, customer_zone
 from bxb.core.tax_book import TaxBook
 from bxb.ledger.invoicing import finalize
 from bxb.ledger.notifications import invoice_event
@@ -162,7 +161,7 @@ async def create_one_off_invoice(
         status="draft",
         payment_status="pending",
         currency=currency,
-        issuing_date=local_day(now, zone(customer.timezone or organization.timezone)),
+        issuing_date=local_day(now, customer_zone(customer, organization)),
         fees_amount_cents=assembled.fees_amount_cents,
         coupons_amount_cents=0,
         taxes_amount_cents=assembled.taxes_amount_cents,

@@ -1,13 +1,16 @@
-"""A customer's "now": its test clock's frozen time when it is on one, else the wall clock."""
+"""A customer's time: its "now" (its test clock's frozen time when it is on one, else the
+wall clock) and its timezone (its own, else its organization's)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.models import Customer, TestClock
+from bxb.billing.subscription_fees import zone
+from bxb.models import Customer, Organization, TestClock
 
 
 async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
@@ -18,3 +21,7 @@ async def customer_now(session: AsyncSession, customer: Customer) -> datetime:
         if frozen is not None:
             return frozen
     return datetime.now(UTC)
+
+
+def customer_zone(customer: Customer, organization: Organization) -> ZoneInfo:
+    return zone(customer.timezone or organization.timezone)

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +22,7 @@ from bxb.billing.credit_notes import (
     split_in_proportion,
 )
 from bxb.billing.periods import local_day
+from bxb.core.customer_clock import customer_zone
 from bxb.models import CreditNote, CreditNoteItem, Customer, Invoice, Organization
 from bxb.webhooks import outbox
 
@@ -146,7 +146,7 @@ async def issue_credit_note(
         select(func.max(CreditNote.sequential_id)).where(CreditNote.invoice_id == invoice.id)
     )
     sequential_id = int(previous or 0) + 1
-    timezone = ZoneInfo(customer.timezone or organization.timezone or "UTC")
+    timezone = customer_zone(customer, organization)
     note = CreditNote(
         organization_id=invoice.organization_id,
         customer_id=invoice.customer_id,

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from bxb.billing.periods import local_day
 from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cents
+from bxb.core.customer_clock import customer_zone
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.ledger import notifications
 from bxb.ledger.invoicing import net_payment_term
@@ -115,7 +115,7 @@ async def _purchase(
     assert organization is not None
     credits = request.paid_credits
     cents = paid_amount_cents(wallet, credits)
-    issuing_date = local_day(at, ZoneInfo(customer.timezone or organization.timezone))
+    issuing_date = local_day(at, customer_zone(customer, organization))
     payment_term = net_payment_term(customer, organization)
     sequential_id, number = await assign_number(session, organization)
     fee = Fee(
