@@ -29,14 +29,13 @@ from bxb.api.schemas.coupons import (
     AppliesTo,
     CouponCreateBody,
     CouponUpdateBody,
-    applied_coupon_object,
-    coupon_object,
     coupon_terms,
     coupon_values,
     normalized_terms,
     terms_errors,
 )
 from bxb.billing.coupons import CouponError, CouponType, apply_coupon
+from bxb.lago_objects.coupons import applied_coupon_object, coupon_object
 from bxb.models import (
     AppliedCoupon,
     BillableMetric,

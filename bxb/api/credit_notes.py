@@ -33,9 +33,6 @@ from bxb.api.schemas.credit_notes import (
     EstimateIn,
     Reason,
     RefundStatus,
-    applied_tax_objects,
-    credit_note_objects,
-    taxes_by_code,
 )
 from bxb.billing.credit_notes import (
     CreditableInvoice,
@@ -47,6 +44,8 @@ from bxb.billing.credit_notes import (
 )
 from bxb.core.customer_clock import customer_now
 from bxb.core.temporal import TemporalConnector
+from bxb.lago_objects.credit_notes import applied_tax_objects, credit_note_objects
+from bxb.lago_objects.taxes import taxes_by_code
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,

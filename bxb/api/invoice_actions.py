@@ -17,7 +17,6 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
-from bxb.api.invoice_objects import invoice_object
 from bxb.api.invoices import find_invoice
 from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
@@ -27,6 +26,7 @@ from bxb.core.invoice_collection import (
     send_invoice_command,
     start_invoice_collection,
 )
+from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.ledger.invoicing import Invoicing, refresh_draft

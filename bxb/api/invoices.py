@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found
-from bxb.api.invoice_objects import invoice_object, invoice_objects
 from bxb.api.invoice_preview import preview_invoice
 from bxb.api.one_off_invoices import create_one_off_invoice
 from bxb.api.pagination import PageDep, paginate
@@ -33,6 +32,7 @@ from bxb.api.schemas.metadata import merge_metadata_entries
 from bxb.api.validation import check_currency
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
+from bxb.lago_objects.invoices import invoice_object, invoice_objects
 from bxb.models import Customer, Invoice
 from bxb.models.base import utcnow
 from bxb.webhooks import outbox

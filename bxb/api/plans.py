@@ -38,9 +38,10 @@ from bxb.api.schemas.plans import (
     apply_plan_fields,
     draft_charges,
     model_properties,
-    plan_object,
 )
-from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
+from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.lago_objects.plans import plan_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import (
     AppliedTax,
     BillableMetric,

@@ -19,7 +19,6 @@ from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plans import find_plan
-from bxb.api.serialization import iso
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import compute_customer_usage
@@ -32,6 +31,7 @@ from bxb.core.subscriptions import (
     start_subscription,
 )
 from bxb.core.tax_book import TaxBook
+from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 from bxb.workflows.state import ChangePlanRequest, CreateRequest, UpdateRequest
 from bxb.workflows.subscription import SubscriptionWorkflow
@@ -78,38 +78,6 @@ class SubscriptionUpdate(BaseModel):
 
 class SubscriptionUpdateBody(BaseModel):
     subscription: SubscriptionUpdate
-
-
-def subscription_object(row: Subscription) -> dict[str, Any]:
-    return {
-        "lago_id": str(row.id),
-        "external_id": row.external_id,
-        "lago_customer_id": str(row.customer_id),
-        "external_customer_id": row.external_customer_id,
-        "billing_time": row.billing_time,
-        "name": row.name,
-        "plan_code": row.plan_code,
-        "plan_amount_cents": row.plan_amount_cents,
-        "plan_amount_currency": row.plan_amount_currency,
-        "status": row.status,
-        "created_at": iso(row.created_at),
-        "canceled_at": iso(row.canceled_at),
-        "started_at": iso(row.started_at),
-        "ending_at": iso(row.ending_at),
-        "subscription_at": iso(row.subscription_at),
-        "terminated_at": iso(row.terminated_at),
-        "previous_plan_code": row.previous_plan_code,
-        "next_plan_code": row.next_plan_code,
-        # Lago shows the date of a scheduled downgrade, not the instant.
-        "downgrade_plan_date": (
-            row.downgrade_plan_date.date().isoformat() if row.downgrade_plan_date else None
-        ),
-        "trial_ended_at": iso(row.trial_ended_at),
-        "current_billing_period_started_at": iso(row.current_billing_period_started_at),
-        "current_billing_period_ending_at": iso(row.current_billing_period_ending_at),
-        "on_termination_credit_note": None,
-        "on_termination_invoice": "generate",
-    }
 
 
 async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.serialization import iso
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
+from bxb.lago_objects.test_clocks import test_clock_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 
 router = APIRouter(prefix="/api/v1", tags=["test_clocks"])
@@ -50,16 +50,6 @@ class TestClockAdvance(BaseModel):
 
 class TestClockAdvanceBody(BaseModel):
     test_clock: TestClockAdvance
-
-
-def test_clock_object(clock: TestClock) -> dict[str, Any]:
-    return {
-        "lago_id": str(clock.id),
-        "name": clock.name,
-        "frozen_time": iso(clock.frozen_time),
-        "status": clock.status,
-        "created_at": iso(clock.created_at),
-    }
 
 
 async def _get(session: SessionDep, org: Organization, lago_id: str) -> TestClock:

@@ -1,16 +1,13 @@
-"""Add-on requests and Lago's AddOnObject."""
+"""Add-on requests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.taxes import Code, Name, reject_null, tax_object
-from bxb.api.serialization import iso
+from bxb.api.schemas.taxes import Code, Name, reject_null
 from bxb.api.validation import check_currency
-from bxb.models import AddOn, Tax
 
 MAX_BIGINT = 2**63 - 1
 Currency = Annotated[str, AfterValidator(check_currency)]
@@ -53,17 +50,3 @@ class AddOnCreateBody(BaseModel):
 
 class AddOnUpdateBody(BaseModel):
     add_on: AddOnUpdate
-
-
-def add_on_object(add_on: AddOn, taxes: Sequence[Tax]) -> dict[str, Any]:
-    return {
-        "lago_id": str(add_on.id),
-        "name": add_on.name,
-        "invoice_display_name": add_on.invoice_display_name,
-        "code": add_on.code,
-        "amount_cents": add_on.amount_cents,
-        "amount_currency": add_on.amount_currency,
-        "description": add_on.description,
-        "created_at": iso(add_on.created_at),
-        "taxes": [tax_object(tax) for tax in taxes],
-    }

@@ -1,5 +1,4 @@
-"""Plan requests, how they map onto plans and charges (with Lago's rules), and Lago's
-PlanObject and ChargeObject.
+"""Plan requests, and how they map onto plans and charges (with Lago's rules).
 
 Charge errors are keyed by their path in the request (``charges.0.properties.amount``,
 ``charges.1.filters.0.values.region``) rather than Lago's flat ``properties``, so that a
@@ -18,8 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bxb.api.schemas.billable_metrics import Name, Text
-from bxb.api.schemas.taxes import reject_null, tax_object
-from bxb.api.serialization import iso
+from bxb.api.schemas.taxes import reject_null
 from bxb.api.validation import check_currency
 from bxb.billing.charges import ChargePropertiesError, charge_from_properties
 from bxb.billing.filters import filter_errors
@@ -418,83 +416,3 @@ def apply_plan_fields(plan: Plan, data: PlanFields) -> None:
         requested = plan.bill_charges_monthly
     monthly = plan.interval in _MONTHLY_CHARGES_INTERVALS
     plan.bill_charges_monthly = bool(requested) if monthly else None
-
-
-# --- responses ---------------------------------------------------------------------------
-
-
-def _taxes(taxes: Sequence[Tax]) -> list[dict[str, Any]]:
-    return [tax_object(tax) for tax in sorted(taxes, key=lambda t: t.code)]
-
-
-def charge_object(charge: Charge, taxes: Sequence[Tax]) -> dict[str, Any]:
-    return {
-        "lago_id": str(charge.id),
-        "lago_billable_metric_id": str(charge.billable_metric_id),
-        "billable_metric_code": charge.billable_metric.code,
-        "code": charge.code,
-        "invoice_display_name": charge.invoice_display_name,
-        "created_at": iso(charge.created_at),
-        "charge_model": charge.charge_model,
-        "pay_in_advance": charge.pay_in_advance,
-        "invoiceable": charge.invoiceable,
-        "regroup_paid_fees": charge.regroup_paid_fees,
-        "prorated": charge.prorated,
-        "min_amount_cents": charge.min_amount_cents,
-        "properties": charge.properties,
-        "filters": [
-            {
-                "invoice_display_name": f.invoice_display_name,
-                "properties": f.properties,
-                "values": f.values,
-            }
-            for f in charge.filters
-        ],
-        "taxes": _taxes(taxes),
-        "applied_pricing_unit": None,
-        "accepts_target_wallet": False,
-        "lago_parent_id": None if charge.parent_id is None else str(charge.parent_id),
-    }
-
-
-def minimum_commitment_object(plan: Plan, taxes: Sequence[Tax]) -> dict[str, Any] | None:
-    if plan.minimum_commitment_amount_cents is None:
-        return None
-    return {
-        # The commitment lives on the plan row; its id is derived, stable, and unique.
-        "lago_id": str(uuid.uuid5(plan.id, "minimum_commitment")),
-        "plan_code": plan.code,
-        "amount_cents": plan.minimum_commitment_amount_cents,
-        "invoice_display_name": plan.minimum_commitment_invoice_display_name,
-        "interval": plan.interval,
-        "created_at": iso(plan.created_at),
-        "updated_at": iso(plan.updated_at),
-        "taxes": _taxes(taxes),
-    }
-
-
-def plan_object(plan: Plan, taxes: Mapping[uuid.UUID | str, Sequence[Tax]]) -> dict[str, Any]:
-    """``taxes`` maps a plan or charge id, or ``"commitment:<plan id>"``, to its taxes."""
-    return {
-        "lago_id": str(plan.id),
-        "name": plan.name,
-        "invoice_display_name": plan.invoice_display_name,
-        "created_at": iso(plan.created_at),
-        "code": plan.code,
-        "interval": plan.interval,
-        "description": plan.description,
-        "amount_cents": plan.amount_cents,
-        "amount_currency": plan.amount_currency,
-        "trial_period": None if plan.trial_period is None else float(plan.trial_period),
-        "pay_in_advance": plan.pay_in_advance,
-        "bill_charges_monthly": plan.bill_charges_monthly,
-        "bill_fixed_charges_monthly": None,
-        "minimum_commitment": minimum_commitment_object(
-            plan, taxes.get(f"commitment:{plan.id}", ())
-        ),
-        "charges": [charge_object(c, taxes.get(c.id, ())) for c in plan.charges],
-        "fixed_charges": [],
-        "taxes": _taxes(taxes.get(plan.id, ())),
-        "usage_thresholds": [],
-        "metadata": None,
-    }

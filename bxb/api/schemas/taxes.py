@@ -1,4 +1,4 @@
-"""Tax requests and Lago's TaxObject.
+"""Tax requests.
 
 Lago documents `rate` as a decimal string on input, while its clients send a JSON number;
 both are accepted. On output `rate` is a JSON number, as Lago answers.
@@ -7,12 +7,9 @@ both are accepted. On output `rate` is a JSON number, as Lago answers.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
-
-from bxb.api.serialization import iso
-from bxb.models import Tax
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -77,15 +74,3 @@ class TaxCreateBody(BaseModel):
 
 class TaxUpdateBody(BaseModel):
     tax: TaxUpdate
-
-
-def tax_object(tax: Tax) -> dict[str, Any]:
-    return {
-        "lago_id": str(tax.id),
-        "name": tax.name,
-        "code": tax.code,
-        "rate": float(tax.rate),
-        "description": tax.description,
-        "applied_to_organization": tax.applied_to_organization,
-        "created_at": iso(tax.created_at),
-    }

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.fee_objects import Refs, fee_object
-from bxb.api.schemas.credit_notes import invoice_credits
-from bxb.api.schemas.customers import customer_object
-from bxb.api.serialization import iso
-from bxb.api.subscriptions import subscription_object
-from bxb.api.taxes import applied_taxes
+from bxb.lago_objects.credit_notes import invoice_credits
+from bxb.lago_objects.customers import customer_object
+from bxb.lago_objects.fees import Refs, fee_object
+from bxb.lago_objects.formats import iso
+from bxb.lago_objects.subscriptions import subscription_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
