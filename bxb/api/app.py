@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bxb.api import (
     add_ons,
+    applied_coupons,
     billable_metrics,
     coupons,
     credit_notes,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         taxes,
         add_ons,
         coupons,
+        applied_coupons,
         billable_metrics,
         plans,
         subscriptions,
