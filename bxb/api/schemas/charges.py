@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bxb.api.schemas.plans import ChargeFilterIn, ChargeIn
-from bxb.billing.charges import ChargePropertiesError, charge_from_properties
+from bxb.billing.charge_properties import ChargePropertiesError
+from bxb.billing.charges import charge_from_properties
 from bxb.billing.filters import filter_errors
 from bxb.models import BillableMetric, Charge
 
