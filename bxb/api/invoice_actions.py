@@ -29,7 +29,8 @@ from bxb.core.invoice_collection import (
 from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook
-from bxb.ledger.invoicing import Invoicing, refresh_draft
+from bxb.ledger.finalizing import refresh_draft
+from bxb.ledger.invoicing import Invoicing
 from bxb.models import Customer
 from bxb.webhooks import outbox
 

@@ -39,7 +39,7 @@ from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
 from bxb.lago_objects.invoices import invoice_objects
-from bxb.ledger.invoicing import net_payment_term
+from bxb.ledger.finalizing import net_payment_term
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState
