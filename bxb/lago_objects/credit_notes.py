@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.formats import decimal_string, iso
+from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
 from bxb.models import (
     AppliedTax,
@@ -86,10 +87,6 @@ def item_fee_object(fee: Fee, invoice: Invoice, customer: Customer) -> dict[str,
     }
 
 
-async def _by_id(session: AsyncSession, model: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    return {row.id: row for row in await session.scalars(select(model).where(model.id.in_(ids)))}
-
-
 async def credit_note_objects(
     session: AsyncSession, notes: Sequence[CreditNote]
 ) -> list[dict[str, Any]]:
@@ -98,10 +95,10 @@ async def credit_note_objects(
         return []
     organization = await session.get(Organization, notes[0].organization_id)
     assert organization is not None
-    invoices = await _by_id(session, Invoice, {note.invoice_id for note in notes})
-    customers = await _by_id(session, Customer, {note.customer_id for note in notes})
+    invoices = await rows_by_id(session, Invoice, {note.invoice_id for note in notes})
+    customers = await rows_by_id(session, Customer, {note.customer_id for note in notes})
     customer_taxes = await applied_taxes(session, AppliedTax.customer_id, list(customers))
-    fees = await _by_id(session, Fee, {item.fee_id for note in notes for item in note.items})
+    fees = await rows_by_id(session, Fee, {item.fee_id for note in notes for item in note.items})
     codes = {entry["tax_code"] for note in notes for entry in note.applied_taxes}
     taxes = await taxes_by_code(session, organization.id, codes)
     objects = []
