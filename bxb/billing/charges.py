@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from bxb.billing.charge_amounts import (
     ChargeAmount,
@@ -75,15 +75,21 @@ class StandardCharge:
 
 
 @dataclass(frozen=True)
-class GraduatedCharge:
-    """Each tier prices the units inside it; flat amounts add up for every tier reached."""
+class _Graduated:
+    """Tier by tier: each tier prices what is inside it, and its flat amount is due once
+    usage enters it. Subclasses name their ranges and whether the price is a rate."""
 
     ranges: tuple[Tier, ...]
+
+    RANGES_KEY: ClassVar[str]
+    PRICE_KEY: ClassVar[str]
+    PRICE_CODE: ClassVar[str]
+    IS_RATE: ClassVar[bool]
 
     @classmethod
     def from_properties(cls, props: Mapping[str, Any]) -> Self:
         errors = PropertyErrors()
-        tiers = parse_tiers(props, "graduated_ranges", "per_unit_amount", "invalid_amount", errors)
+        tiers = parse_tiers(props, cls.RANGES_KEY, cls.PRICE_KEY, cls.PRICE_CODE, errors)
         errors.raise_if_any()
         return cls(tiers)
 
@@ -96,8 +102,18 @@ class GraduatedCharge:
         events_count: int | None = None,
     ) -> ChargeAmount:
         count = checked_events_count(per_event_values, events_count, currency)
-        total, details = graduated_total(self.ranges, units, currency, is_rate=False)
+        total, details = graduated_total(self.ranges, units, currency, is_rate=self.IS_RATE)
         return round_fee(total, units, count, details)
+
+
+@dataclass(frozen=True)
+class GraduatedCharge(_Graduated):
+    """Each tier prices the units inside it; flat amounts add up for every tier reached."""
+
+    RANGES_KEY = "graduated_ranges"
+    PRICE_KEY = "per_unit_amount"
+    PRICE_CODE = "invalid_amount"
+    IS_RATE = False
 
 
 @dataclass(frozen=True)
@@ -182,29 +198,13 @@ class PackageCharge:
 
 
 @dataclass(frozen=True)
-class GraduatedPercentageCharge:
+class GraduatedPercentageCharge(_Graduated):
     """Graduated tiers whose price is a rate in percent of the amount inside the tier."""
 
-    ranges: tuple[Tier, ...]
-
-    @classmethod
-    def from_properties(cls, props: Mapping[str, Any]) -> Self:
-        errors = PropertyErrors()
-        tiers = parse_tiers(props, "graduated_percentage_ranges", "rate", "invalid_rate", errors)
-        errors.raise_if_any()
-        return cls(tiers)
-
-    def compute(
-        self,
-        units: Decimal,
-        currency: str,
-        *,
-        per_event_values: Sequence[Decimal] = (),
-        events_count: int | None = None,
-    ) -> ChargeAmount:
-        count = checked_events_count(per_event_values, events_count, currency)
-        total, details = graduated_total(self.ranges, units, currency, is_rate=True)
-        return round_fee(total, units, count, details)
+    RANGES_KEY = "graduated_percentage_ranges"
+    PRICE_KEY = "rate"
+    PRICE_CODE = "invalid_rate"
+    IS_RATE = True
 
 
 Charge = (
