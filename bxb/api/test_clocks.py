@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.bounds import Instant
 from bxb.api.serialization import iso
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
 from bxb.models import Customer, Organization, Subscription, TestClock
@@ -33,7 +34,7 @@ def _utc(value: datetime) -> datetime:
 
 class TestClockCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    frozen_time: datetime
+    frozen_time: Instant
 
     _frozen = field_validator("frozen_time")(_utc)
 
@@ -43,7 +44,7 @@ class TestClockCreateBody(BaseModel):
 
 
 class TestClockAdvance(BaseModel):
-    frozen_time: datetime
+    frozen_time: Instant
 
     _frozen = field_validator("frozen_time")(_utc)
 

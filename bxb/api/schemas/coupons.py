@@ -14,14 +14,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from bxb.api.schemas.bounds import Cents, Count, FreeText, Instant, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
 from bxb.api.serialization import decimal_string, iso
 from bxb.billing.coupons import Coupon as CouponTerms
 from bxb.billing.coupons import CouponError, CouponExpiration, CouponFrequency, CouponType
-from bxb.models import AppliedCoupon, Coupon
-
-MAX_BIGINT = 2**63 - 1
-MAX_INT = 2**31 - 1
+from bxb.models import AppliedCoupon, Coupon, Customer
 
 CouponTypeName = Literal["fixed_amount", "percentage"]
 FrequencyName = Literal["once", "recurring", "forever"]
@@ -50,11 +48,10 @@ def check_rate_decimals(value: Decimal) -> Decimal:
     return value
 
 
-ExpirationAt = Annotated[datetime | None, BeforeValidator(parse_expiration_at)]
+ExpirationAt = Annotated[Instant | None, BeforeValidator(parse_expiration_at)]
+# The core refuses a rate above 100 before anything is stored (NUMERIC(10, 5)).
 PercentageRate = Annotated[Decimal, AfterValidator(check_rate_decimals)]
-AmountCents = Annotated[int, Field(le=MAX_BIGINT)]
-Periods = Annotated[int, Field(le=MAX_INT)]
-Currency = Annotated[str, Field(max_length=16)]  # checked against ISO 4217 by the core
+Currency = Annotated[str, Field(max_length=3)]  # checked against ISO 4217 by the core
 
 
 class AppliesTo(BaseModel):
@@ -69,13 +66,13 @@ class CouponCreate(BaseModel):
 
     name: Name
     code: Code
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName
-    amount_cents: AmountCents | None = None
+    amount_cents: Cents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName
-    frequency_duration: Periods | None = None
+    frequency_duration: Count | None = None
     expiration: ExpirationName
     expiration_at: ExpirationAt = None
     reusable: bool = True
@@ -87,13 +84,13 @@ class CouponUpdate(BaseModel):
 
     name: Name | None = None
     code: Code | None = None
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName | None = None
-    amount_cents: AmountCents | None = None
+    amount_cents: Cents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
-    frequency_duration: Periods | None = None
+    frequency_duration: Count | None = None
     expiration: ExpirationName | None = None
     expiration_at: ExpirationAt = None
     reusable: bool | None = None
@@ -120,13 +117,13 @@ class AppliedCouponCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    external_customer_id: Annotated[str, Field(min_length=1, max_length=255)]
+    external_customer_id: Annotated[str, fits(Customer.external_id, min_length=1)]
     coupon_code: Code
-    amount_cents: AmountCents | None = None
+    amount_cents: Cents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
-    frequency_duration: Periods | None = None
+    frequency_duration: Count | None = None
 
     def overrides(self, coupon_type: str) -> dict[str, Any]:
         """The overrides that mean something for this coupon type (others are ignored)."""

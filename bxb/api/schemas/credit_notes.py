@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.api.schemas.bounds import Cents, FreeText
 from bxb.api.schemas.customers import customer_object
 from bxb.api.serialization import decimal_string, iso
 from bxb.api.taxes import applied_taxes
@@ -34,7 +35,7 @@ Reason = Literal[
 ]
 RefundStatus = Literal["pending", "succeeded", "failed"]
 CreditStatus = Literal["available", "consumed", "voided"]
-Cents = Annotated[int, Field(ge=0)]
+LagoId = Annotated[str, Field(max_length=64)]  # a UUID, parsed by the route
 
 
 def check_metadata(value: dict[str, str | None]) -> dict[str, str | None]:
@@ -52,20 +53,20 @@ Metadata = Annotated[dict[str, str | None], AfterValidator(check_metadata)]
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    fee_id: str
+    fee_id: LagoId
     amount_cents: Cents
 
 
 class EstimateIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    invoice_id: str
+    invoice_id: LagoId
     items: list[ItemIn] = Field(min_length=1)
 
 
 class CreditNoteIn(EstimateIn):
     reason: Reason | None = None
-    description: str | None = None
+    description: FreeText | None = None
     credit_amount_cents: Cents | None = None
     refund_amount_cents: Cents | None = None
     offset_amount_cents: Cents | None = None

@@ -18,17 +18,18 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bxb.api.schemas.billable_metrics import Name, Text
+from bxb.api.schemas.bounds import Cents, fits
 from bxb.api.schemas.taxes import reject_null, tax_object
 from bxb.api.serialization import iso
-from bxb.api.validation import check_currency
+from bxb.api.validation import Currency
 from bxb.billing.charges import ChargePropertiesError, charge_from_properties
 from bxb.billing.filters import filter_errors
-from bxb.models import BillableMetric, Charge, Plan, Tax
+from bxb.models import BillableMetric, BillableMetricFilter, Charge, Plan, Tax
 
-BIGINT_MAX = 2**63 - 1
-
-Currency = Annotated[str, AfterValidator(check_currency)]
-Cents = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
+DisplayName = Annotated[str, fits(Plan.invoice_display_name)]
+# Filter values name values of the metric's filters (each a VARCHAR(255) key's value).
+FilterValue = Annotated[str, fits(BillableMetricFilter.key)]
+TaxCode = Annotated[str, fits(Tax.code)]
 IntervalName = Literal["weekly", "monthly", "quarterly", "semiannual", "yearly"]
 ChargeModelName = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
@@ -100,16 +101,16 @@ def model_properties(charge_model: str, properties: Mapping[str, Any]) -> dict[s
 class ChargeFilterIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, list[str]]
+    values: dict[FilterValue, list[FilterValue]]
 
 
 class ChargeIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str | None = None  # Lago id of an existing charge of the plan, to update it
-    billable_metric_id: str | None = None
+    id: Annotated[str, Field(max_length=64)] | None = None  # a charge of the plan, to update
+    billable_metric_id: Annotated[str, Field(max_length=64)] | None = None
     code: Name | None = None
     charge_model: ChargeModelName | None = None
     pay_in_advance: bool | None = None
@@ -117,10 +118,10 @@ class ChargeIn(BaseModel):
     regroup_paid_fees: Literal["invoice"] | None = None
     prorated: bool | None = None
     min_amount_cents: Cents | None = None
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     properties: dict[str, Any] | None = None
     filters: list[ChargeFilterIn] | None = None
-    tax_codes: list[str] | None = None
+    tax_codes: list[TaxCode] | None = None
     applied_pricing_unit: Unsupported = None
 
     _required = field_validator(
@@ -137,8 +138,8 @@ class MinimumCommitmentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     amount_cents: Cents | None = None
-    invoice_display_name: Text | None = None
-    tax_codes: list[str] | None = None
+    invoice_display_name: DisplayName | None = None
+    tax_codes: list[TaxCode] | None = None
 
 
 class PlanFields(BaseModel):
@@ -147,7 +148,7 @@ class PlanFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Name | None = None
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     code: Name | None = None
     interval: IntervalName | None = None
     description: Text | None = None
@@ -156,7 +157,7 @@ class PlanFields(BaseModel):
     trial_period: Decimal | None = Field(default=None, ge=0, le=999_999, allow_inf_nan=False)
     pay_in_advance: bool | None = None
     bill_charges_monthly: bool | None = None
-    tax_codes: list[str] | None = None
+    tax_codes: list[TaxCode] | None = None
     minimum_commitment: MinimumCommitmentIn | None = None
     charges: list[ChargeIn] | None = None
     fixed_charges: Unsupported = None
