@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 
 from bxb.api.input_rules import MAX_JSON_DEPTH, _too_deep
 from bxb.api.pagination import MAX_PAGE
+from bxb.api.subscriptions import EXTERNAL_ID_MAX_LENGTH
 from bxb.models import Customer, Event
+from bxb.workflows.subscription import workflow_id
 from tests.integration.test_invoice_preview import preview
 from tests.integration.test_invoice_preview import setup as preview_setup
 from tests.integration.test_invoices import Sessions
@@ -210,3 +212,40 @@ async def test_amount_filters_fit_bigint(client: httpx.AsyncClient, tenant_a: Te
         "/api/v1/credit_notes?amount_from=9223372036854775808", headers=tenant_a.headers
     )
     assert response.json() == refused({"amount_from": ["value_is_invalid"]})
+
+
+async def test_inputs_that_would_wedge_a_subscription_are_refused_and_it_takes_valid_ones(
+    temporal_client: httpx.AsyncClient, worker: str, tenant_a: Tenant
+) -> None:
+    """An external_id whose workflow id outgrows its column, a date no period arithmetic can
+    reach, a NUL in a name: each answered at once, and the subscription carries on."""
+    client, headers = temporal_client, tenant_a.headers
+    plan = {"name": "P", "code": "p", "interval": "monthly", "amount_cents": 100}
+    await client.post(
+        "/api/v1/plans", json={"plan": plan | {"amount_currency": "USD"}}, headers=headers
+    )
+    customer = {"external_id": "cus_1", "currency": "USD"}
+    await client.post("/api/v1/customers", json={"customer": customer}, headers=headers)
+    longest = "s" * EXTERNAL_ID_MAX_LENGTH
+    assert len(workflow_id(tenant_a.organization_id, longest)) == 255
+
+    async def subscribe(external_id: str, **extra: Any) -> httpx.Response:
+        body = {"external_customer_id": "cus_1", "plan_code": "p", "external_id": external_id}
+        return await client.post(
+            "/api/v1/subscriptions", json={"subscription": body | extra}, headers=headers
+        )
+
+    too_long = await subscribe(longest + "s")
+    assert too_long.json() == refused({"external_id": ["value_is_too_long"]})
+    year_one = await subscribe("sub_1", subscription_at="0001-01-01T00:00:00Z")
+    assert year_one.json() == refused({"subscription_at": ["value_is_out_of_range"]})
+
+    created = await subscribe(longest)
+    assert created.status_code == 200, created.text
+    assert created.json()["subscription"]["status"] == "active"
+    path = f"/api/v1/subscriptions/{longest}"
+    nul_name = await client.put(path, json={"subscription": {"name": "\u0000"}}, headers=headers)
+    assert nul_name.json() == refused({"name": CHARACTERS})
+    renamed = await client.put(path, json={"subscription": {"name": "Main"}}, headers=headers)
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["subscription"]["name"] == "Main"
