@@ -41,6 +41,7 @@ _ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 _ESCAPE_PAIR = re.compile(rb"\\.", re.DOTALL)
 _EMPTY_PAIR = re.compile(rb"\{\}|\[\]")
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"{}[]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'{}[]"\\')
 
 
 def refusal(scope: Scope, body: bytes) -> ApiError | None:
@@ -82,15 +83,19 @@ def _body_refusal(body: bytes) -> ApiError | None:
 def _too_deep(body: bytes) -> bool:
     """Whether the JSON document nests more than MAX_JSON_DEPTH levels.
 
-    Fewer brackets than the limit cannot nest deeper (one count, the usual case). Else the
-    strings are cut out (escapes first, so that quotes pair up), leaving the brackets, and
-    the innermost empty pairs are removed once per level.
+    Only brackets, quotes and backslashes matter. Fewer brackets than the limit cannot nest
+    deeper (the usual single event). Else strings are cut out, leaving the structure, whose
+    innermost empty pairs are removed once per level.
     """
-    if body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:
+    reduced = body.translate(None, _NOT_STRUCTURE)
+    if reduced.count(b"{") + reduced.count(b"[") <= MAX_JSON_DEPTH:
         return False
-    if b"\\" in body:
-        body = _ESCAPE_PAIR.sub(b"", body)
-    structure = b"".join(body.split(b'"')[::2]).translate(None, _NOT_BRACKET)
+    # A string holding no bracket or escape is now "", and goes; any other leaves a quote
+    # behind (the first such string's opening quote has no partner), so the slow way.
+    structure = reduced.replace(b'""', b"") if b"\\" not in reduced else b'"'
+    if b'"' in structure:
+        unescaped = _ESCAPE_PAIR.sub(b"", body)
+        structure = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKET)
     for _ in range(MAX_JSON_DEPTH):
         structure, removed = _EMPTY_PAIR.subn(b"", structure)
         if not removed:
