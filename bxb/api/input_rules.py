@@ -39,8 +39,7 @@ INVALID_CHARACTERS = "invalid_characters"
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 _ESCAPE_PAIR = re.compile(rb"\\.", re.DOTALL)
-_EMPTY_PAIR = re.compile(rb"\{\}|\[\]")
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"{}[]")
+_BRACKETS_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'{}[]"\\')
 
 
@@ -65,7 +64,7 @@ def _body_refusal(body: bytes) -> ApiError | None:
         return None
     if _too_deep(body):
         return ApiError(400, error="Bad Request", code="json_too_deep")
-    suspect = (b"\\u" in body and _SUSPECT_ESCAPE.search(body)) or (
+    suspect = (b"\\" in body and _SUSPECT_ESCAPE.search(body)) or (
         b"\xed" in body and _ENCODED_SURROGATE.search(body)
     )
     if not suspect:
@@ -83,24 +82,27 @@ def _body_refusal(body: bytes) -> ApiError | None:
 def _too_deep(body: bytes) -> bool:
     """Whether the JSON document nests more than MAX_JSON_DEPTH levels.
 
-    Only brackets, quotes and backslashes matter. Fewer brackets than the limit cannot nest
-    deeper (the usual single event). Else strings are cut out, leaving the structure, whose
-    innermost empty pairs are removed once per level.
+    Only brackets (objects and arrays alike), quotes and backslashes matter. Fewer brackets
+    than the limit cannot nest deeper (the usual single event). Else strings are cut out,
+    leaving the structure, whose innermost empty pairs are removed once per level.
     """
-    reduced = body.translate(None, _NOT_STRUCTURE)
-    if reduced.count(b"{") + reduced.count(b"[") <= MAX_JSON_DEPTH:
+    reduced = body.translate(_BRACKETS_AS_SQUARE, _NOT_STRUCTURE)
+    if reduced.count(b"[") <= MAX_JSON_DEPTH:
         return False
     # A string holding no bracket or escape is now "", and goes; any other leaves a quote
     # behind (the first such string's opening quote has no partner), so the slow way.
     structure = reduced.replace(b'""', b"") if b"\\" not in reduced else b'"'
     if b'"' in structure:
         unescaped = _ESCAPE_PAIR.sub(b"", body)
-        structure = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKET)
+        outside = b"".join(unescaped.split(b'"')[::2])
+        structure = outside.translate(_BRACKETS_AS_SQUARE, _NOT_STRUCTURE)
     for _ in range(MAX_JSON_DEPTH):
-        structure, removed = _EMPTY_PAIR.subn(b"", structure)
-        if not removed:
+        # One scan removes one level: a pair formed by a removal waits for the next scan.
+        shallower = structure.replace(b"[]", b"")
+        if len(shallower) == len(structure):
             return False
-    return _EMPTY_PAIR.search(structure) is not None
+        structure = shallower
+    return b"[]" in structure
 
 
 def _unstorable_strings(document: Any) -> Iterator[tuple[int | str, ...]]:

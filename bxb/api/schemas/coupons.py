@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.bounds import Cents, Count, FreeText, Instant, fits
+from bxb.api.schemas.bounds import MAX_INT, BigInt, FreeText, Instant, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
 from bxb.api.serialization import decimal_string, iso
 from bxb.billing.coupons import Coupon as CouponTerms
@@ -52,6 +52,8 @@ ExpirationAt = Annotated[Instant | None, BeforeValidator(parse_expiration_at)]
 # The core refuses a rate above 100 before anything is stored (NUMERIC(10, 5)).
 PercentageRate = Annotated[Decimal, AfterValidator(check_rate_decimals)]
 Currency = Annotated[str, Field(max_length=3)]  # checked against ISO 4217 by the core
+# Only the column's range here: the core checks terms together, reporting every problem.
+Periods = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 class AppliesTo(BaseModel):
@@ -68,11 +70,11 @@ class CouponCreate(BaseModel):
     code: Code
     description: FreeText | None = None
     coupon_type: CouponTypeName
-    amount_cents: Cents | None = None
+    amount_cents: BigInt | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName
-    frequency_duration: Count | None = None
+    frequency_duration: Periods | None = None
     expiration: ExpirationName
     expiration_at: ExpirationAt = None
     reusable: bool = True
@@ -86,11 +88,11 @@ class CouponUpdate(BaseModel):
     code: Code | None = None
     description: FreeText | None = None
     coupon_type: CouponTypeName | None = None
-    amount_cents: Cents | None = None
+    amount_cents: BigInt | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
-    frequency_duration: Count | None = None
+    frequency_duration: Periods | None = None
     expiration: ExpirationName | None = None
     expiration_at: ExpirationAt = None
     reusable: bool | None = None
@@ -119,11 +121,11 @@ class AppliedCouponCreate(BaseModel):
 
     external_customer_id: Annotated[str, fits(Customer.external_id, min_length=1)]
     coupon_code: Code
-    amount_cents: Cents | None = None
+    amount_cents: BigInt | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
-    frequency_duration: Count | None = None
+    frequency_duration: Periods | None = None
 
     def overrides(self, coupon_type: str) -> dict[str, Any]:
         """The overrides that mean something for this coupon type (others are ignored)."""
