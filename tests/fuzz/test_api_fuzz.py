@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.auth import Tenant
 
-EXAMPLES = int(os.environ.get("BXB_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("BXB_FUZZ_EXAMPLES", "10"))
 SEED = os.environ.get("BXB_FUZZ_SEED", "20261204")  # "random" for a fresh one
 # Schemathesis' coverage phase (every boundary of every field) takes minutes: test-fuzz.
 PHASES = os.environ.get("BXB_FUZZ_PHASES", "examples,fuzzing,stateful")
@@ -69,6 +69,8 @@ async def test_no_operation_answers_a_server_error(
     await _seed(live_api, tenant_a)
     command = [
         str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"{live_api}/openapi.json",
         "--checks",
@@ -86,7 +88,7 @@ async def test_no_operation_answers_a_server_error(
         "--generation-database",
         "none",
         "--report",
-        "junit",
+        "junit,ndjson",
         "--report-dir",
         str(tmp_path),
         "--no-color",
@@ -101,6 +103,7 @@ async def test_no_operation_answers_a_server_error(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1"},
+        cwd=tmp_path,  # anything it keeps stays out of the work tree
     )
     output, _ = await process.communicate()
     report = output.decode(errors="replace")
