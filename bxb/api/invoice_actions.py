@@ -19,7 +19,7 @@ from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
 from bxb.api.invoice_objects import invoice_object
 from bxb.api.invoices import find_invoice
-from bxb.api.schemas.bounds import BigInt
+from bxb.api.schemas.bounds import SignedCents
 from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
     next_attempt,
@@ -88,8 +88,8 @@ class VoidOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generate_credit_note: bool = False
-    refund_amount: BigInt | None = None  # the ledger refuses what the invoice cannot take
-    credit_amount: BigInt | None = None
+    refund_amount: SignedCents | None = None  # the ledger refuses what the invoice cannot take
+    credit_amount: SignedCents | None = None
 
 
 @router.post("/invoices/{lago_id}/void")

@@ -2,7 +2,9 @@
 
 - Text lands in a column: `fits(Model.column)` takes its length from the model, so the
   schema and the table cannot drift apart. Free text stored in TEXT or JSONB gets MAX_TEXT.
-- Integers fit the column they land in (BIGINT for money, INTEGER for counts and days).
+- Integers fit the column they land in (INTEGER for counts and days). Money sent in is at
+  most MAX_AMOUNT_CENTS, far below BIGINT, so that what the ledger derives from it (sums
+  of fees, taxes up to 100 %) still fits the BIGINT columns.
 - Dates and instants lie between MIN_INSTANT and MAX_INSTANT: far enough apart for any
   real contract, close enough that period arithmetic (a year past the end, a timezone
   shift), Python's datetime, PostgreSQL, ClickHouse's DateTime64 and Temporal's timers
@@ -23,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 MAX_BIGINT = 2**63 - 1
 MAX_INT = 2**31 - 1
+MAX_AMOUNT_CENTS = 10**15  # 10 trillion in a 2-decimal currency; BIGINT holds 9,000 of them
 MAX_TEXT = 10_000  # descriptions, footers: TEXT columns, bounded by sense, not by type
 
 MIN_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
@@ -59,8 +62,9 @@ def _computable_day(value: date) -> date:
 Instant = Annotated[datetime, AfterValidator(_computable_instant)]
 Day = Annotated[date, AfterValidator(_computable_day)]
 FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-BigInt = Annotated[int, Field(ge=-MAX_BIGINT, le=MAX_BIGINT)]
-Cents = Annotated[int, Field(ge=0, le=MAX_BIGINT)]  # an amount in minor units
+Cents = Annotated[int, Field(ge=0, le=MAX_AMOUNT_CENTS)]  # an amount in minor units
+# An amount whose sign the ledger or the core checks (with the other fields, at once).
+SignedCents = Annotated[int, Field(ge=-MAX_AMOUNT_CENTS, le=MAX_AMOUNT_CENTS)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]  # days, periods, retries: INTEGER columns
 
 INSTANT_CHECKS = frozenset({_computable_instant, _computable_day})

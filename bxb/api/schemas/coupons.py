@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.bounds import MAX_INT, BigInt, FreeText, Instant, fits
+from bxb.api.schemas.bounds import MAX_INT, FreeText, Instant, SignedCents, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
 from bxb.api.serialization import decimal_string, iso
 from bxb.billing.coupons import Coupon as CouponTerms
@@ -70,7 +70,7 @@ class CouponCreate(BaseModel):
     code: Code
     description: FreeText | None = None
     coupon_type: CouponTypeName
-    amount_cents: BigInt | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName
@@ -88,7 +88,7 @@ class CouponUpdate(BaseModel):
     code: Code | None = None
     description: FreeText | None = None
     coupon_type: CouponTypeName | None = None
-    amount_cents: BigInt | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
@@ -121,7 +121,7 @@ class AppliedCouponCreate(BaseModel):
 
     external_customer_id: Annotated[str, fits(Customer.external_id, min_length=1)]
     coupon_code: Code
-    amount_cents: BigInt | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bxb.api.schemas.bounds import BigInt, Instant
+from bxb.api.schemas.bounds import Instant, SignedCents
 from bxb.api.serialization import iso
 from bxb.models import Customer, Invoice, Payment
 
@@ -31,7 +31,7 @@ class ManualPaymentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     invoice_id: Annotated[str, Field(max_length=64)]
-    amount_cents: BigInt  # the route refuses what is not positive
+    amount_cents: SignedCents  # the route refuses what is not positive
     reference: Annotated[str, Field(min_length=1, max_length=40)]
     paid_at: Annotated[Instant | None, BeforeValidator(parse_paid_at)] = None
 
