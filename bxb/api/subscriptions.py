@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 
 from bxb.api.customers import find_customer
@@ -19,7 +19,7 @@ from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plans import find_plan
-from bxb.api.schemas.bounds import Instant, column_length, fits
+from bxb.api.schemas.bounds import AwareInstant, column_length, fits
 from bxb.api.serialization import iso
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
@@ -46,15 +46,6 @@ EXTERNAL_ID_MAX_LENGTH = min(
     column_length(Subscription.external_id),
     column_length(Subscription.workflow_id) - len(workflow_id(uuid.UUID(int=0), "")),
 )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
-    return None if value is None else value.astimezone(UTC)
-
-
-AwareInstant = Annotated[Instant, AfterValidator(_aware)]
 
 
 class SubscriptionCreate(BaseModel):

@@ -58,8 +58,15 @@ def _computable_day(value: date) -> date:
     return value
 
 
+def _aware_utc(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
+    return value.astimezone(UTC)
+
+
 # Every request date or instant is one of these (naive or aware: the schema decides).
 Instant = Annotated[datetime, AfterValidator(_computable_instant)]
+AwareInstant = Annotated[Instant, AfterValidator(_aware_utc)]  # with a zone; then in UTC
 Day = Annotated[date, AfterValidator(_computable_day)]
 FreeText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 Cents = Annotated[int, Field(ge=0, le=MAX_AMOUNT_CENTS)]  # an amount in minor units

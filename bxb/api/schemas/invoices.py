@@ -7,14 +7,13 @@ integration fields, ...), so requests made for a newer Lago still work.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from bxb.api.schemas.bounds import AwareInstant as Instant
 from bxb.api.schemas.bounds import Cents, Count, fits
-from bxb.api.schemas.bounds import Instant as ComputableInstant
 from bxb.api.schemas.taxes import Code
 from bxb.api.validation import Country, Currency, Timezone
 from bxb.models import Customer, Plan, Subscription
@@ -29,15 +28,6 @@ MAX_UNITS = Decimal(10) ** 12
 
 Text = Annotated[str, Field(max_length=255)]
 ExternalId = Annotated[str, fits(Customer.external_id, min_length=1)]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
-    return None if value is None else value.astimezone(UTC)
-
-
-Instant = Annotated[ComputableInstant, AfterValidator(_aware)]
 
 
 class InvoiceMetadataIn(BaseModel):
