@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from bxb.api.deps import OrganizationIdDep, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
+from bxb.api.schemas.bounds import Instant
 from bxb.core.subscriptions import test_clock_time
 from bxb.events.pipeline import (
     EventPipeline,
@@ -199,8 +200,8 @@ async def list_events(
     page: PageDep,
     external_subscription_id: Annotated[str | None, Query()] = None,
     code: Annotated[str | None, Query()] = None,
-    timestamp_from: Annotated[datetime | None, Query()] = None,
-    timestamp_to: Annotated[datetime | None, Query()] = None,
+    timestamp_from: Annotated[Instant | None, Query()] = None,
+    timestamp_to: Annotated[Instant | None, Query()] = None,
 ) -> JSONResponse:
     """Newest first; timestamp_from and timestamp_to are both inclusive."""
     filters = EventFilters(external_subscription_id, code, _utc(timestamp_from), _utc(timestamp_to))

@@ -18,6 +18,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
 from bxb.api.invoices import find_invoice
+from bxb.api.schemas.bounds import SignedCents
 from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
     next_attempt,
@@ -88,8 +89,8 @@ class VoidOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generate_credit_note: bool = False
-    refund_amount: int | None = None
-    credit_amount: int | None = None
+    refund_amount: SignedCents | None = None  # the ledger refuses what the invoice cannot take
+    credit_amount: SignedCents | None = None
 
 
 @router.post("/invoices/{lago_id}/void")

@@ -9,18 +9,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.validation import check_country, check_currency, check_email, check_timezone
+from bxb.api.schemas.bounds import Count
+from bxb.api.validation import (
+    Country,
+    Currency,
+    Email,
+    Timezone,
+)
 from bxb.lago_objects.organizations import organization_object
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
-Currency = Annotated[str, AfterValidator(check_currency)]
-Timezone = Annotated[str, AfterValidator(check_timezone)]
-Country = Annotated[str, AfterValidator(check_country)]
-Email = Annotated[str, AfterValidator(check_email)]
+# Lago's email_settings: "invoice.finalized", "credit_note.created", ...
+EmailSetting = Annotated[str, StringConstraints(max_length=64)]
 
 
 def _check_retry_days(days: list[int]) -> list[int]:
@@ -35,7 +39,7 @@ class BillingConfigurationIn(BaseModel):
     document_locale: str | None = Field(default=None, max_length=16)
     # bxb: the dunning campaign (days after the first failed payment), then its outcome.
     dunning_retry_days: (
-        Annotated[list[int], Field(max_length=12), AfterValidator(_check_retry_days)] | None
+        Annotated[list[Count], Field(max_length=12), AfterValidator(_check_retry_days)] | None
     ) = None
     dunning_outcome: Literal["keep_past_due", "terminate"] | None = None
 
@@ -59,7 +63,7 @@ class OrganizationUpdate(BaseModel):
     document_numbering: Literal["per_customer", "per_organization"] | None = None
     document_number_prefix: str | None = Field(default=None, min_length=1, max_length=10)
     finalize_zero_amount_invoice: bool | None = None
-    email_settings: list[str] | None = None
+    email_settings: Annotated[list[EmailSetting], Field(max_length=16)] | None = None
     billing_configuration: BillingConfigurationIn | None = None
 
 

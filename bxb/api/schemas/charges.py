@@ -140,23 +140,9 @@ def draft_charge(payload: ChargeIn, existing: Charge | None, metric: BillableMet
     return ChargeDraft(metric, existing, model, properties, filters, payload.tax_codes, fields)
 
 
-def _contains_nul(value: object) -> bool:
-    """PostgreSQL refuses NUL in JSONB text, wherever it hides in the properties."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
-
-
 def _properties_errors(
     model: str, properties: Mapping[str, Any], prefix: str, errors: dict[str, list[str]]
 ) -> None:
-    if _contains_nul(properties):
-        errors.setdefault(prefix, []).append("value_is_invalid")
-        return
     for key in _GROUP_KEYS:
         keys = properties.get(key)
         if keys is not None and not (

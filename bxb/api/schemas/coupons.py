@@ -13,13 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from bxb.api.schemas.bounds import MAX_INT, FreeText, Instant, SignedCents, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
 from bxb.billing.coupons import Coupon as CouponTerms
 from bxb.billing.coupons import CouponError, CouponExpiration, CouponFrequency, CouponType
-from bxb.models import Coupon
-
-MAX_BIGINT = 2**63 - 1
-MAX_INT = 2**31 - 1
+from bxb.models import Coupon, Customer
 
 CouponTypeName = Literal["fixed_amount", "percentage"]
 FrequencyName = Literal["once", "recurring", "forever"]
@@ -48,11 +46,12 @@ def check_rate_decimals(value: Decimal) -> Decimal:
     return value
 
 
-ExpirationAt = Annotated[datetime | None, BeforeValidator(parse_expiration_at)]
+ExpirationAt = Annotated[Instant | None, BeforeValidator(parse_expiration_at)]
+# The core refuses a rate above 100 before anything is stored (NUMERIC(10, 5)).
 PercentageRate = Annotated[Decimal, AfterValidator(check_rate_decimals)]
-AmountCents = Annotated[int, Field(le=MAX_BIGINT)]
-Periods = Annotated[int, Field(le=MAX_INT)]
-Currency = Annotated[str, Field(max_length=16)]  # checked against ISO 4217 by the core
+Currency = Annotated[str, Field(max_length=3)]  # checked against ISO 4217 by the core
+# Only the column's range here: the core checks terms together, reporting every problem.
+Periods = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 class AppliesTo(BaseModel):
@@ -67,9 +66,9 @@ class CouponCreate(BaseModel):
 
     name: Name
     code: Code
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName
@@ -85,9 +84,9 @@ class CouponUpdate(BaseModel):
 
     name: Name | None = None
     code: Code | None = None
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName | None = None
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
@@ -118,9 +117,9 @@ class AppliedCouponCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    external_customer_id: Annotated[str, Field(min_length=1, max_length=255)]
+    external_customer_id: Annotated[str, fits(Customer.external_id, min_length=1)]
     coupon_code: Code
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None

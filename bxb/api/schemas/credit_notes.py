@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from bxb.api.schemas.bounds import Cents, FreeText
+
 Reason = Literal[
     "duplicated_charge",
     "product_unsatisfactory",
@@ -16,7 +18,7 @@ Reason = Literal[
 ]
 RefundStatus = Literal["pending", "succeeded", "failed"]
 CreditStatus = Literal["available", "consumed", "voided"]
-Cents = Annotated[int, Field(ge=0)]
+LagoId = Annotated[str, Field(max_length=64)]  # a UUID, parsed by the route
 
 
 def check_metadata(value: dict[str, str | None]) -> dict[str, str | None]:
@@ -34,20 +36,20 @@ Metadata = Annotated[dict[str, str | None], AfterValidator(check_metadata)]
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    fee_id: str
+    fee_id: LagoId
     amount_cents: Cents
 
 
 class EstimateIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    invoice_id: str
+    invoice_id: LagoId
     items: list[ItemIn] = Field(min_length=1)
 
 
 class CreditNoteIn(EstimateIn):
     reason: Reason | None = None
-    description: str | None = None
+    description: FreeText | None = None
     credit_amount_cents: Cents | None = None
     refund_amount_cents: Cents | None = None
     offset_amount_cents: Cents | None = None

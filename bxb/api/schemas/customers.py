@@ -23,7 +23,12 @@ from pydantic import (
 
 from bxb.api.schemas.metadata import merge_metadata_entries
 from bxb.api.schemas.taxes import Code
-from bxb.api.validation import check_country, check_currency, check_email, check_timezone
+from bxb.api.validation import (
+    Country,
+    Currency,
+    Timezone,
+    check_email,
+)
 
 # Lago's limits on customer metadata.
 MAX_METADATA = 5
@@ -49,9 +54,6 @@ def check_locale(value: str) -> str:
 
 Text = Annotated[str, Field(max_length=255)]
 ShortText = Annotated[str, Field(max_length=64)]
-Currency = Annotated[str, AfterValidator(check_currency)]
-Timezone = Annotated[str, AfterValidator(check_timezone)]
-Country = Annotated[str, AfterValidator(check_country)]
 Emails = Annotated[str, Field(max_length=255), AfterValidator(check_emails)]
 DocumentLocale = Annotated[str, Field(max_length=16), AfterValidator(check_locale)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bxb.api.schemas.bounds import Instant, SignedCents
+
 
 def parse_paid_at(value: Any) -> datetime | None:
     """Lago sends a date ("2025-02-20"); a full ISO 8601 instant is accepted too."""
@@ -27,9 +29,9 @@ class ManualPaymentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     invoice_id: Annotated[str, Field(max_length=64)]
-    amount_cents: int
+    amount_cents: SignedCents  # the route refuses what is not positive
     reference: Annotated[str, Field(min_length=1, max_length=40)]
-    paid_at: Annotated[datetime | None, BeforeValidator(parse_paid_at)] = None
+    paid_at: Annotated[Instant | None, BeforeValidator(parse_paid_at)] = None
 
 
 class ManualPaymentBody(BaseModel):

@@ -9,14 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bxb.api.schemas.billable_metrics import Name, Text
+from bxb.api.schemas.bounds import Cents, fits
 from bxb.api.schemas.taxes import reject_null
-from bxb.api.validation import check_currency
-from bxb.models import Plan, Tax
+from bxb.api.validation import Currency
+from bxb.models import BillableMetricFilter, Plan, Tax
 
-BIGINT_MAX = 2**63 - 1
-
-Currency = Annotated[str, AfterValidator(check_currency)]
-Cents = Annotated[int, Field(ge=0, le=BIGINT_MAX)]
+DisplayName = Annotated[str, fits(Plan.invoice_display_name)]
+# Filter values name values of the metric's filters (each a VARCHAR(255) key's value).
+FilterValue = Annotated[str, fits(BillableMetricFilter.key)]
+TaxCode = Annotated[str, fits(Tax.code)]
 IntervalName = Literal["weekly", "monthly", "quarterly", "semiannual", "yearly"]
 ChargeModelName = Literal[
     "standard", "graduated", "volume", "package", "percentage", "graduated_percentage"
@@ -36,16 +37,16 @@ Unsupported = Annotated[Any, AfterValidator(_unsupported)]
 class ChargeFilterIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, list[str]]
+    values: dict[FilterValue, list[FilterValue]]
 
 
 class ChargeIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: str | None = None  # Lago id of an existing charge of the plan, to update it
-    billable_metric_id: str | None = None
+    id: Annotated[str, Field(max_length=64)] | None = None  # a charge of the plan, to update
+    billable_metric_id: Annotated[str, Field(max_length=64)] | None = None
     code: Name | None = None
     charge_model: ChargeModelName | None = None
     pay_in_advance: bool | None = None
@@ -53,10 +54,10 @@ class ChargeIn(BaseModel):
     regroup_paid_fees: Literal["invoice"] | None = None
     prorated: bool | None = None
     min_amount_cents: Cents | None = None
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     properties: dict[str, Any] | None = None
     filters: list[ChargeFilterIn] | None = None
-    tax_codes: list[str] | None = None
+    tax_codes: list[TaxCode] | None = None
     applied_pricing_unit: Unsupported = None
 
     _required = field_validator(
@@ -73,8 +74,8 @@ class MinimumCommitmentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     amount_cents: Cents | None = None
-    invoice_display_name: Text | None = None
-    tax_codes: list[str] | None = None
+    invoice_display_name: DisplayName | None = None
+    tax_codes: list[TaxCode] | None = None
 
 
 class PlanFields(BaseModel):
@@ -83,7 +84,7 @@ class PlanFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Name | None = None
-    invoice_display_name: Text | None = None
+    invoice_display_name: DisplayName | None = None
     code: Name | None = None
     interval: IntervalName | None = None
     description: Text | None = None
@@ -92,7 +93,7 @@ class PlanFields(BaseModel):
     trial_period: Decimal | None = Field(default=None, ge=0, le=999_999, allow_inf_nan=False)
     pay_in_advance: bool | None = None
     bill_charges_monthly: bool | None = None
-    tax_codes: list[str] | None = None
+    tax_codes: list[TaxCode] | None = None
     minimum_commitment: MinimumCommitmentIn | None = None
     charges: list[ChargeIn] | None = None
     fixed_charges: Unsupported = None

@@ -9,10 +9,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+from bxb.api.schemas.bounds import FreeText, fits
+from bxb.models import Tax
+
+Code = Annotated[str, fits(Tax.code, min_length=1)]  # codes of every kind are VARCHAR(255)
+Name = Annotated[str, fits(Tax.name, min_length=1)]
 
 # Numeric(10, 5) keeps five decimals; more would be rounded silently by PostgreSQL.
 RATE_DECIMALS = 5
@@ -33,7 +36,9 @@ def _decimals(value: Decimal) -> int:
     return max(-exponent, 0)
 
 
-Rate = Annotated[Decimal, AfterValidator(check_rate)]
+Rate = Annotated[
+    Decimal, Field(max_digits=10, decimal_places=RATE_DECIMALS), AfterValidator(check_rate)
+]
 
 
 class TaxCreate(BaseModel):
@@ -42,7 +47,7 @@ class TaxCreate(BaseModel):
     name: Name
     code: Code
     rate: Rate
-    description: str | None = None
+    description: FreeText | None = None
     applied_to_organization: bool = False
 
 
@@ -52,7 +57,7 @@ class TaxUpdate(BaseModel):
     name: Name | None = None
     code: Code | None = None
     rate: Rate | None = None
-    description: str | None = None
+    description: FreeText | None = None
     applied_to_organization: bool | None = None
 
     @field_validator("name", "code", "rate", "applied_to_organization", mode="before")

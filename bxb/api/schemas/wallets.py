@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bxb.api.schemas.bounds import fits
 from bxb.api.schemas.coupons import ExpirationAt
 from bxb.billing.money import is_known_currency
-from bxb.billing.wallets import parse_credits, parse_rate
+from bxb.billing.wallets import CREDIT_DECIMALS, RATE_DECIMALS, parse_credits, parse_rate
+from bxb.models import Wallet, WalletTransaction
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -57,11 +59,16 @@ def _unsupported(value: object) -> object:
 
 
 Unsupported = Annotated[Any, AfterValidator(_unsupported)]
-PaidCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_paid_credits"))]
-GrantedCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_granted_credits"))]
-VoidedCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_voided_credits"))]
-RateAmount = Annotated[Decimal, BeforeValidator(_rate)]
-Currency = Annotated[str, BeforeValidator(_currency)]
+# The parsers bound credits and rates to their NUMERIC(30, n) columns; the constraints
+# say so to the schema (and can never fail after them).
+Credits = Annotated[Decimal, Field(max_digits=30, decimal_places=CREDIT_DECIMALS)]
+PaidCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_paid_credits"))]
+GrantedCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_granted_credits"))]
+VoidedCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_voided_credits"))]
+RateAmount = Annotated[
+    Decimal, Field(max_digits=30, decimal_places=RATE_DECIMALS), BeforeValidator(_rate)
+]
+Currency = Annotated[str, Field(max_length=3), BeforeValidator(_currency)]
 
 
 class _LagoOnlyFeatures(BaseModel):
@@ -78,17 +85,17 @@ class WalletCreate(_LagoOnlyFeatures):
     external_customer_id: Text255
     rate_amount: RateAmount
     currency: Currency
-    name: str | None = Field(default=None, max_length=255)
-    code: str | None = Field(default=None, max_length=255)
+    name: Annotated[str, fits(Wallet.name)] | None = None
+    code: Annotated[str, fits(Wallet.code)] | None = None
     paid_credits: PaidCredits = None
     granted_credits: GrantedCredits = None
     expiration_at: ExpirationAt = None
-    transaction_name: str | None = Field(default=None, max_length=255)
+    transaction_name: Annotated[str, fits(WalletTransaction.name)] | None = None
 
 
 class WalletUpdate(_LagoOnlyFeatures):
-    name: str | None = Field(default=None, max_length=255)
-    code: str | None = Field(default=None, max_length=255)
+    name: Annotated[str, fits(Wallet.name)] | None = None
+    code: Annotated[str, fits(Wallet.code)] | None = None
     expiration_at: ExpirationAt = None
 
 

@@ -31,7 +31,8 @@ def check_event_types(value: list[str] | None) -> list[str] | None:
 
 
 WebhookUrl = Annotated[str, StringConstraints(max_length=1024), AfterValidator(check_url)]
-EventTypes = Annotated[list[str] | None, AfterValidator(check_event_types)]
+EventType = Annotated[str, StringConstraints(max_length=255)]  # then 64, by the check
+EventTypes = Annotated[list[EventType] | None, AfterValidator(check_event_types)]
 SignatureAlgo = Literal["hmac", "jwt"]
 Name = Annotated[str, StringConstraints(max_length=255)]
 
