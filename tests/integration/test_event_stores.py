@@ -25,7 +25,13 @@ from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEve
 from bxb.core.settings import Settings
 from bxb.events.clickhouse_store import ClickHouseEventStore
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import EventFilters, EventStore, NewEvent, create_event_store
+from bxb.events.store import (
+    EventFilters,
+    EventsRefusedError,
+    EventStore,
+    NewEvent,
+    create_event_store,
+)
 from tests.conftest import app_client
 from tests.integration.test_events import add_metric
 from tests.support.auth import Tenant
@@ -116,8 +122,9 @@ async def test_a_failed_postgres_write_raises_and_its_connection_is_replaced(
     store = PostgresEventStore(engine)
     org = tenant_a.organization_id
     too_large = Decimal(10) ** 30  # beyond Numeric(40, 15)
-    with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+    with pytest.raises(EventsRefusedError) as refused:
         await store.insert_many([new_event(org, "a"), new_event(org, "b", amount=too_large)])
+    assert isinstance(refused.value.__cause__, asyncpg.NumericValueOutOfRangeError)
     assert (await store.insert_many([new_event(org, "a")])).created == [True]
     await store.close()
 
