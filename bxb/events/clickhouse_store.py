@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import clickhouse_connect
-from clickhouse_connect.driver.exceptions import DataError, OperationalError
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent
 from bxb.events.aggregation_sql import microseconds, weighted_average
@@ -298,10 +298,15 @@ def classify_failure(exc: Exception) -> Exception | None:
     if isinstance(exc, OperationalError | OSError):  # the server is unreachable
         return EventStoreUnavailableError(f"ClickHouse: {exc}")
     # The driver encodes each value (a string without UTF-8 form fails) before the server
-    # parses it.
-    if isinstance(exc, DataError | UnicodeError):
+    # parses it; chDB's binding says only that it could not pass the value on.
+    if isinstance(exc, DataError | UnicodeError) or (
+        isinstance(exc, DatabaseError) and _CHDB_COULD_NOT_BIND in str(exc)
+    ):
         return EventsRefusedError(f"ClickHouse: {exc}")
     return None
+
+
+_CHDB_COULD_NOT_BIND = "Unable to cast Python instance"
 
 
 def _scope(

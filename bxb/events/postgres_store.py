@@ -186,9 +186,20 @@ class PostgresEventStore:
                 )
             try:
                 yield conn
+            except asyncpg.DataError:
+                # The values were refused (a statement of its own, or rolled back): the
+                # connection is fine, and a divided batch's next write reuses it.
+                self._keep_or_drop(conn)
+                raise
             except BaseException:
                 conn.terminate()  # its state is unknown; a new one replaces it
                 raise
+            self._idle_writers.append(conn)
+
+    def _keep_or_drop(self, conn: asyncpg.Connection) -> None:
+        if conn.is_closed() or conn.is_in_transaction():
+            conn.terminate()
+        else:
             self._idle_writers.append(conn)
 
     async def insert_many(self, events: Sequence[NewEvent]) -> InsertResult:

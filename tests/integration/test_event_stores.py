@@ -129,6 +129,41 @@ async def test_a_failed_postgres_write_raises_and_its_connection_is_replaced(
     await store.close()
 
 
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"properties": {"note": "x\udc00"}},
+        {"properties": {"\ud800": 1}},
+        {"transaction_id": "t-\ud83d"},
+        {"subscription": "s-\udfff"},
+    ],
+)
+async def test_an_event_the_store_cannot_hold_is_refused_as_such(
+    store: EventStore, tenant_a: Tenant, poison: dict[str, Any]
+) -> None:
+    """The driver's error, whatever it is, becomes EventsRefusedError (the API answers 422,
+    the group commit writes the other requests apart); nothing is stored."""
+    org = tenant_a.organization_id
+    bad = new_event(org, **{"transaction_id": "bad", **poison})
+    with pytest.raises(EventsRefusedError):
+        await store.insert_many([new_event(org, "good"), bad])
+    assert await store.get(org, "good") is None
+    assert (await store.insert_many([new_event(org, "good")])).created == [True]
+
+
+async def test_postgres_refuses_nul_as_a_data_error(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    """ClickHouse could hold it; validation refuses it for every store."""
+    store = PostgresEventStore(engine)
+    org = tenant_a.organization_id
+    for poison in ({"properties": {"n": "\x00"}}, {"code": "c\x00"}):
+        with pytest.raises(EventsRefusedError):
+            await store.insert_many([new_event(org, "a"), new_event(org, "b", **poison)])
+    assert (await store.insert_many([new_event(org, "a")])).created == [True]
+    await store.close()
+
+
 async def test_concurrent_inserts_of_one_key_store_it_once(
     store: EventStore, tenant_a: Tenant
 ) -> None:
