@@ -174,7 +174,7 @@ async def send_traffic(
 ) -> Traffic:
     """A's and B's requests interleaved, so that they arrive (and are written) together.
 
-    At scale 10: A sends 60 single events and 6 batches of 10, B 30 poisoned single
+    At scale 10: A sends 60 single events and 5 batches of 10, B 30 poisoned single
     events, 5 batches of 10 with one poisoned event each, and 10 valid single events.
     """
     # Each organization's key and metric lookups first, so that neither waits for them.
