@@ -144,11 +144,12 @@ def is_number(value: object) -> bool:
 def storable(text: str) -> bool:
     """Whether every event store can hold this string (no NUL, no UTF-16 surrogate).
 
-    Ingestion is the hot path: an ASCII string (nearly all of them) costs two C calls.
+    Ingestion is the hot path: any string costs one or two C calls, unless it holds
+    characters Python does not print (NUL, surrogates, but also tabs or newlines).
     """
     if text.isascii():
         return "\x00" not in text
-    return _UNSTORABLE.search(text) is None
+    return text.isprintable() or _UNSTORABLE.search(text) is None
 
 
 def _exponent(number: Decimal) -> int:
