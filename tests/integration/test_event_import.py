@@ -7,23 +7,33 @@ import io
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bxb.core.cli import main
+from bxb.core.db import create_engine
 from bxb.core.settings import Settings
 from bxb.events.clickhouse_store import ClickHouseEventStore
 from bxb.events.importer import ImportSummary, ProgressLine, import_events
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import EventFilters, EventStore
+from bxb.events.store import (
+    EventFilters,
+    EventStore,
+    EventStoreUnavailableError,
+    InsertResult,
+    NewEvent,
+)
 from bxb.models import Event
 from tests.integration.test_event_stores import CHDB_URL
 from tests.integration.test_events import add_metric
 from tests.support.auth import Tenant
+from tests.support.ports import free_port
 
 TS = 1_735_732_800
 
@@ -266,3 +276,31 @@ async def test_a_batch_the_store_refuses_is_written_again_line_by_line(
     assert (first.inserted, first.duplicates) == (10 - len(expected), 0)
     assert (again.inserted, again.duplicates) == (0, 10 - len(expected))  # nothing twice
     assert stored_ids == {f"p{n}" for n in range(1, 11)} - {f"p{n}" for n, _ in expected}
+
+
+async def test_an_unavailable_store_stops_the_import_after_one_write(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+    database_url: str,
+) -> None:
+    """Nothing to divide: the store is down (nothing listens on its port)."""
+    await add_metric(sessions, tenant_a, "storage", "sum_agg", "gb")
+    nowhere = create_engine(make_url(database_url).set(port=free_port()).render_as_string(False))
+    store = PostgresEventStore(nowhere)
+    writes = 0
+    insert_many = store.insert_many
+
+    async def counted(events: Sequence[NewEvent]) -> InsertResult:
+        nonlocal writes
+        writes += 1
+        return await insert_many(events)
+
+    store.insert_many = counted  # type: ignore[method-assign]
+    try:
+        with pytest.raises(EventStoreUnavailableError):
+            await import_events(store, engine, tenant_a.organization_id, poisoned_lines())
+    finally:
+        await store.close()
+        await nowhere.dispose()
+    assert writes == 1

@@ -114,11 +114,11 @@ async def test_insert_reports_duplicates_and_returns_the_stored_original(
     assert (await store.insert_many([])).created == []
 
 
-async def test_a_failed_postgres_write_raises_and_its_connection_is_replaced(
+async def test_a_refused_postgres_write_raises_and_the_store_writes_on(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
 ) -> None:
-    """PostgreSQL only: its writes use connections of their own (the API's validation
-    keeps such amounts out; ClickHouse would not even refuse them)."""
+    """PostgreSQL only: its writes use connections of their own, kept after a refusal
+    (the API's validation keeps such amounts out; ClickHouse would not even refuse them)."""
     store = PostgresEventStore(engine)
     org = tenant_a.organization_id
     too_large = Decimal(10) ** 30  # beyond Numeric(40, 15)
