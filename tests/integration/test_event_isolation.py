@@ -31,7 +31,7 @@ from bxb.events import validation
 from bxb.events.clickhouse_store import ClickHouseEventStore
 from bxb.events.pipeline import EventPipeline, engine_of, stop_event_pipeline
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import EventStore, InsertResult, NewEvent
+from bxb.events.store import EventFilters, EventStore, InsertResult, NewEvent
 from bxb.models import Event
 from tests.conftest import app_client
 from tests.integration.test_event_stores import CHDB_URL
@@ -138,14 +138,18 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncC
 
 
 @pytest.fixture
-async def served(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    tenant_a: Tenant,
-    tenant_b: Tenant,
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def metered(
+    sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """Both organizations have the metric their events name."""
     for tenant in (tenant_a, tenant_b):
         await add_metric(sessions, tenant, "api_calls")
+
+
+@pytest.fixture
+async def served(
+    settings: Settings, metered: None
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     async for pair in serve(settings):
         yield pair
 
@@ -234,6 +238,18 @@ def assert_b_poison_rejected(traffic: Traffic) -> None:
 # --- PostgreSQL, through the HTTP API -----------------------------------------------------------
 
 
+async def isolated_traffic(
+    client: httpx.AsyncClient, a: Tenant, b: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> Traffic:
+    """Send the traffic: every valid event is answered 200 and stored, B's poison 422."""
+    traffic = await send_traffic(client, a, b)
+    assert_a_and_b_valid_served(traffic)
+    assert_b_poison_rejected(traffic)
+    assert await stored_ids(sessions, a) == traffic.a_sent
+    assert await stored_ids(sessions, b) == traffic.b_valid_sent
+    return traffic
+
+
 async def test_poisoned_events_of_one_organization_never_fail_anothers(
     served: tuple[FastAPI, httpx.AsyncClient],
     tenant_a: Tenant,
@@ -241,10 +257,7 @@ async def test_poisoned_events_of_one_organization_never_fail_anothers(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     app, client = served
-    group_commit = pipeline_of(app).group_commit
-    traffic = await send_traffic(client, tenant_a, tenant_b)
-    assert_a_and_b_valid_served(traffic)
-    assert_b_poison_rejected(traffic)
+    traffic = await isolated_traffic(client, tenant_a, tenant_b, sessions)
     # Refused at validation, field by field; a batch names its bad event by index.
     details = [r.json()["error_details"] for r in traffic.b_single[: len(POISONS)]]
     assert details == [
@@ -255,8 +268,7 @@ async def test_poisoned_events_of_one_organization_never_fail_anothers(
         {"external_subscription_id": ["value_is_invalid"]},
     ]
     assert [list(r.json()["error_details"]) for r in traffic.b_batches] == [["9"]] * len(POISONS)
-    assert await stored_ids(sessions, tenant_a) == traffic.a_sent
-    assert await stored_ids(sessions, tenant_b) == traffic.b_valid_sent
+    group_commit = pipeline_of(app).group_commit
     assert group_commit.flushes < group_commit.submissions  # writes were shared
 
 
@@ -268,11 +280,8 @@ async def test_a_write_failure_validation_did_not_foresee_fails_only_its_request
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     app, client = served
-    group_commit = pipeline_of(app).group_commit
     with logged_writes(app) as writes:
-        traffic = await send_traffic(client, tenant_a, tenant_b)
-    assert_a_and_b_valid_served(traffic)
-    assert_b_poison_rejected(traffic)
+        traffic = await isolated_traffic(client, tenant_a, tenant_b, sessions)
     # The store refused them; which field, only validation could have said.
     assert {json.dumps(r.json()["error_details"]) for r in traffic.b_single} == {
         '{"event": ["value_is_invalid"]}'
@@ -280,9 +289,8 @@ async def test_a_write_failure_validation_did_not_foresee_fails_only_its_request
     assert {json.dumps(r.json()["error_details"]) for r in traffic.b_batches} == {
         '{"events": ["value_is_invalid"]}'
     }
-    assert await stored_ids(sessions, tenant_a) == traffic.a_sent
-    assert await stored_ids(sessions, tenant_b) == traffic.b_valid_sent
     # B's poison really shared writes with A's events, which failed and were divided.
+    group_commit = pipeline_of(app).group_commit
     assert writes.shared_writes_failed() >= 1
     assert group_commit.divisions >= 1
     assert group_commit.flushes < group_commit.submissions
@@ -364,13 +372,8 @@ async def test_writes_go_on_after_the_servers_connections_were_closed(
 
 @pytest.fixture
 async def served_on_clickhouse(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    tenant_a: Tenant,
-    tenant_b: Tenant,
+    settings: Settings, metered: None
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    for tenant in (tenant_a, tenant_b):
-        await add_metric(sessions, tenant, "api_calls")
     chdb = settings.model_copy(update={"clickhouse_url": CHDB_URL})
     try:
         async for pair in serve(chdb):
@@ -382,8 +385,6 @@ async def served_on_clickhouse(
 
 
 async def clickhouse_ids(app: FastAPI, tenant: Tenant) -> set[str]:
-    from bxb.events.store import EventFilters
-
     events, _ = await pipeline_of(app).store.list_events(
         tenant.organization_id, EventFilters(), offset=0, limit=1000
     )
