@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bxb.core.temporal import TemporalUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -124,6 +126,10 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code
         )
         return _json(ApiError(exc.status_code, code=code), headers=exc.headers)
+
+    @app.exception_handler(TemporalUnavailable)
+    async def on_temporal_unavailable(_: Request, exc: TemporalUnavailable) -> JSONResponse:
+        return _json(ApiError(503, code=exc.code, error_details={exc.field: [exc.reason]}))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,7 @@ from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.serialization import iso
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
+from bxb.core.temporal import TemporalUnavailable
 from bxb.models import Customer, Organization, Subscription, TestClock
 
 router = APIRouter(prefix="/api/v1", tags=["test_clocks"])
@@ -132,10 +133,17 @@ async def advance_test_clock(
     if to < clock.frozen_time:
         raise validation_error({"frozen_time": ["time_only_moves_forward"]})
     workflows = await _live_workflows(session, clock)
+    client = await temporal.client()
     clock.status = "advancing"
     await session.commit()
     limit = timedelta(seconds=settings.test_clock_advance_timeout)
-    failures = await advance_workflows(await temporal.client(), workflows, to, limit)
+    try:
+        failures = await advance_workflows(client, workflows, to, limit)
+    except TemporalUnavailable as exc:  # Temporal unreachable until the limit: try again
+        clock.status = "failed"
+        clock.failure = exc.reason[:2000]
+        await session.commit()
+        raise
     if failures:
         clock.status = "failed"
         clock.failure = "; ".join(f"{wf}: {why}" for wf, why in sorted(failures.items()))[:2000]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
@@ -34,6 +35,12 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
+def graceful_seconds(settings: Settings) -> int:
+    """How long requests in flight get on shutdown; then they are cancelled (an update a
+    request was waiting for is dropped by its workflow if it had not started it)."""
+    return math.ceil(settings.shutdown_timeout)
+
+
 def api_server(settings: Settings) -> _ApiServer:
     config = uvicorn.Config(
         create_app(settings),
@@ -42,6 +49,7 @@ def api_server(settings: Settings) -> _ApiServer:
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_seconds(settings),
     )
     return _ApiServer(config)
 
@@ -57,6 +65,7 @@ def serve_api_processes(settings: Settings, workers: int) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_seconds(settings),
     )
 
 

@@ -2,7 +2,9 @@
 
 A mixin of SubscriptionWorkflow. `_record` asks one activity to write what a transition
 changed (and to bill it when there is anything to bill); `_run_until_done` runs an activity
-until it succeeds, retrying on durable timers.
+until it succeeds, retrying transient errors on durable timers. An error the activity
+reports as non-retryable (data the ledger cannot hold) is raised as PermanentActivityError: the
+loop then restores the state as it was before the step (see SubscriptionWorkflow._step).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 from bxb.workflows import search_attributes
 from bxb.workflows.billing_requests import (
@@ -37,13 +39,23 @@ ACTIVITY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_attempts=3,
 )
-ACTIVITY_TIMEOUT = timedelta(minutes=2)
+# Every activity heartbeats (bxb.activities.guard), so a dead worker's attempt is retried
+# elsewhere within the heartbeat timeout; the start-to-close timeout only bounds a live
+# attempt that takes too long (a very large usage aggregation is still allowed).
+ACTIVITY_TIMEOUT = timedelta(minutes=10)
+ACTIVITY_HEARTBEAT = timedelta(seconds=10)
 RETRY_BACKOFF_START = timedelta(seconds=5)
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 R = TypeVar("R")
 
 # Histories recorded before invoice collection existed replay without it.
 COLLECTION_PATCH = "invoice-collection"
+# Operators find subscriptions whose billing is stalled by this search attribute.
+BILLING_ERROR_LENGTH = 250
+
+
+class PermanentActivityError(Exception):
+    """An activity failed with an error no retry can fix; the message says which and why."""
 
 
 class Recording:
@@ -123,6 +135,7 @@ class Recording:
         result = await self._run_until_done(
             activity, request, BillingResult, f"{kind} at {at.isoformat()}"
         )
+        s.recorded = True
         if result.invoice_id is not None:
             s.invoices_created += 1
             if self._patched(COLLECTION_PATCH):
@@ -135,7 +148,7 @@ class Recording:
         result_type: type[R],
         summary: str,
         retry_policy: RetryPolicy = ACTIVITY_RETRY,
-        heartbeat_timeout: timedelta | None = None,
+        heartbeat_timeout: timedelta = ACTIVITY_HEARTBEAT,
     ) -> R:
         """Run an activity until it succeeds (they are idempotent, so retries are safe).
 
@@ -163,13 +176,25 @@ class Recording:
                     cause = cause.cause
                 if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
                     raise DeclinedError(DunningPolicy.model_validate(cause.details[0])) from err
-                self._rt.last_error = f"{activity} failed: {getattr(cause, 'message', cause)}"
+                message = f"{activity} failed: {getattr(cause, 'message', cause)}"
+                if _non_retryable(err, cause):
+                    raise PermanentActivityError(message) from err
+                self._rt.last_error = message
                 workflow.logger.warning("%s; retrying in %s", self._rt.last_error, backoff)
                 await workflow.sleep(backoff, summary=f"retry {activity}")
                 backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
                 continue
             self._rt.last_error = None
             return result
+
+    def _show_billing_error(self, message: str | None) -> None:
+        """Set (or clear) the search attribute of a stalled subscription."""
+        key = search_attributes.BILLING_ERROR
+        current = workflow.info().typed_search_attributes.get(key)
+        wanted = None if message is None else message[:BILLING_ERROR_LENGTH]
+        if current != wanted:
+            update = key.value_unset() if wanted is None else key.value_set(wanted)
+            workflow.upsert_search_attributes([update])
 
     def _patched(self, patch_id: str) -> bool:
         """workflow.patched, remembered in the state: a run continued from a patched run is
@@ -194,3 +219,9 @@ class Recording:
         ]
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def _non_retryable(err: FailureError, cause: BaseException) -> bool:
+    if isinstance(err, ActivityError) and err.retry_state is RetryState.NON_RETRYABLE_FAILURE:
+        return True
+    return isinstance(cause, ApplicationError) and cause.non_retryable

@@ -12,6 +12,7 @@ handler has finished, so histories stay short.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -22,8 +23,16 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
-    from bxb.workflows.runtime import DUE_ORDER, Due, QueuedCommand, Runtime
+    from bxb.workflows.recording import (
+        RETRY_BACKOFF_MAX,
+        RETRY_BACKOFF_START,
+        PermanentActivityError,
+    )
+    from bxb.workflows.runtime import DUE_ORDER, Due, Failure, QueuedCommand, Runtime, Stall
     from bxb.workflows.state import (
+        REQUEST_EXPIRED,
+        REQUEST_REFUSED,
+        SUBSCRIPTION_STALLED,
         AdvanceRequest,
         ChangePlanRequest,
         CreateRequest,
@@ -32,11 +41,13 @@ with workflow.unsafe.imports_passed_through():
         Status,
         SubscriptionState,
         SubscriptionView,
+        TerminateRequest,
         UpdateRequest,
     )
     from bxb.workflows.transitions import Transitions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
+EXPIRED_MESSAGE = "the caller stopped waiting before the subscription could take this request"
 
 
 def workflow_id(organization_id: UUID, external_id: str) -> str:
@@ -60,7 +71,7 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
         while True:
             await self._process_until_now()
             ended = self.state.status in (Status.TERMINATED, Status.CANCELED)
-            if ended and not self.state.collections:
+            if self._rt.start_failed is not None or (ended and not self.state.collections):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self.state
             if self._should_continue_as_new():
@@ -86,21 +97,102 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             # never kept waiting on a payment provider.
             deferred = due is not None and due.kind in COLLECTION_KINDS and self._rt.commands
             if due is not None and due.at <= now and not deferred:
-                await self._on_due(due)
+                failure = await self._step(due.kind, self._on_due(due))
+                if failure is None:
+                    self._end_stall()
+                elif not self.state.recorded:
+                    self._fail_start(failure)
+                    return
+                else:
+                    await self._stall(due, failure)
                 continue
             if self._rt.commands:
                 command = self._rt.commands[0]
-                try:
-                    await self._on_command(command, now)
-                except ApplicationError as exc:
-                    command.error = exc.message
-                command.done = True
+                if command.expired(workflow.now()):
+                    command.finish(Failure(EXPIRED_MESSAGE, REQUEST_EXPIRED))
+                else:
+                    failure = await self._step(command.kind, self._on_command(command, now))
+                    if failure is not None and not self.state.recorded:
+                        self._fail_start(failure)
+                        return
+                    command.finish(failure)
                 self._rt.commands.pop(0)
                 continue
+            self._end_stall()  # whatever stalled is no longer due (an invoice was voided)
             self._rt.caught_up_to = now
             if self._rt.advancing_to is not None and now >= self._rt.advancing_to:
                 self._rt.advancing_to = None
             return
+
+    # ---- failures --------------------------------------------------------------------
+
+    async def _step(self, name: str, work: Coroutine[Any, Any, None]) -> Failure | None:
+        """A due transition or a command, as one unit. When it fails with an error that no
+        retry can fix, the state is put back exactly as it was before the step, and the
+        failure is returned. (Activities are idempotent on business keys: if an earlier
+        activity of the step wrote something, doing the step again finds it.)"""
+        snapshot = self.state.model_copy(deep=True)
+        try:
+            await work
+        except PermanentActivityError as exc:
+            message = str(exc)
+        except ApplicationError as exc:  # a command refused by the workflow's own rules
+            message = exc.message
+        except (ValueError, ArithmeticError) as exc:  # billing arithmetic out of its range
+            message = f"{name} failed: {exc}"
+        else:
+            return None
+        self.state = snapshot
+        return Failure(message, REQUEST_REFUSED)
+
+    async def _stall(self, due: Due, failure: Failure) -> None:
+        """A due transition failed for good: billing must still happen, so it is tried again
+        from scratch after a backoff (up to hourly), its error is shown (`view`, the
+        BxbBillingError search attribute), and updates are refused meanwhile rather than
+        kept waiting behind it. Time order is kept: nothing later happens first."""
+        stall = self._rt.stall or Stall(failure.message, RETRY_BACKOFF_START)
+        stall.message = failure.message
+        self._rt.stall = stall
+        self._rt.last_error = failure.message
+        self._refuse_waiting(Failure(failure.message, SUBSCRIPTION_STALLED))
+        self._show_billing_error(failure.message)
+        workflow.logger.warning("%s; trying again in %s", failure.message, stall.backoff)
+        await workflow.sleep(stall.backoff, summary=f"retry {due.kind}")
+        stall.backoff = min(stall.backoff * 2, RETRY_BACKOFF_MAX)
+
+    def _end_stall(self) -> None:
+        if self._rt.stall is not None:
+            self._rt.stall = None
+            self._rt.last_error = None
+        self._show_billing_error(None)  # also after continue-as-new (no-op when unset)
+
+    def _refuse_waiting(self, failure: Failure) -> None:
+        """Answer every queued update with failure (signals stay queued, in order)."""
+        for command in self._rt.commands:
+            if command.kind != "payment_notice":
+                command.finish(failure)
+        self._rt.commands = [c for c in self._rt.commands if not c.done]
+
+    def _fail_start(self, failure: Failure) -> None:
+        """Nothing was ever recorded and the start failed: the subscription never existed.
+        Its create is refused with the reason, and the workflow ends (the same external_id
+        can be created again)."""
+        self._rt.start_failed = failure
+        self._rt.last_error = failure.message
+        for command in self._rt.commands:
+            command.finish(failure)
+        self._rt.commands = []
+
+    def _require_taking_requests(self) -> None:
+        if self._rt.start_failed is not None:
+            failure = self._rt.start_failed
+            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
+        if self._rt.stall is not None:
+            raise ApplicationError(
+                self._rt.stall.message, type=SUBSCRIPTION_STALLED, non_retryable=True
+            )
+
+    # ---- what is due ----------------------------------------------------------------
 
     def _next_due(self) -> Due | None:
         s = self.state
@@ -169,14 +261,16 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
 
     async def _submit(self, kind: str, payload: Any = None) -> SubscriptionView:
         self._rt.seq += 1
-        command = QueuedCommand(self._rt.seq, kind, payload)
+        command = QueuedCommand(self._rt.seq, kind, payload, accepted_at=workflow.now())
         self._rt.commands.append(command)
         await workflow.wait_condition(lambda: command.done)
-        if command.error is not None:
-            raise ApplicationError(command.error, type="InvalidRequest", non_retryable=True)
+        if command.failure is not None:
+            failure = command.failure
+            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
         return self.view()
 
     def _require_live(self) -> None:
+        self._require_taking_requests()
         if self.state.status in (Status.TERMINATED, Status.CANCELED):
             raise ValueError(f"subscription is {self.state.status.value}")
 
@@ -184,6 +278,10 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
     async def create(self, request: CreateRequest) -> SubscriptionView:
         """Sent with update-with-start: answers once the start (if due) is processed."""
         return await self._submit("create", request)
+
+    @create.validator
+    def _validate_create(self, request: CreateRequest) -> None:
+        self._require_taking_requests()
 
     @workflow.update
     async def change_plan(self, request: ChangePlanRequest) -> SubscriptionView:
@@ -196,11 +294,11 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             raise ValueError("the new plan's currency differs from the subscription's")
 
     @workflow.update
-    async def terminate(self) -> SubscriptionView:
-        return await self._submit("terminate")
+    async def terminate(self, request: TerminateRequest | None = None) -> SubscriptionView:
+        return await self._submit("terminate", request)
 
     @terminate.validator
-    def _validate_terminate(self) -> None:
+    def _validate_terminate(self, request: TerminateRequest | None = None) -> None:
         self._require_live()
 
     @workflow.update
@@ -222,13 +320,19 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             # Wait for one whole pass of the loop, even when the clock does not move, so
             # that messages sent before the advance (a payment notice) are handled by then.
             self._rt.caught_up_to = None
-        await workflow.wait_condition(
-            lambda: self._rt.caught_up_to is not None and self._rt.caught_up_to >= request.to
-        )
+
+        def caught_up() -> bool:
+            return self._rt.caught_up_to is not None and self._rt.caught_up_to >= request.to
+
+        # A stalled transition answers now, naming its error, rather than at the API's bound.
+        await workflow.wait_condition(lambda: caught_up() or self._rt.stall is not None)
+        if not caught_up():
+            self._require_taking_requests()
         return self.view()
 
     @advance_clock.validator
     def _validate_advance(self, request: AdvanceRequest) -> None:
+        self._require_taking_requests()
         if not self.clock.simulated:
             raise ValueError("this subscription is not on a test clock")
         clock_time = self.state.clock_time
@@ -240,10 +344,18 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
         """Finalize a draft now, before its grace period ends (then collect it)."""
         return await self._submit("finalize_invoice", command)
 
+    @finalize_invoice.validator
+    def _validate_finalize_invoice(self, command: InvoiceCommand) -> None:
+        self._require_taking_requests()
+
     @workflow.update
     async def retry_payment(self, command: InvoiceCommand) -> SubscriptionView:
         """Attempt payment now (counts as an attempt of the dunning campaign)."""
         return await self._submit("retry_payment", command)
+
+    @retry_payment.validator
+    def _validate_retry_payment(self, command: InvoiceCommand) -> None:
+        self._require_taking_requests()
 
     @workflow.signal
     def payment_notice(self, notice: PaymentNotice) -> None:

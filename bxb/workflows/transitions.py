@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bxb.billing.periods import BillingTime, Interval, trial_end
+from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
 from bxb.billing.proration import is_upgrade
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
 from bxb.workflows.billing_requests import BaseFeeLine, SubscriptionRow, UsageWindow
@@ -24,6 +24,9 @@ from bxb.workflows.state import (
     Status,
     UpdateRequest,
 )
+
+# Workflows that started on an earlier day before this rule billed every past period.
+BACKDATING_PATCH = "backdated-start-bills-current-period"
 
 
 class Transitions(Recording):
@@ -110,18 +113,37 @@ class Transitions(Recording):
 
     async def _activate(self, at: datetime) -> None:
         s = self.state
+        now = self.clock.now()
+        tz = zone(s.timezone)
+        backdated = local_day(at, tz) < local_day(now, tz) and self._patched(BACKDATING_PATCH)
         s.status = Status.ACTIVE
         s.started_at = at
         s.segment.started_at = at
         trial_days = s.segment.plan.trial_period_days
         if trial_days:
-            s.trial_ends_at = trial_end(at, trial_days, zone(s.timezone))
-        self._begin_period(at)
+            s.trial_ends_at = trial_end(at, trial_days, tz)
+        if backdated:
+            self._begin_backdated(at, now)
+            fees: list[BaseFeeLine] = []
+        else:
+            self._begin_period(at)
+            fees = self._advance_fee(at)
         assert s.period_start is not None
         assert s.period_end is not None
-        fees = self._advance_fee(at)
         await self._record("start_subscription", "start", at, s.period_start, s.period_end, fees)
         self._upsert_search_attributes()
+
+    def _begin_backdated(self, at: datetime, now: datetime) -> None:
+        """A start on an earlier day than today, as in Lago: the subscription is active from
+        `at`, but nothing before the current period is billed, and no start invoice is
+        issued; the current period (and its usage) is billed when it closes."""
+        s = self.state
+        terms = self._terms(s.segment.plan)
+        period = segment_period(now, at, terms)
+        s.period_start, s.period_end = period.start, period.end
+        s.usage_from = charges_period(now, at, terms).start
+        if s.trial_ends_at is not None and s.trial_ends_at <= now:
+            s.trial_ended_at = s.trial_ends_at  # a trial over before today is not billed
 
     async def _end_trial(self, at: datetime) -> None:
         s = self.state
