@@ -23,10 +23,9 @@ from bxb.core.workflow_calls import (
     BUSY,
     DEFAULT_WAIT,
     WorkflowRequestError,
-    busy,
-    busy_reason,
     query_view,
     send_update,
+    unanswered,
     with_answer_time,
     within,
 )
@@ -216,7 +215,7 @@ async def start_subscription(
             id=update_id,
         )
 
-    return await within(wait, attempt, lambda: busy_reason(client, wf_id))
+    return await within(wait, attempt, lambda: unanswered(client, wf_id))
 
 
 async def advance_workflows(
@@ -237,7 +236,7 @@ async def advance_workflows(
             left = deadline - loop.time()
             try:
                 if left <= 0:
-                    raise busy(await busy_reason(client, wf_id))
+                    raise await unanswered(client, wf_id)
                 await send_update(client, wf_id, "advance_clock", AdvanceRequest(to=to), wait=left)
             except WorkflowRequestError as exc:
                 return wf_id, str(exc)

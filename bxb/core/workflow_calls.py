@@ -46,8 +46,10 @@ TRANSIENT = frozenset(
     }
 )
 RETRY_DELAY_MAX = 1.0
-BUSY_QUERY_SECONDS = 3.0
+# After the bound: how long to spend finding out why there was no answer.
+EXPLAIN_SECONDS = 1.5
 BUSY = "subscription_busy"
+DID_NOT_FINISH = "the subscription did not finish the request in time"
 
 
 class WorkflowRequestError(Exception):
@@ -61,9 +63,10 @@ def busy(reason: str) -> TemporalUnavailable:
 async def within(
     wait: float,
     call: Callable[[float], Awaitable[T]],
-    busy_reason: Callable[[], Awaitable[str]],
+    unanswered: Callable[[], Awaitable[TemporalUnavailable]],
 ) -> T:
-    """call(seconds left) until it answers, retrying transport errors, for `wait` seconds."""
+    """call(seconds left) until it answers, retrying transport errors, for `wait` seconds;
+    then raise what `unanswered` says."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     transport: str | None = None
@@ -89,7 +92,7 @@ async def within(
     except TimeoutError:
         if transport is not None:
             raise TemporalUnavailable(f"Temporal did not answer: {transport}") from None
-        raise busy(await busy_reason()) from None
+        raise await unanswered() from None
 
 
 async def send_update(
@@ -111,7 +114,7 @@ async def send_update(
         )
         return result
 
-    return await within(wait, attempt, lambda: busy_reason(client, wf_id))
+    return await within(wait, attempt, lambda: unanswered(client, wf_id))
 
 
 def with_answer_time(arg: Any, seconds: float) -> Any:
@@ -128,20 +131,26 @@ async def query_view(client: Client, wf_id: str, *, wait: float = DEFAULT_WAIT) 
     async def attempt(_: float) -> SubscriptionView:
         return await handle.query(SubscriptionWorkflow.view)
 
-    async def no_answer() -> str:
-        return "the subscription did not answer in time"
-
-    return await within(wait, attempt, no_answer)
+    return await within(wait, attempt, lambda: unanswered(client, None))
 
 
-async def busy_reason(client: Client, wf_id: str) -> str:
-    """Why a workflow did not answer in time: the error it is retrying, if any."""
+async def unanswered(client: Client, wf_id: str | None) -> TemporalUnavailable:
+    """Why a workflow did not answer in time: the error it reports (it is retrying a
+    transition), or that it is still busy, or that Temporal itself does not answer (the
+    SDK retries a call to an unreachable server on its own until the bound)."""
+    if wf_id is not None:
+        try:
+            async with asyncio.timeout(EXPLAIN_SECONDS):
+                view = await client.get_workflow_handle(wf_id).query(SubscriptionWorkflow.view)
+            return busy(view.last_error or DID_NOT_FINISH)
+        except (TimeoutError, RPCError, WorkflowQueryFailedError):
+            pass
     try:
-        async with asyncio.timeout(BUSY_QUERY_SECONDS):
-            view = await client.get_workflow_handle(wf_id).query(SubscriptionWorkflow.view)
-    except (TimeoutError, RPCError, WorkflowQueryFailedError):
-        return "did not finish in time"
-    return view.last_error or "did not finish in time"
+        async with asyncio.timeout(EXPLAIN_SECONDS):
+            healthy = await client.service_client.check_health()
+    except (TimeoutError, RPCError):
+        healthy = False
+    return busy(DID_NOT_FINISH) if healthy else TemporalUnavailable("Temporal does not answer")
 
 
 def refusal(exc: WorkflowUpdateFailedError) -> Exception:
