@@ -13,6 +13,7 @@ that they prove the workflow itself fails fast whatever the API lets through.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -38,6 +39,7 @@ from bxb.workflows.state import CreateRequest, SubscriptionState, UpdateRequest
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 from tests.conftest import app_client
 from tests.support.auth import Tenant
+from tests.support.histories import record_histories
 from tests.support.subscriptions import SubscriptionApi
 
 pytestmark = pytest.mark.slow
@@ -299,3 +301,30 @@ async def _accept_invoices(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("DROP TRIGGER IF EXISTS refuse ON invoices"))
         await conn.execute(text("DROP FUNCTION IF EXISTS refuse()"))
+
+
+async def test_a_subscription_through_every_failure_path_replays(
+    api: SubscriptionApi,
+    temporal_env: WorkflowEnvironment,
+    tenant_a: Tenant,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A backdated start, a refused update, a stalled close and its recovery, in one
+    workflow; its history is recorded (BXB_RECORD_HISTORY=1) for the replay test."""
+    await api.customer_on_clock("2026-03-15T00:00:00Z")
+    await api.plan()
+    assert (await api.subscribe(subscription_at="1970-01-01T00:00:00Z")).status_code == 200
+    wf_id = workflow_id(tenant_a.organization_id, "sub_1")
+    with pytest.raises(WorkflowRequestError):
+        await send_update(temporal_env.client, wf_id, "update", UpdateRequest(name="\x00"))
+    await _refuse_invoices(engine, "RAISE EXCEPTION 'amount out of range' USING ERRCODE = '22003'")
+    try:
+        assert (await api.advance("2026-04-01T00:00:00Z")).status_code == 422
+    finally:
+        await _accept_invoices(engine)
+    assert (await _advance_until_done(api, "2026-04-01T00:00:00Z")).status_code == 200
+    assert (await api.advance("2026-05-01T00:00:00Z")).status_code == 200
+    assert [i.total_amount_cents for i in await _invoices(sessions)] == [3100, 3100]
+    if os.environ.get("BXB_RECORD_HISTORY"):
+        await record_histories(temporal_env.client, wf_id, "subscription_failures")
