@@ -13,7 +13,6 @@ a month (calendar), so a day of March costs $1.00.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,11 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bxb.api.app import create_app
-from bxb.core.settings import Settings
 from bxb.models import Invoice
-from tests.conftest import app_client
-from tests.support.auth import Tenant
 from tests.support.subscriptions import SubscriptionApi
 
 pytestmark = pytest.mark.slow
@@ -37,14 +32,9 @@ MAY_1 = datetime(2026, 5, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def api(
-    temporal_settings: Settings, worker: str, tenant_a: Tenant
-) -> AsyncIterator[SubscriptionApi]:
-    settings = temporal_settings.model_copy(update={"workflow_update_timeout": 4.0})
-    async for client in app_client(create_app(settings)):
-        api = SubscriptionApi(client, tenant_a)
-        await api.customer_on_clock("2026-03-15T10:00:00Z")
-        yield api
+async def api(subscription_api: SubscriptionApi) -> SubscriptionApi:
+    await subscription_api.customer_on_clock("2026-03-15T10:00:00Z")
+    return subscription_api
 
 
 async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:

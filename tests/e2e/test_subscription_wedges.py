@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -51,13 +50,8 @@ JAN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def api(
-    temporal_settings: Settings, worker: str, tenant_a: Tenant
-) -> AsyncIterator[SubscriptionApi]:
-    # A short bound on waiting for a workflow, so that a wedge would show as a timeout.
-    settings = temporal_settings.model_copy(update={"workflow_update_timeout": 4.0})
-    async for client in app_client(create_app(settings)):
-        yield SubscriptionApi(client, tenant_a)
+def api(subscription_api: SubscriptionApi) -> SubscriptionApi:
+    return subscription_api
 
 
 async def _row(sessions: async_sessionmaker[AsyncSession], external_id: str) -> Subscription:
@@ -222,16 +216,11 @@ async def test_a_period_close_that_cannot_succeed_stalls_visibly_and_refuses_upd
         attributes = (await handle.describe()).typed_search_attributes
         assert "amount out of range" in (attributes.get(BILLING_ERROR) or "")
         # Updates are refused at once while the close is stalled (not kept waiting).
-        busy = await api.rename("While stalled")
-        assert api.took < PROMPT
-        assert busy.status_code == 503, busy.text
-        assert "amount out of range" in busy.text
+        await _rename_answers_busy(api, "amount out of range")
     finally:
         await _accept_invoices(engine)
     # The close is retried on its own (backing off from 5 s) and succeeds once, in time order.
-    answer = await _advance_until_done(api, "2026-02-01T00:00:00Z")
-    assert answer.status_code == 200, answer.text
-    assert [i.total_amount_cents for i in await _invoices(sessions)] == [3100]
+    await _january_billed_once(api, sessions)
     attributes = (await handle.describe()).typed_search_attributes
     assert attributes.get(BILLING_ERROR) is None
     assert (await api.rename("Later")).status_code == 200
@@ -257,20 +246,34 @@ async def test_an_update_the_api_gave_up_on_is_never_applied(
             impatient.clock = api.clock
             stuck = await impatient.advance("2026-02-01T00:00:00Z")
             assert stuck.status_code == 422, stuck.text
-        busy = await api.rename("Too late")
-        assert api.took < PROMPT  # the bound (4 s here), not forever
-        assert busy.status_code == 503, busy.text
-        body = busy.json()
-        assert (body["status"], body["error"]) == (503, "Service Unavailable")
-        assert "ledger is read-only" in busy.text
+        await _rename_answers_busy(api, "ledger is read-only")  # at the bound (4 s here)
     finally:
         await _accept_invoices(engine)
-    answer = await _advance_until_done(api, "2026-02-01T00:00:00Z")
-    assert answer.status_code == 200, answer.text
-    assert [i.total_amount_cents for i in await _invoices(sessions)] == [3100]
+    await _january_billed_once(api, sessions)
     # The caller was told the rename failed: it was dropped, not applied late.
     assert (await api.subscription())["name"] == "Kept"
     assert (await _row(sessions, "sub_1")).name == "Kept"
+
+
+async def _rename_answers_busy(api: SubscriptionApi, reason: str) -> None:
+    busy = await api.rename("While busy")
+    assert api.took < PROMPT
+    assert busy.status_code == 503, busy.text
+    body = busy.json()
+    assert (body["status"], body["error"], body["code"]) == (
+        503,
+        "Service Unavailable",
+        "subscription_busy",
+    )
+    assert reason in body["error_details"]["subscription"][0]
+
+
+async def _january_billed_once(
+    api: SubscriptionApi, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answer = await _advance_until_done(api, "2026-02-01T00:00:00Z")
+    assert answer.status_code == 200, answer.text
+    assert [i.total_amount_cents for i in await _invoices(sessions)] == [3100]
 
 
 async def _advance_until_done(api: SubscriptionApi, to: str) -> httpx.Response:
