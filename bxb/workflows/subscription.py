@@ -128,9 +128,9 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
 
     async def _step(self, name: str, work: Coroutine[Any, Any, None]) -> Failure | None:
         """A due transition or a command, as one unit. When it fails with an error that no
-        retry can fix, the state is put back exactly as it was before the step, and the
-        failure is returned. (Activities are idempotent on business keys: if an earlier
-        activity of the step wrote something, doing the step again finds it.)"""
+        retry can fix, the state is put back as it was before the step, and the failure is
+        returned. (Activities are idempotent on business keys: if an earlier activity of
+        the step wrote something, doing the step again finds it.)"""
         snapshot = self.state.model_copy(deep=True)
         try:
             await work
@@ -142,6 +142,10 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             message = f"{name} failed: {exc}"
         else:
             return None
+        # What the step does not own stays as it is now: a test clock advance may have moved
+        # the clock meanwhile, and patches taken are recorded in the history for good.
+        snapshot.clock_time = self.state.clock_time
+        snapshot.patches = self.state.patches
         self.state = snapshot
         return Failure(message, REQUEST_REFUSED)
 

@@ -82,20 +82,24 @@ async def test_a_backdated_start_paid_in_advance_bills_the_next_period(
     assert _fees(april) == [(3100, APRIL_1, MAY_1)]
 
 
-async def test_a_start_earlier_this_period_bills_its_days_at_the_close(
-    api: SubscriptionApi, sessions: async_sessionmaker[AsyncSession]
+@pytest.mark.parametrize("pay_in_advance", [False, True])
+async def test_a_start_earlier_this_period_is_billed_at_the_close(
+    api: SubscriptionApi, sessions: async_sessionmaker[AsyncSession], pay_in_advance: bool
 ) -> None:
-    await api.plan()
+    await api.plan(pay_in_advance=pay_in_advance)
     created = await api.subscribe(subscription_at="2026-03-10T00:00:00Z")
     assert created.status_code == 200, created.text
     assert created.json()["subscription"]["current_billing_period_started_at"] == (
         "2026-03-10T00:00:00Z"
     )
-    assert await _invoices(sessions) == []
+    assert await _invoices(sessions) == []  # not even the days paid in advance
     assert (await api.advance("2026-04-01T00:00:00Z")).status_code == 200
-    [march] = await _invoices(sessions)
-    march_10 = datetime(2026, 3, 10, tzinfo=UTC)
-    assert _fees(march) == [(2200, march_10, APRIL_1)]  # 10 to 31 March: 22 days
+    [invoice] = await _invoices(sessions)
+    if pay_in_advance:
+        assert _fees(invoice) == [(3100, APRIL_1, MAY_1)]  # April, in advance
+    else:
+        march_10 = datetime(2026, 3, 10, tzinfo=UTC)
+        assert _fees(invoice) == [(2200, march_10, APRIL_1)]  # 10 to 31 March: 22 days
 
 
 async def test_a_start_earlier_today_is_an_ordinary_start(
