@@ -6,8 +6,14 @@ waits on the clock for the next due instant or the next message. Message handler
 I/O themselves: they queue a command and wait until the loop has processed it, so all
 effects happen in one place, one at a time, in a deterministic order.
 
+Each command and each due transition is one step. A step that fails with an error no
+retry can fix (bad data, a date out of range) is undone: a command is refused with the
+reason, a due transition is tried again later while updates are refused (it "stalls").
+Transient errors are retried inside the step, on durable timers (recording.py).
+
 After each closed billing period the workflow continues as new with its state, once every
-handler has finished, so histories stay short.
+handler has finished, so histories stay short. Transitions are in transitions.py, recording
+through activities in recording.py, invoice collection in collection.py.
 """
 
 from __future__ import annotations
