@@ -8,69 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bxb.api.app import create_app, create_served_app
+from bxb.api.app import create_app
 from bxb.core.db import create_engine, create_sessionmaker, transaction
 from bxb.core.embedded import EmbeddedPostgres, EmbeddedTemporal
 from bxb.core.gc_tuning import tune_gc_for_serving
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import bootstrap_organization
+from bxb.core.serving import AnswersWhenCancelled, graceful_seconds
 from bxb.core.settings import Settings
 from bxb.core.temporal import SEARCH_ATTRIBUTE_TYPES
 from bxb.worker import run_worker
 
 log = logging.getLogger(__name__)
-
-
-SHUTTING_DOWN = json.dumps(
-    {"status": 503, "error": "Service Unavailable", "code": "shutting_down"}
-).encode()
-
-
-class AnswersWhenCancelled:
-    """On shutdown, uvicorn cancels the requests still running after its graceful timeout,
-    and would answer them with a bare 500. They get Lago's 503 instead, and the connection
-    is closed: the caller may send the request again to another process (an update it was
-    waiting for is dropped by its workflow if the workflow had not started it)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except asyncio.CancelledError:
-            if started:
-                raise
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(SHUTTING_DOWN)).encode()),
-                (b"connection", b"close"),
-            ]
-            await send({"type": "http.response.start", "status": 503, "headers": headers})
-            await send({"type": "http.response.body", "body": SHUTTING_DOWN})
-
-
-def served_app() -> ASGIApp:
-    """`bxb api --workers N`: each process's app (uvicorn factory)."""
-    return AnswersWhenCancelled(create_served_app())
 
 
 class _ApiServer(uvicorn.Server):
@@ -79,12 +33,6 @@ class _ApiServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-def graceful_seconds(settings: Settings) -> int:
-    """How long requests in flight get on shutdown; then they are cancelled (an update a
-    request was waiting for is dropped by its workflow if it had not started it)."""
-    return math.ceil(settings.shutdown_timeout)
 
 
 def api_server(settings: Settings) -> _ApiServer:
@@ -103,7 +51,7 @@ def api_server(settings: Settings) -> _ApiServer:
 def serve_api_processes(settings: Settings, workers: int) -> None:
     """`bxb api --workers N`: uvicorn's process manager runs N copies of the API."""
     uvicorn.run(
-        "bxb.core.stack:served_app",
+        "bxb.core.serving:served_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,
