@@ -75,9 +75,10 @@ async def test_an_advance_survives_a_temporal_restart(
             await api.plan()
             for n in range(SUBSCRIPTIONS):
                 assert (await api.subscribe(f"sub_{n}")).status_code == 200
-            advance = asyncio.create_task(api.advance("2026-04-01T00:00:00Z"))
+            advance = asyncio.create_task(api.advance("2026-07-01T00:00:00Z"))
             while not await _invoices(sessions):  # noqa: ASYNC110 - billing has begun
                 await asyncio.sleep(0.05)
+            assert not advance.done()
             temporal.stop()
             down = [
                 await api.send("GET", f"/api/v1/customers/cus_1/current_usage?{USAGE_OF_SUB_0}"),
@@ -94,11 +95,11 @@ async def test_an_advance_survives_a_temporal_restart(
             "temporal_unavailable",
         )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["test_clock"]["frozen_time"] == "2026-04-01T00:00:00Z"
+    assert answer.json()["test_clock"]["frozen_time"] == "2026-07-01T00:00:00Z"
     invoices = await _invoices(sessions)
-    # Three closes per subscription, once each, numbered without a gap.
-    assert len(invoices) == 3 * SUBSCRIPTIONS
+    # Six closes per subscription, once each, numbered without a gap.
+    assert len(invoices) == 6 * SUBSCRIPTIONS
     assert {i.total_amount_cents for i in invoices} == {3100}
-    assert [i.sequential_id for i in invoices] == list(range(1, 3 * SUBSCRIPTIONS + 1))
+    assert [i.sequential_id for i in invoices] == list(range(1, 6 * SUBSCRIPTIONS + 1))
     periods = {(i.subscription_id, i.period_start) for i in invoices}
     assert len(periods) == len(invoices)
