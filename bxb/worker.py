@@ -58,9 +58,10 @@ def build_worker(
     events: EventStore,
     settings: Settings | None = None,
 ) -> Worker:
+    settings = settings or Settings()
     health = HealthActivities(sessions)
     subscriptions = SubscriptionActivities(sessions, events)
-    collection = CollectionActivities(sessions, events, settings or Settings())
+    collection = CollectionActivities(sessions, events, settings)
     return Worker(
         client,
         task_queue=task_queue,
@@ -71,11 +72,14 @@ def build_worker(
             *subscriptions.all(),
             *collection.all(),
             *WebhookActivities(sessions).all(),
-            *ProviderCustomerActivities(sessions, settings or Settings()).all(),
-            *RefundActivities(sessions, settings or Settings()).all(),
+            *ProviderCustomerActivities(sessions, settings).all(),
+            *RefundActivities(sessions, settings).all(),
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
+        # On shutdown, running activities get this long, then are cancelled; Temporal
+        # retries them on another worker (they are idempotent).
+        graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_timeout),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from bxb.activities.heartbeat import heartbeating
+from bxb.activities.guard import fails_fast
 from bxb.activities.subscriptions import dispatch_webhooks
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
@@ -47,16 +47,18 @@ class CollectionActivities:
         self.settings = settings
 
     @activity.defn(name="finalize_invoice")
+    @fails_fast
     async def finalize_invoice(self, step: InvoiceStep) -> InvoiceStanding:
         webhooks = await finalize_draft(self.sessions, self.invoicing, step.invoice_id, step.at)
         await dispatch_webhooks(webhooks or [])
         return await self._standing(step.invoice_id)
 
     @activity.defn(name="collect_payment")
+    @fails_fast
     async def collect_payment(self, step: InvoiceStep) -> PaymentResult:
         policy = await self._policy(step.invoice_id)
-        outcome = await heartbeating(
-            attempt_payment(self.sessions, self.settings, step.invoice_id, step.attempt, step.at)
+        outcome = await attempt_payment(
+            self.sessions, self.settings, step.invoice_id, step.attempt, step.at
         )
         await dispatch_webhooks(outcome.webhook_ids)
         if outcome.status == "failed":
@@ -69,6 +71,7 @@ class CollectionActivities:
         return PaymentResult(status=outcome.status, policy=policy, message=outcome.message)
 
     @activity.defn(name="mark_payment_overdue")
+    @fails_fast
     async def mark_payment_overdue(self, step: InvoiceStep) -> InvoiceStanding:
         """Dunning is over and the invoice is still unpaid: it is past due."""
         webhooks: list[uuid.UUID] = []

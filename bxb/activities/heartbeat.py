@@ -1,5 +1,5 @@
-"""Heartbeating while an activity waits on a provider (Stripe): a dead worker's attempt is
-noticed by the heartbeat timeout (seconds), not by the whole start-to-close timeout."""
+"""Heartbeating while an activity works: a dead worker's attempt is noticed by the heartbeat
+timeout (seconds), not by the whole start-to-close timeout."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ T = TypeVar("T")
 
 
 async def heartbeating(work: Coroutine[Any, Any, T]) -> T:
-    """Await work, heartbeating meanwhile."""
+    """Await work, heartbeating meanwhile (when run as an activity)."""
     task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_SECONDS)
-        if done:
-            return task.result()
-        activity.heartbeat()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_SECONDS)
+            if done:
+                return task.result()
+            if activity.in_activity():
+                activity.heartbeat()
+    finally:
+        # Cancelled (worker shutdown, heartbeat timeout): the work stops too.
+        task.cancel()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from bxb.activities.guard import heartbeats
 from bxb.activities.subscriptions import dispatch_webhooks
 from bxb.core.settings import Settings
 from bxb.payments.collect import provider_for
@@ -21,6 +22,7 @@ class ProviderCustomerActivities:
         self.settings = settings
 
     @activity.defn(name=SYNC_ACTIVITY)
+    @heartbeats
     async def sync_provider_customer(self, customer_id: uuid.UUID) -> str:
         """The sync's status; raises on transient failures, for Temporal to retry."""
         outcome = await sync_provider_customer(

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from bxb.activities.guard import fails_fast
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
@@ -38,38 +39,47 @@ class SubscriptionActivities:
 
     # One implementation, several names: the history shows which transition it was.
     @activity.defn(name="start_subscription")
+    @fails_fast
     async def start_subscription(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="end_trial")
+    @fails_fast
     async def end_trial(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="close_period")
+    @fails_fast
     async def close_period(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="bill_usage")
+    @fails_fast
     async def bill_usage(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="change_plan")
+    @fails_fast
     async def change_plan(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="schedule_downgrade")
+    @fails_fast
     async def schedule_downgrade(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="terminate_subscription")
+    @fails_fast
     async def terminate_subscription(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="cancel_subscription")
+    @fails_fast
     async def cancel_subscription(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
     @activity.defn(name="record_subscription")
+    @fails_fast
     async def record_subscription(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 

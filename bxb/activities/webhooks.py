@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from bxb.activities.guard import heartbeats
 from bxb.core.db import transaction
 from bxb.models import Webhook, WebhookAttempt, WebhookEndpoint
 from bxb.models.base import utcnow
@@ -103,6 +104,7 @@ class WebhookActivities:
         return [self.deliver_webhook, self.mark_webhook_failed]
 
     @activity.defn(name="deliver_webhook")
+    @heartbeats
     async def deliver_webhook(self, attempt: DeliveryAttempt) -> str:
         request = await self._load(attempt.webhook_id)
         if request is None:  # delivered already, or its endpoint was deleted
@@ -114,6 +116,7 @@ class WebhookActivities:
         return "succeeded"
 
     @activity.defn(name="mark_webhook_failed")
+    @heartbeats
     async def mark_webhook_failed(self, webhook_id: uuid.UUID) -> None:
         async with transaction(self.sessions) as session:
             await session.execute(

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
-from bxb.core.temporal import TemporalUnavailableError
+from bxb.core.temporal import TemporalUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,11 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return _json(ApiError(exc.status_code, code=code), headers=exc.headers)
 
+    @app.exception_handler(TemporalUnavailable)
+    async def on_temporal_unavailable(_: Request, exc: TemporalUnavailable) -> JSONResponse:
+        error = ApiError(503, code=exc.code, error_details={exc.field: [exc.reason]})
+        return _json(error, headers={"Retry-After": "1"})
+
 
 # PostgreSQL cannot be reached, or dropped the connection (shut down, restarting, crashed).
 _DATABASE_DOWN: tuple[type[BaseException], ...] = (
@@ -156,7 +161,7 @@ def unavailable_service(exc: BaseException) -> str | None:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, TemporalUnavailableError) or (
+        if isinstance(current, TemporalUnavailable) or (
             isinstance(current, RPCError) and current.status == RPCStatusCode.UNAVAILABLE
         ):
             return "temporal"

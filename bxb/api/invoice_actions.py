@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import WorkflowUpdateFailedError
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
@@ -27,6 +26,7 @@ from bxb.core.invoice_collection import (
     send_invoice_command,
     start_invoice_collection,
 )
+from bxb.core.workflow_calls import WorkflowRequestError
 from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook
@@ -63,9 +63,9 @@ async def finalize_invoice(
     await session.rollback()  # the workflow writes; read afresh afterwards
     try:
         await send_invoice_command(
-            await temporal.client(), workflow_id, "finalize_invoice", invoice_id
+            await temporal.client(), workflow_id, "finalize_invoice", invoice_id, wait=temporal.wait
         )
-    except WorkflowUpdateFailedError:
+    except WorkflowRequestError:
         raise _not_allowed("invoice_not_draft") from None
     return await _answer(session, org_id, lago_id)
 
@@ -149,9 +149,14 @@ async def retry_payment(
         await session.rollback()
         try:
             await send_invoice_command(
-                client, workflow_id, "retry_payment", invoice_id, next_attempt=attempt
+                client,
+                workflow_id,
+                "retry_payment",
+                invoice_id,
+                next_attempt=attempt,
+                wait=temporal.wait,
             )
-        except WorkflowUpdateFailedError:
+        except WorkflowRequestError:
             raise _not_allowed("not_allowed") from None
     else:
         customer = await session.get(Customer, invoice.customer_id)

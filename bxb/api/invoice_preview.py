@@ -34,7 +34,7 @@ from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
 from bxb.billing.usage import compute_customer_usage
 from bxb.core.customer_clock import customer_now, customer_zone
-from bxb.core.subscriptions import live_rows, plan_snapshot
+from bxb.core.subscriptions import live_rows, plan_snapshot, query_view
 from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
@@ -43,7 +43,6 @@ from bxb.ledger.finalizing import net_payment_term
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState
-from bxb.workflows.subscription import SubscriptionWorkflow
 
 
 @dataclass
@@ -224,8 +223,7 @@ async def _existing(
     client = await temporal.client()
     draft = _Draft(utcnow(), [], [], [])
     for row in found:
-        handle = client.get_workflow_handle(row.workflow_id)
-        state = (await handle.query(SubscriptionWorkflow.view)).state
+        state = (await query_view(client, row.workflow_id, wait=temporal.wait)).state
         assert state.period_start is not None
         assert state.period_end is not None
         plan = state.segment.plan

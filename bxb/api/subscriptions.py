@@ -28,14 +28,15 @@ from bxb.core.subscriptions import (
     initial_state,
     live_rows,
     plan_snapshot,
+    query_view,
     send_update,
     start_subscription,
 )
 from bxb.core.tax_book import TaxBook
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Subscription, TestClock
-from bxb.workflows.state import ChangePlanRequest, CreateRequest, UpdateRequest
-from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
+from bxb.workflows.state import ChangePlanRequest, CreateRequest, TerminateRequest, UpdateRequest
+from bxb.workflows.subscription import workflow_id
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 
@@ -128,6 +129,7 @@ async def create_subscription(
         customer.currency = plan.amount_currency  # the first subscription fixes it (Lago)
         await session.commit()
     client = await temporal.client()
+    wait = settings.workflow_update_timeout
     snapshot = plan_snapshot(plan)
     existing = await live_rows(session, org.id, data.external_id)
     try:
@@ -137,7 +139,7 @@ async def create_subscription(
                 raise validation_error({"external_id": ["value_already_exist"]})
             if current.plan_code != plan.code:
                 change = ChangePlanRequest(plan=snapshot, new_lago_id=uuid.uuid4(), name=data.name)
-                await send_update(client, current.workflow_id, "change_plan", change)
+                await send_update(client, current.workflow_id, "change_plan", change, wait=wait)
         else:
             now, clock_time = await _now_for(session, customer)
             state = initial_state(
@@ -151,10 +153,12 @@ async def create_subscription(
                 ending_at=data.ending_at,
                 clock_time=clock_time,
             )
-            if data.ending_at is not None and data.ending_at <= state.subscription_at:
+            # As in Lago: an end after the start, and not in the past (even when backdated).
+            if data.ending_at is not None and data.ending_at <= max(state.subscription_at, now):
                 raise validation_error({"ending_at": ["invalid_date"]})
             request = CreateRequest(plan=snapshot, name=data.name, ending_at=data.ending_at)
-            await start_subscription(client, settings.temporal_task_queue, state, request)
+            queue = settings.temporal_task_queue
+            await start_subscription(client, queue, state, request, wait=wait)
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
     return {"subscription": subscription_object(await _current_row(session, org, data.external_id))}
@@ -196,6 +200,7 @@ async def update_subscription(
     org: OrgDep,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     rows = await live_rows(session, org.id, external_id)
     if not rows:
@@ -207,7 +212,13 @@ async def update_subscription(
         clear_ending_at="ending_at" in fields and body.subscription.ending_at is None,
     )
     try:
-        await send_update(await temporal.client(), rows[0].workflow_id, "update", request)
+        await send_update(
+            await temporal.client(),
+            rows[0].workflow_id,
+            "update",
+            request,
+            wait=settings.workflow_update_timeout,
+        )
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
     return {"subscription": subscription_object(await _current_row(session, org, external_id))}
@@ -215,13 +226,23 @@ async def update_subscription(
 
 @router.delete("/subscriptions/{external_id}")
 async def terminate_subscription(
-    external_id: str, org: OrgDep, session: SessionDep, temporal: TemporalDep
+    external_id: str,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     rows = await live_rows(session, org.id, external_id)
     if not rows:
         raise not_found("subscription")
     try:
-        await send_update(await temporal.client(), rows[0].workflow_id, "terminate")
+        await send_update(
+            await temporal.client(),
+            rows[0].workflow_id,
+            "terminate",
+            TerminateRequest(),
+            wait=settings.workflow_update_timeout,
+        )
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
     terminated = await session.get(Subscription, rows[0].id, populate_existing=True)
@@ -236,6 +257,7 @@ async def current_usage(
     org: OrgDep,
     session: SessionDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
     external_subscription_id: str,
 ) -> dict[str, Any]:
     """Usage of the subscription's current period so far, priced with its pinned plan."""
@@ -248,7 +270,7 @@ async def current_usage(
     if not rows:
         raise not_found("subscription")
     client = await temporal.client()
-    view = await client.get_workflow_handle(rows[0].workflow_id).query(SubscriptionWorkflow.view)
+    view = await query_view(client, rows[0].workflow_id, wait=settings.workflow_update_timeout)
     state = view.state
     assert state.usage_from is not None
     assert state.period_end is not None

@@ -20,6 +20,7 @@ from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.bounds import AwareInstant
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
+from bxb.core.temporal import TemporalUnavailable
 from bxb.lago_objects.test_clocks import test_clock_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 
@@ -113,10 +114,17 @@ async def advance_test_clock(
     if to < clock.frozen_time:
         raise validation_error({"frozen_time": ["time_only_moves_forward"]})
     workflows = await _live_workflows(session, clock)
+    client = await temporal.client()
     clock.status = "advancing"
     await session.commit()
     limit = timedelta(seconds=settings.test_clock_advance_timeout)
-    failures = await advance_workflows(await temporal.client(), workflows, to, limit)
+    try:
+        failures = await advance_workflows(client, workflows, to, limit)
+    except TemporalUnavailable as exc:  # Temporal unreachable until the limit: try again
+        clock.status = "failed"
+        clock.failure = exc.reason[:2000]
+        await session.commit()
+        raise
     if failures:
         clock.status = "failed"
         clock.failure = "; ".join(f"{wf}: {why}" for wf, why in sorted(failures.items()))[:2000]

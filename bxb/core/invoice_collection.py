@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from bxb.core.workflow_calls import DEFAULT_WAIT, send_update
 from bxb.models import Customer, Invoice, Payment, Subscription
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import InvoiceStep
@@ -79,11 +80,13 @@ async def send_invoice_command(
     update: str,
     invoice_id: uuid.UUID,
     next_attempt: int | None = None,
+    *,
+    wait: float = DEFAULT_WAIT,
 ) -> None:
-    """finalize_invoice / retry_payment on the owning subscription workflow."""
-    handle = client.get_workflow_handle(workflow_id)
+    """finalize_invoice / retry_payment on the owning subscription workflow (within the
+    bound; WorkflowRequestError when the workflow refuses)."""
     command = InvoiceCommand(invoice_id=invoice_id, next_attempt=next_attempt)
-    await handle.execute_update(update, command)
+    await send_update(client, workflow_id, update, command, wait=wait)
 
 
 async def resume_unstarted_collections(

@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("BXB_BOOTSTRAP_API_KEY")
     )
     log_level: str = Field(default="INFO", validation_alias=_env("BXB_LOG_LEVEL"))
+    # How long an API request waits for a subscription's workflow (create, plan change,
+    # update, termination, invoice actions, live state) before answering 503 with the error
+    # the workflow reports.
+    workflow_update_timeout: float = Field(
+        default=15.0, gt=0, validation_alias=_env("BXB_WORKFLOW_UPDATE_TIMEOUT")
+    )
+    # On shutdown: how long requests in flight and running activities get to finish.
+    shutdown_timeout: float = Field(
+        default=10.0, gt=0, validation_alias=_env("BXB_SHUTDOWN_TIMEOUT")
+    )
     # How long advancing a test clock may take before it reports the subscriptions still busy.
     test_clock_advance_timeout: float = Field(
         default=120.0, validation_alias=_env("BXB_TEST_CLOCK_ADVANCE_TIMEOUT")

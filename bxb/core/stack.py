@@ -19,6 +19,7 @@ from bxb.core.embedded import EmbeddedPostgres, EmbeddedTemporal
 from bxb.core.gc_tuning import tune_gc_for_serving
 from bxb.core.migrate import upgrade
 from bxb.core.organizations import bootstrap_organization
+from bxb.core.serving import AnswersWhenCancelled, graceful_seconds
 from bxb.core.settings import Settings
 from bxb.core.temporal import SEARCH_ATTRIBUTE_TYPES
 from bxb.worker import run_worker
@@ -36,12 +37,13 @@ class _ApiServer(uvicorn.Server):
 
 def api_server(settings: Settings) -> _ApiServer:
     config = uvicorn.Config(
-        create_app(settings),
+        AnswersWhenCancelled(create_app(settings)),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_seconds(settings),
     )
     return _ApiServer(config)
 
@@ -49,7 +51,7 @@ def api_server(settings: Settings) -> _ApiServer:
 def serve_api_processes(settings: Settings, workers: int) -> None:
     """`bxb api --workers N`: uvicorn's process manager runs N copies of the API."""
     uvicorn.run(
-        "bxb.api.app:create_served_app",
+        "bxb.core.serving:served_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,
@@ -57,6 +59,7 @@ def serve_api_processes(settings: Settings, workers: int) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_seconds(settings),
     )
 
 

@@ -11,22 +11,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.service import RPCError
 
+from bxb.core.temporal import TemporalUnavailable
+from bxb.core.workflow_calls import (
+    BUSY,
+    DEFAULT_WAIT,
+    WorkflowRequestError,
+    query_view,
+    send_update,
+    unanswered,
+    with_answer_time,
+    within,
+)
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows import search_attributes
 from bxb.workflows.state import (
+    AdvanceRequest,
     BillableMetricSnapshot,
     ChargeFilterSnapshot,
     ChargeSnapshot,
@@ -43,14 +49,17 @@ LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
 # Updates waiting for their result hold a long poll on the server, which caps them per
 # namespace; a clock with thousands of subscriptions advances them this many at a time.
 ADVANCE_CONCURRENCY = 256
-# An update whose result did not arrive in time (a busy server) is asked for again under
-# the same update id; Temporal deduplicates by that id, so it never runs twice.
-UPDATE_ATTEMPTS = 5
-STUCK_QUERY_SECONDS = 10.0
 
-
-class WorkflowRequestError(Exception):
-    """The workflow refused a request (a validator or a command said why)."""
+__all__ = [
+    "WorkflowRequestError",
+    "advance_workflows",
+    "initial_state",
+    "live_rows",
+    "plan_snapshot",
+    "query_view",
+    "send_update",
+    "start_subscription",
+]
 
 
 def plan_snapshot(plan: Plan) -> PlanSnapshot:
@@ -157,11 +166,17 @@ def initial_state(
         segment=Segment(lago_id=uuid.uuid4(), plan=plan, started_at=subscription_at),
         test_clock_id=customer.test_clock_id,
         clock_time=clock_time,
+        recorded=False,
     )
 
 
 async def start_subscription(
-    client: Client, task_queue: str, state: SubscriptionState, request: CreateRequest
+    client: Client,
+    task_queue: str,
+    state: SubscriptionState,
+    request: CreateRequest,
+    *,
+    wait: float = DEFAULT_WAIT,
 ) -> SubscriptionView:
     """Update-with-start: creates the workflow once; the same request again is a no-op."""
     wf_id = workflow_id(state.organization_id, state.external_id)
@@ -190,87 +205,48 @@ async def start_subscription(
         )
 
     update_id = str(uuid.uuid4())
-    for _ in range(UPDATE_ATTEMPTS):
-        try:
-            return await client.execute_update_with_start_workflow(
-                SubscriptionWorkflow.create,
-                request,
-                start_workflow_operation=start_operation(),
-                id=update_id,
-            )
-        except WorkflowUpdateFailedError as exc:
-            raise WorkflowRequestError(_reason(exc)) from exc
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            _reraise_if_cancelled()
-            continue  # the same update id: the server answers with the first attempt's outcome
-    raise WorkflowRequestError("Temporal did not answer in time; retry the request")
 
+    async def attempt(left: float) -> SubscriptionView:
+        # The same update id each time: the server answers with the first attempt's outcome.
+        return await client.execute_update_with_start_workflow(
+            SubscriptionWorkflow.create,
+            with_answer_time(request, left),
+            start_workflow_operation=start_operation(),
+            id=update_id,
+        )
 
-async def send_update(
-    client: Client, wf_id: str, update: str, arg: object | None = None
-) -> SubscriptionView:
-    handle = client.get_workflow_handle(wf_id)
-    args = [] if arg is None else [arg]
-    update_id = str(uuid.uuid4())
-    for _ in range(UPDATE_ATTEMPTS):
-        try:
-            result: SubscriptionView = await handle.execute_update(
-                update, args=args, id=update_id, result_type=SubscriptionView
-            )
-        except WorkflowUpdateFailedError as exc:
-            raise WorkflowRequestError(_reason(exc)) from exc
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            _reraise_if_cancelled()
-            continue  # the same update id: the server answers with the first attempt's outcome
-        except RPCError as exc:
-            raise WorkflowRequestError(exc.message) from exc
-        return result
-    raise WorkflowRequestError("Temporal did not answer in time; retry the request")
-
-
-def _reraise_if_cancelled() -> None:
-    """The SDK reports our own cancellation (a timeout around the call) as an RPC timeout;
-    that one must propagate, not be retried."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-def _reason(exc: WorkflowUpdateFailedError) -> str:
-    """The innermost message: validators' and commands' reasons, not wrapper text."""
-    cause: BaseException = exc.cause
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return str(getattr(cause, "message", None) or cause)
+    return await within(wait, attempt, lambda: unanswered(client, wf_id))
 
 
 async def advance_workflows(
     client: Client, workflow_ids: list[str], to: datetime, limit: timedelta
 ) -> dict[str, str]:
-    """Advance every workflow's test clock to `to`; returns {workflow_id: failure} (empty: ok)."""
-    from bxb.workflows.state import AdvanceRequest
+    """Advance every workflow's test clock to `to`; returns {workflow_id: failure} (empty: ok).
 
+    A subscription that refuses, or is still busy at the limit, is a failure named by its
+    reason. Temporal itself unreachable until the limit raises TemporalUnavailable.
+    """
     in_flight = asyncio.Semaphore(ADVANCE_CONCURRENCY)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit.total_seconds()
+    unreachable: list[TemporalUnavailable] = []
 
     async def advance(wf_id: str) -> tuple[str, str | None]:
-        try:
-            async with asyncio.timeout(limit.total_seconds()), in_flight:
-                await send_update(client, wf_id, "advance_clock", AdvanceRequest(to=to))
-        except WorkflowRequestError as exc:
-            return wf_id, str(exc)
-        except TimeoutError:
-            return wf_id, await _stuck_reason(client, wf_id)
+        async with in_flight:
+            left = deadline - loop.time()
+            try:
+                if left <= 0:
+                    raise await unanswered(client, wf_id)
+                await send_update(client, wf_id, "advance_clock", AdvanceRequest(to=to), wait=left)
+            except WorkflowRequestError as exc:
+                return wf_id, str(exc)
+            except TemporalUnavailable as exc:
+                if exc.code != BUSY:
+                    unreachable.append(exc)
+                return wf_id, exc.reason
         return wf_id, None
 
     results = await asyncio.gather(*(advance(wf_id) for wf_id in workflow_ids))
+    if unreachable:
+        raise unreachable[0]
     return {wf_id: failure for wf_id, failure in results if failure is not None}
-
-
-async def _stuck_reason(client: Client, wf_id: str) -> str:
-    """Why a workflow did not finish in time: the error it is retrying, if any."""
-    try:
-        async with asyncio.timeout(STUCK_QUERY_SECONDS):
-            view = await client.get_workflow_handle(wf_id).query(SubscriptionWorkflow.view)
-    except (TimeoutError, RPCError):
-        return "did not finish in time"
-    return view.last_error or "did not finish in time"

@@ -98,6 +98,9 @@ class BillingResult(BaseModel):
 
 # The error type of a declined payment: not retried by Temporal, it starts dunning.
 PAYMENT_DECLINED = "PaymentDeclined"
+# The error type of what no retry can fix (data the ledger cannot hold, dates out of
+# range): the activity is not retried, and the workflow fails the command that asked.
+INVALID_INPUT = "InvalidInput"
 
 
 class InvoiceStep(BaseModel):

@@ -36,6 +36,8 @@ class ProviderCustomerWorkflow:
             customer_id,
             result_type=str,
             start_to_close_timeout=timedelta(minutes=2),
+            # The activity heartbeats: a dead worker's attempt is retried within seconds.
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=SYNC_RETRY,
             summary="create the customer at its payment provider",
         )

@@ -135,7 +135,26 @@ class PaymentNotice(BaseModel):
     status: str  # succeeded | failed | voided
 
 
-class InvoiceCommand(BaseModel):
+# Why the workflow refused an update (the failure's ApplicationError type):
+# the request itself can never succeed (422) ...
+REQUEST_REFUSED = "InvalidRequest"
+# ... or the subscription cannot take requests now: a transition that is due keeps
+# failing and is being retried (503, naming its error) ...
+SUBSCRIPTION_STALLED = "SubscriptionStalled"
+# ... or the API had stopped waiting before the workflow could start it (503).
+REQUEST_EXPIRED = "RequestExpired"
+
+
+class Command(BaseModel):
+    """A request the workflow's loop carries out, one at a time, in order."""
+
+    # How long the API waits for the answer. A command the workflow has not started when
+    # this much time has passed since it arrived is dropped: a request the caller was told
+    # failed (503) is never applied later.
+    answer_within_seconds: float | None = None
+
+
+class InvoiceCommand(Command):
     invoice_id: UUID
     # retry_payment: the number the ledger gives the next attempt (a collection the
     # workflow forgot, e.g. after dunning gave up, must not reuse attempt numbers).
@@ -175,9 +194,13 @@ class SubscriptionState(BaseModel):
     collections: list[Collection] = Field(default_factory=list)
     # Patches (workflow.patched ids) this lineage of runs has taken.
     patches: list[str] = Field(default_factory=list)
+    # False until an activity has recorded the subscription: a start that fails before
+    # then leaves nothing behind, so the workflow refuses its create and ends. (True by
+    # default for states written before this field existed.)
+    recorded: bool = True
 
 
-class CreateRequest(BaseModel):
+class CreateRequest(Command):
     """Sent with update-with-start; the same request twice yields the same subscription."""
 
     plan: PlanSnapshot
@@ -185,16 +208,20 @@ class CreateRequest(BaseModel):
     ending_at: datetime | None = None
 
 
-class ChangePlanRequest(BaseModel):
+class ChangePlanRequest(Command):
     plan: PlanSnapshot
     new_lago_id: UUID
     name: str | None = None
 
 
-class UpdateRequest(BaseModel):
+class UpdateRequest(Command):
     name: str | None = None
     ending_at: datetime | None = None
     clear_ending_at: bool = False
+
+
+class TerminateRequest(Command):
+    """Terminate now (or cancel a pending subscription)."""
 
 
 class AdvanceRequest(BaseModel):

@@ -6,125 +6,68 @@ waits on the clock for the next due instant or the next message. Message handler
 I/O themselves: they queue a command and wait until the loop has processed it, so all
 effects happen in one place, one at a time, in a deterministic order.
 
+Each command and each due transition is one step. A step that fails with an error no
+retry can fix (bad data, a date out of range) is undone: a command is refused with the
+reason, a due transition is tried again later while updates are refused (it "stalls").
+Transient errors are retried inside the step, on durable timers (recording.py).
+
 After each closed billing period the workflow continues as new with its state, once every
-handler has finished, so histories stay short.
+handler has finished, so histories stay short. Transitions are in transitions.py, recording
+through activities in recording.py, invoice collection in collection.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from bxb.billing.periods import BillingTime, Interval, trial_end
-    from bxb.billing.proration import is_upgrade
-    from bxb.billing.subscription_fees import (
-        Terms,
-        base_fee,
-        charges_period,
-        segment_period,
-        zone,
-    )
-    from bxb.workflows import search_attributes
-    from bxb.workflows.billing_requests import (
-        PAYMENT_DECLINED,
-        BaseFeeLine,
-        BillingRequest,
-        BillingResult,
-        DunningPolicy,
-        SubscriptionRow,
-        UsageWindow,
-    )
     from bxb.workflows.clock import WorkflowClock
-    from bxb.workflows.collection import COLLECTION_KINDS, DeclinedError, InvoiceCollection
+    from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
+    from bxb.workflows.recording import (
+        RETRY_BACKOFF_MAX,
+        RETRY_BACKOFF_START,
+        PermanentActivityError,
+    )
+    from bxb.workflows.runtime import DUE_ORDER, Due, Failure, QueuedCommand, Runtime, Stall
     from bxb.workflows.state import (
+        REQUEST_EXPIRED,
+        REQUEST_REFUSED,
+        SUBSCRIPTION_STALLED,
         AdvanceRequest,
         ChangePlanRequest,
         CreateRequest,
         InvoiceCommand,
         PaymentNotice,
-        PendingDowngrade,
-        PlanSnapshot,
-        Segment,
         Status,
         SubscriptionState,
         SubscriptionView,
+        TerminateRequest,
         UpdateRequest,
     )
+    from bxb.workflows.transitions import Transitions
 
-# Billing must happen. A failing activity is retried a few times at once, then the
-# workflow keeps retrying it on durable timers backing off to hourly, for as long as it
-# takes, and shows the last error to the `view` query (operators, test clock advances).
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_attempts=3,
-)
-ACTIVITY_TIMEOUT = timedelta(minutes=2)
-RETRY_BACKOFF_START = timedelta(seconds=5)
-RETRY_BACKOFF_MAX = timedelta(hours=1)
-R = TypeVar("R")
-
-# Histories recorded before invoice collection existed replay without it.
-COLLECTION_PATCH = "invoice-collection"
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
+EXPIRED_MESSAGE = "the caller stopped waiting before the subscription could take this request"
 
 
 def workflow_id(organization_id: UUID, external_id: str) -> str:
     return f"subscription/{organization_id}/{external_id}"
 
 
-@dataclass
-class _Command:
-    seq: int
-    kind: str
-    payload: Any = None
-    done: bool = False
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class _Due:
-    at: datetime
-    kind: str
-    invoice_id: UUID | None = None
-
-
-_DUE_ORDER = {
-    "activate": 0,
-    "end_trial": 1,
-    "terminate": 2,
-    "close_period": 3,
-    "close_usage": 4,
-    "finalize_invoice": 5,
-    "collect_payment": 6,
-}
-
-
-@dataclass
-class _Runtime:
-    commands: list[_Command] = field(default_factory=list)
-    seq: int = 0
-    caught_up_to: datetime | None = None
-    advancing_to: datetime | None = None
-    period_closed: bool = False
-    last_error: str | None = None
-
-
 @workflow.defn
-class SubscriptionWorkflow(InvoiceCollection):
+class SubscriptionWorkflow(Transitions, InvoiceCollection):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
         # new run's very first task, ahead of run().
         self.state = state
-        self._rt = _Runtime()
+        self._rt = Runtime()
         self.clock = WorkflowClock(lambda: self.state)
 
     # ---- main loop -------------------------------------------------------------------
@@ -134,7 +77,7 @@ class SubscriptionWorkflow(InvoiceCollection):
         while True:
             await self._process_until_now()
             ended = self.state.status in (Status.TERMINATED, Status.CANCELED)
-            if ended and not self.state.collections:
+            if self._rt.start_failed is not None or (ended and not self.state.collections):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self.state
             if self._should_continue_as_new():
@@ -160,48 +103,133 @@ class SubscriptionWorkflow(InvoiceCollection):
             # never kept waiting on a payment provider.
             deferred = due is not None and due.kind in COLLECTION_KINDS and self._rt.commands
             if due is not None and due.at <= now and not deferred:
-                await self._on_due(due)
+                failure = await self._step(due.kind, self._on_due(due))
+                if failure is None:
+                    self._end_stall()
+                elif not self.state.recorded:
+                    self._fail_start(failure)
+                    return
+                else:
+                    await self._stall(due, failure)
                 continue
             if self._rt.commands:
                 command = self._rt.commands[0]
-                try:
-                    await self._on_command(command, now)
-                except ApplicationError as exc:
-                    command.error = exc.message
-                command.done = True
+                if command.expired(workflow.now()):
+                    command.finish(Failure(EXPIRED_MESSAGE, REQUEST_EXPIRED))
+                else:
+                    failure = await self._step(command.kind, self._on_command(command, now))
+                    if failure is not None and not self.state.recorded:
+                        self._fail_start(failure)
+                        return
+                    command.finish(failure)
                 self._rt.commands.pop(0)
                 continue
+            self._end_stall()  # whatever stalled is no longer due (an invoice was voided)
             self._rt.caught_up_to = now
             if self._rt.advancing_to is not None and now >= self._rt.advancing_to:
                 self._rt.advancing_to = None
             return
 
-    def _next_due(self) -> _Due | None:
+    # ---- failures --------------------------------------------------------------------
+
+    async def _step(self, name: str, work: Coroutine[Any, Any, None]) -> Failure | None:
+        """A due transition or a command, as one unit. When it fails with an error that no
+        retry can fix, the state is put back as it was before the step, and the failure is
+        returned. (Activities are idempotent on business keys: if an earlier activity of
+        the step wrote something, doing the step again finds it.)"""
+        snapshot = self.state.model_copy(deep=True)
+        try:
+            await work
+        except PermanentActivityError as exc:
+            message = str(exc)
+        except ApplicationError as exc:  # a command refused by the workflow's own rules
+            message = exc.message
+        except (ValueError, ArithmeticError) as exc:  # billing arithmetic out of its range
+            message = f"{name} failed: {exc}"
+        else:
+            return None
+        # What the step does not own stays as it is now: a test clock advance may have moved
+        # the clock meanwhile, and patches taken are recorded in the history for good.
+        snapshot.clock_time = self.state.clock_time
+        snapshot.patches = self.state.patches
+        self.state = snapshot
+        return Failure(message, REQUEST_REFUSED)
+
+    async def _stall(self, due: Due, failure: Failure) -> None:
+        """A due transition failed for good: billing must still happen, so it is tried again
+        from scratch after a backoff (up to hourly), its error is shown (`view`, the
+        BxbBillingError search attribute), and updates are refused meanwhile rather than
+        kept waiting behind it. Time order is kept: nothing later happens first."""
+        stall = self._rt.stall or Stall(failure.message, RETRY_BACKOFF_START)
+        stall.message = failure.message
+        self._rt.stall = stall
+        self._rt.last_error = failure.message
+        self._refuse_waiting(Failure(failure.message, SUBSCRIPTION_STALLED))
+        self._show_billing_error(failure.message)
+        workflow.logger.warning("%s; trying again in %s", failure.message, stall.backoff)
+        await workflow.sleep(stall.backoff, summary=f"retry {due.kind}")
+        stall.backoff = min(stall.backoff * 2, RETRY_BACKOFF_MAX)
+
+    def _end_stall(self) -> None:
+        if self._rt.stall is not None:
+            self._rt.stall = None
+            self._rt.last_error = None
+        self._show_billing_error(None)  # also after continue-as-new (no-op when unset)
+
+    def _refuse_waiting(self, failure: Failure) -> None:
+        """Answer every queued update with failure (signals stay queued, in order)."""
+        for command in self._rt.commands:
+            if command.kind != "payment_notice":
+                command.finish(failure)
+        self._rt.commands = [c for c in self._rt.commands if not c.done]
+
+    def _fail_start(self, failure: Failure) -> None:
+        """Nothing was ever recorded and the start failed: the subscription never existed.
+        Its create is refused with the reason, and the workflow ends (the same external_id
+        can be created again)."""
+        self._rt.start_failed = failure
+        self._rt.last_error = failure.message
+        for command in self._rt.commands:
+            command.finish(failure)
+        self._rt.commands = []
+
+    def _require_taking_requests(self) -> None:
+        if self._rt.start_failed is not None:
+            failure = self._rt.start_failed
+            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
+        if self._rt.stall is not None:
+            raise ApplicationError(
+                self._rt.stall.message, type=SUBSCRIPTION_STALLED, non_retryable=True
+            )
+
+    # ---- what is due ----------------------------------------------------------------
+
+    def _next_due(self) -> Due | None:
         s = self.state
-        candidates: list[_Due] = []
+        candidates: list[Due] = []
         if s.status is Status.PENDING:
-            candidates.append(_Due(s.subscription_at, "activate"))
+            candidates.append(Due(s.subscription_at, "activate"))
         elif s.status is Status.ACTIVE:
             assert s.period_end is not None
             if s.trial_ends_at is not None and s.trial_ended_at is None:
-                candidates.append(_Due(s.trial_ends_at, "end_trial"))
+                candidates.append(Due(s.trial_ends_at, "end_trial"))
             if s.ending_at is not None and s.ending_at <= s.period_end:
-                candidates.append(_Due(s.ending_at, "terminate"))
+                candidates.append(Due(s.ending_at, "terminate"))
             else:
-                candidates.append(_Due(s.period_end, "close_period"))
+                candidates.append(Due(s.period_end, "close_period"))
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
-                candidates.append(_Due(usage_end, "close_usage"))
+                candidates.append(Due(usage_end, "close_usage"))
         for c in s.collections:
             if c.finalize_at is not None:
-                candidates.append(_Due(c.finalize_at, "finalize_invoice", c.invoice_id))
+                candidates.append(Due(c.finalize_at, "finalize_invoice", c.invoice_id))
             elif c.next_attempt_at is not None:
-                candidates.append(_Due(c.next_attempt_at, "collect_payment", c.invoice_id))
+                candidates.append(Due(c.next_attempt_at, "collect_payment", c.invoice_id))
         if not candidates:
             return None
-        return min(candidates, key=lambda d: (d.at, _DUE_ORDER[d.kind]))
+        return min(candidates, key=lambda d: (d.at, DUE_ORDER[d.kind]))
 
-    async def _on_due(self, due: _Due) -> None:
+    async def _on_due(self, due: Due) -> None:
         if due.kind == "activate":
             await self._activate(due.at)
         elif due.kind == "end_trial":
@@ -219,7 +247,7 @@ class SubscriptionWorkflow(InvoiceCollection):
             assert due.invoice_id is not None
             await self._collect(self._collection(due.invoice_id), due.at)
 
-    async def _on_command(self, command: _Command, now: datetime) -> None:
+    async def _on_command(self, command: QueuedCommand, now: datetime) -> None:
         if command.kind == "create":
             request: CreateRequest = command.payload
             if request.plan.code != self.state.segment.plan.code:
@@ -239,436 +267,20 @@ class SubscriptionWorkflow(InvoiceCollection):
         elif command.kind == "payment_notice":
             await self._on_notice(command.payload, now)
 
-    # ---- transitions -----------------------------------------------------------------
-
-    def _terms(self, plan: PlanSnapshot) -> Terms:
-        s = self.state
-        return Terms(
-            interval=Interval(plan.interval),
-            billing_time=BillingTime(s.billing_time),
-            anchor=s.anchor,
-            tz=zone(s.timezone),
-            bill_charges_monthly=plan.bill_charges_monthly,
-        )
-
-    def _start_period(self, at: datetime) -> None:
-        s = self.state
-        period = segment_period(at, s.segment.started_at, self._terms(s.segment.plan))
-        s.period_start, s.period_end = period.start, period.end
-
-    def _begin_period(self, at: datetime) -> None:
-        """A new billing period of the current plan starts at `at`; so does unbilled usage."""
-        self.state.usage_from = at
-        self._start_period(at)
-
-    def _begin_segment(self, segment: Segment, at: datetime) -> None:
-        """Another plan takes over at `at` (an upgrade now, a downgrade at period end)."""
-        self.state.segment = segment
-        self._begin_period(at)
-
-    def _advance_fee(self, at: datetime) -> list[BaseFeeLine]:
-        """The current plan's fee from `at` to the period end, when it is paid in advance."""
-        s = self.state
-        assert s.period_end is not None
-        if not s.segment.plan.pay_in_advance:
-            return []
-        line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
-        return [line] if line else []
-
-    def _usage_window_end(self) -> datetime:
-        s = self.state
-        assert s.usage_from is not None
-        assert s.period_end is not None
-        window = charges_period(s.usage_from, s.segment.started_at, self._terms(s.segment.plan))
-        return min(window.end, s.period_end)
-
-    def _base_fee_line(
-        self, segment: Segment, window_start: datetime, window_end: datetime, *, credit: bool
-    ) -> BaseFeeLine | None:
-        """The base fee of segment's plan for a window of the current period, if any."""
-        s = self.state
-        terms = self._terms(segment.plan)
-        period = segment_period(window_start, segment.started_at, terms)
-        fee = base_fee(
-            segment.plan.amount_cents, period, window_start, window_end, s.trial_ends_at, terms.tz
-        )
-        if fee.days == 0:
-            return None
-        return BaseFeeLine(
-            segment_id=segment.lago_id,
-            plan=segment.plan,
-            amount_cents=fee.amount_cents,
-            days=fee.days,
-            full_days=fee.full_days,
-            from_datetime=max(window_start, period.start),
-            to_datetime=min(window_end, period.end),
-            credit=credit,
-        )
-
-    def _usage(self, segment: Segment, until: datetime) -> list[UsageWindow]:
-        s = self.state
-        assert s.usage_from is not None
-        if not segment.plan.charges or until <= s.usage_from:
-            return []
-        return [
-            UsageWindow(
-                segment_id=segment.lago_id,
-                plan=segment.plan,
-                from_datetime=s.usage_from,
-                to_datetime=until,
-            )
-        ]
-
-    async def _activate(self, at: datetime) -> None:
-        s = self.state
-        s.status = Status.ACTIVE
-        s.started_at = at
-        s.segment.started_at = at
-        trial_days = s.segment.plan.trial_period_days
-        if trial_days:
-            s.trial_ends_at = trial_end(at, trial_days, zone(s.timezone))
-        self._begin_period(at)
-        assert s.period_start is not None
-        assert s.period_end is not None
-        fees = self._advance_fee(at)
-        await self._record("start_subscription", "start", at, s.period_start, s.period_end, fees)
-        self._upsert_search_attributes()
-
-    async def _end_trial(self, at: datetime) -> None:
-        s = self.state
-        s.trial_ended_at = at
-        assert s.period_start is not None
-        assert s.period_end is not None
-        fees = self._advance_fee(at)
-        await self._record("end_trial", "trial_end", at, s.period_start, s.period_end, fees)
-
-    async def _close_usage(self, at: datetime) -> None:
-        """Bill usage of a monthly charges period inside a longer plan period."""
-        s = self.state
-        usage = self._usage(s.segment, at)
-        assert s.usage_from is not None
-        usage_start = s.usage_from
-        s.usage_from = at
-        await self._record("bill_usage", "usage", at, usage_start, at, [], usage=usage)
-
-    async def _close_period(self, at: datetime) -> None:
-        s = self.state
-        assert s.period_start is not None
-        closing_start = s.period_start
-        old = s.segment
-        fees: list[BaseFeeLine] = []
-        if not old.plan.pay_in_advance:
-            line = self._base_fee_line(old, closing_start, at, credit=False)
-            fees += [line] if line else []
-        usage = self._usage(old, at)
-        extra_rows: list[SubscriptionRow] = []
-        if s.downgrade is not None and s.downgrade.at <= at:
-            downgrade, s.downgrade = s.downgrade, None
-            self._begin_segment(
-                Segment(
-                    lago_id=downgrade.lago_id,
-                    plan=downgrade.plan,
-                    started_at=at,
-                    previous_plan_code=old.plan.code,
-                ),
-                at,
-            )
-            extra_rows.append(self._row(old, Status.TERMINATED, terminated_at=at))
-        else:
-            self._begin_period(at)
-        fees += self._advance_fee(at)
-        await self._record(
-            "close_period",
-            "period_end",
-            at,
-            closing_start,
-            at,
-            fees,
-            usage=usage,
-            extra_rows=extra_rows,
-            invoice_segment=old,
-        )
-        self._rt.period_closed = True
-        self._upsert_search_attributes()
-
-    async def _terminate(self, at: datetime) -> None:
-        s = self.state
-        if s.status is Status.PENDING:
-            s.status = Status.CANCELED
-            s.canceled_at = at
-            await self._record("cancel_subscription", "cancel", at, at, at, [])
-        else:
-            assert s.period_start is not None
-            assert s.period_end is not None
-            old = s.segment
-            fees = self._closing_fees(old, at)
-            usage = self._usage(old, at)
-            s.status = Status.TERMINATED
-            s.terminated_at = at
-            extra = self._cancel_downgrade()
-            await self._record(
-                "terminate_subscription",
-                "termination",
-                at,
-                s.period_start,
-                at,
-                fees,
-                usage=usage,
-                extra_rows=extra,
-            )
-        self._upsert_search_attributes()
-
-    def _closing_fees(self, segment: Segment, at: datetime) -> list[BaseFeeLine]:
-        """Fees of a plan that stops at `at`: days used (arrears) or days unused (credit)."""
-        s = self.state
-        assert s.period_start is not None
-        assert s.period_end is not None
-        if segment.plan.pay_in_advance:
-            line = self._base_fee_line(segment, at, s.period_end, credit=True)
-        else:
-            line = self._base_fee_line(segment, s.period_start, at, credit=False)
-        return [line] if line else []
-
-    def _cancel_downgrade(self) -> list[SubscriptionRow]:
-        s = self.state
-        if s.downgrade is None:
-            return []
-        pending = Segment(
-            lago_id=s.downgrade.lago_id, plan=s.downgrade.plan, started_at=s.downgrade.at
-        )
-        s.downgrade = None
-        return [self._row(pending, Status.CANCELED, canceled_at=self.clock.now())]
-
-    async def _change_plan(self, request: ChangePlanRequest, at: datetime) -> None:
-        s = self.state
-        if request.name is not None:
-            s.name = request.name
-        if request.plan.code == s.segment.plan.code:
-            return
-        if s.status is Status.PENDING:
-            s.segment = Segment(
-                lago_id=s.segment.lago_id, plan=request.plan, started_at=s.subscription_at
-            )
-            await self._record("record_subscription", "update", at, at, at, [])
-            return
-        old_plan, new_plan = s.segment.plan, request.plan
-        upgrade = is_upgrade(
-            old_plan.amount_cents,
-            Interval(old_plan.interval),
-            new_plan.amount_cents,
-            Interval(new_plan.interval),
-        )
-        if not upgrade:
-            assert s.period_end is not None
-            extra = self._cancel_downgrade()
-            s.downgrade = PendingDowngrade(
-                lago_id=request.new_lago_id, plan=new_plan, at=s.period_end
-            )
-            pending = Segment(lago_id=request.new_lago_id, plan=new_plan, started_at=s.period_end)
-            extra.append(self._row(pending, Status.PENDING))
-            await self._record("schedule_downgrade", "downgrade", at, at, at, [], extra_rows=extra)
-            return
-        await self._upgrade(request, at)
-
-    async def _upgrade(self, request: ChangePlanRequest, at: datetime) -> None:
-        """An upgrade applies at once: close the old plan for its days, start the new one."""
-        s = self.state
-        assert s.period_start is not None
-        old = s.segment
-        closing_start = s.period_start
-        fees = self._closing_fees(old, at)
-        usage = self._usage(old, at)
-        extra = [*self._cancel_downgrade(), self._row(old, Status.TERMINATED, terminated_at=at)]
-        self._begin_segment(
-            Segment(
-                lago_id=request.new_lago_id,
-                plan=request.plan,
-                started_at=at,
-                previous_plan_code=old.plan.code,
-            ),
-            at,
-        )
-        fees += self._advance_fee(at)
-        await self._record(
-            "change_plan",
-            "plan_change",
-            at,
-            closing_start,
-            at,
-            fees,
-            usage=usage,
-            extra_rows=extra,
-            invoice_segment=old,
-        )
-        self._upsert_search_attributes()
-
-    async def _update(self, request: UpdateRequest, at: datetime) -> None:
-        s = self.state
-        if request.name is not None:
-            s.name = request.name
-        if request.clear_ending_at:
-            s.ending_at = None
-        elif request.ending_at is not None:
-            s.ending_at = request.ending_at
-        await self._record("record_subscription", "update", at, at, at, [])
-
-    # ---- recording -------------------------------------------------------------------
-
-    def _row(
-        self, segment: Segment, status: Status, **instants: datetime | None
-    ) -> SubscriptionRow:
-        s = self.state
-        current = segment.lago_id == s.segment.lago_id
-        downgrade = s.downgrade if current else None
-        return SubscriptionRow(
-            lago_id=segment.lago_id,
-            organization_id=s.organization_id,
-            customer_id=s.customer_id,
-            external_customer_id=s.external_customer_id,
-            external_id=s.external_id,
-            plan_id=segment.plan.id,
-            plan_code=segment.plan.code,
-            plan_amount_cents=segment.plan.amount_cents,
-            plan_amount_currency=segment.plan.currency,
-            name=s.name,
-            status=status.value,
-            billing_time=s.billing_time,
-            subscription_at=s.subscription_at,
-            started_at=segment.started_at if status is not Status.PENDING else None,
-            trial_ended_at=s.trial_ended_at,
-            ending_at=s.ending_at,
-            previous_plan_code=segment.previous_plan_code,
-            next_plan_code=downgrade.plan.code if downgrade else None,
-            downgrade_plan_date=downgrade.at if downgrade else None,
-            current_billing_period_started_at=s.period_start if current else None,
-            current_billing_period_ending_at=s.period_end if current else None,
-            workflow_id=workflow.info().workflow_id,
-            **instants,
-        )
-
-    def _current_row(self) -> SubscriptionRow:
-        s = self.state
-        return self._row(
-            s.segment, s.status, terminated_at=s.terminated_at, canceled_at=s.canceled_at
-        )
-
-    async def _record(
-        self,
-        activity: str,
-        kind: str,
-        at: datetime,
-        period_start: datetime,
-        period_end: datetime,
-        fees: list[BaseFeeLine],
-        *,
-        usage: list[UsageWindow] | None = None,
-        extra_rows: list[SubscriptionRow] | None = None,
-        invoice_segment: Segment | None = None,
-    ) -> None:
-        s = self.state
-        request = BillingRequest(
-            kind=kind,
-            at=at,
-            organization_id=s.organization_id,
-            customer_id=s.customer_id,
-            external_customer_id=s.external_customer_id,
-            external_id=s.external_id,
-            timezone=s.timezone,
-            currency=s.segment.plan.currency,
-            invoice_segment_id=(invoice_segment or s.segment).lago_id,
-            invoice_period_start=period_start,
-            invoice_period_end=period_end,
-            base_fees=fees,
-            usage=usage or [],
-            rows=[*(extra_rows or []), self._current_row()],
-        )
-        result = await self._run_until_done(
-            activity, request, BillingResult, f"{kind} at {at.isoformat()}"
-        )
-        if result.invoice_id is not None:
-            s.invoices_created += 1
-            if self._patched(COLLECTION_PATCH):
-                self._track(result, at)
-
-    async def _run_until_done(
-        self,
-        activity: str,
-        request: Any,
-        result_type: type[R],
-        summary: str,
-        retry_policy: RetryPolicy = ACTIVITY_RETRY,
-        heartbeat_timeout: timedelta | None = None,
-    ) -> R:
-        """Run an activity until it succeeds (they are idempotent, so retries are safe).
-
-        Regular (not local) activities, so that the history names each step of the story
-        (`temporal workflow show` lists close_period, change_plan, ...); local activities,
-        measured, made the billing cycle no faster and show only as markers.
-        """
-        backoff = RETRY_BACKOFF_START
-        while True:
-            try:
-                result: R = await workflow.execute_activity(
-                    activity,
-                    request,
-                    result_type=result_type,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=retry_policy,
-                    heartbeat_timeout=heartbeat_timeout,
-                    summary=summary,
-                )
-            except FailureError as err:
-                # ActivityError wraps the activity's own failure: report the innermost message
-                # (a local activity would raise that failure directly).
-                cause: BaseException = err
-                while isinstance(cause, ActivityError) and cause.cause is not None:
-                    cause = cause.cause
-                if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
-                    raise DeclinedError(DunningPolicy.model_validate(cause.details[0])) from err
-                self._rt.last_error = f"{activity} failed: {getattr(cause, 'message', cause)}"
-                workflow.logger.warning("%s; retrying in %s", self._rt.last_error, backoff)
-                await workflow.sleep(backoff, summary=f"retry {activity}")
-                backoff = min(backoff * 2, RETRY_BACKOFF_MAX)
-                continue
-            self._rt.last_error = None
-            return result
-
-    def _patched(self, patch_id: str) -> bool:
-        """workflow.patched, remembered in the state: a run continued from a patched run is
-        patched too, and does not record the marker again (one history event per run saved)."""
-        if patch_id in self.state.patches:
-            return True
-        if workflow.patched(patch_id):
-            self.state.patches.append(patch_id)
-            return True
-        return False
-
-    def _upsert_search_attributes(self) -> None:
-        """Keep the plan and status operators filter on current (only when they change)."""
-        s = self.state
-        current = workflow.info().typed_search_attributes
-        wanted = {
-            search_attributes.PLAN_CODE: s.segment.plan.code,
-            search_attributes.SUBSCRIPTION_STATUS: s.status.value,
-        }
-        updates = [
-            key.value_set(value) for key, value in wanted.items() if current.get(key) != value
-        ]
-        if updates:
-            workflow.upsert_search_attributes(updates)
-
     # ---- messages --------------------------------------------------------------------
 
     async def _submit(self, kind: str, payload: Any = None) -> SubscriptionView:
         self._rt.seq += 1
-        command = _Command(self._rt.seq, kind, payload)
+        command = QueuedCommand(self._rt.seq, kind, payload, accepted_at=workflow.now())
         self._rt.commands.append(command)
         await workflow.wait_condition(lambda: command.done)
-        if command.error is not None:
-            raise ApplicationError(command.error, type="InvalidRequest", non_retryable=True)
+        if command.failure is not None:
+            failure = command.failure
+            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
         return self.view()
 
     def _require_live(self) -> None:
+        self._require_taking_requests()
         if self.state.status in (Status.TERMINATED, Status.CANCELED):
             raise ValueError(f"subscription is {self.state.status.value}")
 
@@ -676,6 +288,10 @@ class SubscriptionWorkflow(InvoiceCollection):
     async def create(self, request: CreateRequest) -> SubscriptionView:
         """Sent with update-with-start: answers once the start (if due) is processed."""
         return await self._submit("create", request)
+
+    @create.validator
+    def _validate_create(self, request: CreateRequest) -> None:
+        self._require_taking_requests()
 
     @workflow.update
     async def change_plan(self, request: ChangePlanRequest) -> SubscriptionView:
@@ -688,11 +304,11 @@ class SubscriptionWorkflow(InvoiceCollection):
             raise ValueError("the new plan's currency differs from the subscription's")
 
     @workflow.update
-    async def terminate(self) -> SubscriptionView:
-        return await self._submit("terminate")
+    async def terminate(self, request: TerminateRequest | None = None) -> SubscriptionView:
+        return await self._submit("terminate", request)
 
     @terminate.validator
-    def _validate_terminate(self) -> None:
+    def _validate_terminate(self, request: TerminateRequest | None = None) -> None:
         self._require_live()
 
     @workflow.update
@@ -714,13 +330,19 @@ class SubscriptionWorkflow(InvoiceCollection):
             # Wait for one whole pass of the loop, even when the clock does not move, so
             # that messages sent before the advance (a payment notice) are handled by then.
             self._rt.caught_up_to = None
-        await workflow.wait_condition(
-            lambda: self._rt.caught_up_to is not None and self._rt.caught_up_to >= request.to
-        )
+
+        def caught_up() -> bool:
+            return self._rt.caught_up_to is not None and self._rt.caught_up_to >= request.to
+
+        # A stalled transition answers now, naming its error, rather than at the API's bound.
+        await workflow.wait_condition(lambda: caught_up() or self._rt.stall is not None)
+        if not caught_up():
+            self._require_taking_requests()
         return self.view()
 
     @advance_clock.validator
     def _validate_advance(self, request: AdvanceRequest) -> None:
+        self._require_taking_requests()
         if not self.clock.simulated:
             raise ValueError("this subscription is not on a test clock")
         clock_time = self.state.clock_time
@@ -732,16 +354,24 @@ class SubscriptionWorkflow(InvoiceCollection):
         """Finalize a draft now, before its grace period ends (then collect it)."""
         return await self._submit("finalize_invoice", command)
 
+    @finalize_invoice.validator
+    def _validate_finalize_invoice(self, command: InvoiceCommand) -> None:
+        self._require_taking_requests()
+
     @workflow.update
     async def retry_payment(self, command: InvoiceCommand) -> SubscriptionView:
         """Attempt payment now (counts as an attempt of the dunning campaign)."""
         return await self._submit("retry_payment", command)
 
+    @retry_payment.validator
+    def _validate_retry_payment(self, command: InvoiceCommand) -> None:
+        self._require_taking_requests()
+
     @workflow.signal
     def payment_notice(self, notice: PaymentNotice) -> None:
         """The API's news: an invoice was paid, failed at the provider, or voided."""
         self._rt.seq += 1
-        self._rt.commands.append(_Command(self._rt.seq, "payment_notice", notice))
+        self._rt.commands.append(QueuedCommand(self._rt.seq, "payment_notice", notice))
 
     @workflow.query
     def view(self) -> SubscriptionView:

@@ -18,6 +18,8 @@ from temporalio.exceptions import ActivityError
 
 # Time for the bookkeeping around one HTTP request (loading the row, recording the attempt).
 BOOKKEEPING_SECONDS = 20.0
+# The activities heartbeat: an attempt held by a dead worker is retried within seconds.
+HEARTBEAT = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class WebhookDeliveryWorkflow:
                 start_to_close_timeout=timedelta(
                     seconds=policy.request_timeout_seconds + BOOKKEEPING_SECONDS
                 ),
+                heartbeat_timeout=HEARTBEAT,
                 retry_policy=RetryPolicy(
                     initial_interval=timedelta(seconds=policy.initial_interval_seconds),
                     backoff_coefficient=policy.backoff_coefficient,
@@ -75,6 +78,7 @@ class WebhookDeliveryWorkflow:
                 "mark_webhook_failed",
                 delivery.webhook_id,
                 start_to_close_timeout=timedelta(seconds=BOOKKEEPING_SECONDS),
+                heartbeat_timeout=HEARTBEAT,
             )
             return "failed"
         return "succeeded"

@@ -14,8 +14,10 @@ from bxb.core.settings import Settings
 from bxb.events.postgres_store import PostgresEventStore
 from bxb.worker import build_worker
 from tests.conftest import app_client
+from tests.support.auth import Tenant
 from tests.support.stripe_cards import API_KEY
 from tests.support.stripe_events import SECRET
+from tests.support.subscriptions import SubscriptionApi
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 
@@ -49,3 +51,14 @@ async def stack(
 def receiver() -> Iterator[WebhookReceiver]:
     with running_receiver() as running:
         yield running
+
+
+@pytest.fixture
+async def subscription_api(
+    temporal_settings: Settings, worker: str, tenant_a: Tenant
+) -> AsyncIterator[SubscriptionApi]:
+    """The API with the worker, waiting at most 4 s for a workflow: a subscription that
+    would keep a request waiting shows as a 503 within seconds, not as a hung test."""
+    settings = temporal_settings.model_copy(update={"workflow_update_timeout": 4.0})
+    async for client in app_client(create_app(settings)):
+        yield SubscriptionApi(client, tenant_a)

@@ -13,10 +13,8 @@ Plans (all monthly, calendar billing, customer in UTC):
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from bxb.models import Invoice
 from bxb.workflows.subscription import workflow_id
 from tests.support.auth import Tenant
+from tests.support.histories import record_histories
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +38,6 @@ PRO_RANGES = [
     {"from_value": 0, "to_value": 1000, "per_unit_amount": "0.03", "flat_amount": "0"},
     {"from_value": 1001, "to_value": None, "per_unit_amount": "0.01", "flat_amount": "0"},
 ]
-HISTORY_FILE = Path(__file__).parents[1] / "workflows" / "histories" / "subscription_story.json"
 
 
 class Story:
@@ -266,15 +264,5 @@ async def test_trial_usage_upgrade_downgrade_over_four_periods(
     assert sorted(s["plan_code"] for s in terminated["subscriptions"]) == ["pro", "starter"]
 
     if os.environ.get("BXB_RECORD_HISTORY"):  # refresh the replay test's recorded histories
-        await _record_histories(temporal_env, workflow_id(tenant_a.organization_id, "sub_story"))
-
-
-async def _record_histories(env: WorkflowEnvironment, wf_id: str) -> None:
-    """Every run of the workflow (one per closed period, by continue-as-new)."""
-    runs = [r.run_id async for r in env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
-    histories = []
-    for run_id in runs:
-        history = await env.client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
-        histories.append(json.loads(history.to_json()))
-    HISTORY_FILE.parent.mkdir(exist_ok=True)
-    HISTORY_FILE.write_text(json.dumps(histories))
+        wf_id = workflow_id(tenant_a.organization_id, "sub_story")
+        await record_histories(temporal_env.client, wf_id, "subscription_story")

@@ -9,9 +9,7 @@ workflow goes on billing: one charge per invoice, no invoice lost.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -27,6 +25,7 @@ from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.holding_proxy import holding_proxy
 from tests.support.stripe_cards import API_KEY, GOOD_CARD, charges_of, stripe_customer
+from tests.support.worker_process import start_worker_process
 
 pytestmark = pytest.mark.slow
 
@@ -40,21 +39,9 @@ async def api(temporal_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def _start_worker(
     settings: Settings, temporal_env: WorkflowEnvironment, stripe_base: str
 ) -> asyncio.subprocess.Process:
-    env = os.environ | {
-        "DATABASE_URL": settings.resolved_database_url,
-        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
-        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
-        "STRIPE_API_KEY": API_KEY,
-        "STRIPE_API_BASE": stripe_base,
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bxb.core.cli",
-        "worker",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+    address = temporal_env.client.service_client.config.target_host
+    return await start_worker_process(
+        settings, address, STRIPE_API_KEY=API_KEY, STRIPE_API_BASE=stripe_base
     )
 
 

@@ -94,11 +94,13 @@ async def test_temporal_unreachable_is_503(settings: Settings, tenant_a: Tenant)
         }
         response = await client.post("/api/v1/subscriptions", json=body, headers=tenant_a.headers)
     assert response.status_code == 503, response.text
-    assert response.json() == {
+    body = response.json()
+    assert {k: body[k] for k in ("status", "error", "code")} == {
         "status": 503,
         "error": "Service Unavailable",
         "code": "temporal_unavailable",
     }
+    assert "cannot reach Temporal" in body["error_details"]["temporal"][0]
     assert response.headers["retry-after"] == "1"
 
 

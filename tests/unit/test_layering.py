@@ -13,7 +13,7 @@ from pathlib import Path
 BXB = Path(__file__).resolve().parents[2] / "bxb"
 
 # The modules that start the app may import it; nothing else outside bxb/api may.
-STARTS_THE_API = {"bxb.core.stack", "bxb.core.cli"}
+STARTS_THE_API = {"bxb.core.stack", "bxb.core.serving", "bxb.core.cli"}
 
 
 def module_name(path: Path, root: Path) -> str:

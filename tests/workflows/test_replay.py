@@ -1,9 +1,14 @@
 """Determinism: today's workflow code replays histories recorded from earlier runs.
 
-The histories come from the acceptance story (tests/e2e/test_subscription_story.py, run
-with BXB_RECORD_HISTORY=1): trial, usage, an upgrade, a downgrade, continue-as-new after
-every period. A change that makes the code take a different path fails here, which is the
-signal to guard it with workflow.patched().
+Each file in histories/ is one workflow's runs, recorded with BXB_RECORD_HISTORY=1:
+- subscription_story.json, from the acceptance story (tests/e2e/test_subscription_story.py),
+  recorded before issue 9: trial, usage, an upgrade, a downgrade, continue-as-new after
+  every period;
+- subscription_failures.json (tests/e2e/test_subscription_wedges.py), recorded with issue
+  9's code: a backdated start, an update refused and rolled back, a period close that
+  stalls on a data error and recovers.
+A change that makes the code take a different path fails here, which is the signal to
+guard it with workflow.patched(). Old files are kept: new code must replay them all.
 """
 
 from __future__ import annotations
@@ -19,21 +24,22 @@ from temporalio.worker import Replayer
 
 from bxb.workflows.subscription import SubscriptionWorkflow
 
-HISTORIES = Path(__file__).parent / "histories" / "subscription_story.json"
+HISTORIES = Path(__file__).parent / "histories"
 
 
-def _histories() -> list[WorkflowHistory]:
+def _histories(name: str | None = None) -> list[WorkflowHistory]:
     """Recorded runs that completed at least one workflow task (the open run may not have)."""
-    runs = json.loads(HISTORIES.read_text())
+    files = [HISTORIES / f"{name}.json"] if name else sorted(HISTORIES.glob("*.json"))
     return [
-        WorkflowHistory.from_json(f"subscription-run-{i}", json.dumps(run))
-        for i, run in enumerate(runs)
+        WorkflowHistory.from_json(f"{file.stem}-run-{i}", json.dumps(run))
+        for file in files
+        for i, run in enumerate(json.loads(file.read_text()))
         if any(e.get("eventType") == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED" for e in run["events"])
     ]
 
 
 def test_recorded_story_has_every_run() -> None:
-    histories = _histories()
+    histories = _histories("subscription_story")
     # One run per closed period (four), each continued as new after its close.
     assert len(histories) == 4
     kinds = [event.event_type for history in histories for event in history.events]
@@ -50,7 +56,19 @@ def test_recorded_story_has_every_run() -> None:
     assert {"start_subscription", "end_trial", "change_plan", "schedule_downgrade"} <= set(steps)
 
 
-@pytest.mark.parametrize("index", range(len(_histories()) if HISTORIES.exists() else 0))
+def test_recorded_failures_take_the_new_paths() -> None:
+    steps = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for history in _histories("subscription_failures")
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    # The refused update and the stalled close each scheduled their activity in vain.
+    assert steps.count("record_subscription") >= 1
+    assert steps.count("close_period") >= 3  # failed, retried after the stall, next period
+
+
+@pytest.mark.parametrize("index", range(len(_histories())))
 async def test_replays_without_nondeterminism(index: int) -> None:
     replayer = Replayer(workflows=[SubscriptionWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(_histories()[index], raise_on_replay_failure=True)
