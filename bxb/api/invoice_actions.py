@@ -102,10 +102,11 @@ async def void_invoice(
     options = options or VoidOptions()
     org_id = org.id
     invoice = await find_invoice(session, org_id, lago_id, for_update=True)
-    if invoice.status != "finalized":
-        raise _not_allowed("not_voidable")
-    if invoice.payment_status == "succeeded" and not options.generate_credit_note:
-        raise _not_allowed("not_voidable")
+    refusal = await credit_notes.void_refusal(
+        session, invoice, generate_credit_note=options.generate_credit_note
+    )
+    if refusal is not None:
+        raise _not_allowed(refusal)
     customer = await session.get(Customer, invoice.customer_id)
     assert customer is not None
     now = await customer_now(session, customer)
