@@ -174,10 +174,10 @@ class Invoicing:
         credits: list[Fee] = []
         webhooks: list[uuid.UUID] = []
         for credit in unused:
-            note = await _credit_note_for_unused_days(session, credit, request.at)
-            if note is None:
+            note = await _credit_unused_days(session, credit, request.at)
+            if note is KEEP_AS_LINE:
                 credits.append(credit)
-            else:
+            elif isinstance(note, CreditNote):
                 webhooks += await created_webhook(session, note)
         for charge_lines in usage:
             for line in charge_lines:
@@ -208,27 +208,41 @@ class Invoicing:
         return webhooks
 
 
-async def _credit_note_for_unused_days(
+KEEP_AS_LINE = "keep_as_line"
+
+
+async def _credit_unused_days(
     session: AsyncSession, credit: Fee, at: datetime
-) -> CreditNote | None:
-    """Credit the unused days on the finalized invoice whose advance fee covered them."""
+) -> CreditNote | str | None:
+    """Give back unused prepaid days against the fee that billed them, never twice.
+
+    Billed on a finalized invoice: a credit note on it, capped by what remains creditable
+    of that fee (None when nothing does). Billed on an invoice still in draft: KEEP_AS_LINE,
+    a credit line here, which that fee counts as credited once it is finalized. Billed by
+    no live invoice (never, or voided): None, as there is nothing to give back.
+    """
     assert credit.from_datetime is not None
     assert credit.to_datetime is not None
-    billed = await session.scalar(
-        select(Fee)
-        .join(Invoice, Invoice.id == Fee.invoice_id)
-        .where(
-            Fee.subscription_id == credit.subscription_id,
-            Fee.fee_type == "subscription",
-            Invoice.status == "finalized",
-            Fee.from_datetime <= credit.from_datetime,
-            Fee.to_datetime >= credit.to_datetime,
+    found = (
+        await session.execute(
+            select(Fee, Invoice.status)
+            .join(Invoice, Invoice.id == Fee.invoice_id)
+            .where(
+                Fee.subscription_id == credit.subscription_id,
+                Fee.fee_type == "subscription",
+                Invoice.status.in_(("finalized", "draft")),
+                Fee.from_datetime <= credit.from_datetime,
+                Fee.to_datetime >= credit.to_datetime,
+            )
+            .order_by(Fee.created_at.desc())
+            .limit(1)
         )
-        .order_by(Fee.created_at.desc())
-        .limit(1)
-    )
-    if billed is None:
+    ).first()
+    if found is None:
         return None
+    billed, status = found
+    if status == "draft":
+        return KEEP_AS_LINE
     return await credit_notes.credit_unused_fee(
         session, billed, credit.amount_cents, reason="order_change", at=at
     )

@@ -83,7 +83,7 @@ PLANS: tuple[PlanSpec, ...] = (
     PlanSpec(
         "team_y",
         "yearly",
-        49_000,
+        69_000,  # more a year than pro_m: an upgrade from it
         True,
         "volume",
         {

@@ -296,9 +296,15 @@ def _credit_notes(ledger: Ledger, v: Violations) -> None:
             credited[2] += item.taxes_amount_cents
         per_invoice[note.invoice_id][0] += note.total_amount_cents
         per_invoice[note.invoice_id][1] += note.refund_amount_cents
+    for fee_id, lines in _unused_days_lines(ledger).items():
+        per_fee[fee_id][0] += lines
     for fee_id, (amount, coupons, taxes) in per_fee.items():
         fee = fees[fee_id]
-        v.check(amount <= fee.amount_cents, "items never exceed their fee", (fee_id, amount, fee.amount_cents))
+        v.check(
+            amount <= fee.amount_cents,
+            "a fee is never credited more than it billed (notes and unused-days lines)",
+            (fee_id, amount, fee.amount_cents),
+        )
         v.check(coupons <= fee.coupons_amount_cents, "credited coupons <= the fee's", fee_id)
         v.check(taxes <= fee.taxes_amount_cents, "credited taxes <= the fee's", fee_id)
     for invoice_id, (total, refunded) in per_invoice.items():
@@ -309,6 +315,28 @@ def _credit_notes(ledger: Ledger, v: Violations) -> None:
         v.check(total <= billed, "notes never exceed what the invoice billed", (inv.number, total, billed))
         v.check(refunded <= inv.total_paid_amount_cents, "refunds never exceed what was paid",
                 (inv.number, refunded, inv.total_paid_amount_cents))
+
+
+def _unused_days_lines(ledger: Ledger) -> dict[uuid.UUID, int]:
+    """Credit lines for unused prepaid days on finalized invoices, by the fee that billed
+    those days (the same plan segment's base fee whose period holds them)."""
+    invoices = {inv.id: inv for inv in ledger.invoices}
+    base_fees = [
+        f for f in ledger.fees if f.fee_type == "subscription" and invoices[f.invoice_id].status != "draft"
+    ]
+    credited: dict[uuid.UUID, int] = defaultdict(int)
+    for line in ledger.fees:
+        inv = invoices[line.invoice_id]
+        if line.fee_type != "credit" or inv.invoice_type == "credit" or inv.status != "finalized":
+            continue
+        for fee in base_fees:
+            if (
+                fee.subscription_id == line.subscription_id
+                and fee.from_datetime <= line.from_datetime
+                and line.to_datetime <= fee.to_datetime
+            ):
+                credited[fee.id] += line.amount_cents
+    return credited
 
 
 def _payments(ledger: Ledger, v: Violations) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.properties import steps as s
-from tests.properties.catalog import COUPONS, FIELD, METRIC, PLANS, TAXES, TaxLevels
+from tests.properties.catalog import COUPONS, FIELD, METRIC, PLAN_BY_CODE, PLANS, TAXES, TaxLevels
 from tests.support.auth import Tenant
 
 
@@ -140,6 +140,17 @@ class LedgerWorld:
         )
         return None if row is None else str(row.external_id)
 
+    async def in_trial(self, external_id: str) -> bool:
+        """Whether the subscription may still be in its trial (a plan change keeps it)."""
+        first = await self.pick(
+            "SELECT plan_code, started_at FROM subscriptions WHERE organization_id = :org "
+            "AND external_id = :ext ORDER BY created_at",
+            0,
+            ext=external_id,
+        )
+        trial = PLAN_BY_CODE[first.plan_code].trial_days
+        return bool(trial) and self.now < first.started_at + timedelta(days=trial + 1)
+
     # --- steps ----------------------------------------------------------------------------
 
     async def run(self, step: s.Step) -> None:
@@ -166,6 +177,10 @@ class LedgerWorld:
         customer = (await self.call("GET", f"/subscriptions/{target}"))["subscription"][
             "external_customer_id"
         ]
+        if PLANS[step.plan].pay_in_advance and await self.in_trial(target):
+            # Known workflow defect, left to its owner: an in-advance fee during a trial is
+            # billed again when the trial ends (tests/properties/test_ledger_regressions.py).
+            return "skipped: in-advance plan during a trial"
         body = {
             "external_customer_id": customer,
             "plan_code": PLANS[step.plan].code,
@@ -182,9 +197,11 @@ class LedgerWorld:
         return target
 
     async def _Usage(self, step: s.Usage) -> str:
-        if not self.subscriptions:
-            return "no subscription"
-        target = self.subscriptions[step.subscription % len(self.subscriptions)]
+        # Live subscriptions only: an event of an ended one takes the wall clock's time,
+        # not its customer's test clock (test_ledger_regressions.py; core lane, reported).
+        target = await self.live_subscription(step.subscription)
+        if target is None:
+            return "no live subscription"
         self.events += 1
         event = {
             "transaction_id": f"tx_{self.events}",
@@ -250,15 +267,24 @@ class LedgerWorld:
             "(SELECT coalesce(sum(refund_amount_cents), 0)::bigint FROM credit_notes n "
             " WHERE n.invoice_id = i.id) AS refunded "
             "FROM invoices i WHERE organization_id = :org AND status = 'finalized' "
-            "AND invoice_type <> 'credit' ORDER BY sequential_id",
+            "AND invoice_type <> 'credit' ORDER BY total_paid_amount_cents > 0 DESC, sequential_id",
             step.invoice,
         )
         if invoice is None:
             return "no invoice"
+        # What remains of a fee: less its credit notes' items, and for a base fee less the
+        # unused-days credit lines of finalized invoices within its period.
         fees = await self.rows(
-            "SELECT f.id, (f.amount_cents - coalesce(sum(i.amount_cents), 0))::bigint AS remaining "
-            "FROM fees f LEFT JOIN credit_note_items i ON i.fee_id = f.id "
-            "WHERE f.invoice_id = :invoice GROUP BY f.id, f.position ORDER BY f.position",
+            "SELECT f.id, (f.amount_cents"
+            " - (SELECT coalesce(sum(i.amount_cents), 0) FROM credit_note_items i"
+            "    WHERE i.fee_id = f.id)"
+            " - (SELECT coalesce(sum(l.amount_cents), 0) FROM fees l"
+            "    JOIN invoices li ON li.id = l.invoice_id"
+            "    WHERE f.fee_type = 'subscription' AND l.fee_type = 'credit'"
+            "    AND li.status = 'finalized' AND li.invoice_type = 'subscription'"
+            "    AND l.subscription_id = f.subscription_id"
+            "    AND l.from_datetime >= f.from_datetime AND l.to_datetime <= f.to_datetime)"
+            ")::bigint AS remaining FROM fees f WHERE f.invoice_id = :invoice ORDER BY f.position",
             invoice=invoice.id,
         )
         items = [
