@@ -72,11 +72,19 @@ async def creditable_invoice(session: AsyncSession, invoice: Invoice) -> Credita
                 fee.taxes_rate,
                 *credited.get(fee.id, (0, 0, 0)),
             )
+            if not is_deduction(invoice, fee)
+            else CreditableFee(str(fee.id), 0, 0, 0, fee.taxes_rate)
             for fee in invoice.fees
         ),
         total_paid_amount_cents=invoice.total_paid_amount_cents,
         refunded_amount_cents=int(refunded or 0),
     )
+
+
+def is_deduction(invoice: Invoice, fee: Fee) -> bool:
+    """A credit line for unused prepaid days: it lowered the invoice, billed nothing, so
+    nothing of it can be credited (a top-up's `credit` fee is what the top-up bills)."""
+    return fee.fee_type == "credit" and invoice.invoice_type != "credit"
 
 
 async def unused_days_given_back(session: AsyncSession, invoice: Invoice) -> dict[uuid.UUID, int]:

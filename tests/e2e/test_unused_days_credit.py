@@ -130,3 +130,32 @@ async def test_days_billed_by_a_voided_invoice_are_not_credited(
     change = (await _invoices(sessions))["plan_change"]
     assert [f.fee_type for f in change.fees] == ["subscription"]
     assert (change.credit_notes_amount_cents, change.total_amount_cents) == (0, TEAM)
+
+
+async def test_the_credit_line_of_an_upgrade_is_not_itself_creditable(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    flow = Upgrade(temporal_client, tenant_a)
+    await flow.start(grace_days=3)
+    await flow.upgrade_on_jan_2()
+    change = (await _invoices(sessions))["plan_change"]
+    await flow.call("PUT", f"/invoices/{change.id}/finalize")  # its credit stays a line
+    change = (await _invoices(sessions))["plan_change"]
+    team, line = change.fees
+    assert (line.fee_type, line.amount_cents) == ("credit", UNUSED)
+    items = [{"fee_id": str(line.id), "amount_cents": UNUSED}]
+    refused = await flow.call(
+        "POST",
+        "/credit_notes",
+        {"credit_note": {"invoice_id": str(change.id), "items": items, "credit_amount_cents": UNUSED}},
+        status=422,
+    )
+    assert refused["error_details"] == {"amount_cents": ["higher_than_remaining_fee_amount"]}
+    items = [{"fee_id": str(team.id), "amount_cents": TEAM}]
+    estimate = await flow.call(
+        "POST", "/credit_notes/estimate", {"credit_note": {"invoice_id": str(change.id), "items": items}}
+    )
+    assert estimate["estimated_credit_note"]["max_creditable_amount_cents"] == TEAM

@@ -273,9 +273,10 @@ class LedgerWorld:
         if invoice is None:
             return "no invoice"
         # What remains of a fee: less its credit notes' items, and for a base fee less the
-        # unused-days credit lines of finalized invoices within its period.
+        # unused-days credit lines of finalized invoices within its period. A credit line
+        # billed nothing: nothing of it remains to credit.
         fees = await self.rows(
-            "SELECT f.id, (f.amount_cents"
+            "SELECT f.id, (CASE WHEN f.fee_type = 'credit' THEN 0 ELSE f.amount_cents END"
             " - (SELECT coalesce(sum(i.amount_cents), 0) FROM credit_note_items i"
             "    WHERE i.fee_id = f.id)"
             " - (SELECT coalesce(sum(l.amount_cents), 0) FROM fees l"
@@ -292,11 +293,13 @@ class LedgerWorld:
             for fee in fees
             if fee.remaining > 0
         ]
-        if not items:
-            return "nothing left to credit"
+        if not fees:
+            return "no fee"
         base = {"invoice_id": str(invoice.id), "reason": "other"}
         if step.excess == "fee":
-            over = [{**items[0], "amount_cents": fees_remaining(fees, items[0]) + 1}, *items[1:]]
+            # One cent over what remains of the last fee (a credit line, when there is one).
+            last = {"fee_id": str(fees[-1].id), "amount_cents": fees[-1].remaining + 1}
+            over = [*(item for item in items if item["fee_id"] != last["fee_id"]), last]
             await self.refused(
                 "POST",
                 "/credit_notes/estimate",
@@ -305,6 +308,8 @@ class LedgerWorld:
                 {"amount_cents": ["higher_than_remaining_fee_amount"]},
             )
             return "over a fee: refused"
+        if not items:
+            return "nothing left to credit"
         estimate = (
             await self.call("POST", "/credit_notes/estimate", {"credit_note": base | {"items": items}})
         )["estimated_credit_note"]
@@ -387,10 +392,6 @@ class LedgerWorld:
             return "no draft"
         await self.call("PUT", f"/invoices/{invoice.id}/finalize")
         return str(invoice.id)
-
-
-def fees_remaining(fees: list[Any], item: dict[str, Any]) -> int:
-    return int(next(fee.remaining for fee in fees if str(fee.id) == item["fee_id"]))
 
 
 def new_tenant_name() -> str:
