@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 
 import httpx
-from hypothesis import HealthCheck, Phase, event, given, note, settings
+from hypothesis import HealthCheck, Phase, event, example, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,8 +29,8 @@ from tests.properties.invariants import Ledger, check_ledger, read_ledger
 from tests.properties.world import LedgerWorld, new_tenant_name
 from tests.support.auth import Tenant
 
-EXAMPLES = int(os.environ.get("BXB_PROPERTY_EXAMPLES", "10"))
-STEPS = int(os.environ.get("BXB_PROPERTY_STEPS", "8"))
+EXAMPLES = int(os.environ.get("BXB_PROPERTY_EXAMPLES", "15"))
+STEPS = int(os.environ.get("BXB_PROPERTY_STEPS", "10"))
 RANDOM = os.environ.get("BXB_PROPERTY_RANDOM") == "1"
 # Shrinking replays a failing history many times (seconds each); off for a quick hunt.
 PHASES = tuple(Phase) if os.environ.get("BXB_PROPERTY_SHRINK", "1") == "1" else (
@@ -106,6 +106,91 @@ def _coverage(ledger: Ledger) -> None:
     ],
 )
 @given(scenario=s.scenarios, program=st.lists(s.steps, min_size=STEPS // 2, max_size=STEPS))
+# Histories every run replays: one that reaches coupons, upgrades, refunds, wallets and
+# consumed credit notes; one with a grace period (drafts finalized out of order, a credit
+# line probed for credit, a paid top-up); and the shrunk histories of defects it found.
+@example(
+    scenario=s.Scenario(
+        start="2026-01-17T09:30:00Z",
+        grace_period_days=0,
+        organization_tax=True,
+        customers=(s.Customer(None, False), s.Customer("Asia/Tokyo", True)),
+        subscriptions=((0, 1, False), (1, 0, True)),
+    ),
+    program=[
+        s.ApplyCoupon(1, 3),
+        s.ApplyCoupon(0, 0),
+        s.Usage(0, 120),
+        s.Usage(1, 2400),
+        s.Pay(0, 100),
+        s.TopUp(0, 30, 25),
+        s.Advance(16, 13),
+        s.ChangePlan(0, 3),
+        s.IssueCreditNote(0, 50, 100, None),
+        s.IssueCreditNote(0, 100, 0, "refund"),
+        s.Pay(0, 50),
+        s.Usage(1, 70),
+        s.Advance(31, 0),
+        s.VoidInvoice(4, True),
+        s.Terminate(1),
+        s.Advance(45, 0),
+        s.IssueCreditNote(3, 100, 100, "fee"),
+    ],
+)
+@example(
+    scenario=s.Scenario(
+        start="2026-02-28T23:00:00Z",
+        grace_period_days=3,
+        organization_tax=False,
+        customers=(s.Customer("America/Los_Angeles", True),),
+        subscriptions=((0, 1, False), (0, 2, True)),
+    ),
+    program=[
+        s.Usage(1, 300),
+        s.Advance(1, 0),
+        s.ChangePlan(0, 3),
+        s.FinalizeDraft(2),
+        s.IssueCreditNote(0, 100, 0, "fee"),
+        s.FinalizeDraft(0),
+        s.Pay(0, 100),
+        s.TopUp(0, 0, 25),
+        s.Pay(1, 100),
+        s.Advance(31, 0),
+        s.ChangePlan(1, 4),
+        s.Advance(45, 0),
+        s.Terminate(0),
+        s.VoidCreditNote(0),
+        s.Advance(9, 13),
+    ],
+)
+@example(  # an unpaid invoice credited in full, then voided (test_invoice_voids.py)
+    scenario=s.Scenario(
+        start="2026-02-28T23:00:00Z",
+        grace_period_days=0,
+        organization_tax=False,
+        customers=(s.Customer("America/Los_Angeles", True),),
+        subscriptions=((0, 4, True),),
+    ),
+    program=[s.Advance(31, 13), s.Terminate(0), s.IssueCreditNote(0, 100, 50, None), s.VoidInvoice(0, True)],
+)
+@example(  # unused days credited twice with a grace period (test_unused_days_credit.py)
+    scenario=s.Scenario(
+        start="2026-01-01T00:00:00Z",
+        grace_period_days=3,
+        organization_tax=False,
+        customers=(s.Customer("America/Los_Angeles", True),),
+        subscriptions=((0, 1, False),),
+    ),
+    program=[
+        s.Usage(0, 500),
+        s.Advance(1, 0),
+        s.ChangePlan(0, 3),
+        s.FinalizeDraft(0),
+        s.FinalizeDraft(0),
+        s.IssueCreditNote(1, 100, 0, None),
+        s.FinalizeDraft(0),
+    ],
+)
 async def test_random_billing_histories_keep_the_ledger_invariants(
     temporal_client: httpx.AsyncClient,
     worker: str,
