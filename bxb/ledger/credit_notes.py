@@ -204,6 +204,46 @@ async def credit_unused_fee(
     return note
 
 
+KEEP_AS_LINE = "keep_as_line"
+
+
+async def credit_unused_days(
+    session: AsyncSession, credit: Fee, at: datetime
+) -> CreditNote | str | None:
+    """Give back unused prepaid days against the fee that billed them, never twice.
+
+    Billed on a finalized invoice: a credit note on it, capped by what remains creditable
+    of that fee (None when nothing does). Billed on an invoice still in draft: KEEP_AS_LINE,
+    a credit line here, which that fee counts as credited once it is finalized. Billed by
+    no live invoice (never, or voided): None, as there is nothing to give back.
+    """
+    assert credit.from_datetime is not None
+    assert credit.to_datetime is not None
+    found = (
+        await session.execute(
+            select(Fee, Invoice.status)
+            .join(Invoice, Invoice.id == Fee.invoice_id)
+            .where(
+                Fee.subscription_id == credit.subscription_id,
+                Fee.fee_type == "subscription",
+                Invoice.status.in_(("finalized", "draft")),
+                Fee.from_datetime <= credit.from_datetime,
+                Fee.to_datetime >= credit.to_datetime,
+            )
+            .order_by(Fee.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if found is None:
+        return None
+    billed, status = found
+    if status == "draft":
+        return KEEP_AS_LINE
+    return await credit_unused_fee(
+        session, billed, credit.amount_cents, reason="order_change", at=at
+    )
+
+
 async def credit_paid_amount_of_voided_invoice(
     session: AsyncSession, invoice: Invoice, at: datetime
 ) -> CreditNote | None:

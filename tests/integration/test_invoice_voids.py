@@ -59,7 +59,9 @@ async def test_an_unpaid_invoice_credited_in_full_cannot_then_be_voided(
         assert refused.status_code == 405, refused.text
         assert refused.json()["code"] == "not_voidable"
     # Once the note's credit is given up, nothing was given back: the void is allowed.
-    voided_note = await _call(temporal_client, tenant_a, "PUT", f"/credit_notes/{note['lago_id']}/void")
+    voided_note = await _call(
+        temporal_client, tenant_a, "PUT", f"/credit_notes/{note['lago_id']}/void"
+    )
     assert voided_note.status_code == 200, voided_note.text
     voided = await _void(temporal_client, tenant_a, invoice)
     assert voided.status_code == 200, voided.text

@@ -8,6 +8,7 @@ here from this catalog, independently of bxb's tax book.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -66,7 +67,12 @@ PLANS: tuple[PlanSpec, ...] = (
         {
             "graduated_ranges": [
                 {"from_value": 0, "to_value": 100, "per_unit_amount": "0.1", "flat_amount": "1"},
-                {"from_value": 101, "to_value": None, "per_unit_amount": "0.025", "flat_amount": "0"},
+                {
+                    "from_value": 101,
+                    "to_value": None,
+                    "per_unit_amount": "0.025",
+                    "flat_amount": "0",
+                },
             ]
         },
         charge_tax_codes=("reduced",),
@@ -89,7 +95,12 @@ PLANS: tuple[PlanSpec, ...] = (
         {
             "volume_ranges": [
                 {"from_value": 0, "to_value": 500, "per_unit_amount": "0.04", "flat_amount": "0"},
-                {"from_value": 501, "to_value": None, "per_unit_amount": "0.03", "flat_amount": "2"},
+                {
+                    "from_value": 501,
+                    "to_value": None,
+                    "per_unit_amount": "0.03",
+                    "flat_amount": "2",
+                },
             ]
         },
         tax_codes=("reduced",),
@@ -114,16 +125,58 @@ class CouponSpec:
 
 
 COUPONS: tuple[CouponSpec, ...] = (
-    CouponSpec("fixed_once", {"coupon_type": "fixed_amount", "amount_cents": 1_500,
-                              "amount_currency": "USD", "frequency": "once"}),
-    CouponSpec("fixed_recurring", {"coupon_type": "fixed_amount", "amount_cents": 700,
-                                   "amount_currency": "USD", "frequency": "recurring",
-                                   "frequency_duration": 3}),
-    CouponSpec("percent_once", {"coupon_type": "percentage", "percentage_rate": "12.5",
-                                "frequency": "once"}),
-    CouponSpec("percent_forever", {"coupon_type": "percentage", "percentage_rate": "10",
-                                   "frequency": "forever"}),
+    CouponSpec(
+        "fixed_once",
+        {
+            "coupon_type": "fixed_amount",
+            "amount_cents": 1_500,
+            "amount_currency": "USD",
+            "frequency": "once",
+        },
+    ),
+    CouponSpec(
+        "fixed_recurring",
+        {
+            "coupon_type": "fixed_amount",
+            "amount_cents": 700,
+            "amount_currency": "USD",
+            "frequency": "recurring",
+            "frequency_duration": 3,
+        },
+    ),
+    CouponSpec(
+        "percent_once",
+        {"coupon_type": "percentage", "percentage_rate": "12.5", "frequency": "once"},
+    ),
+    CouponSpec(
+        "percent_forever",
+        {"coupon_type": "percentage", "percentage_rate": "10", "frequency": "forever"},
+    ),
 )
+
+
+async def create_catalog(
+    call: Callable[..., Awaitable[dict[str, Any]]], organization_taxes: tuple[str, ...]
+) -> None:
+    """The metric, taxes, plans and coupons, through the API (`call(method, path, body)`)."""
+    metric = {"name": "Calls", "code": METRIC, "aggregation_type": "sum_agg", "field_name": FIELD}
+    created = await call("POST", "/billable_metrics", {"billable_metric": metric})
+    metric_id = created["billable_metric"]["lago_id"]
+    for code, rate in TAXES.items():
+        tax = {
+            "name": code,
+            "code": code,
+            "rate": str(rate),
+            "applied_to_organization": code in organization_taxes,
+        }
+        await call("POST", "/taxes", {"tax": tax})
+    for plan in PLANS:
+        body = plan.body()
+        body["charges"][0]["billable_metric_id"] = metric_id
+        await call("POST", "/plans", {"plan": body})
+    for coupon in COUPONS:
+        terms = {"name": coupon.code, "code": coupon.code, "expiration": "no_expiration"}
+        await call("POST", "/coupons", {"coupon": terms | coupon.body})
 
 
 @dataclass(frozen=True)

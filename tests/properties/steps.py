@@ -131,9 +131,9 @@ scenarios = st.builds(
     grace_period_days=st.sampled_from([0, 0, 3]),
     organization_tax=st.booleans(),
     customers=st.lists(customers, min_size=1, max_size=2).map(tuple),
-    subscriptions=st.lists(
-        st.tuples(_index, _plan, st.booleans()), min_size=1, max_size=2
-    ).map(tuple),
+    subscriptions=st.lists(st.tuples(_index, _plan, st.booleans()), min_size=1, max_size=2).map(
+        tuple
+    ),
 )
 
 _advance = st.builds(

@@ -33,10 +33,14 @@ EXAMPLES = int(os.environ.get("BXB_PROPERTY_EXAMPLES", "15"))
 STEPS = int(os.environ.get("BXB_PROPERTY_STEPS", "10"))
 RANDOM = os.environ.get("BXB_PROPERTY_RANDOM") == "1"
 # Shrinking replays a failing history many times (seconds each); off for a quick hunt.
-PHASES = tuple(Phase) if os.environ.get("BXB_PROPERTY_SHRINK", "1") == "1" else (
-    Phase.explicit,
-    Phase.reuse,
-    Phase.generate,
+PHASES = (
+    tuple(Phase)
+    if os.environ.get("BXB_PROPERTY_SHRINK", "1") == "1"
+    else (
+        Phase.explicit,
+        Phase.reuse,
+        Phase.generate,
+    )
 )
 
 
@@ -83,8 +87,12 @@ def _coverage(ledger: Ledger) -> None:
         "refund": any(n.refund_amount_cents for n in ledger.notes),
         "credit note consumed": bool(ledger.applications),
         "unused days credited": any(n.reason == "order_change" for n in ledger.notes),
-        "partly paid": any(0 < i.total_paid_amount_cents < i.total_amount_cents for i in ledger.invoices),
-        "paid": any(i.payment_status == "succeeded" and i.total_paid_amount_cents for i in ledger.invoices),
+        "partly paid": any(
+            0 < i.total_paid_amount_cents < i.total_amount_cents for i in ledger.invoices
+        ),
+        "paid": any(
+            i.payment_status == "succeeded" and i.total_paid_amount_cents for i in ledger.invoices
+        ),
         "wallet consumed": any(i.prepaid_credit_amount_cents for i in ledger.invoices),
     }
     for name, seen in reached.items():
@@ -171,7 +179,12 @@ def _coverage(ledger: Ledger) -> None:
         customers=(s.Customer("America/Los_Angeles", True),),
         subscriptions=((0, 4, True),),
     ),
-    program=[s.Advance(31, 13), s.Terminate(0), s.IssueCreditNote(0, 100, 50, None), s.VoidInvoice(0, True)],
+    program=[
+        s.Advance(31, 13),
+        s.Terminate(0),
+        s.IssueCreditNote(0, 100, 50, None),
+        s.VoidInvoice(0, True),
+    ],
 )
 @example(  # unused days credited twice with a grace period (test_unused_days_credit.py)
     scenario=s.Scenario(

@@ -111,8 +111,14 @@ async def test_an_event_of_an_ended_subscription_takes_its_customers_clock_time(
     in a period that was already billed."""
     api = Api(temporal_client, tenant_a)
     frozen = "2031-01-01T00:00:00Z"
-    clock = await api.ok("POST", "/test_clocks", {"test_clock": {"name": "c", "frozen_time": frozen}})
-    customer = {"external_id": "cus", "currency": "USD", "test_clock_id": clock["test_clock"]["lago_id"]}
+    clock = await api.ok(
+        "POST", "/test_clocks", {"test_clock": {"name": "c", "frozen_time": frozen}}
+    )
+    customer = {
+        "external_id": "cus",
+        "currency": "USD",
+        "test_clock_id": clock["test_clock"]["lago_id"],
+    }
     await api.ok("POST", "/customers", {"customer": customer})
     metric = {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}
     await api.ok("POST", "/billable_metrics", {"billable_metric": metric})

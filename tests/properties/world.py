@@ -9,7 +9,7 @@ allowed, the exact 4xx for what a limit refuses. Anything else fails the example
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +18,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.properties import steps as s
-from tests.properties.catalog import COUPONS, FIELD, METRIC, PLAN_BY_CODE, PLANS, TAXES, TaxLevels
+from tests.properties.catalog import (
+    COUPONS,
+    FIELD,
+    METRIC,
+    PLAN_BY_CODE,
+    PLANS,
+    TaxLevels,
+    create_catalog,
+)
 from tests.support.auth import Tenant
 
 
-class UnexpectedAnswer(AssertionError):
+class UnexpectedAnswerError(AssertionError):
     pass
 
 
@@ -36,6 +44,20 @@ class LedgerWorld:
         report: Callable[[str], object] = print,
     ) -> None:
         self.report = report
+        self._handlers: dict[type[Any], Callable[[Any], Awaitable[str]]] = {
+            s.Subscribe: self.subscribe,
+            s.ChangePlan: self.change_plan,
+            s.Terminate: self.terminate,
+            s.Usage: self.usage,
+            s.Advance: self.advance,
+            s.ApplyCoupon: self.apply_coupon,
+            s.TopUp: self.top_up,
+            s.Pay: self.pay,
+            s.IssueCreditNote: self.issue_credit_note,
+            s.VoidInvoice: self.void_invoice,
+            s.VoidCreditNote: self.void_credit_note,
+            s.FinalizeDraft: self.finalize_draft,
+        }
         self.client = client
         self.engine = engine
         self.tenant = tenant
@@ -64,7 +86,7 @@ class LedgerWorld:
             method, f"/api/v1{path}", json=body, headers=self.tenant.headers
         )
         if response.status_code != expect:
-            raise UnexpectedAnswer(
+            raise UnexpectedAnswerError(
                 f"{method} {path} {body!r}: expected {expect}, got {response.status_code} "
                 f"{response.text}"
             )
@@ -77,37 +99,21 @@ class LedgerWorld:
         """The call must be refused with this status (and these error details, if given)."""
         answer = await self.call(method, path, body, expect=status)
         if details is not None and answer.get("error_details") != details:
-            raise UnexpectedAnswer(f"{method} {path}: {answer} has not {details}")
+            raise UnexpectedAnswerError(f"{method} {path}: {answer} has not {details}")
 
     # --- set-up ----------------------------------------------------------------------------
 
     async def setup(self) -> None:
         scenario = self.scenario
         billing = {"invoice_grace_period": scenario.grace_period_days}
-        await self.call("PUT", "/organizations", {"organization": {"billing_configuration": billing}})
-        metric = {"name": "Calls", "code": METRIC, "aggregation_type": "sum_agg", "field_name": FIELD}
-        metric_id = (await self.call("POST", "/billable_metrics", {"billable_metric": metric}))[
-            "billable_metric"
-        ]["lago_id"]
-        for code, rate in TAXES.items():
-            tax = {
-                "name": code,
-                "code": code,
-                "rate": str(rate),
-                "applied_to_organization": code in self.taxes.organization,
-            }
-            await self.call("POST", "/taxes", {"tax": tax})
-        for plan in PLANS:
-            body = plan.body()
-            body["charges"][0]["billable_metric_id"] = metric_id
-            await self.call("POST", "/plans", {"plan": body})
-        for coupon in COUPONS:
-            terms = {"name": coupon.code, "code": coupon.code, "expiration": "no_expiration"}
-            await self.call("POST", "/coupons", {"coupon": terms | coupon.body})
+        await self.call(
+            "PUT", "/organizations", {"organization": {"billing_configuration": billing}}
+        )
+        await create_catalog(self.call, self.taxes.organization)
         clock = {"name": "properties", "frozen_time": scenario.start}
-        self.clock = (await self.call("POST", "/test_clocks", {"test_clock": clock}))[
-            "test_clock"
-        ]["lago_id"]
+        self.clock = (await self.call("POST", "/test_clocks", {"test_clock": clock}))["test_clock"][
+            "lago_id"
+        ]
         for external_id, spec in zip(self.customers, scenario.customers, strict=True):
             customer: dict[str, Any] = {
                 "external_id": external_id,
@@ -118,8 +124,8 @@ class LedgerWorld:
             if spec.local_tax:
                 customer["tax_codes"] = ["local"]
             await self.call("POST", "/customers", {"customer": customer})
-        for customer_index, plan, anniversary in scenario.subscriptions:
-            await self.run(s.Subscribe(customer_index, plan, anniversary))
+        for customer_index, plan_index, anniversary in scenario.subscriptions:
+            await self.run(s.Subscribe(customer_index, plan_index, anniversary))
 
     # --- reading the ledger to pick targets ---------------------------------------------------
 
@@ -148,17 +154,17 @@ class LedgerWorld:
             0,
             ext=external_id,
         )
+        assert first is not None
         trial = PLAN_BY_CODE[first.plan_code].trial_days
         return bool(trial) and self.now < first.started_at + timedelta(days=trial + 1)
 
     # --- steps ----------------------------------------------------------------------------
 
     async def run(self, step: s.Step) -> None:
-        handler = getattr(self, f"_{type(step).__name__}")
-        outcome = await handler(step)
+        outcome = await self._handlers[type(step)](step)
         self.report(f"{step} -> {outcome}")
 
-    async def _Subscribe(self, step: s.Subscribe) -> str:
+    async def subscribe(self, step: s.Subscribe) -> str:
         external_id = f"sub_{len(self.subscriptions)}"
         body = {
             "external_customer_id": self.customers[step.customer % len(self.customers)],
@@ -170,7 +176,7 @@ class LedgerWorld:
         self.subscriptions.append(external_id)
         return external_id
 
-    async def _ChangePlan(self, step: s.ChangePlan) -> str:
+    async def change_plan(self, step: s.ChangePlan) -> str:
         target = await self.live_subscription(step.subscription)
         if target is None:
             return "no live subscription"
@@ -189,14 +195,14 @@ class LedgerWorld:
         await self.call("POST", "/subscriptions", {"subscription": body})
         return target
 
-    async def _Terminate(self, step: s.Terminate) -> str:
+    async def terminate(self, step: s.Terminate) -> str:
         target = await self.live_subscription(step.subscription)
         if target is None:
             return "no live subscription"
         await self.call("DELETE", f"/subscriptions/{target}")
         return target
 
-    async def _Usage(self, step: s.Usage) -> str:
+    async def usage(self, step: s.Usage) -> str:
         # Live subscriptions only: an event of an ended one takes the wall clock's time,
         # not its customer's test clock (test_ledger_regressions.py; core lane, reported).
         target = await self.live_subscription(step.subscription)
@@ -212,19 +218,21 @@ class LedgerWorld:
         await self.call("POST", "/events", {"event": event})
         return target
 
-    async def _Advance(self, step: s.Advance) -> str:
+    async def advance(self, step: s.Advance) -> str:
         self.now += timedelta(days=step.days, hours=step.hours)
         to = self.now.isoformat().replace("+00:00", "Z")
-        await self.call("POST", f"/test_clocks/{self.clock}/advance", {"test_clock": {"frozen_time": to}})
+        await self.call(
+            "POST", f"/test_clocks/{self.clock}/advance", {"test_clock": {"frozen_time": to}}
+        )
         return to
 
-    async def _ApplyCoupon(self, step: s.ApplyCoupon) -> str:
+    async def apply_coupon(self, step: s.ApplyCoupon) -> str:
         customer = self.customers[step.customer % len(self.customers)]
         body = {"external_customer_id": customer, "coupon_code": COUPONS[step.coupon].code}
         await self.call("POST", "/applied_coupons", {"applied_coupon": body})
         return customer
 
-    async def _TopUp(self, step: s.TopUp) -> str:
+    async def top_up(self, step: s.TopUp) -> str:
         customer = self.customers[step.customer % len(self.customers)]
         wallet = await self.pick(
             "SELECT w.id FROM wallets w JOIN customers c ON c.id = w.customer_id "
@@ -232,7 +240,10 @@ class LedgerWorld:
             0,
             cus=customer,
         )
-        credits = {"granted_credits": str(step.granted_credits), "paid_credits": str(step.paid_credits)}
+        credits = {
+            "granted_credits": str(step.granted_credits),
+            "paid_credits": str(step.paid_credits),
+        }
         if wallet is None:
             body = {"external_customer_id": customer, "rate_amount": "1", "currency": "USD"}
             await self.call("POST", "/wallets", {"wallet": body | credits})
@@ -243,7 +254,7 @@ class LedgerWorld:
         await self.call("POST", "/wallet_transactions", {"wallet_transaction": body})
         return f"wallet {wallet.id}"
 
-    async def _Pay(self, step: s.Pay) -> str:
+    async def pay(self, step: s.Pay) -> str:
         invoice = await self.pick(
             "SELECT id, total_amount_cents - total_paid_amount_cents AS due FROM invoices "
             "WHERE organization_id = :org AND status = 'finalized' "
@@ -261,7 +272,7 @@ class LedgerWorld:
         )
         return f"{amount} of {invoice.due} on {invoice.id}"
 
-    async def _IssueCreditNote(self, step: s.IssueCreditNote) -> str:
+    async def issue_credit_note(self, step: s.IssueCreditNote) -> str:
         invoice = await self.pick(
             "SELECT id, total_paid_amount_cents AS paid, "
             "(SELECT coalesce(sum(refund_amount_cents), 0)::bigint FROM credit_notes n "
@@ -311,7 +322,9 @@ class LedgerWorld:
         if not items:
             return "nothing left to credit"
         estimate = (
-            await self.call("POST", "/credit_notes/estimate", {"credit_note": base | {"items": items}})
+            await self.call(
+                "POST", "/credit_notes/estimate", {"credit_note": base | {"items": items}}
+            )
         )["estimated_credit_note"]
         total = estimate["sub_total_excluding_taxes_amount_cents"] + estimate["taxes_amount_cents"]
         refundable = min(total, max(invoice.paid - invoice.refunded, 0))
@@ -324,7 +337,10 @@ class LedgerWorld:
             return "worth nothing: refused"
         if step.excess == "refund" and refundable < total:
             refund = refundable + 1
-            body = note_body | {"credit_amount_cents": total - refund, "refund_amount_cents": refund}
+            body = note_body | {
+                "credit_amount_cents": total - refund,
+                "refund_amount_cents": refund,
+            }
             await self.refused(
                 "POST",
                 "/credit_notes",
@@ -340,7 +356,7 @@ class LedgerWorld:
         ]
         return f"{note_id}: credit {total - refund}, refund {refund}"
 
-    async def _VoidInvoice(self, step: s.VoidInvoice) -> str:
+    async def void_invoice(self, step: s.VoidInvoice) -> str:
         invoice = await self.pick(
             "SELECT i.id, i.payment_status, i.total_paid_amount_cents AS paid, "
             "i.total_paid_amount_cents + i.prepaid_credit_amount_cents AS received, "
@@ -367,7 +383,7 @@ class LedgerWorld:
         await self.call("POST", path, body)
         return str(invoice.id)
 
-    async def _VoidCreditNote(self, step: s.VoidCreditNote) -> str:
+    async def void_credit_note(self, step: s.VoidCreditNote) -> str:
         note_row = await self.pick(
             "SELECT id, credit_status, balance_amount_cents FROM credit_notes "
             "WHERE organization_id = :org ORDER BY created_at, id",
@@ -382,7 +398,7 @@ class LedgerWorld:
         await self.call("PUT", path)
         return str(note_row.id)
 
-    async def _FinalizeDraft(self, step: s.FinalizeDraft) -> str:
+    async def finalize_draft(self, step: s.FinalizeDraft) -> str:
         invoice = await self.pick(
             "SELECT id FROM invoices WHERE organization_id = :org AND status = 'draft' "
             "ORDER BY created_at, id",
