@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest test-properties bench clean
+.PHONY: up install test lint typecheck pytest test-fuzz test-properties bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ test-properties: $(STAMP)
 	BXB_PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) BXB_PROPERTY_STEPS=$(PROPERTY_STEPS) \
 	BXB_PROPERTY_RANDOM=1 $(BIN)/python -m pytest tests/properties -p no:cacheprovider \
 	--hypothesis-show-statistics $(PYTEST_ARGS)
+
+## Fuzz the API longer than `make test` does: every schemathesis phase, a fresh seed.
+## BXB_FUZZ_EXAMPLES (examples per operation) and BXB_FUZZ_SEED override.
+test-fuzz: $(STAMP)
+	BXB_FUZZ_EXAMPLES=$${BXB_FUZZ_EXAMPLES:-100} BXB_FUZZ_SEED=$${BXB_FUZZ_SEED:-random} \
+	BXB_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@echo "see bench/README.md for each benchmark"

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from bxb.api.deps import OrganizationIdDep, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
-from bxb.api.serialization import decimal_string, iso
+from bxb.api.schemas.bounds import Instant
 from bxb.core.subscriptions import test_clock_time
 from bxb.events.pipeline import (
     EventPipeline,
@@ -29,8 +29,9 @@ from bxb.events.pipeline import (
     start_event_pipeline,
     stop_event_pipeline,
 )
-from bxb.events.store import EventFilters, NewEvent, StoredEvent
+from bxb.events.store import EventFilters, NewEvent
 from bxb.events.validation import Errors, parse_event
+from bxb.lago_objects.events import event_object, event_objects
 from bxb.models.base import utcnow
 
 MAX_BATCH_EVENTS = 100  # Lago's limit per /events/batch call
@@ -65,41 +66,6 @@ _EVENT_INPUT_SCHEMA: dict[str, Any] = {
 def _body(root: str, schema: dict[str, Any]) -> dict[str, Any]:
     content = {"schema": {"type": "object", "required": [root], "properties": {root: schema}}}
     return {"requestBody": {"required": True, "content": {"application/json": content}}}
-
-
-def _instant(moment: datetime) -> str | None:
-    """`iso`, with a shortcut for the UTC instants the stores return (hot path)."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else iso(moment)
-
-
-def event_object(event: StoredEvent, *, created_at: str | None = None) -> dict[str, Any]:
-    """Lago's EventObject. Customer and subscription ids stay null (not resolved here)."""
-    amount = event.precise_total_amount_cents
-    return {
-        "lago_id": str(event.id),
-        "transaction_id": event.transaction_id,
-        "lago_customer_id": None,
-        "code": event.code,
-        "timestamp": _instant(event.timestamp),
-        "lago_subscription_id": None,
-        "external_subscription_id": event.external_subscription_id,
-        "precise_total_amount_cents": None if amount is None else decimal_string(amount),
-        "properties": event.properties,
-        "created_at": created_at or _instant(event.created_at),
-    }
-
-
-def event_objects(events: list[StoredEvent]) -> list[dict[str, Any]]:
-    """Event objects of one write: they share created_at, so it is formatted once."""
-    formatted: dict[datetime, str | None] = {}
-    objects = []
-    for event in events:
-        created_at = formatted.get(event.created_at)
-        if created_at is None:
-            created_at = formatted[event.created_at] = _instant(event.created_at)
-        objects.append(event_object(event, created_at=created_at))
-    return objects
 
 
 def _pipeline(request: Request) -> EventPipeline:
@@ -234,8 +200,8 @@ async def list_events(
     page: PageDep,
     external_subscription_id: Annotated[str | None, Query()] = None,
     code: Annotated[str | None, Query()] = None,
-    timestamp_from: Annotated[datetime | None, Query()] = None,
-    timestamp_to: Annotated[datetime | None, Query()] = None,
+    timestamp_from: Annotated[Instant | None, Query()] = None,
+    timestamp_to: Annotated[Instant | None, Query()] = None,
 ) -> JSONResponse:
     """Newest first; timestamp_from and timestamp_to are both inclusive."""
     filters = EventFilters(external_subscription_id, code, _utc(timestamp_from), _utc(timestamp_to))
