@@ -116,8 +116,10 @@ async def void_invoice(
     invoice.voided_at = now
     invoice.payment_overdue = False
     await wallets.on_invoice_voided(session, invoice, now)  # a top-up that never settles
-    # Credit-note balances it consumed are given back; what was paid becomes a credit note.
+    # What it consumed goes back (credit-note balances, wallet credits); what was paid
+    # becomes a credit note.
     await credit_notes.release_applied_credits(session, invoice, now)
+    await wallets.recredit_voided_invoice(session, invoice, now)
     webhooks = await notifications.invoice_event(session, invoice, "invoice.voided")
     if options.generate_credit_note:
         note = await credit_notes.credit_paid_amount_of_voided_invoice(session, invoice, now)

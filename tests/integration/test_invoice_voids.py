@@ -100,3 +100,45 @@ async def test_a_paid_invoice_credited_in_part_is_voided_for_the_rest_of_the_mon
     assert voided.status_code == 200, voided.text
     notes = (await _call(temporal_client, tenant_a, "GET", "/credit_notes")).json()["credit_notes"]
     assert sorted(n["total_amount_cents"] for n in notes) == [351, DEFAULT_TOTAL - 351]
+
+
+async def test_a_void_gives_the_wallet_back_the_credits_the_invoice_consumed(
+    temporal_client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    """50 credits at $1.00; a $30.00 one-off invoice is paid by the wallet (nothing due);
+    voiding it puts the 30 credits back."""
+    add_on = {"name": "Setup", "code": "setup", "amount_cents": 3_000, "amount_currency": "USD"}
+    customer = {"external_id": "cus_1", "currency": "USD"}
+    wallet = {
+        "external_customer_id": "cus_1",
+        "rate_amount": "1",
+        "currency": "USD",
+        "granted_credits": "50",
+    }
+    for path, body in (
+        ("/add_ons", {"add_on": add_on}),
+        ("/customers", {"customer": customer}),
+        ("/wallets", {"wallet": wallet}),
+    ):
+        assert (await _call(temporal_client, tenant_a, "POST", path, body)).status_code == 200
+    invoice = {"external_customer_id": "cus_1", "fees": [{"add_on_code": "setup"}]}
+    created = await _call(temporal_client, tenant_a, "POST", "/invoices", {"invoice": invoice})
+    paid = created.json()["invoice"]
+    assert (paid["prepaid_credit_amount_cents"], paid["payment_status"]) == (3_000, "succeeded")
+    voided = await _call(
+        temporal_client,
+        tenant_a,
+        "POST",
+        f"/invoices/{paid['lago_id']}/void",
+        {"generate_credit_note": True},
+    )
+    assert voided.status_code == 200, voided.text
+    [wallet_row] = (await _call(temporal_client, tenant_a, "GET", "/wallets")).json()["wallets"]
+    assert (wallet_row["balance_cents"], wallet_row["credits_balance"]) == (5_000, "50")
+    assert wallet_row["consumed_amount_cents"] == 0
+    moves = await _call(
+        temporal_client, tenant_a, "GET", f"/wallets/{wallet_row['lago_id']}/wallet_transactions"
+    )
+    [recredit] = [t for t in moves.json()["wallet_transactions"] if t["lago_voided_invoice_id"]]
+    assert (recredit["transaction_status"], recredit["credit_amount"]) == ("granted", "30")
+    assert recredit["lago_voided_invoice_id"] == paid["lago_id"]

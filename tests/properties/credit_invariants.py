@@ -1,4 +1,5 @@
-"""Invariants of credit: credit notes, their use, unused prepaid days, voided invoices."""
+"""Invariants of credit: credit notes and their use, unused prepaid days, wallets of
+prepaid credits, voided invoices."""
 
 from __future__ import annotations
 
@@ -189,4 +190,87 @@ def check_voids(ledger: Ledger, v: Violations) -> None:
                 given[inv.id] >= inv.total_paid_amount_cents,
                 "the money paid for a voided invoice comes back",
                 (inv.number, given[inv.id], inv.total_paid_amount_cents),
+            )
+
+
+def check_wallets(ledger: Ledger, v: Violations) -> None:
+    """Balances are their settled transactions; credits come out only to pay invoices
+    (given back when the invoice is voided) and never below zero."""
+    invoices = {inv.id: inv for inv in ledger.invoices}
+    moves: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for t in ledger.wallet_transactions:
+        moves[t.wallet_id].append(t)
+    paid_by = {
+        t.invoice_id: t for t in ledger.wallet_transactions if t.transaction_status == "invoiced"
+    }
+    recredits = {
+        t.invoice_id: t
+        for t in ledger.wallet_transactions
+        if t.transaction_status == "granted" and t.invoice_id is not None
+    }
+    recredit_ids = {t.id for t in recredits.values()}
+    for wallet in ledger.wallets:
+        row: tuple[Any, ...] = (
+            wallet.id,
+            wallet.status,
+            wallet.balance_cents,
+            wallet.credits_balance,
+        )
+        v.check(
+            wallet.balance_cents >= 0 and wallet.credits_balance >= 0, "wallet never negative", row
+        )
+        settled = [t for t in moves[wallet.id] if t.status == "settled"]
+        inbound = sum(t.amount_cents for t in settled if t.transaction_type == "inbound")
+        outbound = sum(t.amount_cents for t in settled if t.transaction_type == "outbound")
+        credits_in = sum(t.credit_amount for t in settled if t.transaction_type == "inbound")
+        credits_out = sum(t.credit_amount for t in settled if t.transaction_type == "outbound")
+        consumed = sum(t.amount_cents for t in settled if t.transaction_status == "invoiced")
+        given_back = sum(t.amount_cents for t in settled if t.id in recredit_ids)
+        v.check(
+            wallet.balance_cents == inbound - outbound,
+            "balance = settled in - out",
+            (row, inbound, outbound),
+        )
+        v.check(
+            wallet.credits_balance == credits_in - credits_out, "credits = settled in - out", row
+        )
+        v.check(
+            wallet.consumed_amount_cents == consumed - given_back,
+            "consumed = invoiced transactions - what voids gave back",
+            row,
+        )
+        v.check(consumed <= inbound, "no money created: consumed <= what came in", row)
+        if wallet.status == "terminated":
+            v.check(wallet.balance_cents == 0, "a terminated wallet is empty", row)
+        for t in moves[wallet.id]:
+            if t.transaction_status != "purchased":
+                continue
+            inv = invoices[t.invoice_id]
+            paid = inv.payment_status == "succeeded"
+            v.check(
+                (t.status == "settled") == paid,
+                "a purchase settles when its invoice is paid",
+                (t.id, t.status, inv.number),
+            )
+            if t.status == "failed":
+                v.check(inv.status == "voided", "a purchase fails only by a void", t.id)
+    wallets = {wallet.id: wallet for wallet in ledger.wallets}
+    for invoice_id, recredit in recredits.items():
+        paid = paid_by.get(invoice_id)
+        row = (invoices[invoice_id].number, recredit.amount_cents)
+        v.check(invoices[invoice_id].status == "voided", "only a void gives credits back", row)
+        v.check(
+            paid is not None
+            and (paid.wallet_id, paid.amount_cents, paid.credit_amount)
+            == (recredit.wallet_id, recredit.amount_cents, recredit.credit_amount),
+            "a void gives back exactly what the invoice took, to its wallet",
+            row,
+        )
+    for inv in ledger.invoices:
+        paid = paid_by.get(inv.id)
+        if inv.status == "voided" and paid is not None and inv.id not in recredits:
+            v.check(
+                wallets[paid.wallet_id].status == "terminated",
+                "a voided invoice's prepaid credits go back to a live wallet",
+                inv.number,
             )

@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from tests.properties.catalog import COUPONS, FIELD, PLAN_BY_CODE, TaxLevels, charge_amount
-from tests.properties.credit_invariants import check_credit_notes, check_voids
+from tests.properties.credit_invariants import check_credit_notes, check_voids, check_wallets
 from tests.properties.ledger import (
     Ledger,
     Violations,
@@ -36,7 +36,7 @@ def check_ledger(ledger: Ledger, taxes: TaxLevels) -> None:
     _numbering(ledger, v)
     check_credit_notes(ledger, v)
     _payments(ledger, v)
-    _wallets(ledger, v)
+    check_wallets(ledger, v)
     _coupons(ledger, v)
     _billing_periods(ledger, v)
     _usage(ledger, v)
@@ -194,48 +194,6 @@ def _payments(ledger: Ledger, v: Violations) -> None:
         elif inv.status == "finalized":
             settled = inv.total_paid_amount_cents >= inv.total_amount_cents
             v.check((inv.payment_status == "succeeded") == settled, "succeeded iff fully paid", row)
-
-
-def _wallets(ledger: Ledger, v: Violations) -> None:
-    invoices = {inv.id: inv for inv in ledger.invoices}
-    moves: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for t in ledger.wallet_transactions:
-        moves[t.wallet_id].append(t)
-    for wallet in ledger.wallets:
-        row = (wallet.id, wallet.status, wallet.balance_cents, wallet.credits_balance)
-        v.check(
-            wallet.balance_cents >= 0 and wallet.credits_balance >= 0, "wallet never negative", row
-        )
-        settled = [t for t in moves[wallet.id] if t.status == "settled"]
-        inbound = sum(t.amount_cents for t in settled if t.transaction_type == "inbound")
-        outbound = sum(t.amount_cents for t in settled if t.transaction_type == "outbound")
-        credits_in = sum(t.credit_amount for t in settled if t.transaction_type == "inbound")
-        credits_out = sum(t.credit_amount for t in settled if t.transaction_type == "outbound")
-        consumed = sum(t.amount_cents for t in settled if t.transaction_status == "invoiced")
-        v.check(
-            wallet.balance_cents == inbound - outbound,
-            "balance = settled in - out",
-            (row, inbound, outbound),
-        )
-        v.check(
-            wallet.credits_balance == credits_in - credits_out, "credits = settled in - out", row
-        )
-        v.check(wallet.consumed_amount_cents == consumed, "consumed = invoiced transactions", row)
-        v.check(consumed <= inbound, "no money created: consumed <= granted + purchased", row)
-        if wallet.status == "terminated":
-            v.check(wallet.balance_cents == 0, "a terminated wallet is empty", row)
-        for t in moves[wallet.id]:
-            if t.transaction_status != "purchased":
-                continue
-            inv = invoices[t.invoice_id]
-            paid = inv.payment_status == "succeeded"
-            v.check(
-                (t.status == "settled") == paid,
-                "a purchase settles when its invoice is paid",
-                (t.id, t.status, inv.number),
-            )
-            if t.status == "failed":
-                v.check(inv.status == "voided", "a purchase fails only by a void", t.id)
 
 
 def _coupons(ledger: Ledger, v: Violations) -> None:
