@@ -27,6 +27,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.types import Scope
 
 from bxb.api.errors import ApiError, field_path, validation_error
+from bxb.core.storable import storable
 
 # Lago's deepest bodies (plan → charges → filters → properties → ranges) nest about ten
 # levels; event properties and metadata get generous room on top.
@@ -46,17 +47,6 @@ _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'{}[]"\\')
 def refusal(scope: Scope, body: bytes) -> ApiError | None:
     """Why this request breaks the input rule, or None when it does not."""
     return _path_refusal(scope) or _query_refusal(scope["query_string"]) or _body_refusal(body)
-
-
-def storable(text: str) -> bool:
-    """Whether PostgreSQL can hold text: no NUL, no lone surrogate."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _body_refusal(body: bytes) -> ApiError | None:
