@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest test-fuzz bench clean
+.PHONY: up install test lint typecheck pytest test-fuzz test-properties bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+
+## The ledger property at length: random histories, longer ones, and a new seed each run
+## (a small derandomized run is part of `make test`). Tune with PROPERTY_EXAMPLES/STEPS.
+PROPERTY_EXAMPLES ?= 200
+PROPERTY_STEPS ?= 20
+test-properties: $(STAMP)
+	BXB_PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) BXB_PROPERTY_STEPS=$(PROPERTY_STEPS) \
+	BXB_PROPERTY_RANDOM=1 $(BIN)/python -m pytest tests/properties -p no:cacheprovider \
+	--hypothesis-show-statistics $(PYTEST_ARGS)
 
 ## Fuzz the API longer than `make test` does: every schemathesis phase, a fresh seed.
 ## BXB_FUZZ_EXAMPLES (examples per operation) and BXB_FUZZ_SEED override.

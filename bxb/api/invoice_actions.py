@@ -104,10 +104,11 @@ async def void_invoice(
     options = options or VoidOptions()
     org_id = org.id
     invoice = await find_invoice(session, org_id, lago_id, for_update=True)
-    if invoice.status != "finalized":
-        raise _not_allowed("not_voidable")
-    if invoice.payment_status == "succeeded" and not options.generate_credit_note:
-        raise _not_allowed("not_voidable")
+    refusal = await credit_notes.void_refusal(
+        session, invoice, generate_credit_note=options.generate_credit_note
+    )
+    if refusal is not None:
+        raise _not_allowed(refusal)
     customer = await session.get(Customer, invoice.customer_id)
     assert customer is not None
     now = await customer_now(session, customer)
@@ -115,8 +116,10 @@ async def void_invoice(
     invoice.voided_at = now
     invoice.payment_overdue = False
     await wallets.on_invoice_voided(session, invoice, now)  # a top-up that never settles
-    # Credit-note balances it consumed are given back; what was paid becomes a credit note.
+    # What it consumed goes back (credit-note balances, wallet credits); what was paid
+    # becomes a credit note.
     await credit_notes.release_applied_credits(session, invoice, now)
+    await wallets.recredit_voided_invoice(session, invoice, now)
     webhooks = await notifications.invoice_event(session, invoice, "invoice.voided")
     if options.generate_credit_note:
         note = await credit_notes.credit_paid_amount_of_voided_invoice(session, invoice, now)

@@ -48,12 +48,14 @@ def wallet_object(wallet: Wallet, external_customer_id: str) -> dict[str, Any]:
 
 
 def wallet_transaction_object(row: WalletTransaction, currency: str) -> dict[str, Any]:
+    recredit = row.transaction_status == "granted" and row.invoice_id is not None
     return {
         "lago_id": str(row.id),
         "lago_wallet_id": str(row.wallet_id),
-        "lago_invoice_id": str(row.invoice_id) if row.invoice_id else None,
+        "lago_invoice_id": str(row.invoice_id) if row.invoice_id and not recredit else None,
         "lago_credit_note_id": None,
-        "lago_voided_invoice_id": None,
+        # Credits given back when the invoice they paid was voided.
+        "lago_voided_invoice_id": str(row.invoice_id) if recredit else None,
         "status": row.status,
         "source": row.source,
         "transaction_status": row.transaction_status,

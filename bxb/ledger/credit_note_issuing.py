@@ -24,7 +24,7 @@ from bxb.billing.credit_notes import (
 from bxb.billing.periods import local_day
 from bxb.core.customer_clock import customer_zone
 from bxb.lago_objects.credit_notes import credit_note_objects
-from bxb.models import CreditNote, CreditNoteItem, Customer, Invoice, Organization
+from bxb.models import CreditNote, CreditNoteItem, Customer, Fee, Invoice, Organization
 from bxb.webhooks import outbox
 
 
@@ -55,6 +55,9 @@ async def creditable_invoice(session: AsyncSession, invoice: Invoice) -> Credita
         .group_by(CreditNoteItem.fee_id)
     )
     credited = {fee_id: (int(a), int(c), int(t)) for fee_id, a, c, t in rows}
+    for fee_id, amount in (await unused_days_given_back(session, invoice)).items():
+        a, c, t = credited.get(fee_id, (0, 0, 0))
+        credited[fee_id] = (a + amount, c, t)
     refunded = await session.scalar(
         select(func.coalesce(func.sum(CreditNote.refund_amount_cents), 0)).where(
             CreditNote.invoice_id == invoice.id
@@ -70,11 +73,48 @@ async def creditable_invoice(session: AsyncSession, invoice: Invoice) -> Credita
                 fee.taxes_rate,
                 *credited.get(fee.id, (0, 0, 0)),
             )
+            if not is_deduction(invoice, fee)
+            else CreditableFee(str(fee.id), 0, 0, 0, fee.taxes_rate)
             for fee in invoice.fees
         ),
         total_paid_amount_cents=invoice.total_paid_amount_cents,
         refunded_amount_cents=int(refunded or 0),
     )
+
+
+def is_deduction(invoice: Invoice, fee: Fee) -> bool:
+    """A credit line for unused prepaid days: it lowered the invoice, billed nothing, so
+    nothing of it can be credited (a top-up's `credit` fee is what the top-up bills)."""
+    return fee.fee_type == "credit" and invoice.invoice_type != "credit"
+
+
+async def unused_days_given_back(session: AsyncSession, invoice: Invoice) -> dict[uuid.UUID, int]:
+    """What credit lines for unused prepaid days already gave back of each base fee.
+
+    Such a line is written on a later invoice (a plan change, a termination) when this
+    one was still a draft and could not carry a credit note; once both are finalized, the
+    line counts as credited on the fee whose period holds its days.
+    """
+    given: dict[uuid.UUID, int] = {}
+    for fee in invoice.fees:
+        if fee.fee_type != "subscription" or fee.from_datetime is None or fee.to_datetime is None:
+            continue
+        amount = await session.scalar(
+            select(func.coalesce(func.sum(Fee.amount_cents), 0))
+            .join(Invoice, Invoice.id == Fee.invoice_id)
+            .where(
+                Fee.fee_type == "credit",
+                Invoice.invoice_type == "subscription",
+                Invoice.status == "finalized",
+                Invoice.id != invoice.id,
+                Fee.subscription_id == fee.subscription_id,
+                Fee.from_datetime >= fee.from_datetime,
+                Fee.to_datetime <= fee.to_datetime,
+            )
+        )
+        if amount:
+            given[fee.id] = int(amount)
+    return given
 
 
 def note_applied_taxes(invoice: Invoice, amounts: CreditAmounts) -> list[dict[str, Any]]:

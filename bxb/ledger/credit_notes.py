@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.credit_notes import (
@@ -93,6 +93,46 @@ async def apply_credit_notes(session: AsyncSession, invoice: Invoice, at: dateti
     return consumed
 
 
+async def value_given_back(session: AsyncSession, invoice: Invoice) -> int:
+    """What the invoice's credit notes gave the customer: their refunds, and their credit
+    except what a void of the note gave up unspent."""
+    spent = (
+        select(func.coalesce(func.sum(CreditNoteApplication.amount_cents), 0))
+        .where(CreditNoteApplication.credit_note_id == CreditNote.id)
+        .scalar_subquery()
+    )
+    given = case(
+        (CreditNote.credit_status == "voided", CreditNote.refund_amount_cents + spent),
+        else_=CreditNote.total_amount_cents,
+    )
+    total = await session.scalar(
+        select(func.coalesce(func.sum(given), 0)).where(CreditNote.invoice_id == invoice.id)
+    )
+    return int(total or 0)
+
+
+async def void_refusal(
+    session: AsyncSession, invoice: Invoice, *, generate_credit_note: bool
+) -> str | None:
+    """Why the invoice may not be voided (Lago's 405 code), or None.
+
+    A void gives back what the customer gave for the invoice and nothing more: money paid
+    comes back as a credit note (so an invoice paid, even in part, needs
+    `generate_credit_note`), and an
+    invoice whose credit notes already gave back more than was paid for it (in money or
+    prepaid credits) cannot be voided, since that credit can no longer be taken back.
+    """
+    if invoice.status != "finalized":
+        return "not_voidable"
+    paid = invoice.payment_status == "succeeded" or invoice.total_paid_amount_cents > 0
+    if paid and not generate_credit_note:
+        return "not_voidable"
+    received = invoice.total_paid_amount_cents + invoice.prepaid_credit_amount_cents
+    if await value_given_back(session, invoice) > received:
+        return "not_voidable"
+    return None
+
+
 async def release_applied_credits(session: AsyncSession, invoice: Invoice, at: datetime) -> int:
     """Give back the credit a voided invoice consumed; returns the amount released.
 
@@ -162,6 +202,46 @@ async def credit_unused_fee(
         idempotency_key=key,
     )
     return note
+
+
+KEEP_AS_LINE = "keep_as_line"
+
+
+async def credit_unused_days(
+    session: AsyncSession, credit: Fee, at: datetime
+) -> CreditNote | str | None:
+    """Give back unused prepaid days against the fee that billed them, never twice.
+
+    Billed on a finalized invoice: a credit note on it, capped by what remains creditable
+    of that fee (None when nothing does). Billed on an invoice still in draft: KEEP_AS_LINE,
+    a credit line here, which that fee counts as credited once it is finalized. Billed by
+    no live invoice (never, or voided): None, as there is nothing to give back.
+    """
+    assert credit.from_datetime is not None
+    assert credit.to_datetime is not None
+    found = (
+        await session.execute(
+            select(Fee, Invoice.status)
+            .join(Invoice, Invoice.id == Fee.invoice_id)
+            .where(
+                Fee.subscription_id == credit.subscription_id,
+                Fee.fee_type == "subscription",
+                Invoice.status.in_(("finalized", "draft")),
+                Fee.from_datetime <= credit.from_datetime,
+                Fee.to_datetime >= credit.to_datetime,
+            )
+            .order_by(Fee.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if found is None:
+        return None
+    billed, status = found
+    if status == "draft":
+        return KEEP_AS_LINE
+    return await credit_unused_fee(
+        session, billed, credit.amount_cents, reason="order_change", at=at
+    )
 
 
 async def credit_paid_amount_of_voided_invoice(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -148,10 +147,10 @@ class Invoicing:
         credits: list[Fee] = []
         webhooks: list[uuid.UUID] = []
         for credit in unused:
-            note = await _credit_note_for_unused_days(session, credit, request.at)
-            if note is None:
+            note = await credit_notes.credit_unused_days(session, credit, request.at)
+            if note is credit_notes.KEEP_AS_LINE:
                 credits.append(credit)
-            else:
+            elif isinstance(note, CreditNote):
                 webhooks += await created_webhook(session, note)
         for charge_lines in usage:
             for line in charge_lines:
@@ -180,32 +179,6 @@ class Invoicing:
         if final:
             consume_coupons(applied, assembled, request.at)
         return webhooks
-
-
-async def _credit_note_for_unused_days(
-    session: AsyncSession, credit: Fee, at: datetime
-) -> CreditNote | None:
-    """Credit the unused days on the finalized invoice whose advance fee covered them."""
-    assert credit.from_datetime is not None
-    assert credit.to_datetime is not None
-    billed = await session.scalar(
-        select(Fee)
-        .join(Invoice, Invoice.id == Fee.invoice_id)
-        .where(
-            Fee.subscription_id == credit.subscription_id,
-            Fee.fee_type == "subscription",
-            Invoice.status == "finalized",
-            Fee.from_datetime <= credit.from_datetime,
-            Fee.to_datetime >= credit.to_datetime,
-        )
-        .order_by(Fee.created_at.desc())
-        .limit(1)
-    )
-    if billed is None:
-        return None
-    return await credit_notes.credit_unused_fee(
-        session, billed, credit.amount_cents, reason="order_change", at=at
-    )
 
 
 def new_invoice(request: BillingRequest) -> Invoice:

@@ -222,6 +222,27 @@ async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: dat
     return part.cents
 
 
+async def recredit_voided_invoice(
+    session: AsyncSession, invoice: Invoice, at: datetime
+) -> WalletTransaction | None:
+    """Give a voided invoice's prepaid credits back to the wallet that paid them (Lago's
+    recredit): a `granted` transaction linked to the voided invoice, and the wallet's
+    consumption undone. Not when that wallet has ended (its credits were voided with it).
+    """
+    paid = await _invoiced_transaction(session, invoice.id)
+    if paid is None or paid.amount_cents <= 0:
+        return None
+    wallet = await lock_wallet(session, paid.wallet_id)
+    if expire_if_due(session, wallet, at) or wallet.status != "active":
+        return None
+    part = Balance(paid.credit_amount, paid.amount_cents)
+    row = grant(session, wallet, part, at, name=f"Voided invoice {invoice.number}")
+    row.invoice_id = invoice.id  # unique with its status: an invoice is recredited once
+    wallet.consumed_credits -= part.credits
+    wallet.consumed_amount_cents -= part.cents
+    return row
+
+
 async def _pending_purchase(
     session: AsyncSession, invoice: Invoice
 ) -> tuple[Wallet, WalletTransaction] | None:
