@@ -32,8 +32,17 @@ class PropertyErrors:
             raise ChargePropertiesError(self.by_field)
 
 
+# Prices, rates and amounts of charge properties: below 10^15 (major units) with at most
+# 15 decimals, so that a fee computed from them stays exact and the period close that
+# prices usage never meets a number it cannot hold (NUMERIC(30, 15) and BIGINT cents).
+MAX_PROPERTY_AMOUNT = Decimal(10) ** 15
+MAX_PROPERTY_DECIMALS = 15
+MAX_PROPERTY_INT = 10**15
+
+
 def _as_decimal(raw: object) -> Decimal | None:
-    """A finite, non-negative Decimal from a Lago amount (string, int or float), or None."""
+    """A finite, non-negative, bounded Decimal from a Lago amount (string, int or float),
+    or None."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, Decimal):
@@ -45,7 +54,10 @@ def _as_decimal(raw: object) -> Decimal | None:
             return None
     else:
         return None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or value >= MAX_PROPERTY_AMOUNT:
+        return None
+    exponent = value.normalize().as_tuple().exponent  # trailing zeros don't count
+    if isinstance(exponent, int) and exponent < -MAX_PROPERTY_DECIMALS:
         return None
     return value
 
@@ -55,9 +67,10 @@ def as_int(raw: object) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw if raw >= 0 else None
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
+        return raw if 0 <= raw <= MAX_PROPERTY_INT else None
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 16:
+        value = int(raw.strip())
+        return value if value <= MAX_PROPERTY_INT else None
     return None
 
 

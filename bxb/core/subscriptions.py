@@ -109,7 +109,12 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
 async def test_clock_time(
     sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, external_id: str
 ) -> datetime | None:
-    """The frozen time of the test clock a live subscription's customer is on, if any."""
+    """The frozen time of the test clock the subscription's customer is on, if any.
+
+    Ended subscriptions count too: an event sent after the end still belongs to the
+    customer's simulated time, not to the wall clock's (a period billed long ago). The
+    newest subscription with this external_id decides, should the id have been reused.
+    """
     async with sessions() as session:
         frozen: datetime | None = await session.scalar(
             select(TestClock.frozen_time)
@@ -118,8 +123,8 @@ async def test_clock_time(
             .where(
                 Subscription.organization_id == organization_id,
                 Subscription.external_id == external_id,
-                Subscription.status.in_(LIVE_STATUSES),
             )
+            .order_by(Subscription.created_at.desc())
             .limit(1)
         )
     return frozen

@@ -59,10 +59,16 @@ class Transitions(Recording):
         self._begin_period(at)
 
     def _advance_fee(self, at: datetime) -> list[BaseFeeLine]:
-        """The current plan's fee from `at` to the period end, when it is paid in advance."""
+        """The current plan's fee from `at` to the period end, when it is paid in advance.
+
+        Nothing while a trial runs: the days after it are billed once, when it ends
+        (`_end_trial`), whether the trial began at the start, an upgrade or a period close.
+        """
         s = self.state
         assert s.period_end is not None
         if not s.segment.plan.pay_in_advance:
+            return []
+        if s.trial_ends_at is not None and s.trial_ended_at is None and s.trial_ends_at > at:
             return []
         line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
         return [line] if line else []

@@ -81,7 +81,7 @@ PLANS: tuple[PlanSpec, ...] = (
         "trial_m",
         "monthly",
         2_900,
-        False,  # in advance, a trial is billed twice: see test_trial_in_advance_regression
+        True,  # in advance: the days after the trial are billed once, when it ends
         "package",
         {"amount": "5", "package_size": 100, "free_units": 50},
         trial_days=10,

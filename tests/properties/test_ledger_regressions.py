@@ -54,12 +54,6 @@ async def _subscription_fees(engine: AsyncEngine, tenant: Tenant) -> int:
     return int(billed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bxb/workflows/subscription.py bills an in-advance fee during a trial (at the "
-    "start, or at an upgrade), then _end_trial bills the same days again (workflow lane: "
-    "reported, not fixed here)",
-)
 @pytest.mark.parametrize("upgrade_in_trial", [False, True], ids=["trial-plan", "upgrade"])
 async def test_in_advance_days_after_a_trial_are_billed_once(
     temporal_client: httpx.AsyncClient,
@@ -98,11 +92,6 @@ async def test_in_advance_days_after_a_trial_are_billed_once(
     assert await _subscription_fees(engine, tenant_a) == (3_319 if upgrade_in_trial else 1_965)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bxb/core/subscriptions.py test_clock_time looks for a live subscription only: "
-    "an event of an ended subscription gets the wall clock's time (core lane: reported)",
-)
 async def test_an_event_of_an_ended_subscription_takes_its_customers_clock_time(
     temporal_client: httpx.AsyncClient, worker: str, tenant_a: Tenant
 ) -> None:
