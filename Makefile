@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest bench clean
+.PHONY: up install test lint typecheck pytest test-chaos bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+
+## The full chaos suite: 1,000 subscriptions billed through crashes and outages (tests/chaos).
+## Its figures go to bench/results/chaos-<timestamp>.json; a small version is in `make test`.
+test-chaos: $(STAMP)
+	$(BIN)/python -m pytest -m chaos tests/chaos $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@echo "see bench/README.md for each benchmark"

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from bxb.models import Event, Invoice, Payment, Subscription, Webhook
+from bxb.models import Customer, Event, Invoice, Payment, Subscription, Webhook
 from bxb.workflows.subscription import SubscriptionWorkflow
 from tests.chaos.stack import ChaosStack
 from tests.support.stripe_cards import stripe_client
@@ -57,7 +57,7 @@ async def check_all(
     invoices = await _invoices(stack, expected)
     check_invoices(report, invoices, expected)
     await check_payments(report, stack, invoices)
-    await check_charges(report, stack, invoices)
+    await check_charges(report, stack, expected, invoices)
     await check_webhooks(report, stack, expected, invoices)
     await check_workflows(report, stack, expected)
     await check_events(report, stack, expected, acknowledged_events)
@@ -161,14 +161,26 @@ async def check_payments(report: Report, stack: ChaosStack, invoices: list[_Invo
     report.stats["payment_rows"] = dict(Counter(status for _, status in statuses.elements()))
 
 
-async def check_charges(report: Report, stack: ChaosStack, invoices: list[_Invoice]) -> None:
+async def check_charges(
+    report: Report, stack: ChaosStack, expected: Expected, invoices: list[_Invoice]
+) -> None:
     """The provider's record: one successful PaymentIntent per invoice, for its amount."""
+    async with stack.sessions() as session:
+        card_holders = set(
+            await session.scalars(
+                select(Customer.provider_customer_id).where(
+                    Customer.organization_id == expected.organization_id
+                )
+            )
+        )
     v1 = stripe_client(stack.localstripe_url)
     page = await v1.payment_intents.list_async({"limit": 100})
     succeeded: dict[str, list[int]] = defaultdict(list)
     statuses: Counter[str] = Counter()
     async for intent in page.auto_paging_iter():
         data = intent.to_dict()
+        if data.get("customer") not in card_holders:
+            continue  # another test's
         statuses[data["status"]] += 1
         invoice_id = (data.get("metadata") or {}).get("lago_invoice_id")
         if data["status"] == "succeeded" and invoice_id:

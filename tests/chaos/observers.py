@@ -32,6 +32,7 @@ POLL_PAUSE_SECONDS = 0.25
 REQUEST_TIMEOUT_SECONDS = 15.0
 # Progress counts as resumed once no pause in it is longer than this until the window ends.
 RESUMED_GAP_SECONDS = 5.0
+MAX_FAILURES = 40
 
 
 @dataclass
@@ -73,6 +74,10 @@ class ProgressMonitor:
     async def reached(self, units: int) -> None:
         while self.units < units:  # noqa: ASYNC110 - the run task samples meanwhile
             await asyncio.sleep(SAMPLE_SECONDS / 2)
+
+    def time_of(self, units: int) -> float:
+        """When the timeline first reached units."""
+        return next(t for t, done in self.timeline if done >= units)
 
     def per_second(self, start: float, end: float) -> list[int]:
         """Units done at each whole second from start to end (for the record)."""
@@ -141,7 +146,10 @@ class ApiPoller:
     phase: str = "setup"
     answers: list[Answer] = field(default_factory=list)
     acknowledged_events: list[str] = field(default_factory=list)
-    server_errors: list[str] = field(default_factory=list)  # first bodies of 5xx answers
+    # The first answers that were not answers: 5xx and broken connections, with when
+    # (seconds since `epoch`).
+    failures: list[str] = field(default_factory=list)
+    epoch: float = field(default_factory=time.monotonic)
 
     async def run(self) -> None:
         async with httpx.AsyncClient(
@@ -166,14 +174,17 @@ class ApiPoller:
     ) -> int | None:
         phase, sent = self.phase, time.monotonic()
         code: int | None = None
+        detail = ""
         try:
             response = await client.request(method, path, json=body)
         except httpx.HTTPError as exc:
-            status = type(exc).__name__
+            status, detail = type(exc).__name__, str(exc)
         else:
             code, status = response.status_code, str(response.status_code)
-            if code >= 500 and len(self.server_errors) < 20:
-                self.server_errors.append(f"{method} {path} {code} {response.text[:300]}")
+            detail = response.text if code >= 500 else ""
+        if detail and len(self.failures) < MAX_FAILURES:
+            at = time.monotonic() - self.epoch
+            self.failures.append(f"{at:.1f} s: {method} {path} {status} {detail[:200]}")
         endpoint = f"{method} {path.split('?')[0]}"
         self.answers.append(Answer(endpoint, phase, sent, time.monotonic(), status))
         return code

@@ -81,6 +81,7 @@ class ChaosRun:
     api: httpx.AsyncClient
     organization_id: uuid.UUID
     clock_id: str = ""
+    epoch: float = field(default_factory=time.monotonic)  # "at" times count from here
     monitor: ProgressMonitor = field(init=False)
     poller: ApiPoller = field(init=False)
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -99,6 +100,7 @@ class ChaosRun:
             ],
             metric_code=METRIC["code"],
             subscription="sub_0",
+            epoch=self.epoch,
         )
 
     async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -166,8 +168,9 @@ class ChaosRun:
         self.stack.proxy.inject(phase.stripe_faults)
         fault_runs = asyncio.gather(*faults)
         answers = await self._advance(month(n))
+        advanced = time.monotonic()
         await self.monitor.reached(total)
-        done = time.monotonic()
+        done = self.monitor.time_of(total)
         async with asyncio.timeout(SETTLE_SECONDS):
             outages = [o for o in await fault_runs if o is not None]
         settled = await self._webhooks_settled()
@@ -191,11 +194,17 @@ class ChaosRun:
         return {
             "phase": phase.name,
             "clock": month(n).isoformat(),
-            "cycle_s": round(done - started, 2),
-            "webhooks_settled_s": round(settled - done, 2),
+            "at_s": round(started - self.epoch, 1),
+            # Every invoice and charge of the cycle done; the advance answered.
+            "work_done_s": round(done - started, 2),
+            "advance_s": round(advanced - started, 2),
+            "webhooks_settled_s": round(settled - started, 2),
             "advance_answers": answers,
             "worker_kills": [
-                {"worker_ready_s": round(k["ready_at"] - k["killed_at"], 2)}
+                {
+                    "at_s": round(k["killed_at"] - self.epoch, 1),
+                    "worker_ready_s": round(k["ready_at"] - k["killed_at"], 2),
+                }
                 | self.monitor.recovery(k["killed_at"], end)
                 for k, end in zip(kills, ends, strict=False)
             ],
@@ -241,7 +250,11 @@ class ChaosRun:
         else:
             outage = await self.stack.restart_postgres(self.plan.postgres_down_seconds)
         assert outage.ended is not None
-        return {"service": service, "down_s": round(outage.ended - outage.started, 2)}
+        return {
+            "service": service,
+            "at_s": round(outage.started - self.epoch, 1),
+            "down_s": round(outage.ended - outage.started, 2),
+        }
 
     async def _webhook_faults(self) -> None:
         receiver = self.stack.receiver
@@ -296,7 +309,7 @@ async def run_chaos(stack: ChaosStack, plan: ChaosPlan) -> dict[str, Any]:
         organization, issued = await create_organization(session, "Chaos")
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
     async with httpx.AsyncClient(base_url=stack.api_url, headers=headers, timeout=60) as api:
-        run = ChaosRun(stack, plan, api, organization.id)
+        run = ChaosRun(stack, plan, api, organization.id, epoch=started)
         await run.set_up()
         await run.subscribe_all()
         subscribed = time.monotonic()
@@ -311,6 +324,6 @@ async def run_chaos(stack: ChaosStack, plan: ChaosPlan) -> dict[str, Any]:
         "subscribe_s": round(subscribed - started, 2),
         "total_s": round(time.monotonic() - started, 2),
         "unexpected_exits": stack.unexpected_exits,
-        "api_server_errors": run.poller.server_errors,
+        "api_failures": run.poller.failures,
         "phases": results,
     }
