@@ -28,8 +28,8 @@ from bxb.models import Webhook
 from tests.chaos.invariants import Expected, check_all
 from tests.chaos.observers import Answer, ApiPoller, ProgressMonitor, running
 from tests.chaos.stack import WEBHOOK_TIMEOUT_SECONDS, ChaosStack
+from tests.support.holding_proxy import StripeFault
 from tests.support.stripe_cards import GOOD_CARD, stripe_customer
-from tests.support.stripe_proxy import StripeFault
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 AMOUNT_CENTS = 1900

@@ -26,9 +26,9 @@ from bxb.core.embedded import EmbeddedPostgres, EmbeddedTemporal
 from bxb.core.migrate import upgrade
 from bxb.core.temporal import SEARCH_ATTRIBUTE_TYPES, connect
 from tests.support.bxb_processes import bxb_env, start_bxb
+from tests.support.holding_proxy import HoldingProxy, holding_proxy
 from tests.support.ports import free_port
 from tests.support.stripe_cards import API_KEY
-from tests.support.stripe_proxy import StripeProxy, stripe_proxy
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 # Seconds one webhook attempt may take; the receiver "times out" by answering later.
@@ -61,7 +61,7 @@ class ChaosStack:
     data_dir: Path
     postgres: EmbeddedPostgres
     temporal: EmbeddedTemporal
-    proxy: StripeProxy
+    proxy: HoldingProxy
     receiver: WebhookReceiver
     localstripe_url: str
     engine: AsyncEngine
@@ -171,7 +171,7 @@ async def chaos_stack(data_dir: Path, localstripe_url: str) -> AsyncIterator[Cha
         await upgrade(postgres.url)
         stack.callback(temporal.stop)
         await temporal.start()
-        proxy = stack.enter_context(stripe_proxy(localstripe_url))
+        proxy = stack.enter_context(holding_proxy(localstripe_url))
         receiver = stack.enter_context(running_receiver())
         engine = create_engine(postgres.url, pool_size=4)
         stack.push_async_callback(engine.dispose)

@@ -20,7 +20,7 @@ import pytest
 
 from tests.chaos.scenario import ChaosPlan, Phase, api_violations, run_chaos
 from tests.chaos.stack import chaos_stack
-from tests.support.stripe_proxy import StripeFault
+from tests.support.holding_proxy import StripeFault
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,9 @@ workflow goes on billing: one charge per invoice, no invoice lost.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -23,9 +25,8 @@ from bxb.core.settings import Settings
 from bxb.models import Invoice, Payment
 from tests.conftest import app_client
 from tests.support.auth import Tenant
-from tests.support.bxb_processes import bxb_env, start_bxb
+from tests.support.holding_proxy import holding_proxy
 from tests.support.stripe_cards import API_KEY, GOOD_CARD, charges_of, stripe_customer
-from tests.support.stripe_proxy import stripe_proxy
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +40,22 @@ async def api(temporal_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def _start_worker(
     settings: Settings, temporal_env: WorkflowEnvironment, stripe_base: str
 ) -> asyncio.subprocess.Process:
-    env = bxb_env(
-        settings.resolved_database_url,
-        temporal_env.client.service_client.config.target_host,
-        settings.temporal_task_queue,
-        STRIPE_API_KEY=API_KEY,
-        STRIPE_API_BASE=stripe_base,
+    env = os.environ | {
+        "DATABASE_URL": settings.resolved_database_url,
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "STRIPE_API_KEY": API_KEY,
+        "STRIPE_API_BASE": stripe_base,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bxb.core.cli",
+        "worker",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
-    return await start_bxb("worker", env)
 
 
 async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
@@ -104,7 +113,7 @@ async def test_killing_the_worker_mid_payment_never_charges_twice(
         "pay_in_advance": True,
     }
     await _ok(api, tenant_a, "/api/v1/plans", {"plan": plan})
-    with stripe_proxy(localstripe_url) as proxy:
+    with holding_proxy(localstripe_url) as proxy:
         proxy.hold = True
         worker = await _start_worker(temporal_settings, temporal_env, proxy.url)
         try:

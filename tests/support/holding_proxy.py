@@ -1,5 +1,5 @@
-"""An HTTP proxy in front of localstripe that injects Stripe's failures, for crash and chaos
-tests.
+"""An HTTP proxy in front of localstripe that holds answers or injects Stripe's failures,
+for crash and chaos tests.
 
 Faults hit PaymentIntent creations (the moment money moves), one queued fault per request:
 
@@ -36,7 +36,7 @@ class StripeFault(StrEnum):
 
 
 @dataclass
-class StripeProxy:
+class HoldingProxy:
     target: str
     url: str = ""
     hold: bool = False
@@ -73,7 +73,7 @@ _ERROR_BODY = json.dumps(
 ).encode()
 
 
-def _handler(proxy: StripeProxy) -> type[BaseHTTPRequestHandler]:
+def _handler(proxy: HoldingProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # Headers and body are two writes: without this, Nagle's algorithm and delayed
         # ACKs hold each answer ~40 ms.
@@ -124,8 +124,8 @@ def _handler(proxy: StripeProxy) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def stripe_proxy(target: str) -> Iterator[StripeProxy]:
-    proxy = StripeProxy(target=target.rstrip("/"))
+def holding_proxy(target: str) -> Iterator[HoldingProxy]:
+    proxy = HoldingProxy(target=target.rstrip("/"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
     server.daemon_threads = True
     proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
