@@ -318,6 +318,7 @@ async def check_events(
     report: Report, stack: ChaosStack, expected: Expected, acknowledged: list[str]
 ) -> None:
     """Every usage event acknowledged with 200 is stored."""
+    acknowledged = list(acknowledged)  # taken before the read: the poller goes on meanwhile
     async with stack.sessions() as session:
         stored = set(
             await session.scalars(
