@@ -37,7 +37,7 @@ SETTINGS = {
     "BXB_WEBHOOK_TIMEOUT": str(WEBHOOK_TIMEOUT_SECONDS),
     "BXB_WEBHOOK_RETRY_INITIAL_INTERVAL": "1",
     # A run measures how long billing stalls; the advance itself must not give up first.
-    "BXB_TEST_CLOCK_ADVANCE_TIMEOUT": "1800",
+    "BXB_TEST_CLOCK_ADVANCE_TIMEOUT": "3600",
     "STRIPE_API_KEY": API_KEY,
 }
 WORKER_READY_LINE = b"worker polling task queue"

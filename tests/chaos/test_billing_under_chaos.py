@@ -55,6 +55,7 @@ FULL = ChaosPlan(
         ),
         Phase("PostgreSQL restart, webhooks fail", postgres_restart=True, webhook_faults=True),
     ),
+    webhook_fault_seconds=30.0,
 )
 
 
