@@ -71,7 +71,9 @@ class ChaosPlan:
 
 
 def month(n: int) -> datetime:
-    return START.replace(year=START.year + (START.month - 1 + n) // 12, month=1 + (n % 12))
+    """The first instant of the n-th month after START."""
+    months = START.month - 1 + n
+    return START.replace(year=START.year + months // 12, month=months % 12 + 1)
 
 
 @dataclass
@@ -84,7 +86,6 @@ class ChaosRun:
     epoch: float = field(default_factory=time.monotonic)  # "at" times count from here
     monitor: ProgressMonitor = field(init=False)
     poller: ApiPoller = field(init=False)
-    results: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.monitor = ProgressMonitor(self.stack.sessions, self.organization_id)
