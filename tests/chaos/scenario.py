@@ -42,7 +42,9 @@ PLAN = {
     "pay_in_advance": True,
 }
 METRIC = {"name": "Chaos calls", "code": "chaos_calls", "aggregation_type": "count_agg"}
-SETUP_CONCURRENCY = 16
+SETUP_CONCURRENCY = 8
+# A loaded machine can keep a subscription's creation waiting on its workflow for minutes.
+REQUEST_TIMEOUT_SECONDS = 600.0
 ADVANCE_ATTEMPTS = 5
 ADVANCE_TIMEOUT_SECONDS = 3600.0
 SETTLE_SECONDS = 600.0
@@ -319,7 +321,9 @@ async def run_chaos(stack: ChaosStack, plan: ChaosPlan) -> dict[str, Any]:
     async with transaction(stack.sessions) as session:
         organization, issued = await create_organization(session, "Chaos")
     headers = {"Authorization": f"Bearer {issued.plaintext}"}
-    async with httpx.AsyncClient(base_url=stack.api_url, headers=headers, timeout=60) as api:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
+    ) as api:
         run = ChaosRun(stack, plan, api, organization.id, epoch=started)
         await run.set_up()
         await run.subscribe_all()
