@@ -45,6 +45,7 @@ METRIC = {"name": "Chaos calls", "code": "chaos_calls", "aggregation_type": "cou
 SETUP_CONCURRENCY = 8
 # A loaded machine can keep a subscription's creation waiting on its workflow for minutes.
 REQUEST_TIMEOUT_SECONDS = 600.0
+BUSY_RETRIES = 30
 ADVANCE_ATTEMPTS = 5
 ADVANCE_TIMEOUT_SECONDS = 3600.0
 SETTLE_SECONDS = 600.0
@@ -107,7 +108,13 @@ class ChaosRun:
         )
 
     async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        response = await self.api.request(method, path, json=body)
+        """Call the API as a careful client: a 503 (a subscription's workflow busy past the
+        API's wait) is asked again; these calls are idempotent."""
+        for _ in range(BUSY_RETRIES):
+            response = await self.api.request(method, path, json=body)
+            if response.status_code != 503:
+                break
+            await asyncio.sleep(2)
         assert response.status_code == 200, f"{method} {path}: {response.text}"
         answer: dict[str, Any] = response.json()
         return answer
