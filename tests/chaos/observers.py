@@ -92,12 +92,15 @@ class ProgressMonitor:
             marks.append(units)
         return marks
 
-    def recovery(self, killed_at: float, window_end: float) -> dict[str, float]:
-        """How billing went on after a kill, within [killed_at, window_end]:
+    def recovery(self, killed_at: float, ready_at: float, window_end: float) -> dict[str, float]:
+        """How billing went on after a kill, within [killed_at, window_end], the replacement
+        worker polling from ready_at:
 
-        - first_progress_s: until the first new invoice or payment;
-        - recovery_s: until progress resumed for good (no pause over RESUMED_GAP_SECONDS
-          from then to the window's end);
+        - first_progress_s: from the kill to the first new invoice or payment;
+        - recovery_s: from the kill until progress resumed for good (no pause over
+          RESUMED_GAP_SECONDS from then to the window's end);
+        - after_restart_s: the same, counted from the replacement's start instead (what
+          bxb takes, once a worker is there, to take the dead one's work over);
         - longest_pause_s: the longest time without progress in the window.
         """
         rises = [
@@ -105,13 +108,10 @@ class ProgressMonitor:
             for (_, before), (t, after) in itertools.pairwise(self.timeline)
             if after > before and killed_at < t <= window_end
         ]
-        if not rises:
-            span = window_end - killed_at
-            return {"first_progress_s": span, "recovery_s": span, "longest_pause_s": span}
         marks = [killed_at, *rises, window_end]
         # pauses[i] ends at rises[i]; the last one runs from the last rise to window_end.
         pauses = [b - a for a, b in itertools.pairwise(marks)]
-        if pauses[-1] > RESUMED_GAP_SECONDS:
+        if not rises or pauses[-1] > RESUMED_GAP_SECONDS:
             resumed = window_end
         else:
             steady = len(rises) - 1
@@ -119,8 +119,9 @@ class ProgressMonitor:
                 steady -= 1
             resumed = rises[steady]
         return {
-            "first_progress_s": round(rises[0] - killed_at, 2),
+            "first_progress_s": round((rises[0] if rises else window_end) - killed_at, 2),
             "recovery_s": round(resumed - killed_at, 2),
+            "after_restart_s": round(max(0.0, resumed - ready_at), 2),
             "longest_pause_s": round(max(pauses), 2),
         }
 
