@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import sys
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """A test killed hard must not leave its worker or API running."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def bxb_env(
@@ -21,16 +30,14 @@ def bxb_env(
     }
 
 
-async def start_bxb(
-    command: str, env: dict[str, str], log: Path | None = None
-) -> asyncio.subprocess.Process:
-    """`bxb <command>` as a child process; its output goes to log (appended) or nowhere."""
+async def start_bxb(command: str, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """`bxb <command>` as a child process, its output appended to log."""
     argv = [sys.executable, "-m", "bxb.core.cli", command]
-    if log is None:
-        return await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-        )
     with log.open("ab") as output:
         return await asyncio.create_subprocess_exec(
-            *argv, env=env, stdout=output, stderr=asyncio.subprocess.STDOUT
+            *argv,
+            env=env,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
