@@ -127,7 +127,7 @@ class ChaosStack:
         """Kill the Temporal server (SIGKILL: a crash), then start it on the same file."""
         outage = Outage("temporal", time.monotonic())
         self.outages.append(outage)
-        _kill(_process(self.temporal), signal.SIGKILL)
+        await asyncio.to_thread(_kill, _process(self.temporal), signal.SIGKILL)
         await asyncio.sleep(down_seconds)
         await self.temporal.start()
         outage.ended = time.monotonic()
@@ -138,7 +138,7 @@ class ChaosStack:
         start it on the same data directory and port."""
         outage = Outage("postgres", time.monotonic())
         self.outages.append(outage)
-        _kill(_process(self.postgres), signal.SIGQUIT)
+        await asyncio.to_thread(_kill, _process(self.postgres), signal.SIGQUIT)
         await asyncio.sleep(down_seconds)
         await self.postgres.start()
         outage.ended = time.monotonic()
