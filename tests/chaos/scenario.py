@@ -271,10 +271,11 @@ class ChaosRun:
 
     async def _outage(self, base: int, total: int, service: str) -> dict[str, Any]:
         await self.monitor.reached(base + int((total - base) * OUTAGE_AT))
-        if service == "temporal":
-            outage = await self.stack.restart_temporal(self.plan.temporal_down_seconds)
-        else:
-            outage = await self.stack.restart_postgres(self.plan.postgres_down_seconds)
+        down = {
+            "temporal": self.plan.temporal_down_seconds,
+            "postgres": self.plan.postgres_down_seconds,
+        }[service]
+        outage = await self.stack.crash(service, down)
         assert outage.ended is not None
         return {
             "service": service,

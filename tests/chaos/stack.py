@@ -123,29 +123,21 @@ class ChaosStack:
 
     # ---- services --------------------------------------------------------------------
 
-    async def restart_temporal(self, down_seconds: float) -> Outage:
-        """Kill the Temporal server (SIGKILL: a crash), then start it on the same file."""
-        outage = Outage("temporal", time.monotonic())
+    async def crash(self, service: str, down_seconds: float) -> Outage:
+        """Crash "temporal" (SIGKILL; its SQLite file is reopened) or "postgres" (immediate
+        shutdown: crash recovery from the WAL on start), then start it again on the same
+        data and port after down_seconds."""
+        embedded: EmbeddedPostgres | EmbeddedTemporal = (
+            self.temporal if service == "temporal" else self.postgres
+        )
+        sig = signal.SIGKILL if service == "temporal" else signal.SIGQUIT
+        outage = Outage(service, time.monotonic())
         self.outages.append(outage)
-        await asyncio.to_thread(_kill, _process(self.temporal), signal.SIGKILL)
+        await asyncio.to_thread(_kill, _process(embedded), sig)
         await asyncio.sleep(down_seconds)
-        await self.temporal.start()
+        await embedded.start()
         outage.ended = time.monotonic()
         return outage
-
-    async def restart_postgres(self, down_seconds: float) -> Outage:
-        """Stop PostgreSQL the crash way (immediate shutdown: WAL recovery on start), then
-        start it on the same data directory and port."""
-        outage = Outage("postgres", time.monotonic())
-        self.outages.append(outage)
-        await asyncio.to_thread(_kill, _process(self.postgres), signal.SIGQUIT)
-        await asyncio.sleep(down_seconds)
-        await self.postgres.start()
-        outage.ended = time.monotonic()
-        return outage
-
-    def postgres_down(self, start: float, end: float) -> bool:
-        return any(o.service == "postgres" and o.overlaps(start, end) for o in self.outages)
 
 
 def _process(service: EmbeddedPostgres | EmbeddedTemporal) -> subprocess.Popen[bytes]:
