@@ -40,6 +40,7 @@ class ProgressMonitor:
     sessions: async_sessionmaker[AsyncSession]
     organization_id: uuid.UUID
     timeline: list[tuple[float, int]] = field(default_factory=list)
+    invoices: int = 0
 
     @property
     def units(self) -> int:
@@ -62,7 +63,8 @@ class ProgressMonitor:
                 ).one()
         except (OperationalError, DBAPIError, OSError):
             return None  # PostgreSQL is down: no sample
-        units = int(row[0]) + int(row[1])
+        self.invoices = int(row[0])
+        units = self.invoices + int(row[1])
         self.timeline.append((time.monotonic(), units))
         return units
 
@@ -73,6 +75,10 @@ class ProgressMonitor:
 
     async def reached(self, units: int) -> None:
         while self.units < units:  # noqa: ASYNC110 - the run task samples meanwhile
+            await asyncio.sleep(SAMPLE_SECONDS / 2)
+
+    async def invoiced(self, invoices: int) -> None:
+        while self.invoices < invoices:  # noqa: ASYNC110 - the run task samples meanwhile
             await asyncio.sleep(SAMPLE_SECONDS / 2)
 
     def time_of(self, units: int) -> float:

@@ -169,7 +169,7 @@ class ChaosRun:
         faults: list[Coroutine[Any, Any, Any]] = []
         kills: list[dict[str, float]] = []
         if phase.worker_kills:
-            faults.append(self._kill_workers(phase.worker_kills, base, total, kills))
+            faults.append(self._kill_workers(phase.worker_kills, n, kills))
         if phase.temporal_restart:
             faults.append(self._outage(base, total, "temporal"))
         if phase.postgres_restart:
@@ -224,7 +224,10 @@ class ChaosRun:
             "worker_kills": [
                 {
                     "at_s": round(k["killed_at"] - self.epoch, 1),
-                    "worker_ready_s": round(k["ready_at"] - k["killed_at"], 2),
+                    # The replacement polls Temporal; then it has resumed what a crash
+                    # left undone (webhooks to dispatch, collections to start).
+                    "worker_polling_s": round(k["ready_at"] - k["killed_at"], 2),
+                    "worker_start_up_s": round(k["started"] - k["killed_at"], 2),
                 }
                 | self.monitor.recovery(k["killed_at"], k["ready_at"], end)
                 for k, end in zip(kills, ends, strict=False)
@@ -255,19 +258,18 @@ class ChaosRun:
             await asyncio.sleep(1)
         return answers
 
-    async def _kill_workers(
-        self, count: int, base: int, total: int, kills: list[dict[str, float]]
-    ) -> None:
-        # Kills fall where every subscription still to bill is already being advanced
-        # (at most ADVANCE_CONCURRENCY at a time): the work the dead worker held then
-        # holds the cycle up until it is taken over, so the stall shows in the progress.
-        waiting = max(0.0, 1 - ADVANCE_CONCURRENCY / self.plan.subscriptions)
+    async def _kill_workers(self, count: int, cycle: int, kills: list[dict[str, float]]) -> None:
+        """Kill the worker while it closes periods, where every subscription still to
+        invoice is already being advanced (ADVANCE_CONCURRENCY at a time): a period close
+        the dead worker held then holds the cycle up until it is taken over."""
+        n = self.plan.subscriptions
+        waiting = max(0.0, 1 - ADVANCE_CONCURRENCY / n)
         for k in range(1, count + 1):
             share = waiting + (1 - waiting) * k / (count + 1)
-            await self.monitor.reached(base + int((total - base) * share))
+            await self.monitor.invoiced(n * cycle + int(n * share))
             killed_at = await self.stack.kill_worker()
-            ready_at = await self.stack.start_worker()
-            kills.append({"killed_at": killed_at, "ready_at": ready_at})
+            polling_at, started_at = await self.stack.start_worker()
+            kills.append({"killed_at": killed_at, "ready_at": polling_at, "started": started_at})
 
     async def _outage(self, base: int, total: int, service: str) -> dict[str, Any]:
         await self.monitor.reached(base + int((total - base) * OUTAGE_AT))

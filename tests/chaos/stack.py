@@ -19,7 +19,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.embedded import EmbeddedPostgres, EmbeddedTemporal
@@ -41,6 +45,7 @@ SETTINGS = {
     "STRIPE_API_KEY": API_KEY,
 }
 WORKER_READY_LINE = b"worker polling task queue"
+TASK_QUEUE = "bxb-chaos"
 START_SECONDS = 120.0
 
 
@@ -76,19 +81,38 @@ class ChaosStack:
 
     # ---- bxb's processes -------------------------------------------------------------
 
-    async def start_worker(self) -> float:
-        """Start `bxb worker`; returns the monotonic time it logged that it polls."""
+    async def start_worker(self) -> tuple[float, float]:
+        """Start `bxb worker`; returns the monotonic times it was polling for activities
+        (per Temporal) and it had finished its start-up recovery (per its log)."""
         log = self.data_dir / "logs" / "worker.log"
         offset = log.stat().st_size if log.exists() else 0
         self.worker = await start_bxb("worker", self.env, log)
+        identity = f"{self.worker.pid}@"
         deadline = time.monotonic() + START_SECONDS
-        while WORKER_READY_LINE not in log.read_bytes()[offset:]:
+        polling: float | None = None
+        while True:
+            if polling is None and await self._activity_poller(identity):
+                polling = time.monotonic()
+            if polling is not None and WORKER_READY_LINE in log.read_bytes()[offset:]:
+                return polling, time.monotonic()
             if self.worker.returncode is not None:
                 raise RuntimeError(f"bxb worker exited during start-up; see {log}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"bxb worker did not start; see {log}")
-            await asyncio.sleep(0.05)
-        return time.monotonic()
+            await asyncio.sleep(0.1)
+
+    async def _activity_poller(self, identity_prefix: str) -> bool:
+        """Whether a worker whose identity starts so polls the task queue's activities."""
+        request = DescribeTaskQueueRequest(
+            namespace=self.client.namespace,
+            task_queue=TaskQueue(name=TASK_QUEUE),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+        try:
+            answer = await self.client.workflow_service.describe_task_queue(request)
+        except RPCError:
+            return False
+        return any(p.identity.startswith(identity_prefix) for p in answer.pollers)
 
     async def kill_worker(self) -> float:
         """SIGKILL the worker; returns the monotonic time it was dead."""
@@ -170,7 +194,7 @@ async def chaos_stack(data_dir: Path, localstripe_url: str) -> AsyncIterator[Cha
         env = bxb_env(
             postgres.url,
             temporal.address,
-            "bxb-chaos",
+            TASK_QUEUE,
             STRIPE_API_BASE=proxy.url,
             BXB_DATA_DIR=str(data_dir),
             **SETTINGS,

@@ -86,6 +86,6 @@ async def test_billing_survives_chaos(
     # KNOWN ISSUE (issue 9, "recovery in seconds"): period-close activities have a
     # two-minute start-to-close timeout and no heartbeat, so a killed worker's work waits.
     # Counted from the replacement worker's start: its own start-up (seconds, or a minute
-    # on a starved machine under coverage) is the machine's, recorded as worker_ready_s.
+    # on a starved machine under coverage) is the machine's, recorded as worker_polling_s.
     recoveries = [k["after_restart_s"] for p in phases for k in p["worker_kills"]]
     assert all(r < RECOVERY_TARGET_SECONDS for r in recoveries), recoveries
