@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest test-chaos bench clean
+.PHONY: up install test lint typecheck pytest test-chaos test-fuzz bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ pytest: $(STAMP)
 ## Its figures go to bench/results/chaos-<timestamp>.json; a small version is in `make test`.
 test-chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos tests/chaos $(PYTEST_ARGS)
+
+## Fuzz the API longer than `make test` does: every schemathesis phase, a fresh seed.
+## BXB_FUZZ_EXAMPLES (examples per operation) and BXB_FUZZ_SEED override.
+test-fuzz: $(STAMP)
+	BXB_FUZZ_EXAMPLES=$${BXB_FUZZ_EXAMPLES:-100} BXB_FUZZ_SEED=$${BXB_FUZZ_SEED:-random} \
+	BXB_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@echo "see bench/README.md for each benchmark"

@@ -22,7 +22,8 @@ from bxb.core.settings import Settings
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
 from bxb.ledger.amounts import amount_due
-from bxb.ledger.invoicing import Invoicing, finalize_draft, lock_invoice
+from bxb.ledger.finalizing import finalize_draft
+from bxb.ledger.invoicing import Invoicing, lock_invoice
 from bxb.models import Invoice, Organization
 from bxb.payments.collect import attempt_payment, has_payment_provider
 from bxb.workflows.billing_requests import (

@@ -23,14 +23,8 @@ from temporalio import activity
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
-from bxb.ledger.invoicing import (
-    Invoicing,
-    UsageLines,
-    finalize,
-    finalize_at,
-    grace_period_days,
-    new_invoice,
-)
+from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
+from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
 from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.add_ons import AddOnCreateBody, AddOnUpdateBody, add_on_object
-from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
+from bxb.api.schemas.add_ons import AddOnCreateBody, AddOnUpdateBody
+from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.lago_objects.add_ons import add_on_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import AddOn, AppliedTax
 from bxb.models.base import utcnow
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bxb.api import (
     add_ons,
+    applied_coupons,
     billable_metrics,
     coupons,
     credit_notes,
@@ -29,6 +30,7 @@ from bxb.api import (
 )
 from bxb.api.errors import install_error_handlers
 from bxb.api.middleware import RequestContextMiddleware
+from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         taxes,
         add_ons,
         coupons,
+        applied_coupons,
         billable_metrics,
         plans,
         subscriptions,
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stripe_webhooks,
     ):
         app.include_router(module.router)
+    install_openapi_links(app)
     return app
 
 

@@ -24,12 +24,12 @@ from bxb.api.schemas.billable_metrics import (
     BillableMetricCreateBody,
     BillableMetricFilterIn,
     BillableMetricUpdateBody,
-    billable_metric_object,
     filters_errors,
     metric_errors,
     unique_values,
 )
 from bxb.billing.filters import ALL_FILTER_VALUES
+from bxb.lago_objects.billable_metrics import billable_metric_object
 from bxb.models import BillableMetric, BillableMetricFilter, Charge, ChargeFilter, Organization
 
 router = APIRouter(prefix="/api/v1", tags=["billable_metrics"])

@@ -1,49 +1,38 @@
-"""/api/v1/coupons and applied coupons (Lago-compatible).
+"""/api/v1/coupons (Lago-compatible); applying them is in applied_coupons.
 
 - Once a coupon has been applied to a customer, only its name, description and expiration
   can change (Lago's rule); other fields in an update are ignored.
 - Deleting a coupon terminates it and its active applied coupons, and frees its code.
-- Applying: the coupon must be live and active (else 404 coupon_not_found) and not expired;
-  a limited coupon may not overlap an active limited coupon of the customer (405
-  plan_overlapping); a non-reusable coupon applies once per customer, ever. A fixed-amount
-  coupon gives its currency to a customer that has none, and must match it otherwise.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import Select, or_, select, update
+from fastapi import APIRouter
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.errors import ApiError, not_found, validation_error
-from bxb.api.pagination import PageDep, PageParams, paginate
+from bxb.api.errors import not_found, validation_error
+from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.coupons import (
-    AppliedCouponCreateBody,
     AppliesTo,
     CouponCreateBody,
     CouponUpdateBody,
-    applied_coupon_object,
-    coupon_object,
-    coupon_terms,
     coupon_values,
     normalized_terms,
     terms_errors,
 )
-from bxb.billing.coupons import CouponError, CouponType, apply_coupon
+from bxb.lago_objects.coupons import coupon_object
 from bxb.models import (
     AppliedCoupon,
     BillableMetric,
-    Charge,
     Coupon,
     CouponTarget,
-    Customer,
     Plan,
 )
 from bxb.models.base import utcnow
@@ -54,12 +43,15 @@ router = APIRouter(prefix="/api/v1", tags=["coupons"])
 _ALWAYS_EDITABLE = {"name", "description", "expiration", "expiration_at"}
 
 
-def _live(organization_id: uuid.UUID) -> Any:
+def live_coupons(organization_id: uuid.UUID) -> Any:
+    """The condition that selects the organization's coupons that are not deleted."""
     return (Coupon.organization_id == organization_id) & Coupon.deleted_at.is_(None)
 
 
 async def _find(session: AsyncSession, organization_id: uuid.UUID, code: str) -> Coupon:
-    coupon = await session.scalar(select(Coupon).where(_live(organization_id), Coupon.code == code))
+    coupon = await session.scalar(
+        select(Coupon).where(live_coupons(organization_id), Coupon.code == code)
+    )
     if coupon is None:
         raise not_found("coupon")
     return coupon
@@ -67,7 +59,7 @@ async def _find(session: AsyncSession, organization_id: uuid.UUID, code: str) ->
 
 async def _check_code_free(session: AsyncSession, organization_id: uuid.UUID, code: str) -> None:
     taken = await session.scalar(
-        select(Coupon.id).where(_live(organization_id), Coupon.code == code)
+        select(Coupon.id).where(live_coupons(organization_id), Coupon.code == code)
     )
     if taken is not None:
         raise validation_error({"code": ["value_already_exist"]})
@@ -180,7 +172,11 @@ async def create_coupon(body: CouponCreateBody, org: OrgDep, session: SessionDep
 
 @router.get("/coupons")
 async def list_coupons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
-    query = select(Coupon).where(_live(org.id)).order_by(Coupon.created_at.desc(), Coupon.id.desc())
+    query = (
+        select(Coupon)
+        .where(live_coupons(org.id))
+        .order_by(Coupon.created_at.desc(), Coupon.id.desc())
+    )
     coupons, meta = await paginate(session, query, page)
     codes = await _target_codes(session, [c.id for c in coupons])
     return {
@@ -245,203 +241,3 @@ async def delete_coupon(code: str, org: OrgDep, session: SessionDep) -> dict[str
     )
     await session.commit()
     return await _respond(session, coupon)
-
-
-# --- applied coupons ---------------------------------------------------------------------
-
-
-async def _overlaps(session: AsyncSession, customer: Customer, coupon: Coupon) -> bool:
-    """A limited coupon may not cover what an active limited coupon already covers.
-
-    Coverage reaches through charges: a plan covers the metrics it charges, a metric the
-    plans that charge it (Lago's rule).
-    """
-    plan_ids = [t.plan_id for t in coupon.targets if t.plan_id]
-    metric_ids = [t.billable_metric_id for t in coupon.targets if t.billable_metric_id]
-    if not plan_ids and not metric_ids:
-        return False
-    live_charges = Charge.deleted_at.is_(None)
-    charged_plans = select(Charge.plan_id).where(
-        Charge.billable_metric_id.in_(metric_ids), live_charges
-    )
-    charged_metrics = select(Charge.billable_metric_id).where(
-        Charge.plan_id.in_(plan_ids), live_charges
-    )
-    clash = await session.scalar(
-        select(AppliedCoupon.id)
-        .join(CouponTarget, CouponTarget.coupon_id == AppliedCoupon.coupon_id)
-        .where(
-            AppliedCoupon.customer_id == customer.id,
-            AppliedCoupon.status == "active",
-            or_(
-                CouponTarget.plan_id.in_(plan_ids),
-                CouponTarget.plan_id.in_(charged_plans),
-                CouponTarget.billable_metric_id.in_(metric_ids),
-                CouponTarget.billable_metric_id.in_(charged_metrics),
-            ),
-        )
-        .limit(1)
-    )
-    return clash is not None
-
-
-@router.post("/applied_coupons")
-async def apply_coupon_to_customer(
-    body: AppliedCouponCreateBody, org: OrgDep, session: SessionDep
-) -> dict[str, Any]:
-    data = body.applied_coupon
-    # Locking the customer serializes applications, so the reuse check holds.
-    customer = await find_customer(session, org.id, data.external_customer_id, for_update=True)
-    coupon = await session.scalar(
-        select(Coupon).where(
-            _live(org.id), Coupon.code == data.coupon_code, Coupon.status == "active"
-        )
-    )
-    if coupon is None:
-        raise not_found("coupon")
-    if await _overlaps(session, customer, coupon):
-        raise ApiError(405, code="plan_overlapping")
-    if not coupon.reusable:
-        earlier = await session.scalar(
-            select(AppliedCoupon.id).where(
-                AppliedCoupon.customer_id == customer.id, AppliedCoupon.coupon_id == coupon.id
-            )
-        )
-        if earlier is not None:
-            raise validation_error({"coupon": ["coupon_is_not_reusable"]})
-    now = utcnow()
-    applied_id = uuid.uuid4()
-    try:
-        terms = apply_coupon(
-            coupon_terms(coupon_values(coupon)),
-            applied_coupon_id=str(applied_id),
-            at=now,
-            overrides=data.overrides(coupon.coupon_type),
-        )
-    except CouponError as error:
-        raise validation_error(error.errors) from None
-    if terms.coupon_type is CouponType.FIXED_AMOUNT:
-        if customer.currency is None:
-            customer.currency = terms.amount_currency
-        elif customer.currency != terms.amount_currency:
-            raise validation_error({"currency": ["currencies_does_not_match"]})
-    applied = AppliedCoupon(
-        id=applied_id,
-        organization_id=org.id,
-        coupon=coupon,
-        customer_id=customer.id,
-        status="active",
-        amount_cents=terms.amount_cents,
-        amount_cents_remaining=terms.amount_cents_remaining,
-        amount_currency=terms.amount_currency,
-        percentage_rate=terms.percentage_rate,
-        frequency=terms.frequency.value,
-        frequency_duration=terms.frequency_duration,
-        frequency_duration_remaining=terms.frequency_duration_remaining,
-        created_at=now,
-    )
-    session.add(applied)
-    await session.commit()
-    return {"applied_coupon": applied_coupon_object(applied, customer.external_id)}
-
-
-async def _list_applied(
-    session: AsyncSession, query: Select[AppliedCoupon], page: PageParams
-) -> dict[str, Any]:
-    query = query.order_by(AppliedCoupon.created_at.desc(), AppliedCoupon.id.desc())
-    rows, meta = await paginate(session, query, page)
-    customers = await session.execute(
-        select(Customer.id, Customer.external_id).where(
-            Customer.id.in_([row.customer_id for row in rows])
-        )
-    )
-    external_ids = dict(customers.all())
-    return {
-        "applied_coupons": [
-            applied_coupon_object(row, external_ids[row.customer_id]) for row in rows
-        ],
-        "meta": meta.model_dump(),
-    }
-
-
-def _applied_query(
-    organization_id: uuid.UUID,
-    status: str | None,
-    coupon_codes: list[str] | None,
-) -> Select[AppliedCoupon]:
-    query = select(AppliedCoupon).where(AppliedCoupon.organization_id == organization_id)
-    if status is not None:
-        query = query.where(AppliedCoupon.status == status)
-    if coupon_codes:
-        query = query.where(
-            AppliedCoupon.coupon_id.in_(
-                select(Coupon.id).where(
-                    Coupon.organization_id == organization_id, Coupon.code.in_(coupon_codes)
-                )
-            )
-        )
-    return query
-
-
-StatusFilter = Literal["active", "terminated"] | None
-CouponCodesFilter = Annotated[list[str] | None, Query(alias="coupon_code[]")]
-
-
-@router.get("/applied_coupons")
-async def list_applied_coupons(
-    org: OrgDep,
-    session: SessionDep,
-    page: PageDep,
-    external_customer_id: str | None = None,
-    status: StatusFilter = None,
-    coupon_codes: CouponCodesFilter = None,
-) -> dict[str, Any]:
-    query = _applied_query(org.id, status, coupon_codes)
-    if external_customer_id is not None:
-        query = query.where(
-            AppliedCoupon.customer_id.in_(
-                select(Customer.id).where(
-                    Customer.organization_id == org.id,
-                    Customer.external_id == external_customer_id,
-                    Customer.deleted_at.is_(None),
-                )
-            )
-        )
-    return await _list_applied(session, query, page)
-
-
-@router.get("/customers/{external_customer_id}/applied_coupons")
-async def list_customer_applied_coupons(
-    external_customer_id: str,
-    org: OrgDep,
-    session: SessionDep,
-    page: PageDep,
-    status: StatusFilter = None,
-    coupon_codes: CouponCodesFilter = None,
-) -> dict[str, Any]:
-    customer = await find_customer(session, org.id, external_customer_id)
-    query = _applied_query(org.id, status, coupon_codes)
-    return await _list_applied(session, query.where(AppliedCoupon.customer_id == customer.id), page)
-
-
-@router.delete("/customers/{external_customer_id}/applied_coupons/{applied_coupon_id}")
-async def terminate_applied_coupon(
-    external_customer_id: str, applied_coupon_id: str, org: OrgDep, session: SessionDep
-) -> dict[str, Any]:
-    customer = await find_customer(session, org.id, external_customer_id)
-    try:
-        wanted = uuid.UUID(applied_coupon_id)
-    except ValueError:
-        raise not_found("applied_coupon") from None
-    applied = await session.scalar(
-        select(AppliedCoupon).where(
-            AppliedCoupon.id == wanted, AppliedCoupon.customer_id == customer.id
-        )
-    )
-    if applied is None:
-        raise not_found("applied_coupon")
-    if applied.status == "active":  # terminating twice is harmless, as in Lago
-        applied.status = "terminated"
-        applied.terminated_at = utcnow()
-        await session.commit()
-    return {"applied_coupon": applied_coupon_object(applied, customer.external_id)}

@@ -25,6 +25,7 @@ from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.bounds import Cents, Day
 from bxb.api.schemas.credit_notes import (
     CreditNoteCreateBody,
     CreditNoteEstimateBody,
@@ -33,9 +34,6 @@ from bxb.api.schemas.credit_notes import (
     EstimateIn,
     Reason,
     RefundStatus,
-    applied_tax_objects,
-    credit_note_objects,
-    taxes_by_code,
 )
 from bxb.billing.credit_notes import (
     CreditableInvoice,
@@ -47,6 +45,8 @@ from bxb.billing.credit_notes import (
 )
 from bxb.core.customer_clock import customer_now
 from bxb.core.temporal import TemporalConnector
+from bxb.lago_objects.credit_notes import applied_tax_objects, credit_note_objects
+from bxb.lago_objects.taxes import taxes_by_code
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,
@@ -292,10 +292,10 @@ async def list_credit_notes(
     credit_status: CreditStatus | None = None,
     refund_status: RefundStatus | None = None,
     currency: str | None = None,
-    issuing_date_from: date | None = None,
-    issuing_date_to: date | None = None,
-    amount_from: int | None = None,
-    amount_to: int | None = None,
+    issuing_date_from: Day | None = None,
+    issuing_date_to: Day | None = None,
+    amount_from: Cents | None = None,
+    amount_to: Cents | None = None,
 ) -> dict[str, Any]:
     query = select(CreditNote).where(CreditNote.organization_id == org.id)
     if external_customer_id is not None:
@@ -338,10 +338,10 @@ async def list_customer_credit_notes(
     reason: Reason | None = None,
     credit_status: CreditStatus | None = None,
     refund_status: RefundStatus | None = None,
-    issuing_date_from: date | None = None,
-    issuing_date_to: date | None = None,
-    amount_from: int | None = None,
-    amount_to: int | None = None,
+    issuing_date_from: Day | None = None,
+    issuing_date_to: Day | None = None,
+    amount_from: Cents | None = None,
+    amount_to: Cents | None = None,
 ) -> dict[str, Any]:
     customer = await find_customer(session, org.id, external_customer_id)
     query = select(CreditNote).where(

@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.customers import CustomerBody, CustomerIn, customer_object, merge_metadata
-from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
+from bxb.api.schemas.customers import CustomerBody, CustomerIn, merge_metadata
+from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.lago_objects.customers import customer_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
 from bxb.payments.customers import needs_sync, start_provider_customer_sync

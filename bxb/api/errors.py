@@ -1,21 +1,29 @@
 """Errors in Lago's shapes, and the handlers that make every failure one of them.
 
 401 {"status", "error"}; 404/405/403 add a "code"; 422 adds "error_details". Nothing
-escapes as a bare 500 page: unexpected errors become {"status":500,...} and are logged
-with the request id.
+escapes as a bare 500 page: `unexpected_error` turns any other exception into a 503 when
+PostgreSQL or Temporal cannot be reached, else {"status":500,...}, logged with the request
+id. The request middleware answers with it (see bxb.api.middleware), so the connection
+stays usable.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+from bxb.core.temporal import TemporalUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +96,16 @@ _PYDANTIC_CODES = {
 }
 
 
-def _field_name(loc: Sequence[int | str]) -> str:
-    """Lago names fields by their key inside the root object: body.customer.name → name."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+def field_path(parts: Sequence[int | str]) -> str:
+    """Lago names fields by their path inside the root object: customer.metadata.0.value →
+    metadata.0.value; a root key alone names itself, nothing names the request ("base")."""
     if len(parts) > 1:
         parts = parts[1:]  # drop the root key ("customer", "plan", ...)
-    return ".".join(parts) or "base"
+    return ".".join(str(part) for part in parts) or "base"
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    return field_path([p for p in loc if p not in ("body", "query", "path", "header")])
 
 
 def details_from_validation(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -125,7 +137,51 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return _json(ApiError(exc.status_code, code=code), headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(ApiError(500))
+
+# PostgreSQL cannot be reached, or dropped the connection (shut down, restarting, crashed).
+_DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+)
+_UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT})
+
+
+def unavailable_service(exc: BaseException) -> str | None:
+    """ "database" or "temporal" when exc (or what caused it) says that service is out of
+    reach, else None. One place for the connection-error families of both drivers."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TemporalUnavailableError) or (
+            isinstance(current, RPCError) and current.status == RPCStatusCode.UNAVAILABLE
+        ):
+            return "temporal"
+        if isinstance(current, _DATABASE_DOWN) or (
+            isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated
+        ):
+            return "database"
+        if isinstance(current, ConnectionError) or (
+            isinstance(current, OSError) and current.errno in _UNREACHABLE
+        ):
+            return "database"  # the drivers' sockets; Temporal's client raises RPCError
+        orig = getattr(current, "orig", None)  # SQLAlchemy wraps the driver's error
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return None
+
+
+def unexpected_error(exc: BaseException, method: str, path: str) -> ApiError:
+    """The answer to an exception no handler took: 503 when a service is down, else 500.
+
+    Both are logged with the request id; a 503 without a traceback (it is not a bug)."""
+    service = unavailable_service(exc)
+    if service is None:
+        log.error("unhandled error on %s %s", method, path, exc_info=exc)
+        return ApiError(500)
+    log.warning("%s unavailable on %s %s: %r", service, method, path, exc)
+    return ApiError(503, code=f"{service}_unavailable")

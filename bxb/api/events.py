@@ -3,15 +3,18 @@
 Ingestion skips FastAPI's body models on purpose: this is the hot path, and the
 validator in `bxb.events.validation` checks Lago's shape by hand and reports every field
 at once. Events are written through the process's group commit (see
-`bxb.events.pipeline`), and acknowledged only once committed.
+`bxb.events.pipeline`), and acknowledged only once committed. A write failure reaches
+only the request at fault: 422 if the store refused its values, 503 if the store is
+unavailable (or the pipeline stopping), else the generic 500.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,19 +24,29 @@ from fastapi.responses import JSONResponse
 from bxb.api.deps import OrganizationIdDep, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
-from bxb.api.serialization import decimal_string, iso
+from bxb.api.schemas.bounds import Instant
 from bxb.core.subscriptions import test_clock_time
+from bxb.events.group_commit import PipelineStoppedError
 from bxb.events.pipeline import (
     EventPipeline,
+    Outcome,
     Rejected,
     start_event_pipeline,
     stop_event_pipeline,
 )
-from bxb.events.store import EventFilters, NewEvent, StoredEvent
+from bxb.events.store import (
+    EventFilters,
+    EventsRefusedError,
+    EventStoreUnavailableError,
+    NewEvent,
+)
 from bxb.events.validation import Errors, parse_event
+from bxb.lago_objects.events import event_object, event_objects
 from bxb.models.base import utcnow
 
 MAX_BATCH_EVENTS = 100  # Lago's limit per /events/batch call
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -67,46 +80,29 @@ def _body(root: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": content}}}
 
 
-def _instant(moment: datetime) -> str | None:
-    """`iso`, with a shortcut for the UTC instants the stores return (hot path)."""
-    text = moment.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else iso(moment)
-
-
-def event_object(event: StoredEvent, *, created_at: str | None = None) -> dict[str, Any]:
-    """Lago's EventObject. Customer and subscription ids stay null (not resolved here)."""
-    amount = event.precise_total_amount_cents
-    return {
-        "lago_id": str(event.id),
-        "transaction_id": event.transaction_id,
-        "lago_customer_id": None,
-        "code": event.code,
-        "timestamp": _instant(event.timestamp),
-        "lago_subscription_id": None,
-        "external_subscription_id": event.external_subscription_id,
-        "precise_total_amount_cents": None if amount is None else decimal_string(amount),
-        "properties": event.properties,
-        "created_at": created_at or _instant(event.created_at),
-    }
-
-
-def event_objects(events: list[StoredEvent]) -> list[dict[str, Any]]:
-    """Event objects of one write: they share created_at, so it is formatted once."""
-    formatted: dict[datetime, str | None] = {}
-    objects = []
-    for event in events:
-        created_at = formatted.get(event.created_at)
-        if created_at is None:
-            created_at = formatted[event.created_at] = _instant(event.created_at)
-        objects.append(event_object(event, created_at=created_at))
-    return objects
-
-
 def _pipeline(request: Request) -> EventPipeline:
     pipeline: EventPipeline | None = getattr(request.app.state, "event_pipeline", None)
     if pipeline is None:  # shutting down
         raise ApiError(503, code="service_unavailable")
     return pipeline
+
+
+@contextmanager
+def _store_failures(refused_field: str) -> Iterator[None]:
+    """The store's typed failures as answers; refused_field names the request's events."""
+    try:
+        yield
+    except (EventStoreUnavailableError, PipelineStoppedError) as exc:
+        log.warning("event store unavailable: %s", exc)
+        raise ApiError(503, code="service_unavailable") from exc
+    except EventsRefusedError as exc:
+        log.warning("event store refused a request's events: %s", exc)
+        raise validation_error({refused_field: ["value_is_invalid"]}) from exc
+
+
+async def _ingest(request: Request, events: Sequence[NewEvent], refused_field: str) -> Outcome:
+    with _store_failures(refused_field):
+        return await _pipeline(request).ingest(events)
 
 
 def _reject_constant(name: str) -> None:
@@ -167,7 +163,7 @@ async def create_event(request: Request) -> JSONResponse:
     parsed = await _parse(request, payload, organization_id, utcnow())
     if not isinstance(parsed, NewEvent):
         raise _rejected(parsed)
-    outcome = await _pipeline(request).ingest([parsed])
+    outcome = await _ingest(request, [parsed], "event")
     if isinstance(outcome, Rejected):
         raise _rejected(outcome.errors[0])
     return JSONResponse({"event": event_object(outcome.result.events[0])})
@@ -201,10 +197,12 @@ async def create_batch_events(request: Request) -> JSONResponse:
     pipeline = _pipeline(request)
     if errors:
         # Report metric errors of the well-formed events too, so one round trip shows all.
-        for index, found in (await pipeline.check(events)).items():
+        with _store_failures("events"):
+            checked = await pipeline.check(events)
+        for index, found in checked.items():
             errors[positions[index]] = found
         raise _rejected({str(index): errors[index] for index in sorted(errors)})
-    outcome = await pipeline.ingest(events)
+    outcome = await _ingest(request, events, "events")
     if isinstance(outcome, Rejected):
         raise _rejected({str(index): found for index, found in outcome.errors.items()})
     return JSONResponse({"events": event_objects(outcome.result.events)})
@@ -234,8 +232,8 @@ async def list_events(
     page: PageDep,
     external_subscription_id: Annotated[str | None, Query()] = None,
     code: Annotated[str | None, Query()] = None,
-    timestamp_from: Annotated[datetime | None, Query()] = None,
-    timestamp_to: Annotated[datetime | None, Query()] = None,
+    timestamp_from: Annotated[Instant | None, Query()] = None,
+    timestamp_to: Annotated[Instant | None, Query()] = None,
 ) -> JSONResponse:
     """Newest first; timestamp_from and timestamp_to are both inclusive."""
     filters = EventFilters(external_subscription_id, code, _utc(timestamp_from), _utc(timestamp_to))

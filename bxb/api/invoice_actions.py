@@ -17,8 +17,8 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
-from bxb.api.invoice_objects import invoice_object
 from bxb.api.invoices import find_invoice
+from bxb.api.schemas.bounds import SignedCents
 from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
     next_attempt,
@@ -27,9 +27,11 @@ from bxb.core.invoice_collection import (
     send_invoice_command,
     start_invoice_collection,
 )
+from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook
-from bxb.ledger.invoicing import Invoicing, refresh_draft
+from bxb.ledger.finalizing import refresh_draft
+from bxb.ledger.invoicing import Invoicing
 from bxb.models import Customer
 from bxb.webhooks import outbox
 
@@ -87,8 +89,8 @@ class VoidOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generate_credit_note: bool = False
-    refund_amount: int | None = None
-    credit_amount: int | None = None
+    refund_amount: SignedCents | None = None  # the ledger refuses what the invoice cannot take
+    credit_amount: SignedCents | None = None
 
 
 @router.post("/invoices/{lago_id}/void")

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import live_customer
 from bxb.api.errors import not_found, validation_error
-from bxb.api.invoice_objects import invoice_objects
 from bxb.api.one_off_invoices import applied_taxes_with_bases
 from bxb.api.plans import find_plan
 from bxb.api.preview_coupons import customer_coupons, requested_coupons
@@ -39,7 +38,8 @@ from bxb.core.subscriptions import live_rows, plan_snapshot
 from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
-from bxb.ledger.invoicing import net_payment_term
+from bxb.lago_objects.invoices import invoice_objects
+from bxb.ledger.finalizing import net_payment_term
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState

@@ -10,29 +10,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AfterValidator
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found
-from bxb.api.invoice_objects import invoice_object, invoice_objects
 from bxb.api.invoice_preview import preview_invoice
 from bxb.api.one_off_invoices import create_one_off_invoice
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.bounds import Day
 from bxb.api.schemas.invoices import (
     InvoicePreviewIn,
     InvoiceUpdateBody,
     OneOffInvoiceBody,
 )
 from bxb.api.schemas.metadata import merge_metadata_entries
-from bxb.api.validation import check_currency
+from bxb.api.validation import Currency
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
+from bxb.lago_objects.invoices import invoice_object, invoice_objects
 from bxb.models import Customer, Invoice
 from bxb.models.base import utcnow
 from bxb.webhooks import outbox
@@ -100,9 +99,9 @@ async def list_invoices(
     ] = None,
     payment_overdue: bool | None = None,
     invoice_type: InvoiceType | None = None,
-    issuing_date_from: date | None = None,
-    issuing_date_to: date | None = None,
-    currency: Annotated[str, AfterValidator(check_currency)] | None = None,
+    issuing_date_from: Day | None = None,
+    issuing_date_to: Day | None = None,
+    currency: Currency | None = None,
     search_term: str | None = None,
     amount_from: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
     amount_to: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,

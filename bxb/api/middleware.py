@@ -1,6 +1,13 @@
-"""One pure-ASGI middleware: request id, body size limit, access log, Prometheus metrics.
+"""One pure-ASGI middleware: request id, body size limit, the input rule, the answer to
+unexpected errors, access log, Prometheus metrics.
 
 Pure ASGI (not BaseHTTPMiddleware) because it sits on the event-ingestion hot path.
+
+The body is read here in full (up to the size limit), checked against the input rule
+(bxb.api.input_rules), and handed to the app. An exception that no handler took is
+answered here, as a complete Lago-shaped 500 (or 503), and not re-raised: Starlette's
+outermost error middleware would re-raise it to the server, which then drops the
+kept-alive connection under the client's next request.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bxb.api import input_rules
+from bxb.api.errors import ApiError, unexpected_error
 from bxb.core.logging import request_id_var
 
 log = logging.getLogger("bxb.access")
@@ -30,10 +39,6 @@ LATENCY = Histogram(
 )
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-
-
-class BodyTooLargeError(Exception):
-    pass
 
 
 TOO_LARGE = json.dumps(
@@ -56,15 +61,13 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
-        response_started = False
-
-        rejected = False  # set once we answered 413; later app output is dropped
+        response_started = response_complete = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if rejected:
-                return
-            if message["type"] == "http.response.start":
+            nonlocal status, response_started, response_complete
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                response_complete = True
+            elif message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
                 message["headers"] = [
@@ -73,33 +76,53 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
-        async def reject_too_large() -> None:
-            nonlocal rejected
-            if not response_started:
-                await _send_json(send_with_id, 413, TOO_LARGE)
-            rejected = True
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+        async def read_body() -> bytes | None:
+            """The whole body; None when the client left or a 413 was answered."""
+            chunks: list[bytes] = []
+            received = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return None
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_body_bytes:
-                    # Frameworks turn errors while reading into 400s; answer 413 first.
-                    await reject_too_large()
-                    raise BodyTooLargeError
-            return message
+                    await _send_json(send_with_id, 413, TOO_LARGE)
+                    return None
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
         try:
             declared = headers.get(b"content-length", b"")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
-                await reject_too_large()
+                await _send_json(send_with_id, 413, TOO_LARGE)
+                return
+            body = await read_body()
+            if body is None:
+                return
+            refused = input_rules.refusal(scope, body)
+            if refused is not None:
+                await _send_error(send_with_id, refused)
+                return
+            replayed = False
+
+            async def replay_body() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()  # e.g. waiting for a disconnect
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await self.app(scope, replay_body, send_with_id)
+        except Exception as exc:
+            if response_complete:  # e.g. a clean-up after the answer: log it, keep the line
+                log.error("error after answering %s", scope["path"], exc_info=exc)
+            elif response_started:
+                raise  # half an answer is out: only closing the connection can tell
             else:
-                await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLargeError:
-            pass
+                error = unexpected_error(exc, scope["method"], scope["path"])
+                await _send_error(send_with_id, error)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -123,7 +146,15 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
+async def _send_error(send: Send, error: ApiError) -> None:
+    headers = [(b"retry-after", b"1")] if error.status == 503 else []
+    body = json.dumps(error.body(), separators=(",", ":")).encode()
+    await _send_json(send, error.status, body, headers)
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -131,6 +162,7 @@ async def _send_json(send: Send, status: int, body: bytes) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(extra_headers or []),
             ],
         }
     )

@@ -26,7 +26,7 @@ from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.taxes import resolve_applicable_taxes
 from bxb.core.customer_clock import customer_now, customer_zone
 from bxb.core.tax_book import TaxBook
-from bxb.ledger.invoicing import finalize
+from bxb.ledger.finalizing import finalize
 from bxb.ledger.notifications import invoice_event
 from bxb.models import AddOn, Customer, Fee, Invoice, Organization
 

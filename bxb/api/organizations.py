@@ -9,19 +9,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.serialization import iso
-from bxb.api.validation import check_country, check_currency, check_email, check_timezone
-from bxb.models import Organization
+from bxb.api.schemas.bounds import Count
+from bxb.api.validation import (
+    Country,
+    Currency,
+    Email,
+    Timezone,
+)
+from bxb.lago_objects.organizations import organization_object
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
-Currency = Annotated[str, AfterValidator(check_currency)]
-Timezone = Annotated[str, AfterValidator(check_timezone)]
-Country = Annotated[str, AfterValidator(check_country)]
-Email = Annotated[str, AfterValidator(check_email)]
+# Lago's email_settings: "invoice.finalized", "credit_note.created", ...
+EmailSetting = Annotated[str, StringConstraints(max_length=64)]
 
 
 def _check_retry_days(days: list[int]) -> list[int]:
@@ -36,7 +39,7 @@ class BillingConfigurationIn(BaseModel):
     document_locale: str | None = Field(default=None, max_length=16)
     # bxb: the dunning campaign (days after the first failed payment), then its outcome.
     dunning_retry_days: (
-        Annotated[list[int], Field(max_length=12), AfterValidator(_check_retry_days)] | None
+        Annotated[list[Count], Field(max_length=12), AfterValidator(_check_retry_days)] | None
     ) = None
     dunning_outcome: Literal["keep_past_due", "terminate"] | None = None
 
@@ -60,47 +63,12 @@ class OrganizationUpdate(BaseModel):
     document_numbering: Literal["per_customer", "per_organization"] | None = None
     document_number_prefix: str | None = Field(default=None, min_length=1, max_length=10)
     finalize_zero_amount_invoice: bool | None = None
-    email_settings: list[str] | None = None
+    email_settings: Annotated[list[EmailSetting], Field(max_length=16)] | None = None
     billing_configuration: BillingConfigurationIn | None = None
 
 
 class OrganizationUpdateBody(BaseModel):
     organization: OrganizationUpdate
-
-
-def organization_object(org: Organization) -> dict[str, Any]:
-    return {
-        "lago_id": str(org.id),
-        "name": org.name,
-        "created_at": iso(org.created_at),
-        "webhook_url": None,
-        "webhook_urls": [],
-        "country": org.country,
-        "default_currency": org.default_currency,
-        "address_line1": org.address_line1,
-        "address_line2": org.address_line2,
-        "state": org.state,
-        "zipcode": org.zipcode,
-        "email": org.email,
-        "city": org.city,
-        "legal_name": org.legal_name,
-        "legal_number": org.legal_number,
-        "document_numbering": org.document_numbering,
-        "document_number_prefix": org.document_number_prefix,
-        "net_payment_term": org.net_payment_term,
-        "tax_identification_number": org.tax_identification_number,
-        "timezone": org.timezone,
-        "email_settings": list(org.email_settings),
-        "finalize_zero_amount_invoice": org.finalize_zero_amount_invoice,
-        "billing_configuration": {
-            "invoice_footer": org.invoice_footer,
-            "invoice_grace_period": org.invoice_grace_period,
-            "document_locale": org.document_locale,
-            "dunning_retry_days": list(org.dunning_retry_days),
-            "dunning_outcome": org.dunning_outcome,
-        },
-        "events_store": "postgres",
-    }
 
 
 @router.get("")

@@ -1,4 +1,9 @@
-"""Lago pagination: ?page=&per_page= in, a `meta` object out."""
+"""Lago pagination: ?page=&per_page= in, a `meta` object out.
+
+One rule for every list: 1 <= per_page <= MAX_PER_PAGE, and 1 <= page <= MAX_PAGE, so that
+the row offset, (page - 1) x per_page, fits the 64-bit integer PostgreSQL and ClickHouse
+take (a page past the last one is simply empty, as in Lago).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_PER_PAGE = 100
+MAX_OFFSET = 2**63 - 1  # BIGINT
+MAX_PAGE = MAX_OFFSET // MAX_PER_PAGE + 1
 T = TypeVar("T")
 
 
@@ -33,7 +40,7 @@ class PageParams:
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> PageParams:
     return PageParams(page=page, per_page=per_page)

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.payments import ManualPaymentBody, payment_object
+from bxb.api.schemas.payments import ManualPaymentBody
 from bxb.core.invoice_collection import PaymentNoticeStatus, notify_invoice_payment
 from bxb.core.temporal import TemporalConnector
+from bxb.lago_objects.payments import payment_object
 from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Customer, Invoice, Payment
 from bxb.models.base import utcnow

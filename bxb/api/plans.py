@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.charges import ChargeDraft, draft_charges, model_properties
 from bxb.api.schemas.plans import (
-    ChargeDraft,
     ChargeFilterIn,
     ChargeIn,
     PlanCreateBody,
@@ -36,11 +36,10 @@ from bxb.api.schemas.plans import (
     PlanUpdateBody,
     apply_commitment,
     apply_plan_fields,
-    draft_charges,
-    model_properties,
-    plan_object,
 )
-from bxb.api.taxes import applied_taxes, replace_applied_taxes, taxes_for_codes
+from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.lago_objects.plans import plan_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import (
     AppliedTax,
     BillableMetric,

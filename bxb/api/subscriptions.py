@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 
 from bxb.api.customers import find_customer
@@ -19,7 +19,7 @@ from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plans import find_plan
-from bxb.api.serialization import iso
+from bxb.api.schemas.bounds import AwareInstant, column_length, fits
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import compute_customer_usage
@@ -32,30 +32,32 @@ from bxb.core.subscriptions import (
     start_subscription,
 )
 from bxb.core.tax_book import TaxBook
+from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 from bxb.workflows.state import ChangePlanRequest, CreateRequest, UpdateRequest
-from bxb.workflows.subscription import SubscriptionWorkflow
+from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
+
+
+# A subscription's workflow id, subscription/<organization>/<external_id>, is stored in a
+# VARCHAR column too: the external_id may take only what that id leaves.
+EXTERNAL_ID_MAX_LENGTH = min(
+    column_length(Subscription.external_id),
+    column_length(Subscription.workflow_id) - len(workflow_id(uuid.UUID(int=0), "")),
+)
 
 
 class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    external_customer_id: str = Field(min_length=1, max_length=255)
-    plan_code: str = Field(min_length=1, max_length=255)
-    external_id: str = Field(min_length=1, max_length=255)
-    name: str | None = Field(default=None, max_length=255)
-    subscription_at: datetime | None = None
-    ending_at: datetime | None = None
+    external_customer_id: Annotated[str, fits(Subscription.external_customer_id, min_length=1)]
+    plan_code: Annotated[str, fits(Subscription.plan_code, min_length=1)]
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=EXTERNAL_ID_MAX_LENGTH)]
+    name: Annotated[str, fits(Subscription.name)] | None = None
+    subscription_at: AwareInstant | None = None
+    ending_at: AwareInstant | None = None
     billing_time: Literal["calendar", "anniversary"] = "calendar"
-
-    @field_validator("subscription_at", "ending_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
-        return None if value is None else value.astimezone(UTC)
 
 
 class SubscriptionCreateBody(BaseModel):
@@ -65,51 +67,12 @@ class SubscriptionCreateBody(BaseModel):
 class SubscriptionUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = Field(default=None, max_length=255)
-    ending_at: datetime | None = None
-
-    @field_validator("ending_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("invalid_date")
-        return None if value is None else value.astimezone(UTC)
+    name: Annotated[str, fits(Subscription.name)] | None = None
+    ending_at: AwareInstant | None = None
 
 
 class SubscriptionUpdateBody(BaseModel):
     subscription: SubscriptionUpdate
-
-
-def subscription_object(row: Subscription) -> dict[str, Any]:
-    return {
-        "lago_id": str(row.id),
-        "external_id": row.external_id,
-        "lago_customer_id": str(row.customer_id),
-        "external_customer_id": row.external_customer_id,
-        "billing_time": row.billing_time,
-        "name": row.name,
-        "plan_code": row.plan_code,
-        "plan_amount_cents": row.plan_amount_cents,
-        "plan_amount_currency": row.plan_amount_currency,
-        "status": row.status,
-        "created_at": iso(row.created_at),
-        "canceled_at": iso(row.canceled_at),
-        "started_at": iso(row.started_at),
-        "ending_at": iso(row.ending_at),
-        "subscription_at": iso(row.subscription_at),
-        "terminated_at": iso(row.terminated_at),
-        "previous_plan_code": row.previous_plan_code,
-        "next_plan_code": row.next_plan_code,
-        # Lago shows the date of a scheduled downgrade, not the instant.
-        "downgrade_plan_date": (
-            row.downgrade_plan_date.date().isoformat() if row.downgrade_plan_date else None
-        ),
-        "trial_ended_at": iso(row.trial_ended_at),
-        "current_billing_period_started_at": iso(row.current_billing_period_started_at),
-        "current_billing_period_ending_at": iso(row.current_billing_period_ending_at),
-        "on_termination_credit_note": None,
-        "on_termination_invoice": "generate",
-    }
 
 
 async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:

@@ -14,18 +14,15 @@ from fastapi import APIRouter
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.taxes import TaxCreateBody, TaxUpdateBody, tax_object
+from bxb.api.schemas.taxes import TaxCreateBody, TaxUpdateBody
+from bxb.lago_objects.taxes import OwnerColumn, tax_object
 from bxb.models import AppliedTax, Tax
 
 router = APIRouter(prefix="/api/v1", tags=["taxes"])
-
-# The column of AppliedTax naming what a tax is applied to (customer_id, add_on_id, ...).
-OwnerColumn = InstrumentedAttribute[uuid.UUID | None]
 
 
 async def taxes_for_codes(
@@ -60,25 +57,6 @@ async def replace_applied_taxes(
         session.add(
             AppliedTax(organization_id=organization_id, tax_id=tax.id, **{owner.key: owner_id})
         )
-
-
-async def applied_taxes(
-    session: AsyncSession, owner: OwnerColumn, owner_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[Tax]]:
-    """Taxes applied to each owner (by code), in one query for a whole page."""
-    found: dict[uuid.UUID, list[Tax]] = {owner_id: [] for owner_id in owner_ids}
-    if not owner_ids:
-        return found
-    rows = await session.execute(
-        select(owner, Tax)
-        .join(Tax, Tax.id == AppliedTax.tax_id)
-        .where(owner.in_(owner_ids))
-        .order_by(Tax.code)
-    )
-    for owner_id, tax in rows:
-        assert owner_id is not None
-        found[owner_id].append(tax)
-    return found
 
 
 async def _find(session: AsyncSession, organization_id: uuid.UUID, code: str) -> Tax:

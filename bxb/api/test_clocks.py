@@ -8,34 +8,27 @@ everything due up to then, and the call returns when all are done.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.serialization import iso
+from bxb.api.schemas.bounds import AwareInstant
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
+from bxb.lago_objects.test_clocks import test_clock_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 
 router = APIRouter(prefix="/api/v1", tags=["test_clocks"])
 
 
-def _utc(value: datetime) -> datetime:
-    if value.utcoffset() is None:
-        raise ValueError("invalid_date")
-    return value.astimezone(UTC)
-
-
 class TestClockCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    frozen_time: datetime
-
-    _frozen = field_validator("frozen_time")(_utc)
+    frozen_time: AwareInstant
 
 
 class TestClockCreateBody(BaseModel):
@@ -43,23 +36,11 @@ class TestClockCreateBody(BaseModel):
 
 
 class TestClockAdvance(BaseModel):
-    frozen_time: datetime
-
-    _frozen = field_validator("frozen_time")(_utc)
+    frozen_time: AwareInstant
 
 
 class TestClockAdvanceBody(BaseModel):
     test_clock: TestClockAdvance
-
-
-def test_clock_object(clock: TestClock) -> dict[str, Any]:
-    return {
-        "lago_id": str(clock.id),
-        "name": clock.name,
-        "frozen_time": iso(clock.frozen_time),
-        "status": clock.status,
-        "created_at": iso(clock.created_at),
-    }
 
 
 async def _get(session: SessionDep, org: Organization, lago_id: str) -> TestClock:

@@ -1,11 +1,14 @@
-"""Field validators shared by request schemas (errors become Lago's 422 codes)."""
+"""Field validators shared by request schemas (errors become Lago's 422 codes), and the
+string types built on them."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
+from pydantic import AfterValidator, StringConstraints
 
 from bxb.billing.money import is_known_currency
 
@@ -49,3 +52,11 @@ def check_email(value: str) -> str:
     if not at or not local or "." not in domain or " " in value:
         raise ValueError("invalid_email_format")
     return value
+
+
+# Each accepts only members of a closed set (ISO 4217, ISO 3166, IANA), which fit their
+# columns; an email is free text, bounded like the columns it lands in.
+Currency = Annotated[str, AfterValidator(check_currency)]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
+Country = Annotated[str, AfterValidator(check_country)]
+Email = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_email)]

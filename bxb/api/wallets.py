@@ -24,17 +24,12 @@ from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.wallets import (
-    WalletCreateBody,
-    WalletTransactionCreateBody,
-    WalletUpdateBody,
-    wallet_object,
-    wallet_transaction_object,
-)
+from bxb.api.schemas.wallets import WalletCreateBody, WalletTransactionCreateBody, WalletUpdateBody
 from bxb.billing.wallets import ZERO, is_expired
 from bxb.core.customer_clock import customer_now
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.lago_objects.wallets import wallet_object, wallet_transaction_object
 from bxb.ledger import wallet_topups
 from bxb.ledger.wallet_topups import TopUp, TopUpRequest, amount_errors, top_up
 from bxb.ledger.wallets import (

@@ -22,12 +22,8 @@ from temporalio.service import RPCError
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.webhooks import (
-    WebhookEndpointCreateBody,
-    WebhookEndpointUpdateBody,
-    webhook_endpoint_object,
-    webhook_object,
-)
+from bxb.api.schemas.webhooks import WebhookEndpointCreateBody, WebhookEndpointUpdateBody
+from bxb.lago_objects.webhooks import webhook_endpoint_object, webhook_object
 from bxb.models import Webhook, WebhookAttempt, WebhookEndpoint
 from bxb.models.base import utcnow
 from bxb.webhooks.keys import ensure_hmac_key

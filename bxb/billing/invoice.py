@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bxb.billing.coupons import AppliedCoupon, CouponDiscount, DiscountableFee, apply_coupons
+from bxb.billing.coupon_discounts import CouponDiscount, apply_coupons
+from bxb.billing.coupons import AppliedCoupon, DiscountableFee
 from bxb.billing.taxes import FeeTax, Tax, TaxableFee, compute_invoice_taxes
 
 

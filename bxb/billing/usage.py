@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from bxb.billing.aggregation import AggregationType, UsageEvent, aggregate
-from bxb.billing.charges import ChargeAmount, charge_from_properties
+from bxb.billing.charge_amounts import ChargeAmount
+from bxb.billing.charges import charge_from_properties
 from bxb.billing.filters import DEFAULT_BUCKET, ChargeFilter, assign_events_to_filters
 from bxb.billing.money import currency_exponent
 from bxb.billing.taxes import Tax, TaxableFee, compute_fee_tax

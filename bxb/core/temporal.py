@@ -29,6 +29,10 @@ async def connect(address: str, namespace: str) -> Client:
     )
 
 
+class TemporalUnavailableError(RuntimeError):
+    """The Temporal server could not be reached (the API answers 503)."""
+
+
 class TemporalConnector:
     def __init__(self, settings: Settings) -> None:
         self.address = settings.resolved_temporal_address
@@ -39,7 +43,10 @@ class TemporalConnector:
     async def client(self) -> Client:
         async with self._lock:
             if self._client is None:
-                self._client = await connect(self.address, self.namespace)
+                try:
+                    self._client = await connect(self.address, self.namespace)
+                except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+                    raise TemporalUnavailableError(str(exc)) from exc
             return self._client
 
     async def is_healthy(self) -> bool:

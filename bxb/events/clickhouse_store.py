@@ -35,16 +35,20 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import clickhouse_connect
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, OperationalError
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent
 from bxb.events.aggregation_sql import microseconds, weighted_average
 from bxb.events.store import (
     EventFilters,
     EventKey,
+    EventsRefusedError,
+    EventStoreUnavailableError,
     InsertResult,
     NewEvent,
     StoredEvent,
     check_period,
+    failures_classified,
     usage_properties,
 )
 from bxb.models.base import utcnow
@@ -144,7 +148,8 @@ class ClickHouseEventStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     async def insert_many(self, events: Sequence[NewEvent]) -> InsertResult:
-        return await self._run(lambda: self._insert_many(events))
+        with failures_classified(classify_failure):
+            return await self._run(lambda: self._insert_many(events))
 
     def _insert_many(self, events: Sequence[NewEvent]) -> InsertResult:
         first: dict[EventKey, NewEvent] = {}
@@ -286,6 +291,22 @@ class ClickHouseEventStore:
     async def close(self) -> None:
         await self._run(self._client.close)
         self._executor.shutdown(wait=True)
+
+
+def classify_failure(exc: Exception) -> Exception | None:
+    """The typed error a failed ClickHouse call means, or None if it means neither."""
+    if isinstance(exc, OperationalError | OSError):  # the server is unreachable
+        return EventStoreUnavailableError(f"ClickHouse: {exc}")
+    # The driver encodes each value (a string without UTF-8 form fails) before the server
+    # parses it; chDB's binding says only that it could not pass the value on.
+    if isinstance(exc, DataError | UnicodeError) or (
+        isinstance(exc, DatabaseError) and _CHDB_COULD_NOT_BIND in str(exc)
+    ):
+        return EventsRefusedError(f"ClickHouse: {exc}")
+    return None
+
+
+_CHDB_COULD_NOT_BIND = "Unable to cast Python instance"
 
 
 def _scope(

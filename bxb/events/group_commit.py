@@ -3,22 +3,75 @@
 Each caller `submit`s an item and waits; a worker task takes what is queued (up to
 ``max_batch`` units, lingering ``max_wait`` seconds for more when the batch is small),
 hands it to ``flush`` as one list, and resolves every caller's future with its own
-result once ``flush`` returned, i.e. once the write is committed. If ``flush`` raises,
-every caller of that batch gets the exception. The queue is bounded, so a flood of
-callers waits in `submit` (back-pressure) instead of growing memory.
+result once ``flush`` returned, i.e. once the write is committed. The queue is bounded,
+so a flood of callers waits in `submit` (back-pressure) instead of growing memory.
+
+Callers are isolated from each other: if ``flush`` raises, the batch is written again
+in halves, and so on down to single items (`write_apart`), so that only the items that
+fail get an error, each its own. A failure that ``divisible`` refuses (the store is
+down: no part could succeed) ends that at once: every caller not answered yet gets it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 Flush = Callable[[list[T]], Awaitable[Sequence[R]]]
+Divisible = Callable[[Exception], bool]
+
+
+def _always(_: Exception) -> bool:
+    return True
+
+
+async def write_apart(
+    write: Flush[T, R],
+    items: list[T],
+    *,
+    divisible: Divisible = _always,
+    on_divide: Callable[[int, Exception], object] | None = None,
+) -> list[R | Exception]:
+    """Write items together; if that fails, write each half on its own, and so on.
+
+    Returns, per item, its result or the error of the smallest write that failed with it:
+    one bad item among n costs about 2·log2(n) more writes, and the others are written.
+    An error that ``divisible`` refuses is not about the items (the store is down): no
+    further write is tried, and every item not written yet gets that error.
+    ``on_divide(n, error)`` is told of each failed write of n > 1 items before it is
+    divided.
+    """
+    outcomes: list[R | Exception] = []
+
+    async def attempt(part: list[T]) -> Exception | None:
+        """Write part, appending its outcomes; returns an error that ends everything."""
+        try:
+            results = await write(part)
+        except Exception as exc:
+            if not divisible(exc):
+                return exc
+            if len(part) == 1:
+                outcomes.append(exc)
+                return None
+            if on_divide is not None:
+                on_divide(len(part), exc)
+            middle = len(part) // 2
+            return await attempt(part[:middle]) or await attempt(part[middle:])
+        outcomes.extend(results)
+        return None
+
+    final = await attempt(items)
+    if final is not None:
+        outcomes.extend([final] * (len(items) - len(outcomes)))
+    return outcomes
 
 
 class PipelineStoppedError(RuntimeError):
@@ -35,8 +88,10 @@ class GroupCommit(Generic[T, R]):
         max_wait: float = 0.001,
         max_pending: int = 2000,
         workers: int = 1,
+        divisible: Divisible = _always,
     ) -> None:
         self._flush = flush
+        self._divisible = divisible
         self._size_of = size_of
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -50,6 +105,7 @@ class GroupCommit(Generic[T, R]):
         self.flushes = 0
         self.submissions = 0
         self.units = 0
+        self.divisions = 0  # writes that failed and were tried again in halves
 
     def start(self) -> None:
         self._workers = [
@@ -93,6 +149,10 @@ class GroupCommit(Generic[T, R]):
             if stopping:
                 return
 
+    def _divided(self, callers: int, error: Exception) -> None:
+        self.divisions += 1
+        log.warning("a write for %d callers failed; writing them apart: %r", callers, error)
+
     def _drain(self, batch: list[tuple[T, asyncio.Future[R]]], size: int) -> tuple[bool, int]:
         """Move queued items into batch up to max_batch; True if the stop marker came."""
         while size < self.max_batch:
@@ -110,13 +170,16 @@ class GroupCommit(Generic[T, R]):
         self.flushes += 1
         self.submissions += len(batch)
         self.units += sum(self._size_of(item) for item, _ in batch)
-        try:
-            results = await self._flush([item for item, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():  # the caller may have gone (client disconnected)
-                future.set_result(result)
+        outcomes = await write_apart(
+            self._flush,
+            [item for item, _ in batch],
+            divisible=self._divisible,
+            on_divide=self._divided,
+        )
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # the caller may have gone (client disconnected)
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

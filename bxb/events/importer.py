@@ -5,11 +5,17 @@ Each line is one Lago event object (``{"transaction_id", ...}``, or wrapped as
 rejected on its own (reported with its line number) and never stops the import. Valid
 events are written ``batch_size`` at a time, idempotently, so a re-run after a crash
 or of the same file inserts nothing twice.
+
+A batch write that fails is written again in parts, down to single lines
+(`bxb.events.group_commit.write_apart`): a line the store still refuses is rejected
+(``{"event": ["value_is_invalid"]}``, or ``write_failed`` for any other error), and the
+other lines are stored. Only an unavailable store stops the import (a re-run resumes it).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,10 +23,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bxb.events.group_commit import write_apart
 from bxb.events.pipeline import load_metrics
-from bxb.events.store import EventStore, NewEvent
+from bxb.events.store import (
+    EventsRefusedError,
+    EventStore,
+    EventStoreUnavailableError,
+    NewEvent,
+    may_be_the_events_fault,
+)
 from bxb.events.validation import Errors, metric_errors, parse_event
 from bxb.models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5000
 MAX_REJECTIONS_KEPT = 1000
@@ -85,7 +100,7 @@ async def import_events(
 def _parse_line(line: bytes | str, organization_id: uuid.UUID) -> NewEvent | Errors:
     try:
         payload = json.loads(line, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
         return {"line": ["invalid_json"]}
     if isinstance(payload, dict) and isinstance(payload.get("event"), dict):
         payload = payload["event"]
@@ -103,17 +118,36 @@ async def _write(
     summary: ImportSummary,
 ) -> None:
     metrics = await load_metrics(engine, ((e.organization_id, e.code) for _, e in pending))
-    valid = []
+    valid: list[tuple[int, NewEvent]] = []
     for number, event in pending:
         errors = metric_errors(event, metrics.get((event.organization_id, event.code)))
         if errors:
             summary.reject(number, errors)
         else:
-            valid.append(event)
-    if valid:
-        result = await store.insert_many(valid)
-        summary.inserted += result.inserted
-        summary.duplicates += result.duplicates
+            valid.append((number, event))
+    if not valid:
+        return
+
+    async def created(events: list[NewEvent]) -> list[bool]:
+        return (await store.insert_many(events)).created
+
+    outcomes = await write_apart(
+        created,
+        [event for _, event in valid],
+        divisible=may_be_the_events_fault,
+    )
+    for (number, _), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, EventStoreUnavailableError):
+            raise outcome
+        if isinstance(outcome, EventsRefusedError):
+            summary.reject(number, {"event": ["value_is_invalid"]})
+        elif isinstance(outcome, Exception):
+            log.error("line %d: the store failed to write it: %r", number, outcome)
+            summary.reject(number, {"event": ["write_failed"]})
+        elif outcome:
+            summary.inserted += 1
+        else:
+            summary.duplicates += 1
 
 
 class ProgressLine:

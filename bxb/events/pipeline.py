@@ -4,6 +4,11 @@ One `EventPipeline` per API process, created by the events router's lifespan
 (`start_event_pipeline`) and stopped, after flushing what is pending, by
 `stop_event_pipeline`. A request submits its events (one, or a batch of up to 100) as
 one unit; units are never split, so a batch is all-or-nothing.
+
+Units of all organizations share writes, but never each other's failures: a write that
+fails is written again in parts (`bxb.events.group_commit.write_apart`), so only the
+unit at fault gets the error, unless the store is unavailable
+(`EventStoreUnavailableError`): then every unit of the write gets that at once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from bxb.core.settings import Settings
 from bxb.events.group_commit import GroupCommit
-from bxb.events.store import EventStore, InsertResult, NewEvent, create_event_store
+from bxb.events.postgres_store import postgres_failures
+from bxb.events.store import (
+    EventStore,
+    InsertResult,
+    NewEvent,
+    create_event_store,
+    may_be_the_events_fault,
+)
 from bxb.events.validation import Errors, MetricRule, metric_errors
 from bxb.models import BillableMetric, BillableMetricFilter
 
@@ -59,9 +71,10 @@ async def load_metrics(
     Straight through asyncpg: this runs once per group commit, on the hot path.
     """
     wanted = set(keys)
-    async with engine.connect() as conn:
-        raw: Any = (await conn.get_raw_connection()).driver_connection
-        rows = await raw.fetch(_LIVE_METRICS, [k[0] for k in wanted], [k[1] for k in wanted])
+    with postgres_failures():
+        async with engine.connect() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            rows = await raw.fetch(_LIVE_METRICS, [k[0] for k in wanted], [k[1] for k in wanted])
     return {(r[0], r[1]): MetricRule(r[1], r[2], r[3]) for r in rows}
 
 
@@ -149,6 +162,7 @@ class EventPipeline:
             max_batch=max_batch,
             max_wait=max_wait,
             workers=store.concurrent_writes if workers is None else workers,
+            divisible=may_be_the_events_fault,
         )
 
     async def ingest(self, events: Sequence[NewEvent]) -> Outcome:

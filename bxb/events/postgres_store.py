@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,10 +28,13 @@ from bxb.events.aggregation_sql import weighted_average
 from bxb.events.store import (
     EventFilters,
     EventKey,
+    EventsRefusedError,
+    EventStoreUnavailableError,
     InsertResult,
     NewEvent,
     StoredEvent,
     check_period,
+    failures_classified,
 )
 from bxb.models.base import utcnow
 
@@ -104,6 +107,48 @@ FROM w
 )
 
 
+# SQLSTATE classes that say the server cannot write now, whatever the rows: connection
+# exception, insufficient resources (disk full, too many connections), operator
+# intervention (shutting down, starting up), system error (I/O).
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+_READ_ONLY_TRANSACTION = "25006"  # a standby: e.g. during a failover
+_DATA_EXCEPTION_CLASS = "22"  # the values: bad encoding, out of range, invalid text...
+
+
+def classify_failure(exc: Exception) -> Exception | None:
+    """The typed error a failed PostgreSQL call means, or None if it means neither.
+
+    Looks through the wrappers (SQLAlchemy's, its asyncpg adapter's) to asyncpg's error.
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, asyncpg.PostgresError):
+            state = cause.sqlstate or ""
+            if state[:2] in _UNAVAILABLE_CLASSES or state == _READ_ONLY_TRANSACTION:
+                return EventStoreUnavailableError(f"PostgreSQL: {cause}")
+            if state[:2] == _DATA_EXCEPTION_CLASS:
+                return EventsRefusedError(f"PostgreSQL: {cause}")
+            return None
+        # Refused or lost connections, connect timeouts, a closed connection.
+        if isinstance(cause, OSError | TimeoutError | asyncpg.InterfaceError):
+            return EventStoreUnavailableError(f"PostgreSQL: {cause!r}")
+    return None
+
+
+def postgres_failures() -> AbstractContextManager[None]:
+    """Around PostgreSQL calls of ingestion: their failures as the store's typed errors."""
+    return failures_classified(classify_failure)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)  # SQLAlchemy's DBAPIError
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+
+
 class PostgresEventStore:
     """Reads use the application's pool; writes use a few connections of their own.
 
@@ -129,20 +174,39 @@ class PostgresEventStore:
     @asynccontextmanager
     async def _writer(self) -> AsyncIterator[asyncpg.Connection]:
         async with self._writer_slots:
-            if self._idle_writers:
+            conn = None
+            while self._idle_writers and conn is None:
                 conn = self._idle_writers.pop()
-            else:
+                if conn.is_closed():  # e.g. the server restarted while it was idle
+                    conn.terminate()
+                    conn = None
+            if conn is None:
                 conn = await asyncpg.connect(
                     self._dsn, server_settings={"application_name": "bxb-events"}
                 )
             try:
                 yield conn
+            except asyncpg.DataError:
+                # The values were refused (a statement of its own, or rolled back): the
+                # connection is fine, and a divided batch's next write reuses it.
+                self._keep_or_drop(conn)
+                raise
             except BaseException:
                 conn.terminate()  # its state is unknown; a new one replaces it
                 raise
             self._idle_writers.append(conn)
 
+    def _keep_or_drop(self, conn: asyncpg.Connection) -> None:
+        if conn.is_closed() or conn.is_in_transaction():
+            conn.terminate()
+        else:
+            self._idle_writers.append(conn)
+
     async def insert_many(self, events: Sequence[NewEvent]) -> InsertResult:
+        with postgres_failures():
+            return await self._insert_many(events)
+
+    async def _insert_many(self, events: Sequence[NewEvent]) -> InsertResult:
         by_organization: dict[uuid.UUID, dict[str, NewEvent]] = {}
         for event in events:
             by_organization.setdefault(event.organization_id, {}).setdefault(

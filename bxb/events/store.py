@@ -9,7 +9,8 @@ semantics of the pure core (`bxb.billing.aggregation`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -91,6 +92,39 @@ class InsertResult:
         return len(self.created) - self.inserted
 
 
+class EventStoreUnavailableError(Exception):
+    """The store cannot write now (unreachable, shutting down, read-only, out of space).
+
+    Not the events' fault: no retry of a part of the batch would succeed, and the caller
+    answers 503.
+    """
+
+
+class EventsRefusedError(Exception):
+    """The store refused the values of the events it was given (a data error).
+
+    Validation keeps such events out (`bxb.core.storable`); this is what a
+    store raises for one it did not foresee.
+    """
+
+
+def may_be_the_events_fault(error: Exception) -> bool:
+    """Whether a failed write may be caused by some of its events (worth dividing)."""
+    return not isinstance(error, EventStoreUnavailableError)
+
+
+@contextmanager
+def failures_classified(classify: Callable[[Exception], Exception | None]) -> Iterator[None]:
+    """Re-raise a store driver's error as the typed error `classify` makes of it, if any."""
+    try:
+        yield
+    except Exception as exc:
+        typed = classify(exc)
+        if typed is None:
+            raise
+        raise typed from exc
+
+
 @dataclass(frozen=True, slots=True)
 class EventFilters:
     external_subscription_id: str | None = None
@@ -105,7 +139,11 @@ class EventStore(Protocol):
     concurrent_writes: int
 
     async def insert_many(self, events: Sequence[NewEvent]) -> InsertResult:
-        """Store events not stored yet, atomically; durable when this returns."""
+        """Store events not stored yet, atomically; durable when this returns.
+
+        Raises `EventStoreUnavailableError` or `EventsRefusedError` for the failures it can
+        tell apart. Retrying after any failure is safe: the key makes it idempotent.
+        """
 
     async def get(self, organization_id: uuid.UUID, transaction_id: str) -> StoredEvent | None:
         """One event by its transaction id, within one organization."""

@@ -14,8 +14,12 @@ Error codes (keys are field paths inside the event object):
   a string);
 - ``value_is_out_of_range``: a timestamp before 2000-01-01 or more than 24 h ahead of now;
   a negative or too large precise_total_amount_cents;
+- ``invalid_characters``: a string the stores cannot hold (see `storable`) in transaction_id,
+  external_subscription_id, code or a property value (``properties.<key>``); on
+  ``properties`` when a property's key is such a string (the key itself is not echoed);
 - ``value_is_not_valid_number``: the metric's field_name value (sum, max, latest,
-  weighted_sum) or precise_total_amount_cents is not a number;
+  weighted_sum) or precise_total_amount_cents is not a number the stores read exactly
+  like the pure core (`is_number`);
 - ``billable_metric_not_found`` (on ``code``): no live billable metric has this code.
 """
 
@@ -30,16 +34,24 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bxb.billing.aggregation import AggregationType
+from bxb.core.storable import storable
 from bxb.events.store import NewEvent
 
 Errors = dict[str, list[str]]
 
 MAX_STRING_LENGTH = 255
+# The API boundary (bxb.api.input_rules) refuses the same characters with the same code;
+# this check holds for what does not come through HTTP (the bulk importer).
+INVALID_CHARACTERS = "invalid_characters"
 EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_FUTURE = timedelta(hours=24)
 # Every store holds these exactly: PostgreSQL numeric(40, 15), ClickHouse Decimal256(20).
 MAX_AMOUNT = Decimal(10) ** 25
+AMOUNT_SCALE = 15  # decimal places of precise_total_amount_cents in both stores
 MAX_PROPERTY_NUMBER = Decimal(10) ** 38
+# PostgreSQL's numeric holds at most 16,383 digits after the point: a property value with
+# more cannot be cast when its metric is aggregated.
+MIN_PROPERTY_EXPONENT = -16_383
 
 NUMERIC_FIELD_AGGREGATIONS = frozenset(
     {
@@ -55,6 +67,9 @@ NUMERIC_FIELD_AGGREGATIONS = frozenset(
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _TIMESTAMP_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 _MICROSECOND = Decimal("0.000001")
+_AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
+# What no store can hold in a string: NUL (PostgreSQL's text and jsonb refuse it) and
+# UTF-16 surrogates (a lone one, as JSON's "\ud800" decodes to, has no UTF-8 encoding).
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +137,16 @@ def metric_errors(event: NewEvent, metric: MetricRule | None) -> Errors:
 def is_number(value: object) -> bool:
     """A JSON number or numeric string every store and the pure core read identically."""
     parsed = _decimal(value)
-    return parsed is not None and abs(parsed) < MAX_PROPERTY_NUMBER
+    return (
+        parsed is not None
+        and abs(parsed) < MAX_PROPERTY_NUMBER
+        and _exponent(parsed) >= MIN_PROPERTY_EXPONENT
+    )
+
+
+def _exponent(number: Decimal) -> int:
+    exponent = number.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0  # finite numbers only reach here
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -150,6 +174,8 @@ def _identifier(payload: Mapping[str, Any], field: str, errors: Errors) -> str |
         errors[field] = ["invalid_type"]
     elif len(value) > MAX_STRING_LENGTH:
         errors[field] = ["value_is_too_long"]
+    elif not storable(value):
+        errors[field] = [INVALID_CHARACTERS]
     else:
         return value
     return None
@@ -196,11 +222,16 @@ def _properties(value: object, errors: Errors) -> dict[str, Any]:
         errors["properties"] = ["invalid_type"]
         return {}
     for key, item in value.items():
-        if item is None or isinstance(item, str | bool | int):
+        if not storable(key):
+            # Not echoed: a lone surrogate could not even be written in the answer.
+            errors["properties"] = [INVALID_CHARACTERS]
+        elif isinstance(item, str):
+            if not storable(item):
+                errors[f"properties.{key}"] = [INVALID_CHARACTERS]
+        elif item is None or isinstance(item, bool | int):
             continue
-        if isinstance(item, float) and item == item and abs(item) != float("inf"):
-            continue
-        errors[f"properties.{key}"] = ["invalid_type"]
+        elif not (isinstance(item, float) and item == item and abs(item) != float("inf")):
+            errors[f"properties.{key}"] = ["invalid_type"]
     return value
 
 
@@ -212,6 +243,9 @@ def _amount(value: object, errors: Errors) -> Decimal | None:
         errors["precise_total_amount_cents"] = ["value_is_not_valid_number"]
     elif amount < 0 or amount >= MAX_AMOUNT:
         errors["precise_total_amount_cents"] = ["value_is_out_of_range"]
+    elif _exponent(amount) < -AMOUNT_SCALE:
+        # Kept as the stores keep it (a tiny exponent would not even reach them).
+        return amount.quantize(_AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
     else:
         return amount
     return None

@@ -23,6 +23,7 @@ from bxb.billing.credit_notes import (
 )
 from bxb.billing.periods import local_day
 from bxb.core.customer_clock import customer_zone
+from bxb.lago_objects.credit_notes import credit_note_objects
 from bxb.models import CreditNote, CreditNoteItem, Customer, Invoice, Organization
 from bxb.webhooks import outbox
 
@@ -194,8 +195,6 @@ async def issue_credit_note(
 
 async def created_webhook(session: AsyncSession, note: CreditNote) -> list[uuid.UUID]:
     """Queue credit_note.created (idempotent: emitting again returns the same ids)."""
-    from bxb.api.schemas.credit_notes import credit_note_objects  # serializers live in api/
-
     (data,) = await credit_note_objects(session, [note])
     payload = {
         "webhook_type": "credit_note.created",

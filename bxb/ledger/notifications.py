@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.lago_objects.invoices import invoice_object
+from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Invoice, Subscription
 from bxb.webhooks import outbox
 
@@ -13,9 +15,6 @@ from bxb.webhooks import outbox
 async def invoice_event(
     session: AsyncSession, invoice: Invoice, webhook_type: str
 ) -> list[uuid.UUID]:
-    # Imported here: the Lago object serializers live with the API.
-    from bxb.api.invoice_objects import invoice_object
-
     endpoints = await outbox.listeners(session, invoice.organization_id, webhook_type)
     if not endpoints:
         return []  # building the invoice object costs queries; nobody would receive it
@@ -28,7 +27,5 @@ async def invoice_event(
 async def subscription_event(
     session: AsyncSession, row: Subscription, webhook_type: str
 ) -> list[uuid.UUID]:
-    from bxb.api.subscriptions import subscription_object
-
     payload = {"subscription": subscription_object(row)}
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)

@@ -23,7 +23,7 @@ from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cent
 from bxb.core.customer_clock import customer_zone
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.ledger import notifications
-from bxb.ledger.invoicing import net_payment_term
+from bxb.ledger.finalizing import net_payment_term
 from bxb.ledger.numbering import assign_number
 from bxb.ledger.wallets import grant, record_transaction, void
 from bxb.models import Customer, Fee, Invoice, Organization, Wallet, WalletTransaction

@@ -11,7 +11,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Numeric, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -90,8 +100,9 @@ class Fee(TenantMixin, Base):
     # Order on the invoice: the subscription fee first, then charges.
     position: Mapped[int] = mapped_column(default=0)
     fee_type: Mapped[str] = mapped_column(String(16))  # subscription | charge | add_on | credit
-    # What the line says, e.g. the plan's or charge's invoice display name.
-    description: Mapped[str] = mapped_column(String(255))
+    # What the line says, e.g. the plan's or charge's invoice display name; composed from
+    # names (plan, metric, filter values), so of no fixed length.
+    description: Mapped[str] = mapped_column(Text)
     item_code: Mapped[str] = mapped_column(String(255))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     precise_amount_cents: Mapped[Decimal] = mapped_column(Numeric(40, 15))

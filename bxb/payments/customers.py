@@ -30,6 +30,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from bxb.core.db import transaction
+from bxb.lago_objects.customers import customer_object
+from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import AppliedTax, Customer, Organization
 from bxb.payments.provider import CustomerDetails, PaymentProvider, ProviderRefusedError
 from bxb.webhooks import outbox
@@ -133,9 +135,6 @@ async def sync_provider_customer(
 
 
 async def _emit_created(session: AsyncSession, customer: Customer) -> list[uuid.UUID]:
-    from bxb.api.schemas.customers import customer_object  # the API owns Lago's shapes
-    from bxb.api.taxes import applied_taxes
-
     if not await outbox.listeners(session, customer.organization_id, CREATED_WEBHOOK):
         return []
     organization = await session.get(Organization, customer.organization_id)

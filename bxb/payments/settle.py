@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import wallets
 from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Payment
@@ -35,8 +36,6 @@ async def payment_status_event(
     `cause_id` (the payment that changed the status) is the outbox's idempotency key: an
     invoice can change payment status several times (failed, then paid), each once.
     """
-    from bxb.api.invoice_objects import invoice_object  # the API owns Lago's shapes
-
     payload = {
         "webhook_type": PAYMENT_STATUS_UPDATED,
         "object_type": "invoice",

@@ -112,7 +112,7 @@ async def test_validation_errors(client: httpx.AsyncClient, tenant_a: Tenant) ->
         ({"recurring": "often"}, {"recurring": ["invalid_type"]}),
         ({"weighted_interval": "hours"}, {"weighted_interval": ["value_is_invalid"]}),
         ({"rounding_function": "up"}, {"rounding_function": ["value_is_invalid"]}),
-        ({"description": "a\x00b"}, {"description": ["value_is_invalid"]}),
+        ({"description": "a\x00b"}, {"description": ["invalid_characters"]}),
         (
             {"filters": [{"key": "region", "values": ["eu"]}, {"key": "region", "values": ["us"]}]},
             {"filters.1.key": ["value_already_exist"]},

@@ -9,9 +9,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.schemas.credit_notes import invoice_credits
 from bxb.billing.credit_notes import CreditableFee, CreditableInvoice, CreditItem, compute_credit
 from bxb.core.db import transaction
+from bxb.lago_objects.credit_notes import invoice_credits
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,

@@ -7,23 +7,33 @@ import io
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bxb.core.cli import main
+from bxb.core.db import create_engine
 from bxb.core.settings import Settings
 from bxb.events.clickhouse_store import ClickHouseEventStore
 from bxb.events.importer import ImportSummary, ProgressLine, import_events
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import EventFilters
+from bxb.events.store import (
+    EventFilters,
+    EventStore,
+    EventStoreUnavailableError,
+    InsertResult,
+    NewEvent,
+)
 from bxb.models import Event
 from tests.integration.test_event_stores import CHDB_URL
 from tests.integration.test_events import add_metric
 from tests.support.auth import Tenant
+from tests.support.ports import free_port
 
 TS = 1_735_732_800
 
@@ -195,3 +205,102 @@ async def test_import_reads_standard_input_and_caps_the_rejection_report(
         "1,002 lines: 1 inserted, 0 duplicates, 1,001 rejected",
     ]
     assert await stored(sessions) == ["s1"]
+
+
+def poisoned_lines() -> list[str]:
+    """Ten lines; lines 4 and 7 hold strings PostgreSQL cannot store, line 9 is nested
+    deeper than any decoder goes."""
+    lines = [line(f"p{n}") for n in range(1, 11)]
+    lines[3] = line("p4", properties={"gb": 1, "note": "a\x00b"})
+    lines[6] = line("p7", properties={"\ud800": 1})
+    lines[8] = "[" * 100_000 + "]" * 100_000
+    return lines
+
+
+async def test_poisoned_lines_are_rejected_alone(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    await add_metric(sessions, tenant_a, "storage", "sum_agg", "gb")
+    store = PostgresEventStore(engine)
+    summary = await import_events(store, engine, tenant_a.organization_id, poisoned_lines())
+    await store.close()
+    assert summary.rejections == [
+        (4, {"properties.note": ["invalid_characters"]}),
+        (7, {"properties": ["invalid_characters"]}),
+        (9, {"line": ["invalid_json"]}),
+    ]
+    assert (summary.lines, summary.inserted, summary.rejected) == (10, 7, 3)
+    assert await stored(sessions) == sorted(f"p{n}" for n in (1, 2, 3, 5, 6, 8, 10))
+
+
+@pytest.mark.parametrize("store_name", ["postgres", "clickhouse"])
+async def test_a_batch_the_store_refuses_is_written_again_line_by_line(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    store_name: str,
+) -> None:
+    """What validation did not foresee: the store refuses one line of a batch."""
+    from bxb.events import validation
+
+    monkeypatch.setattr(validation, "storable", lambda _: True)
+    await add_metric(sessions, tenant_a, "storage", "sum_agg", "gb")
+    store: EventStore = (
+        PostgresEventStore(engine)
+        if store_name == "postgres"
+        else ClickHouseEventStore.connect(CHDB_URL)
+    )
+    try:
+        lines = poisoned_lines()
+        first = await import_events(store, engine, tenant_a.organization_id, lines, batch_size=5)
+        again = await import_events(store, engine, tenant_a.organization_id, lines, batch_size=5)
+        stored_ids = {
+            e.transaction_id
+            for e in (
+                await store.list_events(
+                    tenant_a.organization_id, EventFilters(), offset=0, limit=100
+                )
+            )[0]
+        }
+    finally:
+        if isinstance(store, ClickHouseEventStore):
+            await store.truncate()
+        await store.close()
+    refused = {"event": ["value_is_invalid"]}
+    # ClickHouse can hold a NUL; neither store can hold a lone surrogate.
+    expected = [(7, refused), (9, {"line": ["invalid_json"]})]
+    if store_name == "postgres":
+        expected.insert(0, (4, refused))
+    assert sorted(first.rejections) == expected
+    assert (first.inserted, first.duplicates) == (10 - len(expected), 0)
+    assert (again.inserted, again.duplicates) == (0, 10 - len(expected))  # nothing twice
+    assert stored_ids == {f"p{n}" for n in range(1, 11)} - {f"p{n}" for n, _ in expected}
+
+
+async def test_an_unavailable_store_stops_the_import_after_one_write(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+    database_url: str,
+) -> None:
+    """Nothing to divide: the store is down (nothing listens on its port)."""
+    await add_metric(sessions, tenant_a, "storage", "sum_agg", "gb")
+    nowhere = create_engine(make_url(database_url).set(port=free_port()).render_as_string(False))
+    store = PostgresEventStore(nowhere)
+    writes = 0
+    insert_many = store.insert_many
+
+    async def counted(events: Sequence[NewEvent]) -> InsertResult:
+        nonlocal writes
+        writes += 1
+        return await insert_many(events)
+
+    store.insert_many = counted  # type: ignore[method-assign]
+    try:
+        with pytest.raises(EventStoreUnavailableError):
+            await import_events(store, engine, tenant_a.organization_id, poisoned_lines())
+    finally:
+        await store.close()
+        await nowhere.dispose()
+    assert writes == 1

@@ -25,7 +25,13 @@ from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEve
 from bxb.core.settings import Settings
 from bxb.events.clickhouse_store import ClickHouseEventStore
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import EventFilters, EventStore, NewEvent, create_event_store
+from bxb.events.store import (
+    EventFilters,
+    EventsRefusedError,
+    EventStore,
+    NewEvent,
+    create_event_store,
+)
 from tests.conftest import app_client
 from tests.integration.test_events import add_metric
 from tests.support.auth import Tenant
@@ -108,16 +114,52 @@ async def test_insert_reports_duplicates_and_returns_the_stored_original(
     assert (await store.insert_many([])).created == []
 
 
-async def test_a_failed_postgres_write_raises_and_its_connection_is_replaced(
+async def test_a_refused_postgres_write_raises_and_the_store_writes_on(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
 ) -> None:
-    """PostgreSQL only: its writes use connections of their own (the API's validation
-    keeps such amounts out; ClickHouse would not even refuse them)."""
+    """PostgreSQL only: its writes use connections of their own, kept after a refusal
+    (the API's validation keeps such amounts out; ClickHouse would not even refuse them)."""
     store = PostgresEventStore(engine)
     org = tenant_a.organization_id
     too_large = Decimal(10) ** 30  # beyond Numeric(40, 15)
-    with pytest.raises(asyncpg.NumericValueOutOfRangeError):
+    with pytest.raises(EventsRefusedError) as refused:
         await store.insert_many([new_event(org, "a"), new_event(org, "b", amount=too_large)])
+    assert isinstance(refused.value.__cause__, asyncpg.NumericValueOutOfRangeError)
+    assert (await store.insert_many([new_event(org, "a")])).created == [True]
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        {"properties": {"note": "x\udc00"}},
+        {"properties": {"\ud800": 1}},
+        {"transaction_id": "t-\ud83d"},
+        {"subscription": "s-\udfff"},
+    ],
+)
+async def test_an_event_the_store_cannot_hold_is_refused_as_such(
+    store: EventStore, tenant_a: Tenant, poison: dict[str, Any]
+) -> None:
+    """The driver's error, whatever it is, becomes EventsRefusedError (the API answers 422,
+    the group commit writes the other requests apart); nothing is stored."""
+    org = tenant_a.organization_id
+    bad = new_event(org, **{"transaction_id": "bad", **poison})
+    with pytest.raises(EventsRefusedError):
+        await store.insert_many([new_event(org, "good"), bad])
+    assert await store.get(org, "good") is None
+    assert (await store.insert_many([new_event(org, "good")])).created == [True]
+
+
+async def test_postgres_refuses_nul_as_a_data_error(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    """ClickHouse could hold it; validation refuses it for every store."""
+    store = PostgresEventStore(engine)
+    org = tenant_a.organization_id
+    for poison in ({"properties": {"n": "\x00"}}, {"code": "c\x00"}):
+        with pytest.raises(EventsRefusedError):
+            await store.insert_many([new_event(org, "a"), new_event(org, "b", **poison)])
     assert (await store.insert_many([new_event(org, "a")])).created == [True]
     await store.close()
 

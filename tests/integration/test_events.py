@@ -702,3 +702,20 @@ async def test_requests_after_the_pipeline_stopped_get_503(
             "error": "Service Unavailable",
             "code": "service_unavailable",
         }
+
+
+async def test_requests_while_the_pipeline_is_stopping_get_503(
+    settings: Settings, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await add_metric(sessions, tenant_a, "api_calls")
+    app = create_app(settings)
+    async for client in app_client(app, raise_app_exceptions=False):
+        # Stopping: the group commit refuses new events, the pipeline is still attached.
+        await app.state.event_pipeline.group_commit.stop()
+        for path, body in (
+            ("/api/v1/events", {"event": event(code="api_calls")}),
+            ("/api/v1/events/batch", {"events": [event(code="api_calls")]}),
+        ):
+            response = await client.post(path, json=body, headers=tenant_a.headers)
+            assert response.status_code == 503
+            assert response.json()["code"] == "service_unavailable"

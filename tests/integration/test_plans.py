@@ -430,14 +430,14 @@ async def test_charge_validation_errors(client: httpx.AsyncClient, tenant_a: Ten
         ),
         (
             {"properties": {"amount": "1", "grouped_by": ["a\x00"]}},
-            {"charges.0.properties": ["value_is_invalid"]},
+            {"charges.0.properties.grouped_by.0": ["invalid_characters"]},
         ),
         (
             {
                 "charge_model": "graduated",
                 "properties": {"graduated_ranges": [{"from_value": 0, "flat_amount": "\x00"}]},
             },
-            {"charges.0.properties": ["value_is_invalid"]},
+            {"charges.0.properties.graduated_ranges.0.flat_amount": ["invalid_characters"]},
         ),
         (
             {"properties": {"amount": "1", "pricing_group_keys": "region"}},

@@ -1,1 +1,2 @@
-"""Request schemas and Lago response objects, one module per resource."""
+"""Request schemas and their validation, one module per resource (the objects answered
+are built in bxb.lago_objects)."""

@@ -1,27 +1,21 @@
-"""Billable metric requests and Lago's BillableMetricObject.
+"""Billable metric requests.
 
 Also the small string types the catalog schemas share: a code or name is a non-blank
-string of at most 255 characters, and no free text may carry a NUL character
-(PostgreSQL refuses it in text and JSONB).
+string that fits its VARCHAR(255) column; free text is bounded (bxb.api.schemas.bounds).
+NUL characters are refused for every request at the boundary (bxb.api.input_rules).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from bxb.api.schemas.bounds import FreeText, fits
 from bxb.api.schemas.taxes import reject_null
-from bxb.api.serialization import iso
 from bxb.models import BillableMetric
 
 INT32_MAX = 2**31 - 1
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("value_is_invalid")
-    return value
 
 
 def _not_blank(value: str) -> str:
@@ -30,8 +24,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
-Name = Annotated[str, Field(max_length=255), AfterValidator(_no_nul), AfterValidator(_not_blank)]
+Text = FreeText
+Name = Annotated[str, fits(BillableMetric.name), AfterValidator(_not_blank)]
 
 AggregationTypeName = Literal[
     "count_agg", "sum_agg", "max_agg", "unique_count_agg", "latest_agg", "weighted_sum_agg"
@@ -109,21 +103,3 @@ def filters_errors(filters: list[BillableMetricFilterIn]) -> dict[str, list[str]
 def unique_values(values: list[str]) -> list[str]:
     """Filter values without repeats, in the order given."""
     return list(dict.fromkeys(values))
-
-
-def billable_metric_object(metric: BillableMetric) -> dict[str, Any]:
-    return {
-        "lago_id": str(metric.id),
-        "name": metric.name,
-        "code": metric.code,
-        "description": metric.description,
-        "aggregation_type": metric.aggregation_type,
-        "weighted_interval": metric.weighted_interval,
-        "recurring": metric.recurring,
-        "rounding_function": metric.rounding_function,
-        "rounding_precision": metric.rounding_precision,
-        "created_at": iso(metric.created_at),
-        "field_name": metric.field_name,
-        "expression": metric.expression,
-        "filters": [{"key": f.key, "values": list(f.values)} for f in metric.filters],
-    }

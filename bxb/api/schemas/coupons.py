@@ -1,4 +1,4 @@
-"""Coupon and applied-coupon requests, their validation, and Lago's objects.
+"""Coupon and applied-coupon requests and their validation.
 
 Lago documents `percentage_rate` as a decimal string while its clients send a number; both
 are accepted, and it is answered as a string ("10.5"). A coupon's terms are checked by the
@@ -7,21 +7,17 @@ pure core (`bxb.billing.coupons.Coupon`), so the API and billing agree on what i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from bxb.api.schemas.bounds import MAX_INT, FreeText, Instant, SignedCents, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
-from bxb.api.serialization import decimal_string, iso
 from bxb.billing.coupons import Coupon as CouponTerms
 from bxb.billing.coupons import CouponError, CouponExpiration, CouponFrequency, CouponType
-from bxb.models import AppliedCoupon, Coupon
-
-MAX_BIGINT = 2**63 - 1
-MAX_INT = 2**31 - 1
+from bxb.models import Coupon, Customer
 
 CouponTypeName = Literal["fixed_amount", "percentage"]
 FrequencyName = Literal["once", "recurring", "forever"]
@@ -50,11 +46,12 @@ def check_rate_decimals(value: Decimal) -> Decimal:
     return value
 
 
-ExpirationAt = Annotated[datetime | None, BeforeValidator(parse_expiration_at)]
+ExpirationAt = Annotated[Instant | None, BeforeValidator(parse_expiration_at)]
+# The core refuses a rate above 100 before anything is stored (NUMERIC(10, 5)).
 PercentageRate = Annotated[Decimal, AfterValidator(check_rate_decimals)]
-AmountCents = Annotated[int, Field(le=MAX_BIGINT)]
-Periods = Annotated[int, Field(le=MAX_INT)]
-Currency = Annotated[str, Field(max_length=16)]  # checked against ISO 4217 by the core
+Currency = Annotated[str, Field(max_length=3)]  # checked against ISO 4217 by the core
+# Only the column's range here: the core checks terms together, reporting every problem.
+Periods = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 class AppliesTo(BaseModel):
@@ -69,9 +66,9 @@ class CouponCreate(BaseModel):
 
     name: Name
     code: Code
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName
@@ -87,9 +84,9 @@ class CouponUpdate(BaseModel):
 
     name: Name | None = None
     code: Code | None = None
-    description: str | None = None
+    description: FreeText | None = None
     coupon_type: CouponTypeName | None = None
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
@@ -120,9 +117,9 @@ class AppliedCouponCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    external_customer_id: Annotated[str, Field(min_length=1, max_length=255)]
+    external_customer_id: Annotated[str, fits(Customer.external_id, min_length=1)]
     coupon_code: Code
-    amount_cents: AmountCents | None = None
+    amount_cents: SignedCents | None = None
     amount_currency: Currency | None = None
     percentage_rate: PercentageRate | None = None
     frequency: FrequencyName | None = None
@@ -205,56 +202,3 @@ def normalized_terms(values: dict[str, Any]) -> dict[str, Any]:
 
 def coupon_values(coupon: Coupon) -> dict[str, Any]:
     return {"code": coupon.code} | {name: getattr(coupon, name) for name in TERM_FIELDS}
-
-
-def coupon_object(
-    coupon: Coupon, plan_codes: Sequence[str], billable_metric_codes: Sequence[str]
-) -> dict[str, Any]:
-    return {
-        "lago_id": str(coupon.id),
-        "name": coupon.name,
-        "code": coupon.code,
-        "description": coupon.description,
-        "coupon_type": coupon.coupon_type,
-        "amount_cents": coupon.amount_cents,
-        "amount_currency": coupon.amount_currency,
-        "percentage_rate": decimal_string(coupon.percentage_rate),
-        "frequency": coupon.frequency,
-        "frequency_duration": coupon.frequency_duration,
-        "expiration": coupon.expiration,
-        "expiration_at": iso(coupon.expiration_at),
-        "reusable": coupon.reusable,
-        "limited_plans": bool(plan_codes),
-        "plan_codes": list(plan_codes),
-        "limited_billable_metrics": bool(billable_metric_codes),
-        "billable_metric_codes": list(billable_metric_codes),
-        "created_at": iso(coupon.created_at),
-        "terminated_at": iso(coupon.terminated_at),
-    }
-
-
-def applied_coupon_object(applied: AppliedCoupon, external_customer_id: str) -> dict[str, Any]:
-    coupon = applied.coupon
-    return {
-        "lago_id": str(applied.id),
-        "lago_coupon_id": str(coupon.id),
-        "coupon_code": coupon.code,
-        "coupon_name": coupon.name,
-        "coupon_status": coupon.status,
-        "coupon_deleted_at": iso(coupon.deleted_at),
-        "lago_customer_id": str(applied.customer_id),
-        "external_customer_id": external_customer_id,
-        "status": applied.status,
-        "amount_cents": applied.amount_cents,
-        "amount_cents_remaining": applied.amount_cents_remaining,
-        "amount_currency": applied.amount_currency,
-        "percentage_rate": decimal_string(applied.percentage_rate),
-        "frequency": applied.frequency,
-        "frequency_duration": applied.frequency_duration,
-        "frequency_duration_remaining": applied.frequency_duration_remaining,
-        "expiration_at": iso(coupon.expiration_at),
-        "created_at": iso(applied.created_at),
-        "terminated_at": iso(applied.terminated_at),
-        # Credits appear once invoices exist.
-        "credits": [],
-    }

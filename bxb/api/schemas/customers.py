@@ -1,4 +1,4 @@
-"""Customer requests and Lago's CustomerObject.
+"""Customer requests.
 
 Unknown fields (shipping_address, integration_customers, ...) are ignored, so requests made
 for a newer Lago still work. `test_clock_id` is a bxb extension.
@@ -22,10 +22,13 @@ from pydantic import (
 )
 
 from bxb.api.schemas.metadata import merge_metadata_entries
-from bxb.api.schemas.taxes import Code, tax_object
-from bxb.api.serialization import iso
-from bxb.api.validation import check_country, check_currency, check_email, check_timezone
-from bxb.models import Customer, Organization, Tax
+from bxb.api.schemas.taxes import Code
+from bxb.api.validation import (
+    Country,
+    Currency,
+    Timezone,
+    check_email,
+)
 
 # Lago's limits on customer metadata.
 MAX_METADATA = 5
@@ -51,9 +54,6 @@ def check_locale(value: str) -> str:
 
 Text = Annotated[str, Field(max_length=255)]
 ShortText = Annotated[str, Field(max_length=64)]
-Currency = Annotated[str, AfterValidator(check_currency)]
-Timezone = Annotated[str, AfterValidator(check_timezone)]
-Country = Annotated[str, AfterValidator(check_country)]
 Emails = Annotated[str, Field(max_length=255), AfterValidator(check_emails)]
 DocumentLocale = Annotated[str, Field(max_length=16), AfterValidator(check_locale)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
@@ -134,60 +134,3 @@ def merge_metadata(
     return merge_metadata_entries(
         existing, incoming, now, lambda entry: {"display_in_invoice": entry.display_in_invoice}
     )
-
-
-def customer_object(
-    customer: Customer, organization: Organization, taxes: Sequence[Tax]
-) -> dict[str, Any]:
-    return {
-        "lago_id": str(customer.id),
-        "sequential_id": customer.sequential_id,
-        "slug": f"{organization.document_number_prefix}-{customer.sequential_id:03d}",
-        "external_id": customer.external_id,
-        "account_type": "customer",
-        "name": customer.name,
-        "firstname": customer.firstname,
-        "lastname": customer.lastname,
-        "customer_type": customer.customer_type,
-        "email": customer.email,
-        "phone": customer.phone,
-        "url": customer.url,
-        "logo_url": None,
-        "legal_name": customer.legal_name,
-        "legal_number": customer.legal_number,
-        "tax_identification_number": customer.tax_identification_number,
-        "address_line1": customer.address_line1,
-        "address_line2": customer.address_line2,
-        "city": customer.city,
-        "state": customer.state,
-        "zipcode": customer.zipcode,
-        "country": customer.country,
-        "currency": customer.currency,
-        "timezone": customer.timezone,
-        "applicable_timezone": customer.timezone or organization.timezone,
-        "net_payment_term": customer.net_payment_term,
-        "created_at": iso(customer.created_at),
-        "updated_at": iso(customer.updated_at),
-        "billing_configuration": {
-            "invoice_grace_period": customer.invoice_grace_period,
-            "payment_provider": customer.payment_provider,
-            "payment_provider_code": customer.payment_provider_code,
-            "provider_customer_id": customer.provider_customer_id,
-            "sync_with_provider": customer.sync_with_provider,
-            "document_locale": customer.document_locale,
-        },
-        "metadata": [
-            {
-                "lago_id": item["lago_id"],
-                "key": item["key"],
-                "value": item["value"],
-                "display_in_invoice": item["display_in_invoice"],
-                "created_at": item["created_at"],
-            }
-            for item in customer.metadata_
-        ],
-        "taxes": [tax_object(tax) for tax in taxes],
-        "integration_customers": [],
-        "applicable_invoice_custom_sections": [],
-        "test_clock_id": str(customer.test_clock_id) if customer.test_clock_id else None,
-    }

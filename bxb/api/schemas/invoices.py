@@ -7,14 +7,16 @@ integration fields, ...), so requests made for a newer Lago still work.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from bxb.api.schemas.bounds import AwareInstant as Instant
+from bxb.api.schemas.bounds import Cents, Count, fits
 from bxb.api.schemas.taxes import Code
-from bxb.api.validation import check_currency, check_timezone
+from bxb.api.validation import Country, Currency, Timezone
+from bxb.models import Customer, Plan, Subscription
 
 # Lago's limit on an invoice metadata value.
 MAX_METADATA_VALUE = 140
@@ -24,17 +26,8 @@ MAX_FEES = 100
 # Far more units than any one-off line needs, small enough to stay exact as a Decimal.
 MAX_UNITS = Decimal(10) ** 12
 
-Currency = Annotated[str, AfterValidator(check_currency)]
 Text = Annotated[str, Field(max_length=255)]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise ValueError("invalid_date")  # Lago sends ISO 8601 with a zone
-    return None if value is None else value.astimezone(UTC)
-
-
-Instant = Annotated[datetime, AfterValidator(_aware)]
+ExternalId = Annotated[str, fits(Customer.external_id, min_length=1)]
 
 
 class InvoiceMetadataIn(BaseModel):
@@ -74,11 +67,11 @@ def _check_units(value: Decimal | None) -> Decimal | None:
 class OneOffFeeIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    add_on_code: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    add_on_code: Code
     unit_amount_cents: Annotated[int, Field(ge=0, le=10**15)] | None = None
     # Lago sends a decimal string; Lago's Python client sends a float.
     units: Annotated[Decimal, AfterValidator(_check_units)] | None = None
-    description: Annotated[str, Field(max_length=1000)] | None = None
+    description: Annotated[str, Field(max_length=1000)] | None = None  # in amount_details
     invoice_display_name: Text | None = None
     tax_codes: list[Code] | None = None
     from_datetime: Instant | None = None
@@ -88,7 +81,7 @@ class OneOffFeeIn(BaseModel):
 class OneOffInvoiceIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    external_customer_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    external_customer_id: ExternalId
     currency: Currency | None = None
     fees: Annotated[list[OneOffFeeIn], Field(max_length=MAX_FEES)]
 
@@ -102,16 +95,16 @@ class PreviewCustomerIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    external_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    external_id: Annotated[str, fits(Customer.external_id)] | None = None
     name: Text | None = None
     currency: Currency | None = None
-    timezone: Annotated[str, AfterValidator(check_timezone)] | None = None
+    timezone: Timezone | None = None
     address_line1: Text | None = None
     address_line2: Text | None = None
     city: Text | None = None
     state: Text | None = None
-    zipcode: Text | None = None
-    country: Text | None = None
+    zipcode: Annotated[str, fits(Customer.zipcode)] | None = None
+    country: Country | None = None
     tax_identification_number: Text | None = None
 
 
@@ -120,22 +113,22 @@ class PreviewCouponIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    code: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    code: Code
     name: Text | None = None
     coupon_type: Literal["fixed_amount", "percentage"] | None = None
-    amount_cents: Annotated[int, Field(gt=0)] | None = None
+    amount_cents: Annotated[Cents, Field(gt=0)] | None = None
     amount_currency: Currency | None = None
-    percentage_rate: Decimal | None = None
-    frequency_duration: Annotated[int, Field(ge=1)] | None = None
+    percentage_rate: Annotated[Decimal, Field(ge=0, le=100)] | None = None
+    frequency_duration: Annotated[Count, Field(ge=1)] | None = None
 
 
 class PreviewSubscriptionsIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     external_ids: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)
+        list[Annotated[str, fits(Subscription.external_id, min_length=1)]], Field(min_length=1)
     ]
-    plan_code: str | None = None
+    plan_code: Annotated[str, fits(Plan.code)] | None = None
     terminated_at: Instant | None = None
 
 

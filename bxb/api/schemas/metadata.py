@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from bxb.api.serialization import iso
+from bxb.lago_objects.formats import iso
 
 
 class MetadataEntry(Protocol):

@@ -1,4 +1,4 @@
-"""Tax requests and Lago's TaxObject.
+"""Tax requests.
 
 Lago documents `rate` as a decimal string on input, while its clients send a JSON number;
 both are accepted. On output `rate` is a JSON number, as Lago answers.
@@ -7,15 +7,15 @@ both are accepted. On output `rate` is a JSON number, as Lago answers.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bxb.api.serialization import iso
+from bxb.api.schemas.bounds import FreeText, fits
 from bxb.models import Tax
 
-Code = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Code = Annotated[str, fits(Tax.code, min_length=1)]  # codes of every kind are VARCHAR(255)
+Name = Annotated[str, fits(Tax.name, min_length=1)]
 
 # Numeric(10, 5) keeps five decimals; more would be rounded silently by PostgreSQL.
 RATE_DECIMALS = 5
@@ -36,7 +36,9 @@ def _decimals(value: Decimal) -> int:
     return max(-exponent, 0)
 
 
-Rate = Annotated[Decimal, AfterValidator(check_rate)]
+Rate = Annotated[
+    Decimal, Field(max_digits=10, decimal_places=RATE_DECIMALS), AfterValidator(check_rate)
+]
 
 
 class TaxCreate(BaseModel):
@@ -45,7 +47,7 @@ class TaxCreate(BaseModel):
     name: Name
     code: Code
     rate: Rate
-    description: str | None = None
+    description: FreeText | None = None
     applied_to_organization: bool = False
 
 
@@ -55,7 +57,7 @@ class TaxUpdate(BaseModel):
     name: Name | None = None
     code: Code | None = None
     rate: Rate | None = None
-    description: str | None = None
+    description: FreeText | None = None
     applied_to_organization: bool | None = None
 
     @field_validator("name", "code", "rate", "applied_to_organization", mode="before")
@@ -77,15 +79,3 @@ class TaxCreateBody(BaseModel):
 
 class TaxUpdateBody(BaseModel):
     tax: TaxUpdate
-
-
-def tax_object(tax: Tax) -> dict[str, Any]:
-    return {
-        "lago_id": str(tax.id),
-        "name": tax.name,
-        "code": tax.code,
-        "rate": float(tax.rate),
-        "description": tax.description,
-        "applied_to_organization": tax.applied_to_organization,
-        "created_at": iso(tax.created_at),
-    }

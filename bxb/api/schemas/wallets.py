@@ -1,4 +1,4 @@
-"""Wallet and wallet transaction requests, their validation, and Lago's objects.
+"""Wallet and wallet transaction requests and their validation.
 
 Credits and rates are decimal strings (JSON numbers are accepted too). Lago features bxb
 does not implement (recurring top-up rules, limits by fee type, top-up amount limits,
@@ -14,14 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bxb.api.schemas.bounds import fits
 from bxb.api.schemas.coupons import ExpirationAt
-from bxb.api.serialization import decimal_string, iso
-from bxb.billing.money import from_minor_units, is_known_currency
-from bxb.billing.wallets import parse_credits, parse_rate
+from bxb.billing.money import is_known_currency
+from bxb.billing.wallets import CREDIT_DECIMALS, RATE_DECIMALS, parse_credits, parse_rate
 from bxb.models import Wallet, WalletTransaction
-
-# Lago's wallet priority; bxb has one active wallet per customer, so it is constant.
-PRIORITY = 50
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -62,11 +59,16 @@ def _unsupported(value: object) -> object:
 
 
 Unsupported = Annotated[Any, AfterValidator(_unsupported)]
-PaidCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_paid_credits"))]
-GrantedCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_granted_credits"))]
-VoidedCredits = Annotated[Decimal | None, BeforeValidator(_credits("invalid_voided_credits"))]
-RateAmount = Annotated[Decimal, BeforeValidator(_rate)]
-Currency = Annotated[str, BeforeValidator(_currency)]
+# The parsers bound credits and rates to their NUMERIC(30, n) columns; the constraints
+# say so to the schema (and can never fail after them).
+Credits = Annotated[Decimal, Field(max_digits=30, decimal_places=CREDIT_DECIMALS)]
+PaidCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_paid_credits"))]
+GrantedCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_granted_credits"))]
+VoidedCredits = Annotated[Credits | None, BeforeValidator(_credits("invalid_voided_credits"))]
+RateAmount = Annotated[
+    Decimal, Field(max_digits=30, decimal_places=RATE_DECIMALS), BeforeValidator(_rate)
+]
+Currency = Annotated[str, Field(max_length=3), BeforeValidator(_currency)]
 
 
 class _LagoOnlyFeatures(BaseModel):
@@ -83,17 +85,17 @@ class WalletCreate(_LagoOnlyFeatures):
     external_customer_id: Text255
     rate_amount: RateAmount
     currency: Currency
-    name: str | None = Field(default=None, max_length=255)
-    code: str | None = Field(default=None, max_length=255)
+    name: Annotated[str, fits(Wallet.name)] | None = None
+    code: Annotated[str, fits(Wallet.code)] | None = None
     paid_credits: PaidCredits = None
     granted_credits: GrantedCredits = None
     expiration_at: ExpirationAt = None
-    transaction_name: str | None = Field(default=None, max_length=255)
+    transaction_name: Annotated[str, fits(WalletTransaction.name)] | None = None
 
 
 class WalletUpdate(_LagoOnlyFeatures):
-    name: str | None = Field(default=None, max_length=255)
-    code: str | None = Field(default=None, max_length=255)
+    name: Annotated[str, fits(Wallet.name)] | None = None
+    code: Annotated[str, fits(Wallet.code)] | None = None
     expiration_at: ExpirationAt = None
 
 
@@ -126,65 +128,3 @@ class WalletTransactionCreate(BaseModel):
 
 class WalletTransactionCreateBody(BaseModel):
     wallet_transaction: WalletTransactionCreate
-
-
-def wallet_object(wallet: Wallet, external_customer_id: str) -> dict[str, Any]:
-    credits_balance = decimal_string(wallet.credits_balance)
-    return {
-        "lago_id": str(wallet.id),
-        "lago_customer_id": str(wallet.customer_id),
-        "external_customer_id": external_customer_id,
-        "status": wallet.status,
-        "currency": wallet.currency,
-        "name": wallet.name,
-        "code": wallet.code,
-        "priority": PRIORITY,
-        "rate_amount": decimal_string(wallet.rate_amount),
-        "credits_balance": credits_balance,
-        "balance": decimal_string(from_minor_units(wallet.balance_cents, wallet.currency)),
-        "balance_cents": wallet.balance_cents,
-        "consumed_credits": decimal_string(wallet.consumed_credits),
-        "consumed_amount_cents": wallet.consumed_amount_cents,
-        # Usage not yet invoiced is not held against the balance (see docs/wallets.md).
-        "ongoing_balance_cents": wallet.balance_cents,
-        "ongoing_usage_balance_cents": 0,
-        "credits_ongoing_balance": credits_balance,
-        "credits_ongoing_usage_balance": "0",
-        "created_at": iso(wallet.created_at),
-        "expiration_at": iso(wallet.expiration_at),
-        "last_balance_sync_at": iso(wallet.last_balance_sync_at),
-        "last_consumed_credit_at": iso(wallet.last_consumed_credit_at),
-        "terminated_at": iso(wallet.terminated_at),
-        "invoice_requires_successful_payment": False,
-        "recurring_transaction_rules": [],
-        "applies_to": {"fee_types": [], "billable_metric_codes": []},
-        "paid_top_up_min_amount_cents": None,
-        "paid_top_up_max_amount_cents": None,
-    }
-
-
-def wallet_transaction_object(row: WalletTransaction, currency: str) -> dict[str, Any]:
-    return {
-        "lago_id": str(row.id),
-        "lago_wallet_id": str(row.wallet_id),
-        "lago_invoice_id": str(row.invoice_id) if row.invoice_id else None,
-        "lago_credit_note_id": None,
-        "lago_voided_invoice_id": None,
-        "status": row.status,
-        "source": row.source,
-        "transaction_status": row.transaction_status,
-        "transaction_type": row.transaction_type,
-        "amount": decimal_string(from_minor_units(row.amount_cents, currency)),
-        "credit_amount": decimal_string(row.credit_amount),
-        "remaining_amount_cents": None,
-        "remaining_credit_amount": None,
-        "priority": PRIORITY,
-        "invoice_requires_successful_payment": False,
-        "settled_at": iso(row.settled_at),
-        "failed_at": iso(row.failed_at),
-        "created_at": iso(row.created_at),
-        "metadata": list(row.metadata_),
-        "name": row.name,
-        "payment_method": None,
-        "purchase_order_number": None,
-    }

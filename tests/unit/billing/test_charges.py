@@ -7,22 +7,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bxb.billing.charge_amounts import PackageDetails, PercentageDetails, TieredDetails
+from bxb.billing.charge_properties import ChargePropertiesError
 from bxb.billing.charges import (
     Charge,
     ChargeModel,
-    ChargePropertiesError,
     GraduatedCharge,
     GraduatedPercentageCharge,
     PackageCharge,
-    PackageDetails,
-    PercentageCharge,
-    PercentageDetails,
     StandardCharge,
-    TieredDetails,
     VolumeCharge,
     charge_from_properties,
 )
 from bxb.billing.money import UnknownCurrencyError, round_minor
+from bxb.billing.percentage_charge import PercentageCharge
 
 D = Decimal
 

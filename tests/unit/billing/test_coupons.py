@@ -8,6 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bxb.billing.coupon_discounts import (
+    FeeDiscount,
+    FeeShare,
+    apply_coupons,
+    split_pro_rata,
+)
 from bxb.billing.coupons import (
     AppliedCoupon,
     AppliedCouponStatus,
@@ -17,11 +23,7 @@ from bxb.billing.coupons import (
     CouponFrequency,
     CouponType,
     DiscountableFee,
-    FeeDiscount,
-    FeeShare,
     apply_coupon,
-    apply_coupons,
-    split_pro_rata,
 )
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bxb.api.serialization import decimal_string, iso
 from bxb.billing.money import currency_exponent, from_minor_units
+from bxb.lago_objects.formats import decimal_string, iso
 from bxb.models import (
     AddOn,
     Charge,

@@ -11,15 +11,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.fee_objects import Refs, fee_object
-from bxb.api.schemas.credit_notes import invoice_credits
-from bxb.api.schemas.customers import customer_object
-from bxb.api.serialization import iso
-from bxb.api.subscriptions import subscription_object
-from bxb.api.taxes import applied_taxes
+from bxb.lago_objects.credit_notes import invoice_credits
+from bxb.lago_objects.customers import customer_object
+from bxb.lago_objects.fees import Refs, fee_object
+from bxb.lago_objects.formats import iso
+from bxb.lago_objects.rows import rows_by_id
+from bxb.lago_objects.subscriptions import subscription_object
+from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
 from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
@@ -32,7 +32,6 @@ from bxb.models import (
     Organization,
     Plan,
     Subscription,
-    Tax,
 )
 
 # Lago's invoice version 4: sub totals exclude prepaid credits and credit notes.
@@ -45,13 +44,6 @@ _INVOICING_REASONS = {
     "plan_change": "subscription_periodic",
     "termination": "subscription_terminating",
 }
-
-
-async def _by_id(session: AsyncSession, model: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(model).where(model.id.in_(ids)))
-    return {row.id: row for row in rows}
 
 
 async def _load_refs(
@@ -67,24 +59,20 @@ async def _load_refs(
     if customer is not None:
         refs.customers = {customer.id: customer}
     else:
-        refs.customers = await _by_id(session, Customer, {i.customer_id for i in invoices})
+        refs.customers = await rows_by_id(session, Customer, {i.customer_id for i in invoices})
     refs.customer_taxes = await applied_taxes(session, AppliedTax.customer_id, list(refs.customers))
     subscription_ids = {f.subscription_id for f in fees if f.subscription_id}
     subscription_ids |= {i.subscription_id for i in invoices if i.subscription_id}
-    refs.subscriptions = await _by_id(session, Subscription, subscription_ids)
+    refs.subscriptions = await rows_by_id(session, Subscription, subscription_ids)
     refs.subscriptions |= {row.id: row for row in subscriptions}
-    refs.plans = await _by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
-    refs.charges = await _by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
-    refs.charge_filters = await _by_id(
+    refs.plans = await rows_by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
+    refs.charges = await rows_by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
+    refs.charge_filters = await rows_by_id(
         session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
     )
-    refs.add_ons = await _by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
+    refs.add_ons = await rows_by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
     codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
-    if codes:
-        taxes = await session.scalars(
-            select(Tax).where(Tax.organization_id == organization.id, Tax.code.in_(codes))
-        )
-        refs.taxes_by_code = {tax.code: tax for tax in taxes}
+    refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
     return refs
 
 
