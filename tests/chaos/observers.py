@@ -32,7 +32,7 @@ POLL_PAUSE_SECONDS = 0.25
 REQUEST_TIMEOUT_SECONDS = 15.0
 # Progress counts as resumed once no pause in it is longer than this until the window ends.
 RESUMED_GAP_SECONDS = 5.0
-MAX_FAILURES = 40
+MAX_FAILURES = 5000
 
 
 @dataclass
@@ -153,10 +153,8 @@ class ApiPoller:
     phase: str = "setup"
     answers: list[Answer] = field(default_factory=list)
     acknowledged_events: list[str] = field(default_factory=list)
-    # The first answers that were not answers: 5xx and broken connections, with when
-    # (seconds since `epoch`).
-    failures: list[str] = field(default_factory=list)
-    epoch: float = field(default_factory=time.monotonic)
+    # Answers that were not answers (5xx, broken connections), with when they were sent.
+    failures: list[tuple[float, float, str]] = field(default_factory=list)
 
     async def run(self) -> None:
         async with httpx.AsyncClient(
@@ -190,8 +188,8 @@ class ApiPoller:
             code, status = response.status_code, str(response.status_code)
             detail = response.text if code >= 500 else ""
         if detail and len(self.failures) < MAX_FAILURES:
-            at = time.monotonic() - self.epoch
-            self.failures.append(f"{at:.1f} s: {method} {path} {status} {detail[:200]}")
+            what = f"{method} {path} {status} {detail[:200]}"
+            self.failures.append((sent, time.monotonic(), what))
         endpoint = f"{method} {path.split('?')[0]}"
         self.answers.append(Answer(endpoint, phase, sent, time.monotonic(), status))
         return code

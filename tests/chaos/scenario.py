@@ -105,7 +105,6 @@ class ChaosRun:
             ],
             metric_code=METRIC["code"],
             subscription="sub_0",
-            epoch=self.epoch,
         )
 
     async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -310,6 +309,14 @@ class ChaosRun:
             await asyncio.sleep(0.5)
         return time.monotonic()
 
+    def failures(self, *, outages: bool) -> list[str]:
+        found = []
+        for sent, answered, what in self.poller.failures:
+            during = any(o.overlaps(sent, answered) for o in self.stack.outages)
+            if during == outages:
+                found.append(f"{sent - self.epoch:.1f} s: {what}")
+        return found
+
     def _label(self, answer: Answer) -> str:
         """What was down when the request was in flight."""
         for outage in self.stack.outages:
@@ -355,6 +362,8 @@ async def run_chaos(stack: ChaosStack, plan: ChaosPlan) -> dict[str, Any]:
         "subscribe_s": round(subscribed - started, 2),
         "total_s": round(time.monotonic() - started, 2),
         "unexpected_exits": stack.unexpected_exits,
-        "api_failures": run.poller.failures,
+        # Every 5xx or broken connection while nothing was down, and the first few others.
+        "api_failures": run.failures(outages=False),
+        "api_failures_during_outages": run.failures(outages=True)[:10],
         "phases": results,
     }
