@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest test-fuzz test-properties bench clean
+.PHONY: up install test lint typecheck pytest test-chaos test-fuzz test-properties bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test-properties: $(STAMP)
 	BXB_PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) BXB_PROPERTY_STEPS=$(PROPERTY_STEPS) \
 	BXB_PROPERTY_RANDOM=1 $(BIN)/python -m pytest tests/properties -p no:cacheprovider \
 	--hypothesis-show-statistics $(PYTEST_ARGS)
+
+## The full chaos suite: 1,000 subscriptions billed through crashes and outages (tests/chaos).
+## Its figures go to bench/results/chaos-<timestamp>.json; a small version is in `make test`.
+test-chaos: $(STAMP)
+	$(BIN)/python -m pytest -m chaos tests/chaos $(PYTEST_ARGS)
 
 ## Fuzz the API longer than `make test` does: every schemathesis phase, a fresh seed.
 ## BXB_FUZZ_EXAMPLES (examples per operation) and BXB_FUZZ_SEED override.

@@ -49,6 +49,7 @@ WORKFLOWS = [
 # (no clock, randomness or I/O in workflows/ and billing/) and by replaying recorded
 # histories (tests/workflows/test_replay.py).
 WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+STICKY_QUEUE_TIMEOUT = timedelta(seconds=2)
 
 
 def build_worker(
@@ -80,6 +81,10 @@ def build_worker(
         # On shutdown, running activities get this long, then are cancelled; Temporal
         # retries them on another worker (they are idempotent).
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_timeout),
+        # A workflow's next task waits on this worker's own (sticky) queue at most this
+        # long before any worker may take it: short, so a dead worker's workflows move on
+        # within seconds (the default, 10 s, doubled the takeover after a crash).
+        sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from temporalio import activity
 
-HEARTBEAT_EVERY_SECONDS = 2.0
+HEARTBEAT_EVERY_SECONDS = 1.0
 T = TypeVar("T")
 
 

@@ -25,6 +25,7 @@ from bxb.workflows.billing_requests import (
     InvoiceStep,
     PaymentResult,
 )
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
 from bxb.workflows.state import (
     Collection,
     InvoiceCommand,
@@ -44,7 +45,7 @@ PAYMENT_RETRY = RetryPolicy(
 )
 # A payment attempt heartbeats while it waits on the provider, so a crashed worker's
 # attempt is retried elsewhere within seconds (it is idempotent per attempt number).
-PAYMENT_HEARTBEAT = timedelta(seconds=10)
+PAYMENT_HEARTBEAT = HEARTBEAT_TIMEOUT
 # Due kinds that wait for queued commands (an API call never waits on a provider).
 COLLECTION_KINDS = ("finalize_invoice", "collect_payment")
 

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
+
 REFUND_ACTIVITY = "refund_credit_note"
 # Raised (retryable) while the provider still processes a refund it accepted.
 REFUND_PENDING = "RefundPending"
@@ -47,7 +49,7 @@ class CreditNoteRefundWorkflow:
             result_type=str,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=REFUND_RETRY,
-            heartbeat_timeout=timedelta(seconds=10),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             summary="refund at the payment provider",
         )
         return status

@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
+
 with workflow.unsafe.imports_passed_through():
     from bxb.workflows.billing_requests import PAYMENT_DECLINED, InvoiceStep, PaymentResult
 
@@ -41,7 +43,7 @@ class InvoicePaymentWorkflow:
                 result_type=PaymentResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=ATTEMPT_RETRY,
-                heartbeat_timeout=timedelta(seconds=10),
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 summary=f"payment attempt {step.attempt}",
             )
         except ActivityError as err:

@@ -15,6 +15,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
+
 SYNC_ACTIVITY = "sync_provider_customer"
 SYNC_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -37,7 +39,7 @@ class ProviderCustomerWorkflow:
             result_type=str,
             start_to_close_timeout=timedelta(minutes=2),
             # The activity heartbeats: a dead worker's attempt is retried within seconds.
-            heartbeat_timeout=timedelta(seconds=10),
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=SYNC_RETRY,
             summary="create the customer at its payment provider",
         )

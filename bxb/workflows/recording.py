@@ -28,6 +28,7 @@ from bxb.workflows.billing_requests import (
     UsageWindow,
 )
 from bxb.workflows.collection import DeclinedError
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
 from bxb.workflows.runtime import Runtime
 from bxb.workflows.state import Segment, Status, SubscriptionState
 
@@ -43,7 +44,7 @@ ACTIVITY_RETRY = RetryPolicy(
 # elsewhere within the heartbeat timeout; the start-to-close timeout only bounds a live
 # attempt that takes too long (a very large usage aggregation is still allowed).
 ACTIVITY_TIMEOUT = timedelta(minutes=10)
-ACTIVITY_HEARTBEAT = timedelta(seconds=10)
+ACTIVITY_HEARTBEAT = HEARTBEAT_TIMEOUT
 RETRY_BACKOFF_START = timedelta(seconds=5)
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 R = TypeVar("R")

@@ -16,10 +16,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
+
 # Time for the bookkeeping around one HTTP request (loading the row, recording the attempt).
 BOOKKEEPING_SECONDS = 20.0
 # The activities heartbeat: an attempt held by a dead worker is retried within seconds.
-HEARTBEAT = timedelta(seconds=10)
+HEARTBEAT = HEARTBEAT_TIMEOUT
 
 
 @dataclass(frozen=True)
