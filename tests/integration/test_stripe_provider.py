@@ -42,6 +42,7 @@ from tests.support.stripe_cards import (
     GOOD_CARD,
     add_card,
     charges_of,
+    payment_intents_of,
     stripe_client,
     stripe_customer,
 )
@@ -250,8 +251,7 @@ async def test_a_payment_waiting_for_the_customer_is_pending_and_not_charged_twi
     [payment] = await payments_of(sessions, invoice_id)
     assert (payment.attempt, payment.status) == (1, "processing")
     assert (await invoice_row(sessions, invoice_id)).payment_status == "pending"
-    intents = await stripe_client(localstripe_url).payment_intents.list_async({"limit": 100})
-    mine = [i for i in intents.data if i.customer == customer]
+    mine = await payment_intents_of(localstripe_url, customer)
     assert [i.status for i in mine] == ["requires_action"]
 
 

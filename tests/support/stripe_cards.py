@@ -56,3 +56,11 @@ async def charges_of(localstripe_url: str, customer: str) -> list[Any]:
     v1 = stripe_client(localstripe_url)
     page = await v1.charges.list_async({"customer": customer, "limit": 100})
     return list(page.data)
+
+
+async def payment_intents_of(localstripe_url: str, customer: str) -> list[Any]:
+    """Every PaymentIntent made for the customer. localstripe can't filter intents by
+    customer and the session's localstripe holds every test's, so page through them all."""
+    v1 = stripe_client(localstripe_url)
+    page = await v1.payment_intents.list_async({"limit": 100})
+    return [intent async for intent in page.auto_paging_iter() if intent.customer == customer]
