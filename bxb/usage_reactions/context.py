@@ -1,0 +1,38 @@
+"""The plain data the subscription workflow hands to its usage reactions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bxb.events.store import EventStore
+from bxb.workflows.billing_requests import BillingResult
+from bxb.workflows.state import PlanSnapshot
+
+
+class UsageContext(BaseModel):
+    """One subscription as its workflow sees it when usage arrived."""
+
+    organization_id: UUID
+    customer_id: UUID
+    external_customer_id: str
+    external_id: str  # the subscription's external id (events name it)
+    subscription_id: UUID  # the current segment's lago_id (the mirror row, fees)
+    timezone: str
+    currency: str
+    plan: PlanSnapshot
+    # The current billing period, and the start of the usage not billed in arrears yet.
+    period_start: datetime
+    period_end: datetime
+    usage_from: datetime
+    # The subscription's "now" (its test clock's time when it has one).
+    now: datetime
+
+
+Reaction = Callable[
+    [async_sessionmaker[AsyncSession], EventStore, UsageContext], Awaitable[list[BillingResult]]
+]
