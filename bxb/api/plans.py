@@ -37,6 +37,7 @@ from bxb.api.schemas.plans import (
     apply_commitment,
     apply_plan_fields,
 )
+from bxb.api.schemas.usage_thresholds import save_usage_thresholds, threshold_errors
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.plans import plan_object
 from bxb.lago_objects.taxes import applied_taxes
@@ -200,6 +201,7 @@ async def _save(
         if data.charges is not None:
             drafts, charge_errors_found = draft_charges(data.charges, existing, metrics)
             errors |= charge_errors_found
+        errors |= threshold_errors(data.usage_thresholds)
     if errors:
         raise validation_error(errors)
     if is_new:
@@ -210,6 +212,9 @@ async def _save(
         await replace_applied_taxes(session, org.id, AppliedTax.plan_id, plan.id, chosen)
     if data.charges is not None:
         await _save_charges(session, org, plan, existing, drafts, taxes)
+    if data.usage_thresholds is not None:
+        thresholds = [] if is_new else list(plan.usage_thresholds)
+        save_usage_thresholds(session, plan, thresholds, data.usage_thresholds)
     try:
         await session.commit()
     except IntegrityError:  # pragma: no cover - a concurrent request took the code

@@ -42,6 +42,7 @@ from bxb.workflows.state import (
     Status,
     SubscriptionState,
     SubscriptionView,
+    UsageThresholdSnapshot,
 )
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 
@@ -102,6 +103,15 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
                 min_amount_cents=charge.min_amount_cents,
             )
             for charge in plan.charges
+        ],
+        usage_thresholds=[
+            UsageThresholdSnapshot(
+                id=threshold.id,
+                amount_cents=threshold.amount_cents,
+                recurring=threshold.recurring,
+                threshold_display_name=threshold.threshold_display_name,
+            )
+            for threshold in plan.usage_thresholds
         ],
     )
 

@@ -20,6 +20,7 @@ from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
+from bxb.lago_objects.usage_thresholds import applied_usage_thresholds
 from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
@@ -44,6 +45,7 @@ _INVOICING_REASONS = {
     "plan_change": "subscription_periodic",
     "termination": "subscription_terminating",
 }
+PROGRESSIVE_REASON = "progressive_billing"
 
 
 async def _load_refs(
@@ -92,9 +94,11 @@ async def invoice_objects(
         return []
     refs = await _load_refs(session, invoices, customer, subscriptions)
     credits = await invoice_credits(session, invoices)
+    thresholds = await applied_usage_thresholds(session, invoices)
     objects = [_invoice_dict(invoice, refs) for invoice in invoices]
     for invoice, data in zip(invoices, objects, strict=True):
         data["credits"] = credits.get(invoice.id, [])
+        data["applied_usage_thresholds"] = thresholds.get(invoice.id, [])
     return objects
 
 
@@ -109,7 +113,10 @@ async def invoice_object(
 
 def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
     customer = refs.customers[invoice.customer_id]
-    sub_total_excluding_taxes = invoice.fees_amount_cents - invoice.coupons_amount_cents
+    progressive_credit = invoice.progressive_billing_credit_amount_cents or 0
+    sub_total_excluding_taxes = (
+        invoice.fees_amount_cents - invoice.coupons_amount_cents - progressive_credit
+    )
     subscription_ids = list(
         dict.fromkeys(
             [
@@ -146,7 +153,7 @@ def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
         "prepaid_credit_amount_cents": invoice.prepaid_credit_amount_cents,
         "prepaid_granted_credit_amount_cents": None,
         "prepaid_purchased_credit_amount_cents": None,
-        "progressive_billing_credit_amount_cents": 0,
+        "progressive_billing_credit_amount_cents": progressive_credit,
         "total_amount_cents": invoice.total_amount_cents,
         "total_paid_amount_cents": invoice.total_paid_amount_cents,
         "total_due_amount_cents": amount_due(invoice),
@@ -212,6 +219,8 @@ def _billing_periods(invoice: Invoice, subscriptions: list[Subscription]) -> lis
     if invoice.period_start is None or invoice.period_end is None:
         return []
     reason = _INVOICING_REASONS.get(invoice.kind, "subscription_periodic")
+    if invoice.invoice_type == PROGRESSIVE_REASON:
+        reason = PROGRESSIVE_REASON
     return [
         {
             "lago_subscription_id": str(row.id),

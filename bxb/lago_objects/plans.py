@@ -8,6 +8,7 @@ from typing import Any
 
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.taxes import tax_object
+from bxb.lago_objects.usage_thresholds import usage_threshold_object
 from bxb.models import Charge, Plan, Tax
 
 
@@ -83,6 +84,6 @@ def plan_object(plan: Plan, taxes: Mapping[uuid.UUID | str, Sequence[Tax]]) -> d
         "charges": [charge_object(c, taxes.get(c.id, ())) for c in plan.charges],
         "fixed_charges": [],
         "taxes": _taxes(taxes.get(plan.id, ())),
-        "usage_thresholds": [],
+        "usage_thresholds": [usage_threshold_object(t) for t in plan.usage_thresholds],
         "metadata": None,
     }

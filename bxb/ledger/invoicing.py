@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.invoice import AssembledInvoice, FeeDraft, assemble_invoice
 from bxb.billing.periods import local_day
+from bxb.billing.progressive import deductions as progressive_deductions
 from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.usage import compute_customer_usage
 from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
-from bxb.ledger import credit_notes
+from bxb.ledger import credit_notes, progressive
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.models import CreditNote, Fee, Invoice
@@ -152,10 +153,20 @@ class Invoicing:
                 credits.append(credit)
             elif isinstance(note, CreditNote):
                 webhooks += await created_webhook(session, note)
-        for charge_lines in usage:
+        # Usage already billed by the period's progressive invoices: deducted per fee
+        # before coupons and taxes (Lago's progressive billing credit).
+        deducted = [0] * len(lines)
+        billed = await progressive.already_billed(session, request, invoice.id)
+        for charge_lines, window_billed in zip(usage, billed, strict=True):
+            amounts = {
+                progressive.fee_key(line.fee): line.fee.amount_cents for line in charge_lines
+            }
+            deductions = progressive_deductions(amounts, window_billed)
             for line in charge_lines:
                 charge_taxes = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
-                lines.append(FeeLine(_with_taxes(line.draft, charge_taxes), line.fee))
+                deduction = deductions.pop(progressive.fee_key(line.fee), 0)
+                lines.append(FeeLine(_with_taxes(line.draft, charge_taxes, deduction), line.fee))
+                deducted.append(deduction)
         applied = await applied_coupons(session, request.customer_id)
         assembled = assemble_invoice(
             [line.draft for line in lines],
@@ -164,11 +175,12 @@ class Invoicing:
             currency=request.currency,
             at=request.at,
         )
-        _set_amounts(invoice, assembled)
+        _set_amounts(invoice, assembled, sum(deducted))
         invoice.fees.clear()
         for position, (line, priced) in enumerate(zip(lines, assembled.fees, strict=True)):
             line.fee.position = position
-            line.fee.coupons_amount_cents = priced.coupons_amount_cents
+            # The progressive credit shows in the fee's coupons, as Lago shows it.
+            line.fee.coupons_amount_cents = priced.coupons_amount_cents + deducted[position]
             line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
             line.fee.taxes_rate = priced.tax.taxes_rate
             invoice.fees.append(line.fee)
@@ -205,8 +217,10 @@ def new_invoice(request: BillingRequest) -> Invoice:
     )
 
 
-def _set_amounts(invoice: Invoice, assembled: AssembledInvoice) -> None:
-    invoice.fees_amount_cents = assembled.fees_amount_cents
+def _set_amounts(invoice: Invoice, assembled: AssembledInvoice, progressive_cents: int) -> None:
+    # The fees were assembled net of the progressive credit; the invoice shows them whole.
+    invoice.fees_amount_cents = assembled.fees_amount_cents + progressive_cents
+    invoice.progressive_billing_credit_amount_cents = progressive_cents
     invoice.coupons_amount_cents = assembled.coupons_amount_cents
     invoice.taxes_amount_cents = assembled.taxes_amount_cents
     invoice.credit_notes_amount_cents = assembled.credit_amount_cents
@@ -270,9 +284,13 @@ def _filter_label(values: Mapping[str, tuple[str, ...]] | None) -> str:
     return ", ".join(f"{key}: {'/'.join(allowed)}" for key, allowed in sorted(values.items()))
 
 
-def _with_taxes(draft: FeeDraft, taxes: tuple[PureTax, ...]) -> FeeDraft:
+def _with_taxes(draft: FeeDraft, taxes: tuple[PureTax, ...], deduction: int = 0) -> FeeDraft:
     return FeeDraft(
-        draft.key, draft.amount_cents, taxes, draft.plan_code, draft.billable_metric_code
+        draft.key,
+        draft.amount_cents - deduction,
+        taxes,
+        draft.plan_code,
+        draft.billable_metric_code,
     )
 
 

@@ -10,12 +10,14 @@ from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.event import Event
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
+from bxb.models.lifetime_usage import LifetimeUsage
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
+from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
 from bxb.models.wallet import Wallet, WalletTransaction
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
@@ -24,6 +26,7 @@ __all__ = [
     "ApiKey",
     "AppliedCoupon",
     "AppliedTax",
+    "AppliedUsageThreshold",
     "Base",
     "BillableMetric",
     "BillableMetricFilter",
@@ -40,12 +43,14 @@ __all__ = [
     "Fee",
     "Invoice",
     "InvoiceSequence",
+    "LifetimeUsage",
     "Organization",
     "Payment",
     "Plan",
     "Subscription",
     "Tax",
     "TestClock",
+    "UsageThreshold",
     "Wallet",
     "WalletTransaction",
     "Webhook",

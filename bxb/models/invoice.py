@@ -45,10 +45,11 @@ class Invoice(TenantMixin, Base):
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("subscriptions.id"), index=True
     )
-    # subscription | add_on | one_off | credit
-    invoice_type: Mapped[str] = mapped_column(String(16), default="subscription")
-    # Why the invoice exists: period_end | plan_change | termination | start (in advance).
-    kind: Mapped[str] = mapped_column(String(16))
+    # subscription | add_on | one_off | credit | progressive_billing
+    invoice_type: Mapped[str] = mapped_column(String(32), default="subscription")
+    # Why the invoice exists: period_end | plan_change | termination | start (in advance),
+    # or progressive:<lifetime amount crossed> (a usage threshold, progressive billing).
+    kind: Mapped[str] = mapped_column(String(32))
     period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16))  # draft | finalized | voided
@@ -63,6 +64,11 @@ class Invoice(TenantMixin, Base):
     taxes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     credit_notes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     prepaid_credit_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Usage of the period already billed by its progressive billing invoices, deducted
+    # before coupons and taxes (each charge fee carries its part in coupons_amount_cents).
+    progressive_billing_credit_amount_cents: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
     total_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     # Money received against total_amount_cents (payments, provider or manual).
     total_paid_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)

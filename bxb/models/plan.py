@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, IdMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from bxb.models.billable_metric import BillableMetric
+from bxb.models.usage_threshold import UsageThreshold
 
 
 class Plan(TenantMixin, SoftDeleteMixin, Base):
@@ -55,6 +56,14 @@ class Plan(TenantMixin, SoftDeleteMixin, Base):
         order_by="Charge.created_at",
         primaryjoin="and_(Plan.id == Charge.plan_id, Charge.deleted_at.is_(None))",
         lazy="selectin",
+    )
+    usage_thresholds: Mapped[list[UsageThreshold]] = relationship(
+        order_by="UsageThreshold.amount_cents",
+        primaryjoin=(
+            "and_(Plan.id == UsageThreshold.plan_id, UsageThreshold.deleted_at.is_(None))"
+        ),
+        lazy="selectin",
+        viewonly=True,
     )
 
 

@@ -83,6 +83,15 @@ class ChargeSnapshot(BaseModel):
         )
 
 
+class UsageThresholdSnapshot(BaseModel):
+    """A plan's usage threshold (progressive billing), pinned with the plan."""
+
+    id: UUID
+    amount_cents: int
+    recurring: bool = False
+    threshold_display_name: str | None = None
+
+
 class PlanSnapshot(BaseModel):
     id: UUID
     code: str
@@ -95,6 +104,8 @@ class PlanSnapshot(BaseModel):
     trial_period_days: Decimal | None = None
     bill_charges_monthly: bool = False
     charges: list[ChargeSnapshot] = Field(default_factory=list)
+    # Progressive billing (issue 10); empty in snapshots pinned before it.
+    usage_thresholds: list[UsageThresholdSnapshot] = Field(default_factory=list)
 
 
 class Segment(BaseModel):

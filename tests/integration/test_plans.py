@@ -327,7 +327,7 @@ async def test_plan_validation_errors(client: httpx.AsyncClient, tenant_a: Tenan
         ({"code": ""}, {"code": ["value_is_mandatory"]}),
         ({"charges": {"a": 1}}, {"charges": ["invalid_type"]}),
         ({"fixed_charges": [{"add_on_id": "x"}]}, {"fixed_charges": ["not_supported"]}),
-        ({"usage_thresholds": [{"amount_cents": 1}]}, {"usage_thresholds": ["not_supported"]}),
+        ({"usage_thresholds": [{"amount_cents": 0}]}, {"amount_cents": ["value_is_out_of_range"]}),
         (
             {"minimum_commitment": {"invoice_display_name": "x"}},
             {"minimum_commitment.amount_cents": ["value_is_mandatory"]},

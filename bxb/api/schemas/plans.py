@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from bxb.api.schemas.billable_metrics import Name, Text
 from bxb.api.schemas.bounds import Cents, fits
 from bxb.api.schemas.taxes import reject_null
+from bxb.api.schemas.usage_thresholds import UsageThresholdIn
 from bxb.api.validation import Currency
 from bxb.models import BillableMetricFilter, Plan, Tax
 
@@ -97,7 +98,7 @@ class PlanFields(BaseModel):
     minimum_commitment: MinimumCommitmentIn | None = None
     charges: list[ChargeIn] | None = None
     fixed_charges: Unsupported = None
-    usage_thresholds: Unsupported = None
+    usage_thresholds: list[UsageThresholdIn] | None = None
 
     _required = field_validator(
         "name",
