@@ -1,0 +1,138 @@
+"""Progressive billing's reaction called directly, against a real subscription workflow
+(Temporal dev server, test clock), PostgreSQL and the event store; the period-end invoice
+is the workflow's own.
+
+$1.00 a unit, 20 % VAT, thresholds: $10 once, then every $20 (at $30, $50, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from bxb.events.postgres_store import PostgresEventStore
+from bxb.models import AppliedUsageThreshold, Invoice
+from bxb.usage_reactions.progressive import react
+from tests.support.auth import Tenant
+from tests.support.progressive import ProgressiveApi, invoices, usage_context
+
+pytestmark = pytest.mark.slow
+
+
+async def test_thresholds_bill_progressively_and_the_period_deducts_them(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    temporal_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = ProgressiveApi(temporal_client, tenant_a)
+    store = PostgresEventStore(engine)
+    await api.setup("2026-03-01T00:00:00Z")
+
+    async def reacted() -> list[int]:
+        context = await usage_context(sessions, temporal_env.client)
+        return [r.total_amount_cents for r in await react(sessions, store, context)]
+
+    # Below the first threshold: nothing.
+    await api.use(9, "2026-03-03T00:00:00Z")
+    assert await reacted() == []
+    # $12 crosses $10: the usage so far, $12 + 20 % = $14.40.
+    await api.use(3, "2026-03-05T00:00:00Z")
+    assert await reacted() == [1440]
+    assert await reacted() == []  # the same crossing again bills nothing
+    # $32 crosses $30 (the recurring step after $10): $32 - $12 billed = $20, + VAT $24.00.
+    await api.use(20, "2026-03-10T00:00:00Z")
+    assert await reacted() == [2400]
+    # $57 crosses $50: $57 - $32 billed = $25, + VAT $30.00; two runs at once bill once.
+    await api.use(25, "2026-03-20T00:00:00Z")
+    both = await asyncio.gather(reacted(), reacted())
+    assert sorted(both) == [[], [3000]]
+    # $60 is short of $70.
+    await api.use(3, "2026-03-25T00:00:00Z")
+    assert await reacted() == []
+
+    lifetime = (await api.ok("GET", "/api/v1/subscriptions/sub_1/lifetime_usage"))["lifetime_usage"]
+    assert (
+        lifetime["external_historical_usage_amount_cents"],
+        lifetime["invoiced_usage_amount_cents"],
+        lifetime["current_usage_amount_cents"],
+    ) == (0, 0, 6000)
+    assert [(t["amount_cents"], t["completion_ratio"]) for t in lifetime["usage_thresholds"]] == [
+        (1000, 1.0),
+        (3000, 1.0),
+        (5000, 1.0),
+        (7000, 0.5),
+    ]
+    assert all(t["reached_at"] for t in lifetime["usage_thresholds"][:3])
+    assert lifetime["usage_thresholds"][3]["reached_at"] is None
+
+    # The period closes: base $10 + usage $60, less the $57 already billed = $13 + VAT.
+    await api.advance("2026-04-01T00:00:00Z")
+    found = await invoices(sessions)
+    assert [
+        (
+            i.invoice_type,
+            i.fees_amount_cents,
+            i.progressive_billing_credit_amount_cents,
+            i.taxes_amount_cents,
+            i.total_amount_cents,
+        )
+        for i in found
+    ] == [
+        ("progressive_billing", 1200, 0, 240, 1440),
+        ("progressive_billing", 3200, 1200, 400, 2400),
+        ("progressive_billing", 5700, 3200, 500, 3000),
+        ("subscription", 7000, 5700, 260, 1560),
+    ]
+    # Paid in all: $84.00 = ($10 + $60) + 20 %.
+    assert sum(i.total_amount_cents for i in found) == 8400
+    final = found[-1]
+    charge = next(fee for fee in final.fees if fee.fee_type == "charge")
+    assert (charge.amount_cents, charge.coupons_amount_cents, charge.taxes_amount_cents) == (
+        6000,
+        5700,
+        60,
+    )
+
+    # Lago's shapes: the invoice's credit and applied thresholds.
+    second = (await api.ok("GET", f"/api/v1/invoices/{found[1].id}"))["invoice"]
+    assert second["invoice_type"] == "progressive_billing"
+    assert second["progressive_billing_credit_amount_cents"] == 1200
+    assert second["sub_total_excluding_taxes_amount_cents"] == 2000
+    assert second["total_amount_cents"] == 2400
+    assert [
+        (a["lifetime_usage_amount_cents"], a["usage_threshold"]["amount_cents"])
+        for a in second["applied_usage_thresholds"]
+    ] == [(3200, 2000)]
+    assert second["applied_usage_thresholds"][0]["usage_threshold"]["recurring"] is True
+    assert second["billing_periods"][0]["invoicing_reason"] == "progressive_billing"
+    closing = (await api.ok("GET", f"/api/v1/invoices/{final.id}"))["invoice"]
+    assert closing["progressive_billing_credit_amount_cents"] == 5700
+    assert closing["sub_total_excluding_taxes_amount_cents"] == 1300
+    assert closing["applied_usage_thresholds"] == []
+    async with sessions() as session:
+        applied = list(await session.scalars(select(AppliedUsageThreshold)))
+    assert sorted(a.passed_threshold_amount_cents for a in applied) == [1000, 3000, 5000]
+
+    # April: March's usage is invoiced lifetime usage now; $10 at a fixed threshold already
+    # crossed bills nothing, the next step is $70 lifetime.
+    await api.use(5, "2026-04-02T00:00:00Z")
+    assert await reacted() == []
+    lifetime = (await api.ok("GET", "/api/v1/subscriptions/sub_1/lifetime_usage"))["lifetime_usage"]
+    assert (lifetime["invoiced_usage_amount_cents"], lifetime["current_usage_amount_cents"]) == (
+        6000,
+        500,
+    )
+    await api.use(5, "2026-04-03T00:00:00Z")
+    assert await reacted() == [1200]  # $70 crossed: April's $10 + VAT
+    async with sessions() as session:
+        april = await session.scalar(select(Invoice).where(Invoice.kind == "progressive:7000"))
+    assert april is not None
+    assert april.fees_amount_cents == 1000
