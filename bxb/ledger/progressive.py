@@ -19,7 +19,25 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.progressive import Threshold
-from bxb.models import AppliedUsageThreshold, Fee, Invoice, LifetimeUsage, Subscription
+from bxb.lago_objects.customers import customer_object
+from bxb.lago_objects.plans import plan_object
+from bxb.lago_objects.subscriptions import subscription_object
+from bxb.lago_objects.taxes import applied_taxes
+from bxb.lago_objects.usage_thresholds import usage_threshold_object
+from bxb.models import (
+    AppliedTax,
+    AppliedUsageThreshold,
+    Customer,
+    Fee,
+    Invoice,
+    LifetimeUsage,
+    Organization,
+    Plan,
+    Subscription,
+    Tax,
+    UsageThreshold,
+)
+from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 from bxb.workflows.state import PlanSnapshot
 
@@ -194,3 +212,44 @@ async def reached_levels(
         .group_by(AppliedUsageThreshold.passed_threshold_amount_cents)
     )
     return {int(level): at for level, at in rows}
+
+
+THRESHOLD_REACHED = "subscription.usage_threshold_reached"
+
+
+async def threshold_reached_webhooks(
+    session: AsyncSession, invoice: Invoice, thresholds: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Lago's subscription.usage_threshold_reached, one per threshold the invoice applied
+    (keyed on the invoice and threshold: a retried activity queues nothing twice)."""
+    org_id = invoice.organization_id
+    endpoints = await outbox.listeners(session, org_id, THRESHOLD_REACHED)
+    if not endpoints or invoice.subscription_id is None:
+        return []
+    row = await session.get(Subscription, invoice.subscription_id)
+    assert row is not None
+    plan = await session.get(Plan, row.plan_id)
+    customer = await session.get(Customer, row.customer_id)
+    organization = await session.get(Organization, org_id)
+    assert plan is not None
+    assert customer is not None
+    assert organization is not None
+    taxes: dict[uuid.UUID | str, Sequence[Tax]] = {}
+    taxes.update((await applied_taxes(session, AppliedTax.plan_id, [plan.id])).items())
+    charge_ids = [charge.id for charge in plan.charges]
+    taxes.update((await applied_taxes(session, AppliedTax.charge_id, charge_ids)).items())
+    customer_taxes = await applied_taxes(session, AppliedTax.customer_id, [customer.id])
+    base = subscription_object(row) | {
+        "plan": plan_object(plan, taxes),
+        "customer": customer_object(customer, organization, customer_taxes.get(customer.id, [])),
+    }
+    ids: list[uuid.UUID] = []
+    for threshold_id in thresholds:
+        threshold = await session.get(UsageThreshold, threshold_id)
+        assert threshold is not None
+        payload = {"subscription": base | {"usage_threshold": usage_threshold_object(threshold)}}
+        object_id = uuid.uuid5(invoice.id, f"usage_threshold_reached:{threshold_id}")
+        ids += await outbox.emit(
+            session, org_id, THRESHOLD_REACHED, object_id, payload, endpoint_ids=endpoints
+        )
+    return ids

@@ -36,6 +36,7 @@ from bxb.ledger.progressive import (
     latest_progressive_invoice,
     period_usage_request,
     progressive_kind,
+    threshold_reached_webhooks,
     thresholds_of,
     usage_cents,
 )
@@ -97,6 +98,8 @@ async def react(
             return []
         invoice = await _issue(session, invoicing, request, usage, crossings, before + current)
         webhooks += await notifications.invoice_event(session, invoice, "invoice.created")
+        reached = list(dict.fromkeys(uuid.UUID(c.threshold.id) for c in crossings))
+        webhooks += await threshold_reached_webhooks(session, invoice, reached)
         result = BillingResult(
             invoice_id=invoice.id,
             total_amount_cents=invoice.total_amount_cents,

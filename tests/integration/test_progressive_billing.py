@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.models import AppliedUsageThreshold, Invoice
+from bxb.models import AppliedUsageThreshold, Invoice, Webhook
 from bxb.usage_reactions.progressive import react
 from tests.support.auth import Tenant
 from tests.support.progressive import ProgressiveApi, invoices, usage_context
@@ -35,6 +35,12 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
     api = ProgressiveApi(temporal_client, tenant_a)
     store = PostgresEventStore(engine)
     await api.setup("2026-03-01T00:00:00Z")
+    # Only this webhook (the reaction runs outside an activity here: queued, not sent).
+    endpoint = {
+        "webhook_url": "http://127.0.0.1:9/hooks",
+        "event_types": ["subscription.usage_threshold_reached"],
+    }
+    await api.ok("POST", "/api/v1/webhook_endpoints", {"webhook_endpoint": endpoint})
 
     async def reacted() -> list[int]:
         context = await usage_context(sessions, temporal_env.client)
@@ -119,7 +125,21 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
     assert closing["applied_usage_thresholds"] == []
     async with sessions() as session:
         applied = list(await session.scalars(select(AppliedUsageThreshold)))
+        hooks = list(await session.scalars(select(Webhook).order_by(Webhook.created_at)))
     assert sorted(a.passed_threshold_amount_cents for a in applied) == [1000, 3000, 5000]
+    # Lago's subscription.usage_threshold_reached, once per threshold crossed.
+    assert [h.webhook_type for h in hooks] == ["subscription.usage_threshold_reached"] * 3
+    reached = [h.payload["subscription"] for h in hooks]
+    assert [
+        (r["usage_threshold"]["amount_cents"], r["usage_threshold"]["recurring"]) for r in reached
+    ] == [
+        (1000, False),
+        (2000, True),
+        (2000, True),
+    ]
+    assert reached[0]["external_id"] == "sub_1"
+    assert reached[0]["plan"]["code"] == "metered"
+    assert reached[0]["customer"]["external_id"] == "cus_1"
 
     # April: March's usage is invoiced lifetime usage now; $10 at a fixed threshold already
     # crossed bills nothing, the next step is $70 lifetime.
