@@ -178,6 +178,9 @@ def _lines(pdf: _InvoicePdf, fees: Sequence[Mapping[str, Any]], currency: str) -
 def _totals(pdf: _InvoicePdf, invoice: Mapping[str, Any]) -> None:
     currency = str(invoice["currency"])
     rows: list[tuple[str, int, bool]] = [("Subtotal", int(invoice["fees_amount_cents"]), False)]
+    if invoice.get("progressive_billing_credit_amount_cents"):
+        billed = -int(invoice["progressive_billing_credit_amount_cents"])
+        rows.append(("Usage already billed", billed, False))
     if invoice.get("coupons_amount_cents"):
         rows.append(("Coupons", -int(invoice["coupons_amount_cents"]), False))
     rows.append(

@@ -20,7 +20,7 @@ from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
-from bxb.lago_objects.usage_thresholds import applied_usage_thresholds
+from bxb.lago_objects.usage_thresholds import applied_usage_thresholds, progressive_credits
 from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
@@ -95,9 +95,10 @@ async def invoice_objects(
     refs = await _load_refs(session, invoices, customer, subscriptions)
     credits = await invoice_credits(session, invoices)
     thresholds = await applied_usage_thresholds(session, invoices)
+    progressive = await progressive_credits(session, invoices)
     objects = [_invoice_dict(invoice, refs) for invoice in invoices]
     for invoice, data in zip(invoices, objects, strict=True):
-        data["credits"] = credits.get(invoice.id, [])
+        data["credits"] = progressive.get(invoice.id, []) + credits.get(invoice.id, [])
         data["applied_usage_thresholds"] = thresholds.get(invoice.id, [])
     return objects
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.progressive import Completion
@@ -82,3 +82,59 @@ def lifetime_usage_object(
             for line in completions
         ]
     return data
+
+
+async def progressive_credits(
+    session: AsyncSession, invoices: Sequence[Invoice]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Lago's `credits` item of type `invoice`: the progressive billing invoice whose usage
+    a later invoice of the period deducted (the latest one finalized before it)."""
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for invoice in invoices:
+        if not invoice.progressive_billing_credit_amount_cents or invoice.id is None:
+            continue
+        windows = {
+            (fee.subscription_id, fee.from_datetime)
+            for fee in invoice.fees
+            if fee.fee_type == "charge" and fee.coupons_amount_cents
+        }
+        credited = (
+            await session.scalar(
+                select(Invoice)
+                .where(
+                    Invoice.organization_id == invoice.organization_id,
+                    Invoice.invoice_type == "progressive_billing",
+                    Invoice.status == "finalized",
+                    Invoice.id != invoice.id,
+                    Invoice.created_at <= invoice.created_at,
+                    or_(
+                        *(
+                            and_(Invoice.subscription_id == segment, Invoice.period_start == start)
+                            for segment, start in windows
+                        )
+                    ),
+                )
+                .order_by(Invoice.finalized_at.desc(), Invoice.created_at.desc())
+                .limit(1)
+            )
+            if windows
+            else None
+        )
+        if credited is None:
+            continue
+        found[invoice.id] = [
+            {
+                "lago_id": str(uuid.uuid5(invoice.id, f"progressive:{credited.id}")),
+                "amount_cents": invoice.progressive_billing_credit_amount_cents,
+                "amount_currency": invoice.currency,
+                "before_taxes": True,
+                "item": {
+                    "lago_item_id": str(credited.id),
+                    "type": "invoice",
+                    "code": credited.number or "",
+                    "name": credited.number or "",
+                },
+                "invoice": {"lago_id": str(invoice.id), "payment_status": invoice.payment_status},
+            }
+        ]
+    return found

@@ -119,10 +119,17 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
     ] == [(3200, 2000)]
     assert second["applied_usage_thresholds"][0]["usage_threshold"]["recurring"] is True
     assert second["billing_periods"][0]["invoicing_reason"] == "progressive_billing"
+    assert [
+        (c["amount_cents"], c["before_taxes"], c["item"]["type"], c["item"]["code"])
+        for c in second["credits"]
+    ] == [(1200, True, "invoice", found[0].number)]
     closing = (await api.ok("GET", f"/api/v1/invoices/{final.id}"))["invoice"]
     assert closing["progressive_billing_credit_amount_cents"] == 5700
     assert closing["sub_total_excluding_taxes_amount_cents"] == 1300
     assert closing["applied_usage_thresholds"] == []
+    assert [(c["amount_cents"], c["item"]["code"]) for c in closing["credits"]] == [
+        (5700, found[2].number)
+    ]
     async with sessions() as session:
         applied = list(await session.scalars(select(AppliedUsageThreshold)))
         hooks = list(await session.scalars(select(Webhook).order_by(Webhook.created_at)))
