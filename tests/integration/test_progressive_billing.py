@@ -163,3 +163,41 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
         april = await session.scalar(select(Invoice).where(Invoice.kind == "progressive:7000"))
     assert april is not None
     assert april.fees_amount_cents == 1000
+
+
+async def test_termination_deducts_the_last_progressive_invoice_not_a_voided_one(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    temporal_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = ProgressiveApi(temporal_client, tenant_a)
+    store = PostgresEventStore(engine)
+    await api.setup("2026-03-01T00:00:00Z")
+
+    async def reacted() -> list[int]:
+        context = await usage_context(sessions, temporal_env.client)
+        return [r.total_amount_cents for r in await react(sessions, store, context)]
+
+    await api.use(12, "2026-03-05T00:00:00Z")
+    assert await reacted() == [1440]
+    await api.use(20, "2026-03-10T00:00:00Z")
+    assert await reacted() == [2400]
+    _, second = await invoices(sessions)
+    # The second progressive invoice is voided: it billed nothing, and its crossing ($30)
+    # is not billed again before the period ends.
+    voided = await api.send("POST", f"/api/v1/invoices/{second.id}/void")
+    assert voided.status_code == 200, voided.text
+    assert await reacted() == []
+
+    await api.advance("2026-03-15T00:00:00Z")
+    assert (await api.send("DELETE", "/api/v1/subscriptions/sub_1")).status_code == 200
+    found = await invoices(sessions)
+    closing = next(i for i in found if i.invoice_type == "subscription")
+    assert closing.kind == "termination"
+    charge = next(fee for fee in closing.fees if fee.fee_type == "charge")
+    # $32 of usage, less the $12 the first (finalized) progressive invoice billed.
+    assert (charge.amount_cents, charge.coupons_amount_cents) == (3200, 1200)
+    assert closing.progressive_billing_credit_amount_cents == 1200

@@ -3,6 +3,8 @@ tests): $1.00 per unit of `units`, 20 % VAT, fixed threshold $10, recurring $20.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +40,9 @@ class ProgressiveApi:
         result: dict[str, Any] = response.json()
         return result
 
-    async def setup(self, frozen: str = "2026-03-01T00:00:00Z") -> None:
+    async def setup(
+        self, frozen: str = "2026-03-01T00:00:00Z", thresholds: list[dict[str, Any]] | None = None
+    ) -> None:
         """Customer on a clock at `frozen`, plan "metered" ($10 a month in arrears, VAT)."""
         await self.ok(
             "POST", "/api/v1/taxes", {"tax": {"name": "VAT", "code": "vat", "rate": "20"}}
@@ -69,7 +73,7 @@ class ProgressiveApi:
                     "properties": {"amount": "1"},
                 }
             ],
-            "usage_thresholds": THRESHOLDS,
+            "usage_thresholds": THRESHOLDS if thresholds is None else thresholds,
         }
         await self.ok("POST", "/api/v1/plans", {"plan": plan})
         body = {"external_customer_id": "cus_1", "plan_code": "metered", "external_id": "sub_1"}
@@ -126,6 +130,20 @@ async def usage_context(
         usage_from=state.usage_from,
         now=state.clock_time or datetime.now(UTC),
     )
+
+
+async def progressive_invoices(
+    sessions: async_sessionmaker[AsyncSession], count: int, within: float = 30.0
+) -> list[Invoice]:
+    """The progressive billing invoices once there are `count` of them (they follow the
+    events' acknowledgement by a signal window and an activity)."""
+    deadline = time.monotonic() + within
+    while True:
+        found = [i for i in await invoices(sessions) if i.invoice_type == "progressive_billing"]
+        if len(found) >= count:
+            return found
+        assert time.monotonic() < deadline, f"{len(found)} progressive invoices, not {count}"
+        await asyncio.sleep(0.1)
 
 
 async def invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
