@@ -1,6 +1,6 @@
 """Progressive billing's reaction called directly, against a real subscription workflow
 (Temporal dev server, test clock), PostgreSQL and the event store; the period-end invoice
-is the workflow's own.
+is the workflow's own (which may run the reaction too: concurrent runs bill once).
 
 $1.00 a unit, 20 % VAT, thresholds: $10 once, then every $20 (at $30, $50, ...).
 """
@@ -19,7 +19,12 @@ from bxb.events.postgres_store import PostgresEventStore
 from bxb.models import AppliedUsageThreshold, Invoice, Webhook
 from bxb.usage_reactions.progressive import react
 from tests.support.auth import Tenant
-from tests.support.progressive import ProgressiveApi, invoices, usage_context
+from tests.support.progressive import (
+    ProgressiveApi,
+    invoices,
+    progressive_invoices,
+    usage_context,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,34 +40,36 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
     api = ProgressiveApi(temporal_client, tenant_a)
     store = PostgresEventStore(engine)
     await api.setup("2026-03-01T00:00:00Z")
-    # Only this webhook (the reaction runs outside an activity here: queued, not sent).
+    # Only this webhook (queued with each invoice; its delivery to a closed port fails).
     endpoint = {
         "webhook_url": "http://127.0.0.1:9/hooks",
         "event_types": ["subscription.usage_threshold_reached"],
     }
     await api.ok("POST", "/api/v1/webhook_endpoints", {"webhook_endpoint": endpoint})
 
-    async def reacted() -> list[int]:
+    async def billed(count: int, runs: int = 1) -> list[int]:
+        """Run the reaction (`runs` at once), then the progressive invoices' totals once
+        there are `count` (the workflow may run it as well: either way, once)."""
         context = await usage_context(sessions, temporal_env.client)
-        return [r.total_amount_cents for r in await react(sessions, store, context)]
+        await asyncio.gather(*(react(sessions, store, context) for _ in range(runs)))
+        return [i.total_amount_cents for i in await progressive_invoices(sessions, count)]
 
     # Below the first threshold: nothing.
     await api.use(9, "2026-03-03T00:00:00Z")
-    assert await reacted() == []
+    assert await billed(0) == []
     # $12 crosses $10: the usage so far, $12 + 20 % = $14.40.
     await api.use(3, "2026-03-05T00:00:00Z")
-    assert await reacted() == [1440]
-    assert await reacted() == []  # the same crossing again bills nothing
+    assert await billed(1) == [1440]
+    assert await billed(1) == [1440]  # the same crossing again bills nothing
     # $32 crosses $30 (the recurring step after $10): $32 - $12 billed = $20, + VAT $24.00.
     await api.use(20, "2026-03-10T00:00:00Z")
-    assert await reacted() == [2400]
-    # $57 crosses $50: $57 - $32 billed = $25, + VAT $30.00; two runs at once bill once.
+    assert await billed(2) == [1440, 2400]
+    # $57 crosses $50: $57 - $32 billed = $25, + VAT $30.00; three runs at once bill once.
     await api.use(25, "2026-03-20T00:00:00Z")
-    both = await asyncio.gather(reacted(), reacted())
-    assert sorted(both) == [[], [3000]]
+    assert await billed(3, runs=3) == [1440, 2400, 3000]
     # $60 is short of $70.
     await api.use(3, "2026-03-25T00:00:00Z")
-    assert await reacted() == []
+    assert await billed(3) == [1440, 2400, 3000]
 
     lifetime = (await api.ok("GET", "/api/v1/subscriptions/sub_1/lifetime_usage"))["lifetime_usage"]
     assert (
@@ -151,14 +158,14 @@ async def test_thresholds_bill_progressively_and_the_period_deducts_them(
     # April: March's usage is invoiced lifetime usage now; $10 at a fixed threshold already
     # crossed bills nothing, the next step is $70 lifetime.
     await api.use(5, "2026-04-02T00:00:00Z")
-    assert await reacted() == []
+    assert await billed(3) == [1440, 2400, 3000]
     lifetime = (await api.ok("GET", "/api/v1/subscriptions/sub_1/lifetime_usage"))["lifetime_usage"]
     assert (lifetime["invoiced_usage_amount_cents"], lifetime["current_usage_amount_cents"]) == (
         6000,
         500,
     )
     await api.use(5, "2026-04-03T00:00:00Z")
-    assert await reacted() == [1200]  # $70 crossed: April's $10 + VAT
+    assert (await billed(4))[3] == 1200  # $70 crossed: April's $10 + VAT
     async with sessions() as session:
         april = await session.scalar(select(Invoice).where(Invoice.kind == "progressive:7000"))
     assert april is not None
@@ -177,20 +184,23 @@ async def test_termination_deducts_the_last_progressive_invoice_not_a_voided_one
     store = PostgresEventStore(engine)
     await api.setup("2026-03-01T00:00:00Z")
 
-    async def reacted() -> list[int]:
+    async def billed(count: int, runs: int = 1) -> list[int]:
+        """Run the reaction (`runs` at once), then the progressive invoices' totals once
+        there are `count` (the workflow may run it as well: either way, once)."""
         context = await usage_context(sessions, temporal_env.client)
-        return [r.total_amount_cents for r in await react(sessions, store, context)]
+        await asyncio.gather(*(react(sessions, store, context) for _ in range(runs)))
+        return [i.total_amount_cents for i in await progressive_invoices(sessions, count)]
 
     await api.use(12, "2026-03-05T00:00:00Z")
-    assert await reacted() == [1440]
+    assert await billed(1) == [1440]
     await api.use(20, "2026-03-10T00:00:00Z")
-    assert await reacted() == [2400]
+    assert await billed(2) == [1440, 2400]
     _, second = await invoices(sessions)
     # The second progressive invoice is voided: it billed nothing, and its crossing ($30)
     # is not billed again before the period ends.
     voided = await api.send("POST", f"/api/v1/invoices/{second.id}/void")
     assert voided.status_code == 200, voided.text
-    assert await reacted() == []
+    assert await billed(2) == [1440, 2400]
 
     await api.advance("2026-03-15T00:00:00Z")
     assert (await api.send("DELETE", "/api/v1/subscriptions/sub_1")).status_code == 200
