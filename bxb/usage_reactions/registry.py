@@ -8,9 +8,11 @@ A reaction that needs signals for subscriptions no interest covers yet adds one.
 
 from __future__ import annotations
 
+from bxb.usage_reactions import progressive
 from bxb.usage_reactions.context import Reaction
 from bxb.usage_reactions.interest import PAY_IN_ADVANCE, Interest
+from bxb.usage_reactions.thresholds_interest import USAGE_THRESHOLDS
 
-REACTIONS: list[Reaction] = []
+REACTIONS: list[Reaction] = [progressive.react]
 
-INTERESTS: list[Interest] = [PAY_IN_ADVANCE]
+INTERESTS: list[Interest] = [PAY_IN_ADVANCE, USAGE_THRESHOLDS]

@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from bxb.core.settings import Settings
 from bxb.events.postgres_store import postgres_failures
 from bxb.events.store import StoredEvent
-from bxb.models import Charge, Plan, Subscription
+from bxb.models import Charge, Plan, Subscription, UsageThreshold
 from bxb.usage_reactions.interest import EventTest, Interest, SubscriptionKey
 from bxb.workflows.subscription import workflow_id
 
@@ -245,7 +245,8 @@ class UsageWatcher:
         self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self.window}
 
 
-# Plans and charges changed through this process's ORM: every watcher's cache is dropped.
+# Plans, charges and thresholds changed through this process's ORM: every watcher's
+# cache is dropped.
 _generation = 0
 _CHANGED = "bxb_usage_interests_changed"
 
@@ -258,7 +259,7 @@ def forget_interests() -> None:
 @sa_event.listens_for(Session, "after_flush")
 def _forget_on_flush(session: Session, _: object) -> None:
     touched = itertools.chain(session.new, session.dirty, session.deleted)
-    if any(isinstance(obj, Plan | Charge | Subscription) for obj in touched):
+    if any(isinstance(obj, Plan | Charge | Subscription | UsageThreshold) for obj in touched):
         session.info[_CHANGED] = True
         forget_interests()
 
@@ -273,7 +274,8 @@ def _forget_on_commit(session: Session) -> None:
 @sa_event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_change(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and any(
-        mapper.class_ in (Plan, Charge, Subscription) for mapper in state.all_mappers
+        mapper.class_ in (Plan, Charge, Subscription, UsageThreshold)
+        for mapper in state.all_mappers
     ):
         state.session.info[_CHANGED] = True
         forget_interests()

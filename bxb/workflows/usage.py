@@ -46,7 +46,12 @@ class UsageReactions:
         s = self.state
         if s.status is not Status.ACTIVE:
             return False
-        return s.usage_signaled or any(c.pay_in_advance for c in s.segment.plan.charges)
+        plan = s.segment.plan
+        return (
+            s.usage_signaled
+            or any(c.pay_in_advance for c in plan.charges)
+            or bool(plan.usage_thresholds)
+        )
 
     def _usage_arrived(self) -> None:
         """The watcher's signal: new events matter to this subscription."""

@@ -4,6 +4,7 @@ unmodified lago-python-client: Lago's shapes, its 422 codes, and isolation."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,9 +15,15 @@ from lago_python_client.models.customer import Customer as LagoCustomer
 from lago_python_client.models.plan import Plan
 from lago_python_client.models.subscription import Subscription as LagoSubscription
 from lago_python_client.models.usage_threshold import UsageThreshold, UsageThresholds
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from bxb.core.db import transaction
+from bxb.models import Customer
+from bxb.models import Plan as PlanRow
+from bxb.models import Subscription as SubscriptionRow
+from bxb.usage_reactions.thresholds_interest import USAGE_THRESHOLDS
 from tests.support.auth import Tenant
 from tests.support.progressive import usage_context
 
@@ -214,3 +221,57 @@ async def test_lago_client_sets_thresholds_and_lifetime_usage(
     with pytest.raises(LagoApiError) as refused:
         await _call(lago.subscriptions.update_lifetime_usage, "sub_1", -1)
     assert refused.value.status_code == 422
+
+
+async def test_the_watcher_cares_for_active_subscriptions_whose_plan_has_thresholds(
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    with_thresholds = _plan("metered", usage_thresholds=[{"amount_cents": 100}])
+    for plan in (with_thresholds, _plan("flat")):
+        assert (await _post(client, tenant_a, plan)).status_code == 200
+    customer = {"external_id": "cus_1"}
+    await client.post("/api/v1/customers", json={"customer": customer}, headers=tenant_a.headers)
+    now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        customer_id = await session.scalar(select(Customer.id))
+        plans = {p.code: p for p in await session.scalars(select(PlanRow))}
+        for external_id, code, status in [
+            ("sub_metered", "metered", "active"),
+            ("sub_flat", "flat", "active"),
+            ("sub_ended", "metered", "terminated"),
+        ]:
+            session.add(
+                SubscriptionRow(
+                    organization_id=tenant_a.organization_id,
+                    external_id=external_id,
+                    customer_id=customer_id,
+                    external_customer_id="cus_1",
+                    plan_id=plans[code].id,
+                    plan_code=code,
+                    plan_amount_cents=1000,
+                    plan_amount_currency="EUR",
+                    status=status,
+                    billing_time="calendar",
+                    subscription_at=now,
+                    workflow_id=f"wf-{external_id}",
+                )
+            )
+    keys = [(tenant_a.organization_id, e) for e in ("sub_metered", "sub_flat", "sub_ended")]
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        cares = await USAGE_THRESHOLDS.load(raw, keys)
+    assert list(cares) == [(tenant_a.organization_id, "sub_metered")]
+    # Thresholds removed from the plan: the subscription keeps its pinned ones, so it
+    # still counts.
+    cleared = await client.put(
+        f"{URL}/metered", json={"plan": {"usage_thresholds": []}}, headers=tenant_a.headers
+    )
+    assert cleared.status_code == 200
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert list(await USAGE_THRESHOLDS.load(raw, keys)) == [
+            (tenant_a.organization_id, "sub_metered")
+        ]
