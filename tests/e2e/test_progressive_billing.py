@@ -18,7 +18,10 @@ Amounts by hand (cents):
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -30,6 +33,7 @@ from bxb.models import Invoice
 from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.progressive import ProgressiveApi, invoices, progressive_invoices
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +48,33 @@ async def api(
         yield ProgressiveApi(client, tenant_a)
 
 
+async def _reached(receiver: WebhookReceiver, count: int, within: float = 20.0) -> list[Any]:
+    """The subscription.usage_threshold_reached webhooks received, once `count` came."""
+    deadline = time.monotonic() + within
+    while True:
+        found = [
+            d
+            for d in receiver.deliveries
+            if d.payload["webhook_type"] == "subscription.usage_threshold_reached"
+        ]
+        if len(found) >= count:
+            return found
+        assert time.monotonic() < deadline, f"{len(found)} webhooks, not {count}"
+        await asyncio.sleep(0.1)
+
+
 async def test_a_recurring_threshold_crossed_twice_and_the_period_deducting_both(
-    api: ProgressiveApi, sessions: async_sessionmaker[AsyncSession]
+    api: ProgressiveApi, sessions: async_sessionmaker[AsyncSession], receiver: WebhookReceiver
 ) -> None:
     await api.setup("2026-03-01T00:00:00Z", thresholds=EVERY_20)
+    secret = await api.ok("GET", "/api/v1/webhook_endpoints/signing_secret")
+    receiver.secret = secret["webhook_signing_secret"]["secret"]
+    endpoint = {
+        "webhook_url": receiver.url,
+        "signature_algo": "hmac",
+        "event_types": ["subscription.usage_threshold_reached"],
+    }
+    await api.ok("POST", "/api/v1/webhook_endpoints", {"webhook_endpoint": endpoint})
 
     await api.use(25, "2026-03-05T00:00:00Z")
     (first,) = await progressive_invoices(sessions, 1)
@@ -112,3 +139,14 @@ async def test_a_recurring_threshold_crossed_twice_and_the_period_deducting_both
             )
         )
     assert pending == ["pending", "pending"]
+    # Lago's subscription.usage_threshold_reached, signed, once per crossing.
+    reached = await _reached(receiver, 2)
+    assert all(d.verified for d in reached)
+    assert [
+        (
+            d.payload["subscription"]["external_id"],
+            d.payload["subscription"]["usage_threshold"]["amount_cents"],
+            d.payload["subscription"]["usage_threshold"]["recurring"],
+        )
+        for d in reached
+    ] == [("sub_1", 2000, True)] * 2
