@@ -39,6 +39,7 @@ from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
 from bxb.lago_objects.invoices import invoice_objects
+from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.finalizing import net_payment_term
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
@@ -297,9 +298,7 @@ async def preview_invoice(
         coupons = []
     assembled = assemble_invoice(drafts, coupons, credit_cents=0, currency=currency, at=draft.at)
     for line, priced in zip(draft.lines, assembled.fees, strict=True):
-        line.fee.coupons_amount_cents = priced.coupons_amount_cents
-        line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
-        line.fee.taxes_rate = priced.tax.taxes_rate
+        set_fee_prices(line.fee, priced)
     tz = customer_zone(customer, org)
     issuing_date = local_day(draft.at, tz)
     now = utcnow()

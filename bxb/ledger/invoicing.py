@@ -27,6 +27,7 @@ from bxb.billing.usage import compute_customer_usage
 from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
 from bxb.ledger import credit_notes
+from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.models import CreditNote, Fee, Invoice
@@ -168,9 +169,7 @@ class Invoicing:
         invoice.fees.clear()
         for position, (line, priced) in enumerate(zip(lines, assembled.fees, strict=True)):
             line.fee.position = position
-            line.fee.coupons_amount_cents = priced.coupons_amount_cents
-            line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
-            line.fee.taxes_rate = priced.tax.taxes_rate
+            set_fee_prices(line.fee, priced)
             invoice.fees.append(line.fee)
         for position, credit in enumerate(credits, start=len(lines)):
             credit.position = position
