@@ -8,9 +8,10 @@ next, priced like a real one (coupons, then taxes) but never stored nor numbered
   current period: the base fee in arrears or the next period's fee in advance, plus the
   usage of the current period so far (read from the event store, as current usage is).
 
-Limits: charge minimums, filters split into separate lines, plan changes
-(`subscriptions.plan_code`) and terminations (`subscriptions.terminated_at`) are not
-previewed; the last two answer 422. Credit notes and wallet credits are not deducted.
+Limits: charge minimums and minimum commitments (their true-ups), filters split into
+separate lines, plan changes (`subscriptions.plan_code`) and terminations
+(`subscriptions.terminated_at`) are not previewed; the last two answer 422. Credit notes
+and wallet credits are not deducted.
 """
 
 from __future__ import annotations
