@@ -162,3 +162,25 @@ async def test_in_advance_plan_reconciles_its_commitment_on_the_next_invoice(
     assert by_type["commitment"].to_datetime == datetime.fromisoformat("2026-02-01T00:00:00Z")
     assert (closing.fees_amount_cents, closing.taxes_amount_cents) == (5000, 1000)
     assert closing.total_amount_cents == 6000
+
+
+async def test_a_termination_reconciles_the_commitment_for_the_days_used(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = SubscriptionApi(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-01-01T00:00:00Z")
+    await api.plan(amount_cents=1000, minimum_commitment={"amount_cents": 3100})
+    assert (await api.subscribe(billing_time="calendar")).status_code == 200
+    assert (await api.advance("2026-01-11T08:00:00Z")).status_code == 200
+    await api.ok("DELETE", "/api/v1/subscriptions/sub_1")
+
+    (invoice,) = await _invoices(sessions)
+    # January 1-10 (the termination day belongs to what comes next): 10 of 31 days.
+    # Base fee 1000 × 10/31 = 322.58 → 323; commitment 3100 × 10/31 = 1000; true-up 677.
+    assert invoice.kind == "termination"
+    by_type = {f.fee_type: f.amount_cents for f in invoice.fees}
+    assert by_type == {"subscription": 323, "commitment": 677}
+    assert invoice.total_amount_cents == 1000
