@@ -198,7 +198,8 @@ async def _billed_before(
                 Fee.fee_type.in_(("subscription", "charge")),
                 Fee.from_datetime >= start,
                 Fee.to_datetime <= end,
-                Fee.invoice_id != invoice.id,
+                # Fees without an invoice (not invoiceable in-advance fees) count too.
+                or_(Fee.invoice_id.is_(None), Fee.invoice_id != invoice.id),
                 or_(Invoice.id.is_(None), Invoice.status != "voided"),
             )
         )
