@@ -30,7 +30,7 @@ from bxb.ledger import credit_notes
 from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
-from bxb.ledger.minimums import charge_true_up_fee, commitment_fee
+from bxb.ledger.minimums import charge_true_up_fee, closing_commitment_fee, usage_window
 from bxb.models import CreditNote, Fee, Invoice
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 
@@ -123,8 +123,7 @@ class Invoicing:
                 charge_lines.append(FeeLine(draft, fee))
             own = charge_lines[-1].fee  # the charge's own fee (or its unmatched remainder)
             true_up = charge_true_up_fee(
-                request,
-                window,
+                usage_window(request, window),
                 charge,
                 own,
                 charge_usage.amount_cents,
@@ -183,7 +182,7 @@ class Invoicing:
             for line in charge_lines:
                 charge_taxes = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
                 lines.append(FeeLine(_with_taxes(line.draft, charge_taxes), line.fee))
-        commitment = await commitment_fee(
+        commitment = await closing_commitment_fee(
             session, request, invoice, [line.fee for line in lines], taxes
         )
         if commitment is not None:

@@ -20,6 +20,7 @@ shapes (Lago's) and what a period already billed, read from the ledger.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -41,6 +42,21 @@ CLOSING_KINDS = frozenset({"period_end", "termination", "plan_change"})
 COMMITMENT_NAME = "Minimum commitment"  # Lago's default name (commitment.minimum.name)
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """What a minimum is checked over: a subscription's [start, end) inside a period
+    ending at period_end, `days` of its `full_days`."""
+
+    organization_id: uuid.UUID
+    currency: str
+    segment_id: uuid.UUID
+    start: datetime
+    end: datetime
+    period_end: datetime
+    days: int
+    full_days: int
+
+
 def _terms(request: BillingRequest, plan: PlanSnapshot) -> Terms:
     row = request.rows[-1]  # every row of a subscription shares its anchor and billing time
     return Terms(
@@ -52,28 +68,39 @@ def _terms(request: BillingRequest, plan: PlanSnapshot) -> Terms:
     )
 
 
-def window_days(request: BillingRequest, window: UsageWindow) -> tuple[int, int]:
-    """The usage window's days, and the full days of the charges period it lies in."""
+def usage_window(request: BillingRequest, window: UsageWindow) -> Reconciled:
+    """A usage window, within the charges period it lies in."""
     terms = _terms(request, window.plan)
     period = charges_period(window.from_datetime, window.from_datetime, terms)
     days = days_between(window.from_datetime, window.to_datetime, terms.tz)
-    return min(days, period.full_days), period.full_days
+    return Reconciled(
+        request.organization_id,
+        request.currency,
+        window.segment_id,
+        window.from_datetime,
+        window.to_datetime,
+        period.end,
+        min(days, period.full_days),
+        period.full_days,
+    )
 
 
 def charge_true_up_fee(
-    request: BillingRequest,
-    window: UsageWindow,
+    where: Reconciled,
     charge: ChargeSnapshot,
     parent: Fee,
     used_amount_cents: int,
     used_precise_amount_cents: Decimal,
 ) -> Fee | None:
-    """The true-up of charge's minimum over window (``parent``: the charge's own fee)."""
+    """The true-up of charge's minimum over a window (``parent``: the charge's own fee)."""
     if charge.pay_in_advance or charge.min_amount_cents <= 0:
         return None
-    days, full_days = window_days(request, window)
     true_up = charge_true_up(
-        charge.min_amount_cents, days, full_days, used_amount_cents, used_precise_amount_cents
+        charge.min_amount_cents,
+        where.days,
+        where.full_days,
+        used_amount_cents,
+        used_precise_amount_cents,
     )
     if true_up is None:
         return None
@@ -81,25 +108,25 @@ def charge_true_up_fee(
         parent.id = uuid.uuid4()
     return Fee(
         id=uuid.uuid4(),
-        organization_id=request.organization_id,
-        subscription_id=window.segment_id,
+        organization_id=where.organization_id,
+        subscription_id=where.segment_id,
         charge_id=charge.id,
         fee_type="charge",
         description=charge.invoice_display_name or charge.billable_metric.name,
         item_code=charge.billable_metric.code,
         amount_cents=true_up.amount_cents,
         precise_amount_cents=true_up.precise_amount_cents,
-        amount_currency=request.currency,
+        amount_currency=where.currency,
         units=Decimal(1),
         events_count=0,
-        from_datetime=window.from_datetime,
-        to_datetime=window.to_datetime,
+        from_datetime=where.start,
+        to_datetime=where.end,
         true_up_parent_fee_id=parent.id,
         amount_details={"min_amount_cents": charge.min_amount_cents},
     )
 
 
-async def commitment_fee(
+async def closing_commitment_fee(
     session: AsyncSession,
     request: BillingRequest,
     invoice: Invoice,
@@ -123,17 +150,37 @@ async def commitment_fee(
         anchor=row.subscription_at,
         tz=tz,
     )
-    days = min(days_between(start, end, tz), period.full_days)
-    if days <= 0:
-        return None
-    counted = [f for f in fees if _in_period(f, request.invoice_segment_id, start, period.end)]
-    earlier_amount, earlier_precise = await _billed_before(
-        session, invoice, request.invoice_segment_id, start, period.end
+    where = Reconciled(
+        request.organization_id,
+        request.currency,
+        request.invoice_segment_id,
+        start,
+        end,
+        period.end,
+        min(days_between(start, end, tz), period.full_days),
+        period.full_days,
     )
+    return await commitment_fee(session, where, plan, fees, taxes, invoice.id)
+
+
+async def commitment_fee(
+    session: AsyncSession,
+    where: Reconciled,
+    plan: Plan,
+    fees: list[Fee],
+    taxes: TaxBook,
+    invoice_id: uuid.UUID | None = None,
+) -> tuple[Fee, FeeDraft] | None:
+    """The commitment's true-up for `where`, given this invoice's `fees` (other invoices,
+    but `invoice_id`, are read from the ledger), priced with the commitment's taxes."""
+    if not plan.minimum_commitment_amount_cents or where.days <= 0:
+        return None
+    counted = [f for f in fees if _in_period(f, where.segment_id, where.start, where.period_end)]
+    earlier_amount, earlier_precise = await _billed_before(session, where, invoice_id)
     true_up = commitment_true_up(
         plan.minimum_commitment_amount_cents,
-        days,
-        period.full_days,
+        where.days,
+        where.full_days,
         sum(f.amount_cents for f in counted) + earlier_amount,
         sum((f.precise_amount_cents for f in counted), Decimal(0)) + earlier_precise,
     )
@@ -141,27 +188,30 @@ async def commitment_fee(
         return None
     fee = Fee(
         id=uuid.uuid4(),
-        organization_id=request.organization_id,
-        subscription_id=request.invoice_segment_id,
+        organization_id=where.organization_id,
+        subscription_id=where.segment_id,
         fee_type="commitment",
         description=plan.minimum_commitment_invoice_display_name or COMMITMENT_NAME,
         item_code=plan.code,
         amount_cents=true_up.amount_cents,
         precise_amount_cents=true_up.precise_amount_cents,
-        amount_currency=request.currency,
+        amount_currency=where.currency,
         units=Decimal(1),
-        from_datetime=start,
-        to_datetime=end,
+        from_datetime=where.start,
+        to_datetime=where.end,
         amount_details={
             "minimum_commitment_amount_cents": plan.minimum_commitment_amount_cents,
             "commitment_amount_cents": int(true_up.minimum_cents),
-            "days": days,
-            "full_days": period.full_days,
+            "days": where.days,
+            "full_days": where.full_days,
         },
     )
     tax_ids = [uuid.UUID(tax_id) for tax_id in plan.minimum_commitment_tax_ids]
     draft = FeeDraft(
-        "commitment", true_up.amount_cents, taxes.for_commitment(plan.id, tax_ids), plan.code
+        f"commitment-{where.segment_id}",
+        true_up.amount_cents,
+        taxes.for_commitment(plan.id, tax_ids),
+        plan.code,
     )
     return fee, draft
 
@@ -178,30 +228,26 @@ def _in_period(fee: Fee, segment_id: uuid.UUID, start: datetime, end: datetime) 
 
 
 async def _billed_before(
-    session: AsyncSession,
-    invoice: Invoice,
-    segment_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
+    session: AsyncSession, where: Reconciled, invoice_id: uuid.UUID | None
 ) -> tuple[int, Decimal]:
     """What other (not voided) invoices billed the subscription for this period."""
-    row = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Fee.amount_cents), 0),
-                func.coalesce(func.sum(Fee.precise_amount_cents), 0),
-            )
-            .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
-            .where(
-                Fee.organization_id == invoice.organization_id,
-                Fee.subscription_id == segment_id,
-                Fee.fee_type.in_(("subscription", "charge")),
-                Fee.from_datetime >= start,
-                Fee.to_datetime <= end,
-                # Fees without an invoice (not invoiceable in-advance fees) count too.
-                or_(Fee.invoice_id.is_(None), Fee.invoice_id != invoice.id),
-                or_(Invoice.id.is_(None), Invoice.status != "voided"),
-            )
+    query = (
+        select(
+            func.coalesce(func.sum(Fee.amount_cents), 0),
+            func.coalesce(func.sum(Fee.precise_amount_cents), 0),
         )
-    ).one()
+        .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
+        .where(
+            Fee.organization_id == where.organization_id,
+            Fee.subscription_id == where.segment_id,
+            Fee.fee_type.in_(("subscription", "charge")),
+            Fee.from_datetime >= where.start,
+            Fee.to_datetime <= where.period_end,
+            or_(Invoice.id.is_(None), Invoice.status != "voided"),
+        )
+    )
+    if invoice_id is not None:
+        # Fees without an invoice (not invoiceable in-advance fees) count too.
+        query = query.where(or_(Fee.invoice_id.is_(None), Fee.invoice_id != invoice_id))
+    row = (await session.execute(query)).one()
     return int(row[0]), Decimal(row[1])

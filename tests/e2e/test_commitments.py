@@ -42,6 +42,11 @@ async def _events(api: SubscriptionApi, days: list[str]) -> None:
         await api.ok("POST", "/api/v1/events", {"event": event})
 
 
+async def _preview(api: SubscriptionApi) -> dict[str, Any]:
+    body = {"customer": {"external_id": "cus_1"}, "subscriptions": {"external_ids": ["sub_1"]}}
+    return await api.ok("POST", "/api/v1/invoices/preview", body)
+
+
 def _fee(invoice: dict[str, Any], fee_type: str, *, true_up: bool = False) -> dict[str, Any]:
     fee: dict[str, Any]
     (fee,) = [
@@ -81,6 +86,15 @@ async def test_commitment_and_charge_minimum_on_a_partial_first_period(
     )
     assert (await api.subscribe(billing_time="calendar")).status_code == 200
     await _events(api, ["2026-01-20", "2026-01-21", "2026-01-22"])
+    # The preview of January's invoice already shows both true-ups (figures below).
+    preview = (await _preview(api))["invoice"]
+    assert [(f["item"]["type"], f["amount_cents"]) for f in preview["fees"]] == [
+        ("subscription", 548),
+        ("charge", 300),
+        ("charge", 797),
+        ("commitment", 3839),
+    ]
+    assert (preview["taxes_amount_cents"], preview["total_amount_cents"]) == (384, 5868)
     assert (await api.advance("2026-03-01T00:00:00Z")).status_code == 200
 
     january, february = await _invoices(sessions)
@@ -145,6 +159,13 @@ async def test_in_advance_plan_reconciles_its_commitment_on_the_next_invoice(
     )
     assert (await api.subscribe(billing_time="calendar")).status_code == 200
     await _events(api, ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08"])
+    preview = (await _preview(api))["invoice"]  # the invoice of February 1st (below)
+    assert [(f["item"]["type"], f["amount_cents"]) for f in preview["fees"]] == [
+        ("subscription", 1000),
+        ("charge", 400),
+        ("commitment", 3600),
+    ]
+    assert (preview["taxes_amount_cents"], preview["total_amount_cents"]) == (1000, 6000)
     assert (await api.advance("2026-02-01T00:00:00Z")).status_code == 200
 
     start, closing = await _invoices(sessions)
