@@ -45,8 +45,8 @@ from bxb.events.store import EventStore
 from bxb.lago_objects.invoices import invoice_objects
 from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.finalizing import net_payment_term
-from bxb.ledger.minimums import Reconciled, charge_true_up_fee, commitment_fee
-from bxb.models import Customer, Fee, Invoice, Organization, Plan, Subscription
+from bxb.ledger.minimums import Reconciled, charge_true_up_fee, commitment_fee, plan_commitment
+from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState
 
@@ -65,8 +65,8 @@ class _Draft:
     lines: list[_Line]
     subscriptions: list[Subscription]
     plans: list[PlanSnapshot]
-    # The periods whose minimum commitment the invoice reconciles, with their plan's id.
-    commitments: list[tuple[Reconciled, uuid.UUID]] = field(default_factory=list)
+    # The periods whose minimum commitment the invoice reconciles.
+    commitments: list[Reconciled] = field(default_factory=list)
 
 
 def _base_line(
@@ -275,7 +275,7 @@ async def _existing(
             days,
             period.full_days,
         )
-        draft.commitments.append((where, row.plan_id))
+        draft.commitments.append(where)
         draft.subscriptions.append(row)
         draft.plans.append(plan)
     return draft
@@ -303,10 +303,10 @@ async def preview_invoice(
         raise validation_error({"plan_code": ["value_is_mandatory"]})
     currency = draft.plans[0].currency
     taxes = await TaxBook.load(session, org.id, customer.id, draft.plans)
-    for where, plan_id in draft.commitments:
-        plan_row = await session.get(Plan, plan_id)
+    for where in draft.commitments:
+        commitment = await plan_commitment(session, where.segment_id)
         fees = [line.fee for line in draft.lines]
-        found = plan_row and await commitment_fee(session, where, plan_row, fees, taxes)
+        found = commitment and await commitment_fee(session, where, commitment, fees, taxes)
         if found:
             draft.lines.append(_Line(*found))
     drafts = []

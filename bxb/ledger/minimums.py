@@ -57,6 +57,46 @@ class Reconciled:
     full_days: int
 
 
+@dataclass(frozen=True)
+class Commitment:
+    """A plan's minimum commitment, as read from the plan at billing time."""
+
+    plan_id: uuid.UUID
+    plan_code: str
+    interval: str
+    amount_cents: int
+    invoice_display_name: str | None
+    tax_ids: tuple[uuid.UUID, ...]
+
+
+async def plan_commitment(session: AsyncSession, segment_id: uuid.UUID) -> Commitment | None:
+    """The commitment of a subscription's plan (one small query; None without one)."""
+    row = (
+        await session.execute(
+            select(
+                Plan.id,
+                Plan.code,
+                Plan.interval,
+                Plan.minimum_commitment_amount_cents,
+                Plan.minimum_commitment_invoice_display_name,
+                Plan.minimum_commitment_tax_ids,
+            )
+            .join(Subscription, Subscription.plan_id == Plan.id)
+            .where(Subscription.id == segment_id)
+        )
+    ).one_or_none()
+    if row is None or not row.minimum_commitment_amount_cents:
+        return None
+    return Commitment(
+        row.id,
+        row.code,
+        row.interval,
+        row.minimum_commitment_amount_cents,
+        row.minimum_commitment_invoice_display_name,
+        tuple(uuid.UUID(t) for t in row.minimum_commitment_tax_ids),
+    )
+
+
 def _terms(request: BillingRequest, plan: PlanSnapshot) -> Terms:
     row = request.rows[-1]  # every row of a subscription shares its anchor and billing time
     return Terms(
@@ -136,16 +176,15 @@ async def closing_commitment_fee(
     """The minimum commitment's true-up on this invoice, if it closes a short period."""
     if request.kind not in CLOSING_KINDS:
         return None
-    segment = await session.get(Subscription, request.invoice_segment_id)
-    plan = await session.get(Plan, segment.plan_id) if segment is not None else None
-    if plan is None or not plan.minimum_commitment_amount_cents:
+    commitment = await plan_commitment(session, request.invoice_segment_id)
+    if commitment is None:
         return None
     start, end = request.invoice_period_start, request.invoice_period_end
     tz = zone(request.timezone)
     row = request.rows[-1]
     period = period_containing(
         start,
-        interval=Interval(plan.interval),
+        interval=Interval(commitment.interval),
         billing_time=BillingTime(row.billing_time),
         anchor=row.subscription_at,
         tz=tz,
@@ -160,25 +199,25 @@ async def closing_commitment_fee(
         min(days_between(start, end, tz), period.full_days),
         period.full_days,
     )
-    return await commitment_fee(session, where, plan, fees, taxes, invoice.id)
+    return await commitment_fee(session, where, commitment, fees, taxes, invoice.id)
 
 
 async def commitment_fee(
     session: AsyncSession,
     where: Reconciled,
-    plan: Plan,
+    commitment: Commitment,
     fees: list[Fee],
     taxes: TaxBook,
     invoice_id: uuid.UUID | None = None,
 ) -> tuple[Fee, FeeDraft] | None:
     """The commitment's true-up for `where`, given this invoice's `fees` (other invoices,
     but `invoice_id`, are read from the ledger), priced with the commitment's taxes."""
-    if not plan.minimum_commitment_amount_cents or where.days <= 0:
+    if where.days <= 0:
         return None
     counted = [f for f in fees if _in_period(f, where.segment_id, where.start, where.period_end)]
     earlier_amount, earlier_precise = await _billed_before(session, where, invoice_id)
     true_up = commitment_true_up(
-        plan.minimum_commitment_amount_cents,
+        commitment.amount_cents,
         where.days,
         where.full_days,
         sum(f.amount_cents for f in counted) + earlier_amount,
@@ -191,8 +230,8 @@ async def commitment_fee(
         organization_id=where.organization_id,
         subscription_id=where.segment_id,
         fee_type="commitment",
-        description=plan.minimum_commitment_invoice_display_name or COMMITMENT_NAME,
-        item_code=plan.code,
+        description=commitment.invoice_display_name or COMMITMENT_NAME,
+        item_code=commitment.plan_code,
         amount_cents=true_up.amount_cents,
         precise_amount_cents=true_up.precise_amount_cents,
         amount_currency=where.currency,
@@ -200,18 +239,17 @@ async def commitment_fee(
         from_datetime=where.start,
         to_datetime=where.end,
         amount_details={
-            "minimum_commitment_amount_cents": plan.minimum_commitment_amount_cents,
+            "minimum_commitment_amount_cents": commitment.amount_cents,
             "commitment_amount_cents": int(true_up.minimum_cents),
             "days": where.days,
             "full_days": where.full_days,
         },
     )
-    tax_ids = [uuid.UUID(tax_id) for tax_id in plan.minimum_commitment_tax_ids]
     draft = FeeDraft(
         f"commitment-{where.segment_id}",
         true_up.amount_cents,
-        taxes.for_commitment(plan.id, tax_ids),
-        plan.code,
+        taxes.for_commitment(commitment.plan_id, commitment.tax_ids),
+        commitment.plan_code,
     )
     return fee, draft
 
