@@ -119,9 +119,10 @@ class Fee(TenantMixin, Base):
     precise_coupons_amount_cents: Mapped[Decimal] = mapped_column(
         Numeric(40, 15), default=Decimal(0), server_default="0"
     )
-    # A charge minimum's true-up fee: the charge fee it tops up.
+    # A charge minimum's true-up fee: the charge fee it tops up. SET NULL: a draft's fees
+    # are all deleted when it is refreshed, in whatever order the flush picks.
     true_up_parent_fee_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("fees.id", ondelete="CASCADE")
+        ForeignKey("fees.id", ondelete="SET NULL")
     )
     units: Mapped[Decimal] = mapped_column(Numeric(40, 15), default=Decimal(0))
     events_count: Mapped[int | None]

@@ -205,3 +205,52 @@ async def test_a_termination_reconciles_the_commitment_for_the_days_used(
     by_type = {f.fee_type: f.amount_cents for f in invoice.fees}
     assert by_type == {"subscription": 323, "commitment": 677}
     assert invoice.total_amount_cents == 1000
+
+
+async def test_a_draft_with_true_ups_is_refreshed_with_late_usage(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = SubscriptionApi(temporal_client, tenant_a)
+    await api.customer_on_clock(
+        "2026-01-01T00:00:00Z", billing_configuration={"invoice_grace_period": 3}
+    )
+    metric = await _metric(api)
+    await api.plan(
+        amount_cents=1000,
+        minimum_commitment={"amount_cents": 5000},
+        charges=[
+            {
+                "billable_metric_id": metric,
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+                "min_amount_cents": 2000,
+            }
+        ],
+    )
+    assert (await api.subscribe(billing_time="calendar")).status_code == 200
+    await _events(api, ["2026-01-05", "2026-01-06", "2026-01-07"])
+    assert (await api.advance("2026-02-01T00:00:00Z")).status_code == 200
+    (draft,) = await _invoices(sessions)
+    # January: 1000 + 300 of calls + true-up 1700 (minimum 2000) = 3000; commitment 2000.
+    amounts = sorted(f.amount_cents for f in draft.fees)
+    assert (draft.status, amounts) == ("draft", [300, 1000, 1700, 2000])
+    # A late call for January, then a refresh: 400 of calls, true-up 1600, the rest equal.
+    await _events(api, ["2026-01-30"])
+    refreshed = (await api.ok("PUT", f"/api/v1/invoices/{draft.id}/refresh"))["invoice"]
+    fees = sorted(
+        (f["item"]["type"], f["amount_cents"], f["lago_true_up_parent_fee_id"] is not None)
+        for f in refreshed["fees"]
+    )
+    assert fees == [
+        ("charge", 400, False),
+        ("charge", 1600, True),
+        ("commitment", 2000, False),
+        ("subscription", 1000, False),
+    ]
+    assert refreshed["total_amount_cents"] == 5000
+    assert (await api.advance("2026-02-04T00:00:00Z")).status_code == 200
+    (final,) = await _invoices(sessions)
+    assert (final.status, final.total_amount_cents) == ("finalized", 5000)

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column(
             "true_up_parent_fee_id",
             sa.Uuid(),
-            sa.ForeignKey("fees.id", ondelete="CASCADE"),
+            sa.ForeignKey("fees.id", ondelete="SET NULL"),
             nullable=True,
         ),
     )
