@@ -51,7 +51,7 @@ async def _respond(session: SessionDep, feature: Feature) -> dict[str, Any]:
 
 
 @router.post("/features")
-async def create(body: FeatureCreateBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+async def post_feature(body: FeatureCreateBody, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     data = body.feature
     with answering():
         feature = await create_feature(
@@ -103,7 +103,7 @@ async def get_feature(code: str, org: OrgDep, session: SessionDep) -> dict[str, 
 
 @router.put("/features/{code}")
 @router.patch("/features/{code}", include_in_schema=False)
-async def update(
+async def put_feature(
     code: str, body: FeatureUpdateBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
     with answering():
@@ -115,7 +115,7 @@ async def update(
 
 
 @router.delete("/features/{code}")
-async def delete(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+async def delete_feature_route(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     """Lago: the feature leaves every plan and subscription; the answer is the feature."""
     with answering():
         feature = await find_feature(session, org.id, code)

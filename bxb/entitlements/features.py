@@ -99,6 +99,8 @@ def _update_privilege(privilege: Privilege, data: Mapping[str, Any]) -> None:
         privilege.name = _check_text("privilege.name", data["name"], NAME_LENGTH)
     config = data.get("config")
     options = config.get("select_options") if isinstance(config, dict) else None
+    if options is not None and not isinstance(options, list):
+        raise invalid("privilege.config", "invalid_format")
     if options:
         current = dict(privilege.config or {})
         merged = list(current.get("select_options") or [])

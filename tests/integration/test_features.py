@@ -190,6 +190,11 @@ async def test_an_update_renames_adds_privileges_and_extends_select_options(
     }
     error = await api.error("PUT", "/features/seats", options_on_integer, 422)
     assert error["error_details"] == {"privilege.config": ["invalid_format"]}
+    not_a_list = {
+        "feature": {"privileges": [{"code": "provider", "config": {"select_options": "okta"}}]}
+    }
+    error = await api.error("PUT", "/features/seats", not_a_list, 422)
+    assert error["error_details"] == {"privilege.config": ["invalid_format"]}
     assert (await api.ok("GET", "/features/seats"))["feature"]["privileges"] == updated[
         "privileges"
     ]
