@@ -3,11 +3,16 @@ their privilege's type, in Lago's shapes and with Lago's errors."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bxb.models import Plan, Subscription
 from tests.support.auth import Tenant
 from tests.support.entitlements import Api, privilege
 
@@ -187,3 +192,53 @@ async def test_another_organization_sees_no_entitlement(
     assert granted[0]["privileges"][0]["value"] == 1
     mine = await api.ok("GET", "/plans/basic/entitlements/seats")
     assert mine["entitlement"]["privileges"][0]["value"] == 10
+
+
+async def test_a_subscription_on_an_overridden_copy_has_its_parents_entitlements(
+    api: Api, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    """Lago reads `plan.parent || plan`: plan_overrides make a child copy of the plan, and
+    the copy's subscriptions are entitled by the parent. (The mirror row is written here as
+    the workflow's activity writes it; plan_overrides themselves are another part.)"""
+    await api.grant("basic", {"seats": {"max": 10}})
+    customer = await api.ok("POST", "/customers", {"customer": {"external_id": "cus_1"}})
+    async with sessions() as session, session.begin():
+        parent = await session.scalar(select(Plan).where(Plan.code == "basic"))
+        assert parent is not None
+        child = Plan(
+            organization_id=tenant_a.organization_id,
+            code="basic",
+            name="Basic",
+            interval="monthly",
+            amount_cents=2000,
+            amount_currency="USD",
+            parent_id=parent.id,
+        )
+        session.add(child)
+        await session.flush()
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        session.add(
+            Subscription(
+                organization_id=tenant_a.organization_id,
+                external_id="sub_1",
+                customer_id=uuid.UUID(customer["customer"]["lago_id"]),
+                external_customer_id="cus_1",
+                plan_id=child.id,
+                plan_code="basic",
+                plan_amount_cents=2000,
+                plan_amount_currency="USD",
+                status="active",
+                billing_time="calendar",
+                subscription_at=start,
+                started_at=start,
+                workflow_id="wf-sub_1",
+            )
+        )
+    answer = await api.ok("GET", "/subscriptions/sub_1/entitlements")
+    assert [(e["code"], e["privileges"][0]["plan_value"]) for e in answer["entitlements"]] == [
+        ("seats", 10)
+    ]
+    patched = await api.ok(
+        "PATCH", "/subscriptions/sub_1/entitlements", {"entitlements": {"seats": {"max": 12}}}
+    )
+    assert patched["entitlements"][0]["overrides"] == {"max": 12}
