@@ -67,6 +67,12 @@ async def test_a_feature_is_created_read_and_listed_in_lagos_shape(
     [
         ({"name": "No code"}, {"code": ["value_is_mandatory"]}),
         ({"code": " "}, {"code": ["value_is_mandatory"]}),
+        ({"code": "f", "privileges": [{"code": 5}]}, {"privilege.code": ["value_is_invalid"]}),
+        (
+            {"code": "f", "privileges": [{"code": "p", "name": "n" * 256}]},
+            {"privilege.name": ["value_is_too_long"]},
+        ),
+        ({"code": "f", "privileges": {"code": "p"}}, {"privileges": ["invalid_type"]}),
         ({"code": "x" * 256}, {"code": ["value_is_too_long"]}),
         ({"code": "f", "description": "d" * 601}, {"description": ["value_is_too_long"]}),
         (

@@ -86,6 +86,19 @@ async def test_post_replaces_and_patch_adds(api: Api) -> None:
         },
     ]
     assert await api.grant("basic", {}, method="PATCH") == patched
+    # A feature sent without values keeps its values, even in a POST (as in Lago).
+    assert await api.grant("basic", {"sso": None, "seats": {}}, method="PATCH") == patched
+    assert await api.grant("basic", {"sso": {}}) == patched[1:]
+    granted = await api.grant("basic", {"sso": {"enabled": True}, "seats": None})
+    assert granted == [
+        patched[1],
+        {
+            "code": "seats",
+            "name": "Number of seats",
+            "description": "Users of the account",
+            "privileges": [],
+        },
+    ]
     assert await api.grant("basic", {}) == []  # Lago: an empty POST removes everything
 
 

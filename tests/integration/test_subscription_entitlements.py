@@ -86,6 +86,13 @@ async def test_overrides_over_the_plans_values(api: Api) -> None:
         ]
     }
     assert await api.ok("GET", PATH) == patched
+    # An override changes; a wrong value for it is refused and changes nothing.
+    again = await api.ok("PATCH", PATH, {"entitlements": {"seats": {"max": "16"}}})
+    assert values(again)["seats"]["max"] == (16, 10, 16)
+    wrong = {"entitlements": {"seats": {"max": "sixteen"}}}
+    await api.error("PATCH", PATH, wrong, 422)
+    assert values(await api.ok("GET", PATH))["seats"]["max"] == (16, 10, 16)
+    patched = await api.ok("PATCH", PATH, {"entitlements": {"seats": {"max": 15}}})
 
     # The plan's changes reach the subscription at once; its overrides stay.
     await api.grant("basic", {"seats": {"root": False, "max": 12}}, method="PATCH")
