@@ -62,6 +62,10 @@ async def test_post_grants_features_with_values_cast_by_type(api: Api) -> None:
     assert await api.ok("GET", "/plans/basic/entitlements") == {"entitlements": expected}
     one = await api.ok("GET", "/plans/basic/entitlements/seats")
     assert one == {"entitlement": expected[0]}
+    # Lago's plan object carries them too.
+    assert (await api.ok("GET", "/plans/basic"))["plan"]["entitlements"] == expected
+    listed = await api.ok("GET", "/plans")
+    assert [p["entitlements"] for p in listed["plans"]] == [expected]
 
 
 async def test_post_replaces_and_patch_adds(api: Api) -> None:
