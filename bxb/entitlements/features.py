@@ -62,7 +62,8 @@ def _check_text(field: str, value: object, limit: int, *, required: bool = False
 
 def _check_duplicates(privileges: Sequence[Mapping[str, Any]] | None) -> None:
     codes = [p.get("code") for p in privileges or []]
-    if len(codes) != len(set(map(str, codes))):
+    texts = [code.strip() if isinstance(code, str) else str(code) for code in codes]
+    if len(texts) != len(set(texts)):
         raise invalid("privilege.code", "value_is_duplicated")
 
 
@@ -158,7 +159,8 @@ async def update_feature(
         feature.description = _check_text("description", changes["description"], DESCRIPTION_LENGTH)
     existing = {p.code: p for p in await privileges_of(session, feature.id)}
     for item in items:
-        privilege = existing.get(str(item.get("code")))
+        code = item.get("code")
+        privilege = existing.get(code.strip()) if isinstance(code, str) else None
         if privilege is None:
             session.add(_new_privilege(feature, item))
         else:

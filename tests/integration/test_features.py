@@ -80,6 +80,10 @@ async def test_a_feature_is_created_read_and_listed_in_lagos_shape(
             {"privilege.code": ["value_is_duplicated"]},
         ),
         (
+            {"code": "f", "privileges": [{"code": "max"}, {"code": " max "}]},
+            {"privilege.code": ["value_is_duplicated"]},
+        ),
+        (
             {"code": "f", "privileges": [{"code": "max", "value_type": "float"}]},
             {"privilege.value_type": ["value_is_invalid"]},
         ),
