@@ -3,6 +3,7 @@ their privilege's type, in Lago's shapes and with Lago's errors."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -259,3 +260,20 @@ async def test_a_subscription_on_an_overridden_copy_has_its_parents_entitlements
         "PATCH", "/subscriptions/sub_1/entitlements", {"entitlements": {"seats": {"max": 12}}}
     )
     assert patched["entitlements"][0]["overrides"] == {"max": 12}
+
+
+async def test_concurrent_grants_of_one_feature_never_fail_with_a_server_error(api: Api) -> None:
+    """Both requests create the plan's entitlement; the unique index lets one in. The other
+    is answered 422 (or succeeds, if it came second), never 500."""
+    bodies = [{"entitlements": {"seats": {"max": n}}} for n in (1, 2, 3, 4)]
+    answers = await asyncio.gather(
+        *(api.send("PATCH", "/plans/basic/entitlements", body) for body in bodies)
+    )
+    assert {a.status_code for a in answers} <= {200, 422}
+    assert any(a.status_code == 200 for a in answers)
+    for answer in answers:
+        if answer.status_code == 422:
+            assert answer.json()["error_details"] == {"base": ["value_already_exist"]}
+    entitlements = (await api.ok("GET", "/plans/basic/entitlements"))["entitlements"]
+    assert len(entitlements) == 1
+    assert entitlements[0]["privileges"][0]["value"] in (1, 2, 3, 4)
