@@ -96,8 +96,16 @@ def usage_cents(usage: Sequence[Sequence[Any]]) -> int:
     return sum(line.fee.amount_cents for lines in usage for line in lines)
 
 
+def is_progressive(kind: str) -> bool:
+    """A progressive billing invoice's kind (or that of the usage it prices)."""
+    return kind == "progressive" or kind.startswith(KIND_PREFIX)
+
+
 def fee_key(fee: Fee) -> str:
-    """Which fee of another invoice of the period bills the same thing."""
+    """Which fee of another invoice of the period bills the same thing (a charge's
+    minimum true-up is no usage: it is never deducted)."""
+    if fee.true_up_parent_fee_id is not None:
+        return f"true-up:{fee.charge_id}"
     return f"{fee.charge_id}:{fee.charge_filter_id or ''}"
 
 
@@ -157,7 +165,7 @@ async def _window_billed(
     )
     billed: dict[str, int] = {}
     for fee in latest.fees if latest is not None else ():
-        if fee.fee_type == "charge":
+        if fee.fee_type == "charge" and fee.true_up_parent_fee_id is None:
             billed[fee_key(fee)] = billed.get(fee_key(fee), 0) + fee.amount_cents
     return billed
 

@@ -211,3 +211,49 @@ async def test_termination_deducts_the_last_progressive_invoice_not_a_voided_one
     # $32 of usage, less the $12 the first (finalized) progressive invoice billed.
     assert (charge.amount_cents, charge.coupons_amount_cents) == (3200, 1200)
     assert closing.progressive_billing_credit_amount_cents == 1200
+
+
+async def test_minimums_wait_for_the_period_end_and_count_usage_once(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    temporal_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A charge minimum of $30 and a plan commitment of $100 (both with 20 % VAT): the
+    progressive invoice bills usage only; the period-end invoice trues up the charge to
+    $30 and the period to $100, counting March's $12 of usage once."""
+    api = ProgressiveApi(temporal_client, tenant_a)
+    store = PostgresEventStore(engine)
+    await api.setup(
+        "2026-03-01T00:00:00Z",
+        thresholds=[{"amount_cents": 1000}],
+        charge={"min_amount_cents": 3000},
+        minimum_commitment={"amount_cents": 10000},
+    )
+    await api.use(12, "2026-03-05T00:00:00Z")
+    context = await usage_context(sessions, temporal_env.client)
+    await react(sessions, store, context)
+    (first,) = await progressive_invoices(sessions, 1)
+    assert [(f.fee_type, f.amount_cents) for f in first.fees] == [("charge", 1200)]
+    assert first.total_amount_cents == 1440
+
+    await api.advance("2026-04-01T00:00:00Z")
+    final = (await invoices(sessions))[-1]
+    # Base 1000, usage 1200, charge true-up 3000 - 1200 = 1800, commitment
+    # 10000 - (1000 + 1200 + 1800) = 6000: fees 10000, less 1200 billed = 8800, VAT 1760.
+    assert sorted((f.fee_type, f.amount_cents) for f in final.fees) == [
+        ("charge", 1200),
+        ("charge", 1800),
+        ("commitment", 6000),
+        ("subscription", 1000),
+    ]
+    assert (
+        final.fees_amount_cents,
+        final.progressive_billing_credit_amount_cents,
+        final.taxes_amount_cents,
+        final.total_amount_cents,
+    ) == (10000, 1200, 1760, 10560)
+    # Paid in all: 1440 + 10560 = 12000 = the $100 commitment + 20 %.
+    assert first.total_amount_cents + final.total_amount_cents == 12000

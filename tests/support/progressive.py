@@ -41,7 +41,11 @@ class ProgressiveApi:
         return result
 
     async def setup(
-        self, frozen: str = "2026-03-01T00:00:00Z", thresholds: list[dict[str, Any]] | None = None
+        self,
+        frozen: str = "2026-03-01T00:00:00Z",
+        thresholds: list[dict[str, Any]] | None = None,
+        charge: dict[str, Any] | None = None,
+        **plan_fields: Any,
     ) -> None:
         """Customer on a clock at `frozen`, plan "metered" ($10 a month in arrears, VAT)."""
         await self.ok(
@@ -72,9 +76,10 @@ class ProgressiveApi:
                     "charge_model": "standard",
                     "properties": {"amount": "1"},
                 }
+                | (charge or {})
             ],
             "usage_thresholds": THRESHOLDS if thresholds is None else thresholds,
-        }
+        } | plan_fields
         await self.ok("POST", "/api/v1/plans", {"plan": plan})
         body = {"external_customer_id": "cus_1", "plan_code": "metered", "external_id": "sub_1"}
         await self.ok("POST", "/api/v1/subscriptions", {"subscription": body})
