@@ -40,7 +40,7 @@ from bxb.ledger.progressive import (
     thresholds_of,
     usage_cents,
 )
-from bxb.models import AppliedUsageThreshold, Invoice, Subscription
+from bxb.models import AppliedUsageThreshold, Invoice, Subscription, UsageThreshold
 from bxb.payments.collect import has_payment_provider
 from bxb.usage_reactions.context import UsageContext
 from bxb.webhooks import outbox
@@ -98,7 +98,7 @@ async def react(
             return []
         invoice = await _issue(session, invoicing, request, usage, crossings, before + current)
         webhooks += await notifications.invoice_event(session, invoice, "invoice.created")
-        reached = list(dict.fromkeys(uuid.UUID(c.threshold.id) for c in crossings))
+        reached = [a.usage_threshold_id for a in await _applied(session, invoice.id)]
         webhooks += await threshold_reached_webhooks(session, invoice, reached)
         result = BillingResult(
             invoice_id=invoice.id,
@@ -110,6 +110,15 @@ async def react(
     if webhooks and activity.in_activity():  # delivery starts once committed
         await outbox.dispatch(activity.client(), webhooks)
     return [result]
+
+
+async def _applied(session: AsyncSession, invoice_id: uuid.UUID) -> list[AppliedUsageThreshold]:
+    rows = await session.scalars(
+        select(AppliedUsageThreshold)
+        .where(AppliedUsageThreshold.invoice_id == invoice_id)
+        .order_by(AppliedUsageThreshold.passed_threshold_amount_cents)
+    )
+    return list(rows)
 
 
 async def _issued(session: AsyncSession, request: BillingRequest) -> bool:
@@ -137,7 +146,12 @@ async def _issue(
     await invoicing.compose(session, request, usage, invoice, final=True)
     session.add(invoice)
     await session.flush()
+    # Snapshots pin threshold rows' ids; one that is not a row is recorded nowhere.
+    ids = [uuid.UUID(c.threshold.id) for c in crossings]
+    known = set(await session.scalars(select(UsageThreshold.id).where(UsageThreshold.id.in_(ids))))
     for crossing in crossings:
+        if uuid.UUID(crossing.threshold.id) not in known:
+            continue
         session.add(
             AppliedUsageThreshold(
                 organization_id=request.organization_id,
