@@ -104,7 +104,7 @@ class SubscriptionActivities:
             webhooks = await _subscription_webhooks(session, request)
             result = BillingResult()
             invoice, grace_days = None, 0
-            if request.base_fees or request.usage:
+            if request.base_fees or request.usage or request.fixed_fees:
                 invoice, grace_days = await self._invoice(session, request, usage, webhooks)
             if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"

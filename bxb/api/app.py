@@ -15,6 +15,7 @@ from bxb.api import (
     credit_notes,
     customers,
     events,
+    fixed_charges,
     health,
     invoice_actions,
     invoices,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         wallets,
         webhook_endpoints,
         stripe_webhooks,
+        fixed_charges,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import not_found, validation_error
+from bxb.api.fixed_charge_taxes import fixed_charge_taxes
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.charges import ChargeDraft, draft_charges, model_properties
 from bxb.api.schemas.plans import (
@@ -244,6 +245,9 @@ async def _render(
             taxes[f"commitment:{plan.id}"] = [
                 by_id[tax_id] for tax_id in plan.minimum_commitment_tax_ids if tax_id in by_id
             ]
+    fixed = [f for plan in plans for f in plan.fixed_charges]
+    if fixed:
+        taxes.update((await fixed_charge_taxes(session, org, fixed)).items())
     return [plan_object(plan, taxes) for plan in plans]
 
 

@@ -37,6 +37,7 @@ from bxb.workflows.state import (
     ChargeFilterSnapshot,
     ChargeSnapshot,
     CreateRequest,
+    FixedChargeSnapshot,
     PlanSnapshot,
     Segment,
     Status,
@@ -102,6 +103,22 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
                 min_amount_cents=charge.min_amount_cents,
             )
             for charge in plan.charges
+        ],
+        fixed_charges=[
+            FixedChargeSnapshot(
+                id=fixed.id,
+                code=fixed.code,
+                add_on_id=fixed.add_on_id,
+                add_on_code=fixed.add_on.code,
+                add_on_name=fixed.add_on.name,
+                invoice_display_name=fixed.invoice_display_name,
+                charge_model=fixed.charge_model,
+                properties=fixed.properties,
+                units=fixed.units,
+                pay_in_advance=fixed.pay_in_advance,
+                prorated=fixed.prorated,
+            )
+            for fixed in plan.fixed_charges
         ],
     )
 

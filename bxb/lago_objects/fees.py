@@ -76,7 +76,7 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
             "lago_item_id": str(add_on.id),
             "item_type": "AddOn",
         }
-        return item, False, True
+        return item, bool(fee.amount_details.get("pay_in_advance")), True
     subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
     plan = refs.plans.get(subscription.plan_id) if subscription else None
     if plan is not None:
@@ -95,7 +95,7 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "lago_id": str(fee.id) if fee.id else None,
         "lago_charge_id": str(fee.charge_id) if fee.charge_id else None,
         "lago_charge_filter_id": str(fee.charge_filter_id) if fee.charge_filter_id else None,
-        "lago_fixed_charge_id": None,
+        "lago_fixed_charge_id": str(fee.fixed_charge_id) if fee.fixed_charge_id else None,
         "lago_invoice_id": str(invoice.id) if invoice.id else None,
         "lago_true_up_fee_id": None,
         "lago_true_up_parent_fee_id": None,
@@ -136,7 +136,11 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "event_transaction_id": None,
         # One-off lines keep their free text apart from the name shown on the invoice.
         "description": fee.amount_details.get("description", fee.description),
-        "amount_details": {k: v for k, v in fee.amount_details.items() if k != "description"},
+        "amount_details": {
+            k: v
+            for k, v in fee.amount_details.items()
+            if k not in ("description", "pay_in_advance")
+        },
         "item": item,
         "applied_taxes": [],
     }

@@ -29,6 +29,7 @@ from bxb.events.store import EventStore
 from bxb.ledger import credit_notes
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
+from bxb.ledger.fixed_fees import fixed_fee_lines
 from bxb.models import CreditNote, Fee, Invoice
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 
@@ -144,6 +145,9 @@ class Invoicing:
             [*(w.plan for w in request.usage), *(b.plan for b in request.base_fees)],
         )
         lines, unused = _base_fee_lines(request, taxes)
+        lines += [
+            FeeLine(draft, fee) for draft, fee in await fixed_fee_lines(session, request, taxes)
+        ]
         credits: list[Fee] = []
         webhooks: list[uuid.UUID] = []
         for credit in unused:

@@ -9,6 +9,7 @@ from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNote
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.event import Event
+from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
@@ -38,6 +39,7 @@ __all__ = [
     "Customer",
     "Event",
     "Fee",
+    "FixedCharge",
     "Invoice",
     "InvoiceSequence",
     "Organization",

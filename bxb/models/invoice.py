@@ -97,6 +97,7 @@ class Fee(TenantMixin, Base):
     charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charges.id"))
     charge_filter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charge_filters.id"))
     add_on_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("add_ons.id"))
+    fixed_charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fixed_charges.id"))
     # Order on the invoice: the subscription fee first, then charges.
     position: Mapped[int] = mapped_column(default=0)
     fee_type: Mapped[str] = mapped_column(String(16))  # subscription | charge | add_on | credit

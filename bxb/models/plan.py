@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, IdMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from bxb.models.billable_metric import BillableMetric
+from bxb.models.fixed_charge import FixedCharge
 
 
 class Plan(TenantMixin, SoftDeleteMixin, Base):
@@ -55,6 +56,12 @@ class Plan(TenantMixin, SoftDeleteMixin, Base):
         order_by="Charge.created_at",
         primaryjoin="and_(Plan.id == Charge.plan_id, Charge.deleted_at.is_(None))",
         lazy="selectin",
+    )
+    fixed_charges: Mapped[list[FixedCharge]] = relationship(
+        order_by="FixedCharge.created_at",
+        primaryjoin="and_(Plan.id == FixedCharge.plan_id, FixedCharge.deleted_at.is_(None))",
+        lazy="selectin",
+        viewonly=True,
     )
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from bxb.workflows.state import PlanSnapshot
+from bxb.workflows.state import FixedChargeSnapshot, PlanSnapshot
 
 
 class SubscriptionRow(BaseModel):
@@ -61,6 +61,20 @@ class UsageWindow(BaseModel):
     to_datetime: datetime
 
 
+class FixedFeeWindow(BaseModel):
+    """Fixed charges of a plan over a window of one of its periods: those paid in advance
+    for the period that starts, or those paid in arrears for the one that ends."""
+
+    segment_id: UUID
+    plan_id: UUID
+    plan_code: str
+    charges: list[FixedChargeSnapshot]
+    from_datetime: datetime
+    to_datetime: datetime
+    days: int
+    full_days: int
+
+
 class BillingRequest(BaseModel):
     """Record a transition: mirror rows and, when there is anything to bill, one invoice.
 
@@ -81,6 +95,7 @@ class BillingRequest(BaseModel):
     invoice_period_end: datetime
     base_fees: list[BaseFeeLine] = Field(default_factory=list)
     usage: list[UsageWindow] = Field(default_factory=list)
+    fixed_fees: list[FixedFeeWindow] = Field(default_factory=list)
     rows: list[SubscriptionRow] = Field(default_factory=list)
 
 

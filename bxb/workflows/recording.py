@@ -24,6 +24,7 @@ from bxb.workflows.billing_requests import (
     BillingRequest,
     BillingResult,
     DunningPolicy,
+    FixedFeeWindow,
     SubscriptionRow,
     UsageWindow,
 )
@@ -115,6 +116,7 @@ class Recording:
         usage: list[UsageWindow] | None = None,
         extra_rows: list[SubscriptionRow] | None = None,
         invoice_segment: Segment | None = None,
+        fixed: list[FixedFeeWindow] | None = None,
     ) -> None:
         s = self.state
         request = BillingRequest(
@@ -131,6 +133,7 @@ class Recording:
             invoice_period_end=period_end,
             base_fees=fees,
             usage=usage or [],
+            fixed_fees=fixed or [],
             rows=[*(extra_rows or []), self._current_row()],
         )
         result = await self._run_until_done(

@@ -83,6 +83,22 @@ class ChargeSnapshot(BaseModel):
         )
 
 
+class FixedChargeSnapshot(BaseModel):
+    """A fixed charge as the subscription pinned it (Lago: units of an add-on per period)."""
+
+    id: UUID
+    code: str
+    add_on_id: UUID
+    add_on_code: str
+    add_on_name: str
+    invoice_display_name: str | None = None
+    charge_model: str
+    properties: dict[str, Any]
+    units: Decimal
+    pay_in_advance: bool = False
+    prorated: bool = False
+
+
 class PlanSnapshot(BaseModel):
     id: UUID
     code: str
@@ -95,6 +111,8 @@ class PlanSnapshot(BaseModel):
     trial_period_days: Decimal | None = None
     bill_charges_monthly: bool = False
     charges: list[ChargeSnapshot] = Field(default_factory=list)
+    # Defaulted: states and histories from before fixed charges existed decode unchanged.
+    fixed_charges: list[FixedChargeSnapshot] = Field(default_factory=list)
 
 
 class Segment(BaseModel):

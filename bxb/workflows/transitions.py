@@ -13,8 +13,14 @@ from datetime import datetime
 from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
 from bxb.billing.proration import is_upgrade
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
-from bxb.workflows.billing_requests import BaseFeeLine, SubscriptionRow, UsageWindow
+from bxb.workflows.billing_requests import (
+    BaseFeeLine,
+    FixedFeeWindow,
+    SubscriptionRow,
+    UsageWindow,
+)
 from bxb.workflows.clock import WorkflowClock
+from bxb.workflows.fixed_charges import FixedCharges
 from bxb.workflows.recording import Recording
 from bxb.workflows.state import (
     ChangePlanRequest,
@@ -29,7 +35,7 @@ from bxb.workflows.state import (
 BACKDATING_PATCH = "backdated-start-bills-current-period"
 
 
-class Transitions(Recording):
+class Transitions(Recording, FixedCharges):
     # Provided by SubscriptionWorkflow.
     clock: WorkflowClock
 
@@ -131,12 +137,16 @@ class Transitions(Recording):
         if backdated:
             self._begin_backdated(at, now)
             fees: list[BaseFeeLine] = []
+            fixed: list[FixedFeeWindow] = []
         else:
             self._begin_period(at)
             fees = self._advance_fee(at)
+            fixed = self._fixed_fees(opening_at=at)
         assert s.period_start is not None
         assert s.period_end is not None
-        await self._record("start_subscription", "start", at, s.period_start, s.period_end, fees)
+        await self._record(
+            "start_subscription", "start", at, s.period_start, s.period_end, fees, fixed=fixed
+        )
         self._upsert_search_attributes()
 
     def _begin_backdated(self, at: datetime, now: datetime) -> None:
@@ -194,6 +204,7 @@ class Transitions(Recording):
         else:
             self._begin_period(at)
         fees += self._advance_fee(at)
+        fixed = self._fixed_fees(closing=(old, closing_start, at), opening_at=at)
         await self._record(
             "close_period",
             "period_end",
@@ -204,6 +215,7 @@ class Transitions(Recording):
             usage=usage,
             extra_rows=extra_rows,
             invoice_segment=old,
+            fixed=fixed,
         )
         self._rt.period_closed = True
         self._upsert_search_attributes()
@@ -220,6 +232,7 @@ class Transitions(Recording):
             old = s.segment
             fees = self._closing_fees(old, at)
             usage = self._usage(old, at)
+            fixed = self._fixed_fees(closing=(old, s.period_start, at))
             s.status = Status.TERMINATED
             s.terminated_at = at
             extra = self._cancel_downgrade()
@@ -232,6 +245,7 @@ class Transitions(Recording):
                 fees,
                 usage=usage,
                 extra_rows=extra,
+                fixed=fixed,
             )
         self._upsert_search_attributes()
 
@@ -306,6 +320,7 @@ class Transitions(Recording):
             at,
         )
         fees += self._advance_fee(at)
+        fixed = self._fixed_fees(closing=(old, closing_start, at), opening_at=at)
         await self._record(
             "change_plan",
             "plan_change",
@@ -316,6 +331,7 @@ class Transitions(Recording):
             usage=usage,
             extra_rows=extra,
             invoice_segment=old,
+            fixed=fixed,
         )
         self._upsert_search_attributes()
 

@@ -1,0 +1,115 @@
+"""Fixed charges and plan overrides billed through real Temporal with a test clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bxb.models import Invoice
+from tests.support.auth import Tenant
+
+pytestmark = pytest.mark.slow
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
+        self.client = client
+        self.headers = tenant.headers
+        self.clock = ""
+
+    async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        response = await self.client.request(method, path, json=body, headers=self.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def customer_on_clock(self, frozen: str) -> None:
+        clock = await self.ok(
+            "POST", "/api/v1/test_clocks", {"test_clock": {"name": "c", "frozen_time": frozen}}
+        )
+        self.clock = clock["test_clock"]["lago_id"]
+        body = {"external_id": "cus_1", "test_clock_id": self.clock}
+        await self.ok("POST", "/api/v1/customers", {"customer": body})
+
+    async def advance(self, to: str) -> None:
+        path = f"/api/v1/test_clocks/{self.clock}/advance"
+        await self.ok("POST", path, {"test_clock": {"frozen_time": to}})
+
+
+async def _invoices(sessions: async_sessionmaker[AsyncSession]) -> list[Invoice]:
+    async with sessions() as session:
+        return list(
+            await session.scalars(
+                select(Invoice).options(selectinload(Invoice.fees)).order_by(Invoice.sequential_id)
+            )
+        )
+
+
+def _fees(invoice: Invoice) -> list[tuple[str, str, int]]:
+    return sorted((fee.fee_type, fee.item_code, fee.amount_cents) for fee in invoice.fees)
+
+
+async def test_fixed_charges_in_advance_and_prorated_in_arrears(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-01-10T00:00:00Z")
+    for code in ("seat", "support"):
+        add_on = {"name": code.title(), "code": code, "amount_cents": 0, "amount_currency": "USD"}
+        await api.ok("POST", "/api/v1/add_ons", {"add_on": add_on})
+    plan = {
+        "name": "Team",
+        "code": "team",
+        "interval": "monthly",
+        "amount_cents": 3100,
+        "amount_currency": "USD",
+    }
+    await api.ok("POST", "/api/v1/plans", {"plan": plan})
+    seats = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 3,
+        "pay_in_advance": True,
+        "properties": {"amount": "12.50"},
+    }
+    support = {
+        "add_on_code": "support",
+        "charge_model": "standard",
+        "units": 2,
+        "prorated": True,
+        "properties": {"amount": "31"},
+    }
+    for body in (seats, support):
+        await api.ok("POST", "/api/v1/plans/team/fixed_charges", {"fixed_charge": body})
+    subscription = {"external_customer_id": "cus_1", "plan_code": "team", "external_id": "sub_1"}
+    await api.ok("POST", "/api/v1/subscriptions", {"subscription": subscription})
+    await api.advance("2026-02-01T00:00:00Z")
+
+    start, february = await _invoices(sessions)
+    # Start (Jan 10): the seats, paid in advance and not prorated: 3 × $12.50 = $37.50.
+    assert _fees(start) == [("fixed_charge", "seat", 3750)]
+    # Feb 1: the plan for Jan 10–31 in arrears, 22/31 × $31 = $22.00; support prorated in
+    # arrears: 2 × 22/31 = 1.419355 units (six places) × $31 = $44.000005 → $44.00;
+    # February's seats in advance, $37.50.
+    assert _fees(february) == [
+        ("fixed_charge", "seat", 3750),
+        ("fixed_charge", "support", 4400),
+        ("subscription", "team", 2200),
+    ]
+    assert february.total_amount_cents == 2200 + 4400 + 3750
+    invoice = await api.ok("GET", f"/api/v1/invoices/{february.id}")
+    fixed = [f for f in invoice["invoice"]["fees"] if f["item"]["type"] == "fixed_charge"]
+    by_code = {f["item"]["code"]: f for f in fixed}
+    assert by_code["support"]["units"] == "1.419355"
+    assert by_code["support"]["pay_in_advance"] is False
+    assert by_code["seat"]["pay_in_advance"] is True
+    assert by_code["seat"]["item"]["item_type"] == "AddOn"
+    assert by_code["seat"]["lago_fixed_charge_id"] is not None
