@@ -23,6 +23,7 @@ from bxb.api import (
     payments,
     plans,
     stripe_webhooks,
+    subscription_charges,
     subscriptions,
     taxes,
     test_clocks,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_endpoints,
         stripe_webhooks,
         fixed_charges,
+        subscription_charges,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

@@ -18,6 +18,7 @@ from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
 from bxb.api.schemas.bounds import AwareInstant, column_length, fits
 from bxb.billing.periods import local_day
@@ -34,7 +35,7 @@ from bxb.core.subscriptions import (
 )
 from bxb.core.tax_book import TaxBook
 from bxb.lago_objects.subscriptions import subscription_object
-from bxb.models import Customer, Organization, Subscription, TestClock
+from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows.state import ChangePlanRequest, CreateRequest, TerminateRequest, UpdateRequest
 from bxb.workflows.subscription import workflow_id
 
@@ -59,6 +60,7 @@ class SubscriptionCreate(BaseModel):
     subscription_at: AwareInstant | None = None
     ending_at: AwareInstant | None = None
     billing_time: Literal["calendar", "anniversary"] = "calendar"
+    plan_overrides: PlanOverridesIn | None = None
 
 
 class SubscriptionCreateBody(BaseModel):
@@ -123,15 +125,24 @@ async def create_subscription(
     data = body.subscription
     customer = await find_customer(session, org.id, data.external_customer_id)
     plan = await find_plan(session, org, data.plan_code)
-    if customer.currency is not None and customer.currency != plan.amount_currency:
+    currency = override_currency(plan, data.plan_overrides)
+    if customer.currency is not None and customer.currency != currency:
         raise validation_error({"currency": ["currencies_does_not_match"]})
+    existing = await live_rows(session, org.id, data.external_id)
+    if data.plan_overrides is not None and (not existing or existing[0].plan_code != plan.code):
+        # Lago: the overrides make a child plan of this subscription's own.
+        plan = await create_override_plan(session, org, plan, data.plan_overrides)
     if customer.currency is None:
-        customer.currency = plan.amount_currency  # the first subscription fixes it (Lago)
-        await session.commit()
+        customer.currency = currency  # the first subscription fixes it (Lago)
+    await session.commit()
+    if plan.parent_id is not None:
+        session.expunge(plan)
+        reloaded = await session.get(Plan, plan.id)
+        assert reloaded is not None
+        plan = reloaded
     client = await temporal.client()
     wait = settings.workflow_update_timeout
     snapshot = plan_snapshot(plan)
-    existing = await live_rows(session, org.id, data.external_id)
     try:
         if existing:
             current = existing[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -113,3 +114,89 @@ async def test_fixed_charges_in_advance_and_prorated_in_arrears(
     assert by_code["seat"]["pay_in_advance"] is True
     assert by_code["seat"]["item"]["item_type"] == "AddOn"
     assert by_code["seat"]["lago_fixed_charge_id"] is not None
+
+
+async def test_plan_overrides_bill_the_overridden_prices(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-03-01T00:00:00Z")
+    metric = await api.ok(
+        "POST",
+        "/api/v1/billable_metrics",
+        {"billable_metric": {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}},
+    )
+    add_on = {"name": "Seat", "code": "seat", "amount_cents": 0, "amount_currency": "USD"}
+    await api.ok("POST", "/api/v1/add_ons", {"add_on": add_on})
+    plan = {
+        "name": "Pro",
+        "code": "pro",
+        "interval": "monthly",
+        "amount_cents": 5000,
+        "amount_currency": "USD",
+        "charges": [
+            {
+                "billable_metric_id": metric["billable_metric"]["lago_id"],
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+            }
+        ],
+    }
+    created = (await api.ok("POST", "/api/v1/plans", {"plan": plan}))["plan"]
+    seat = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 1,
+        "pay_in_advance": True,
+        "properties": {"amount": "10"},
+    }
+    fixed = await api.ok("POST", "/api/v1/plans/pro/fixed_charges", {"fixed_charge": seat})
+    overrides = {
+        "amount_cents": 8000,
+        "name": "Pro (negotiated)",
+        "charges": [{"id": created["charges"][0]["lago_id"], "properties": {"amount": "0.25"}}],
+        "fixed_charges": [{"id": fixed["fixed_charge"]["lago_id"], "units": 4}],
+    }
+    subscription = {
+        "external_customer_id": "cus_1",
+        "plan_code": "pro",
+        "external_id": "sub_1",
+        "plan_overrides": overrides,
+    }
+    await api.ok("POST", "/api/v1/subscriptions", {"subscription": subscription})
+    for n in range(10):
+        event = {
+            "transaction_id": f"call_{n}",
+            "external_subscription_id": "sub_1",
+            "code": "calls",
+            "timestamp": int(datetime(2026, 3, 5 + n, 9, tzinfo=UTC).timestamp()),
+        }
+        await api.ok("POST", "/api/v1/events", {"event": event})
+    await api.advance("2026-04-01T00:00:00Z")
+
+    start, april = await _invoices(sessions)
+    # Start: the overridden 4 seats × $10, in advance.
+    assert _fees(start) == [("fixed_charge", "seat", 4000)]
+    # April 1: the overridden $80.00 for March, 10 calls × $0.25 = $2.50, April's seats.
+    assert _fees(april) == [
+        ("charge", "calls", 250),
+        ("fixed_charge", "seat", 4000),
+        ("subscription", "pro", 8000),
+    ]
+    assert april.total_amount_cents == 12250
+    # The plan itself is unchanged, and its copy is no plan of the catalog.
+    parent = (await api.ok("GET", "/api/v1/plans/pro"))["plan"]
+    assert parent["amount_cents"] == 5000
+    assert parent["charges"][0]["properties"] == {"amount": "1"}
+    assert parent["fixed_charges"][0]["units"] == 1.0
+    assert [p["code"] for p in (await api.ok("GET", "/api/v1/plans"))["plans"]] == ["pro"]
+    # The subscription's own charges are the overridden copies, children of the plan's.
+    charges = (await api.ok("GET", "/api/v1/subscriptions/sub_1/charges"))["charges"]
+    assert [(c["properties"], c["lago_parent_id"]) for c in charges] == [
+        ({"amount": "0.25"}, created["charges"][0]["lago_id"])
+    ]
+    fixed_charges = await api.ok("GET", "/api/v1/subscriptions/sub_1/fixed_charges")
+    assert [f["units"] for f in fixed_charges["fixed_charges"]] == [4.0]
