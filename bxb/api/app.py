@@ -21,6 +21,8 @@ from bxb.api import (
     invoices,
     organizations,
     payments,
+    plan_charge_filters,
+    plan_charges,
     plans,
     stripe_webhooks,
     subscription_charges,
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhook_endpoints,
         stripe_webhooks,
         fixed_charges,
+        plan_charges,
+        plan_charge_filters,
         subscription_charges,
     ):
         app.include_router(module.router)
