@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.plan_charges import cascade_to_subscriptions
 from bxb.api.plans import find_plan
 from bxb.api.schemas.fixed_charges import (
     FixedChargeBody,
@@ -31,6 +32,7 @@ from bxb.api.schemas.fixed_charges import (
     apply_fixed_charge_fields,
 )
 from bxb.api.taxes import taxes_for_codes
+from bxb.core.plan_refresh import plan_family
 from bxb.lago_objects.fixed_charges import fixed_charge_object
 from bxb.models import AddOn, FixedCharge, Organization, Plan
 from bxb.models.base import utcnow
@@ -159,7 +161,12 @@ async def get_fixed_charge(
 
 @router.post("/plans/{code}/fixed_charges")
 async def create_fixed_charge(
-    code: str, body: FixedChargeBody, org: OrgDep, session: SessionDep
+    code: str,
+    body: FixedChargeBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     data = body.fixed_charge
@@ -186,10 +193,14 @@ async def create_fixed_charge(
         raise validation_error(errors)
     session.add(fixed)
     await session.flush()
+    family: list[uuid.UUID] = []
     if data.cascade_updates:
         for child_plan in await _child_plans(session, plan):
             session.add(copy_fixed_charge(fixed, child_plan))
+        family = await plan_family(session, plan)
     await _commit(session)
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return await _respond(session, org, fixed.id)
 
 
@@ -199,7 +210,13 @@ def _same_price(a: FixedCharge, model: str, properties: dict[str, Any], units: A
 
 @router.put("/plans/{code}/fixed_charges/{fixed_charge_code}")
 async def update_fixed_charge(
-    code: str, fixed_charge_code: str, body: FixedChargeBody, org: OrgDep, session: SessionDep
+    code: str,
+    fixed_charge_code: str,
+    body: FixedChargeBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     fixed = await _find(session, plan, fixed_charge_code)
@@ -225,7 +242,10 @@ async def update_fixed_charge(
                 child.charge_model = fixed.charge_model
                 child.properties = copy.deepcopy(fixed.properties)
                 child.units = fixed.units
+    family = await plan_family(session, plan) if data.cascade_updates else []
     await _commit(session)
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return await _respond(session, org, fixed.id)
 
 
@@ -235,6 +255,8 @@ async def delete_fixed_charge(
     fixed_charge_code: str,
     org: OrgDep,
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     body: FixedChargeDeleteBody | None = None,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
@@ -242,8 +264,12 @@ async def delete_fixed_charge(
     rendered = (await render_fixed_charges(session, org, [fixed]))[0]
     now = utcnow()
     fixed.deleted_at = now
+    family: list[uuid.UUID] = []
     if body is not None and body.fixed_charge.cascade_updates:
         for child in await _children(session, fixed):
             child.deleted_at = now
+        family = await plan_family(session, plan)
     await session.commit()
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return {"fixed_charge": rendered}

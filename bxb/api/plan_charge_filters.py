@@ -17,16 +17,19 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.charge_lookup import filter_page, find_charge, find_filter
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import validation_error
 from bxb.api.pagination import PageDep
-from bxb.api.plan_charges import child_charges
+from bxb.api.plan_charges import cascade_to_subscriptions, child_charges
 from bxb.api.plans import find_plan
 from bxb.api.schemas.charges import charge_errors, draft_charge, model_properties
 from bxb.api.schemas.plan_charges import FilterBody, FilterDeleteBody, FilterRouteIn
 from bxb.api.schemas.plans import ChargeFilterIn, ChargeIn
+from bxb.core.plan_refresh import plan_family
+from bxb.core.settings import Settings
+from bxb.core.temporal import TemporalConnector
 from bxb.lago_objects.charge_filters import charge_filter_object
-from bxb.models import Charge, ChargeFilter, Organization
+from bxb.models import Charge, ChargeFilter, Organization, Plan
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -53,6 +56,21 @@ def _check(charge: Charge, filters: list[ChargeFilterIn], index: int) -> None:
 
 async def _load(session: AsyncSession, org: Organization, code: str, charge_code: str) -> Charge:
     return find_charge(await find_plan(session, org, code), charge_code)
+
+
+async def _commit_and_cascade(
+    session: AsyncSession,
+    temporal: TemporalConnector,
+    settings: Settings,
+    org: Organization,
+    charge: Charge,
+    cascade: bool | None,
+) -> None:
+    plan = await session.get(Plan, charge.plan_id)
+    family = await plan_family(session, plan) if cascade and plan is not None else []
+    await session.commit()
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
 
 
 @router.get("/plans/{code}/charges/{charge_code}/filters")
@@ -84,7 +102,13 @@ def _new_filter(charge: Charge, item: ChargeFilterIn) -> ChargeFilter:
 
 @router.post("/plans/{code}/charges/{charge_code}/filters")
 async def create_filter(
-    code: str, charge_code: str, body: FilterBody, org: OrgDep, session: SessionDep
+    code: str,
+    charge_code: str,
+    body: FilterBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     charge = await _load(session, org, code, charge_code)
     data = body.filter
@@ -102,7 +126,7 @@ async def create_filter(
     if data.cascade_updates:
         for child in await child_charges(session, charge):
             session.add(_new_filter(child, item))
-    await session.commit()
+    await _commit_and_cascade(session, temporal, settings, org, charge, data.cascade_updates)
     return {"filter": charge_filter_object(charge, new)}
 
 
@@ -128,6 +152,8 @@ async def update_filter(
     body: FilterBody,
     org: OrgDep,
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     charge = await _load(session, org, code, charge_code)
     target = find_filter(charge, filter_id)
@@ -151,7 +177,7 @@ async def update_filter(
             for child_filter in child.filters:
                 if _same_values(child_filter, old_values):
                     _apply(child_filter, child.charge_model, data)
-    await session.commit()
+    await _commit_and_cascade(session, temporal, settings, org, charge, data.cascade_updates)
     return {"filter": charge_filter_object(charge, target)}
 
 
@@ -162,6 +188,8 @@ async def delete_filter(
     filter_id: str,
     org: OrgDep,
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     body: FilterDeleteBody | None = None,
 ) -> dict[str, Any]:
     charge = await _load(session, org, code, charge_code)
@@ -169,10 +197,11 @@ async def delete_filter(
     rendered = charge_filter_object(charge, target)
     now = utcnow()
     target.deleted_at = now
-    if body is not None and body.filter.cascade_updates:
+    cascade = body is not None and bool(body.filter.cascade_updates)
+    if cascade:
         for child in await child_charges(session, charge):
             for child_filter in child.filters:
                 if _same_values(child_filter, target.values):
                     child_filter.deleted_at = now
-    await session.commit()
+    await _commit_and_cascade(session, temporal, settings, org, charge, cascade)
     return {"filter": rendered}

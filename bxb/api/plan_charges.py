@@ -19,17 +19,33 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.charge_lookup import find_charge, page_of, render_charges
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import validation_error
 from bxb.api.pagination import PageDep
 from bxb.api.plans import _metrics, _save_charge, _taxes_by_code, find_plan
 from bxb.api.schemas.charges import ChargeDraft, charge_errors, draft_charge
 from bxb.api.schemas.plan_charges import ChargeBody, ChargeDeleteBody
 from bxb.api.taxes import replace_applied_taxes
+from bxb.core.plan_refresh import plan_family, refresh_subscriptions
+from bxb.core.settings import Settings
+from bxb.core.temporal import TemporalConnector
 from bxb.models import AppliedTax, Charge, ChargeFilter, Organization, Plan
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
+
+
+async def cascade_to_subscriptions(
+    session: AsyncSession,
+    temporal: TemporalConnector,
+    settings: Settings,
+    org: Organization,
+    family: list[uuid.UUID],
+) -> None:
+    """After a committed change with cascade_updates: the running subscriptions on the plan
+    and its children take its new snapshot at their next period."""
+    wait = settings.workflow_update_timeout
+    await refresh_subscriptions(session, temporal, org.id, family, wait=wait)
 
 
 async def child_plans(session: AsyncSession, plan: Plan) -> list[Plan]:
@@ -126,7 +142,12 @@ async def get_charge(
 
 @router.post("/plans/{code}/charges")
 async def create_charge(
-    code: str, body: ChargeBody, org: OrgDep, session: SessionDep
+    code: str,
+    body: ChargeBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     data = body.charge
@@ -147,17 +168,27 @@ async def create_charge(
     charge = _save_charge(session, org, plan, draft, utcnow())
     await session.flush()
     await _apply_taxes(session, org, charge, draft)
+    family: list[uuid.UUID] = []
     if data.cascade_updates:
         await session.refresh(charge, ["filters"])
         for child_plan in await child_plans(session, plan):
             copy_charge(session, charge, child_plan)
+        family = await plan_family(session, plan)
     await session.commit()
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return await _respond(session, charge.id)
 
 
 @router.put("/plans/{code}/charges/{charge_code}")
 async def update_charge(
-    code: str, charge_code: str, body: ChargeBody, org: OrgDep, session: SessionDep
+    code: str,
+    charge_code: str,
+    body: ChargeBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     charge = find_charge(plan, charge_code)
@@ -177,13 +208,17 @@ async def update_charge(
     _save_charge(session, org, plan, draft, utcnow())
     await session.flush()
     await _apply_taxes(session, org, charge, draft)
+    family: list[uuid.UUID] = []
     if data.cascade_updates:
         for child in await child_charges(session, charge):
             # Lago: in cascade only the price moves, into children that had the parent's.
             if (child.charge_model, child.properties) == (old_model, old_properties):
                 child.charge_model = charge.charge_model
                 child.properties = copy.deepcopy(charge.properties)
+        family = await plan_family(session, plan)
     await session.commit()
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return await _respond(session, charge.id)
 
 
@@ -193,6 +228,8 @@ async def delete_charge(
     charge_code: str,
     org: OrgDep,
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     body: ChargeDeleteBody | None = None,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
@@ -200,8 +237,12 @@ async def delete_charge(
     rendered = (await render_charges(session, [charge]))[0]
     now = utcnow()
     charge.deleted_at = now
+    family: list[uuid.UUID] = []
     if body is not None and body.charge.cascade_updates:
         for child in await child_charges(session, charge):
             child.deleted_at = now
+        family = await plan_family(session, plan)
     await session.commit()
+    if family:
+        await cascade_to_subscriptions(session, temporal, settings, org, family)
     return {"charge": rendered}

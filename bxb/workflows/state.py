@@ -212,6 +212,8 @@ class SubscriptionState(BaseModel):
     collections: list[Collection] = Field(default_factory=list)
     # Patches (workflow.patched ids) this lineage of runs has taken.
     patches: list[str] = Field(default_factory=list)
+    # A newer snapshot of the current plan (cascade_updates), taken at the next period.
+    plan_refresh: PlanSnapshot | None = None
     # False until an activity has recorded the subscription: a start that fails before
     # then leaves nothing behind, so the workflow refuses its create and ends. (True by
     # default for states written before this field existed.)
@@ -236,6 +238,12 @@ class UpdateRequest(Command):
     name: str | None = None
     ending_at: datetime | None = None
     clear_ending_at: bool = False
+
+
+class RefreshPlanRequest(Command):
+    """The plan the subscription is on changed with cascade_updates: its new snapshot."""
+
+    plan: PlanSnapshot
 
 
 class TerminateRequest(Command):

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         CreateRequest,
         InvoiceCommand,
         PaymentNotice,
+        RefreshPlanRequest,
         Status,
         SubscriptionState,
         SubscriptionView,
@@ -260,6 +261,8 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             await self._terminate(now)
         elif command.kind == "update":
             await self._update(command.payload, now)
+        elif command.kind == "refresh_plan":
+            await self._refresh_plan(command.payload, now)
         elif command.kind == "finalize_invoice":
             await self._finalize_command(command.payload, now)
         elif command.kind == "retry_payment":
@@ -320,6 +323,14 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
         self._require_live()
         if request.ending_at is not None and request.ending_at < self.clock.now():
             raise ValueError("ending_at is in the past")
+
+    @workflow.update
+    async def refresh_plan(self, request: RefreshPlanRequest) -> SubscriptionView:
+        return await self._submit("refresh_plan", request)
+
+    @refresh_plan.validator
+    def _validate_refresh_plan(self, request: RefreshPlanRequest) -> None:
+        self._require_live()
 
     @workflow.update
     async def advance_clock(self, request: AdvanceRequest) -> SubscriptionView:

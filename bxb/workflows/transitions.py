@@ -21,6 +21,7 @@ from bxb.workflows.billing_requests import (
 )
 from bxb.workflows.clock import WorkflowClock
 from bxb.workflows.fixed_charges import FixedCharges
+from bxb.workflows.plan_refresh import PlanRefresh
 from bxb.workflows.recording import Recording
 from bxb.workflows.state import (
     ChangePlanRequest,
@@ -35,7 +36,7 @@ from bxb.workflows.state import (
 BACKDATING_PATCH = "backdated-start-bills-current-period"
 
 
-class Transitions(Recording, FixedCharges):
+class Transitions(Recording, FixedCharges, PlanRefresh):
     # Provided by SubscriptionWorkflow.
     clock: WorkflowClock
 
@@ -202,6 +203,7 @@ class Transitions(Recording, FixedCharges):
             )
             extra_rows.append(self._row(old, Status.TERMINATED, terminated_at=at))
         else:
+            self._take_plan_refresh()
             self._begin_period(at)
         fees += self._advance_fee(at)
         fixed = self._fixed_fees(closing=(old, closing_start, at), opening_at=at)

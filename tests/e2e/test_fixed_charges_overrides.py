@@ -200,3 +200,85 @@ async def test_plan_overrides_bill_the_overridden_prices(
     ]
     fixed_charges = await api.ok("GET", "/api/v1/subscriptions/sub_1/fixed_charges")
     assert [f["units"] for f in fixed_charges["fixed_charges"]] == [4.0]
+
+
+async def test_cascade_updates_reach_a_running_subscription_at_its_next_period(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-03-01T00:00:00Z")
+    metric = await api.ok(
+        "POST",
+        "/api/v1/billable_metrics",
+        {"billable_metric": {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}},
+    )
+    add_on = {"name": "Seat", "code": "seat", "amount_cents": 0, "amount_currency": "USD"}
+    await api.ok("POST", "/api/v1/add_ons", {"add_on": add_on})
+    plan = {
+        "name": "Pro",
+        "code": "pro",
+        "interval": "monthly",
+        "amount_cents": 5000,
+        "amount_currency": "USD",
+        "charges": [
+            {
+                "billable_metric_id": metric["billable_metric"]["lago_id"],
+                "code": "calls",
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+            }
+        ],
+    }
+    await api.ok("POST", "/api/v1/plans", {"plan": plan})
+    seat = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 1,
+        "pay_in_advance": True,
+        "properties": {"amount": "10"},
+    }
+    await api.ok("POST", "/api/v1/plans/pro/fixed_charges", {"fixed_charge": seat})
+    subscription = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
+    await api.ok("POST", "/api/v1/subscriptions", {"subscription": subscription})
+
+    async def calls(day: datetime, count: int, prefix: str) -> None:
+        for n in range(count):
+            event = {
+                "transaction_id": f"{prefix}_{n}",
+                "external_subscription_id": "sub_1",
+                "code": "calls",
+                "timestamp": int(day.timestamp()) + n,
+            }
+            await api.ok("POST", "/api/v1/events", {"event": event})
+
+    await calls(datetime(2026, 3, 10, tzinfo=UTC), 2, "march")
+    # Mid-March, with cascade_updates: $2 a call and 3 seats, from the next period on.
+    change = {"charge": {"properties": {"amount": "2"}, "cascade_updates": True}}
+    await api.ok("PUT", "/api/v1/plans/pro/charges/calls", change)
+    more_seats = {"fixed_charge": {"units": 3, "cascade_updates": True}}
+    await api.ok("PUT", "/api/v1/plans/pro/fixed_charges/seat", more_seats)
+    # Without cascade_updates, a change never reaches the running subscription.
+    quiet = {"charge": {"properties": {"amount": "7"}}}
+    await api.ok("PUT", "/api/v1/plans/pro/charges/calls", quiet)
+    await api.advance("2026-04-01T00:00:00Z")
+    await calls(datetime(2026, 4, 10, tzinfo=UTC), 3, "april")
+    await api.advance("2026-05-01T00:00:00Z")
+
+    start, april, may = await _invoices(sessions)
+    assert _fees(start) == [("fixed_charge", "seat", 1000)]
+    # March at the prices it began with (2 calls × $1); April's 3 seats × $10 in advance.
+    assert _fees(april) == [
+        ("charge", "calls", 200),
+        ("fixed_charge", "seat", 3000),
+        ("subscription", "pro", 5000),
+    ]
+    # April at the cascaded price: 3 calls × $2 (not $7); May's seats.
+    assert _fees(may) == [
+        ("charge", "calls", 600),
+        ("fixed_charge", "seat", 3000),
+        ("subscription", "pro", 5000),
+    ]
+    assert (april.total_amount_cents, may.total_amount_cents) == (8200, 8600)
