@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from bxb.models import Invoice
 from tests.support.auth import Tenant
+from tests.support.lago_schema import lago_errors
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +115,8 @@ async def test_fixed_charges_in_advance_and_prorated_in_arrears(
     assert by_code["seat"]["pay_in_advance"] is True
     assert by_code["seat"]["item"]["item_type"] == "AddOn"
     assert by_code["seat"]["lago_fixed_charge_id"] is not None
+    for fee in fixed:
+        assert lago_errors("FeeObject", fee) == []
 
 
 async def test_plan_overrides_bill_the_overridden_prices(

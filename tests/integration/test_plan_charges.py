@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.auth import Tenant
+from tests.support.lago_schema import lago_errors
 from tests.support.plan_catalog import catalog, ok, status_of, subscription_on
 
 
@@ -263,3 +264,58 @@ async def test_another_organization_sees_none_of_it(
     assert (await ok(client, tenant_a, "GET", f"{plan}/fixed_charges/seat"))["fixed_charge"][
         "units"
     ] == 1.0
+
+
+async def test_answers_match_lagos_schemas(
+    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    made = await catalog(client, tenant_a)
+    seat = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 2,
+        "properties": {"amount": "10"},
+        "tax_codes": ["vat"],
+    }
+    fixed = await ok(
+        client, tenant_a, "POST", "/api/v1/plans/pro/fixed_charges", {"fixed_charge": seat}
+    )
+    eu = {"properties": {"amount": "2"}, "values": {"region": ["eu"]}}
+    created = await ok(
+        client, tenant_a, "POST", "/api/v1/plans/pro/charges/calls/filters", {"filter": eu}
+    )
+    await subscription_on(client, sessions, tenant_a, uuid.UUID(made["plan"]["lago_id"]))
+    filter_id = created["filter"]["lago_id"]
+    answers = {
+        "FixedCharge": [
+            fixed,
+            await ok(client, tenant_a, "GET", "/api/v1/plans/pro/fixed_charges/seat"),
+        ],
+        "FixedChargesPaginated": [
+            await ok(client, tenant_a, "GET", "/api/v1/plans/pro/fixed_charges"),
+            await ok(client, tenant_a, "GET", "/api/v1/subscriptions/sub_9/fixed_charges"),
+        ],
+        "Charge": [
+            await ok(client, tenant_a, "GET", "/api/v1/plans/pro/charges/calls"),
+            await ok(client, tenant_a, "GET", "/api/v1/subscriptions/sub_9/charges/calls"),
+        ],
+        "ChargesPaginated": [
+            await ok(client, tenant_a, "GET", "/api/v1/plans/pro/charges"),
+            await ok(client, tenant_a, "GET", "/api/v1/subscriptions/sub_9/charges"),
+        ],
+        "ChargeFilterResponse": [
+            created,
+            await ok(
+                client, tenant_a, "GET", f"/api/v1/plans/pro/charges/calls/filters/{filter_id}"
+            ),
+        ],
+        "ChargeFiltersPaginated": [
+            await ok(client, tenant_a, "GET", "/api/v1/plans/pro/charges/calls/filters"),
+            await ok(client, tenant_a, "GET", "/api/v1/subscriptions/sub_9/charges/calls/filters"),
+        ],
+    }
+    plan = await ok(client, tenant_a, "GET", "/api/v1/plans/pro")
+    answers["FixedChargeObject"] = plan["plan"]["fixed_charges"]
+    for schema, bodies in answers.items():
+        for body in bodies:
+            assert lago_errors(schema, body) == [], (schema, body)
