@@ -26,6 +26,7 @@ from bxb.api import (
     plans,
     stripe_webhooks,
     subscription_charges,
+    subscription_overrides,
     subscriptions,
     taxes,
     test_clocks,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_charges,
         plan_charge_filters,
         subscription_charges,
+        subscription_overrides,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

@@ -128,7 +128,7 @@ async def list_charges(
     code: str, org: OrgDep, session: SessionDep, page: PageDep
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
-    chosen, meta = page_of(plan.charges, page)
+    chosen, meta = page_of(list(reversed(plan.charges)), page)  # newest first (Lago)
     return {"charges": await render_charges(session, chosen), "meta": meta}
 
 

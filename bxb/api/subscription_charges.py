@@ -55,7 +55,7 @@ async def list_subscription_charges(
     subscription_status: str | None = None,
 ) -> dict[str, Any]:
     plan = await subscription_plan(session, org, external_id, subscription_status)
-    chosen, meta = page_of(plan.charges, page)
+    chosen, meta = page_of(list(reversed(plan.charges)), page)  # newest first (Lago)
     return {"charges": await render_charges(session, chosen), "meta": meta}
 
 
@@ -108,7 +108,7 @@ async def list_subscription_fixed_charges(
     subscription_status: str | None = None,
 ) -> dict[str, Any]:
     plan = await subscription_plan(session, org, external_id, subscription_status)
-    chosen, meta = page_of(plan.fixed_charges, page)
+    chosen, meta = page_of(list(reversed(plan.fixed_charges)), page)  # newest first (Lago)
     taxes = await fixed_charge_taxes(session, org, chosen)
     return {
         "fixed_charges": [fixed_charge_object(f, taxes[f.id]) for f in chosen],

@@ -10,7 +10,7 @@ and a scheduled downgrade to the plan starts with the new snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bxb.workflows.state import RefreshPlanRequest, SubscriptionState
@@ -24,10 +24,19 @@ class PlanRefresh:
     # Provided by SubscriptionWorkflow and its other mixins.
     state: SubscriptionState
     _patched: Callable[[str], bool]
+    _record: Callable[..., Awaitable[None]]
 
     async def _refresh_plan(self, request: RefreshPlanRequest, at: datetime) -> None:
         s = self.state
         if not self._patched(PLAN_REFRESH_PATCH):  # pragma: no cover - new runs are patched
+            return
+        if request.replaces is not None:
+            # An override of this subscription's plan: billed from now on, as in Lago (what
+            # was billed in advance for the period stays as it was).
+            if s.segment.plan.id == request.replaces:
+                s.segment = s.segment.model_copy(update={"plan": request.plan})
+                s.plan_refresh = None
+                await self._record("record_subscription", "update", at, at, at, [])
             return
         if s.downgrade is not None and s.downgrade.plan.id == request.plan.id:
             s.downgrade.plan = request.plan

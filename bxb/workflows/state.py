@@ -241,9 +241,12 @@ class UpdateRequest(Command):
 
 
 class RefreshPlanRequest(Command):
-    """The plan the subscription is on changed with cascade_updates: its new snapshot."""
+    """The plan the subscription is on changed with cascade_updates: its new snapshot,
+    taken at the next period. With `replaces`: the subscription's own override of the
+    plan it is on (Lago's subscription charge overrides), taken at once."""
 
     plan: PlanSnapshot
+    replaces: UUID | None = None
 
 
 class TerminateRequest(Command):

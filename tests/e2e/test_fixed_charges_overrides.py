@@ -285,3 +285,83 @@ async def test_cascade_updates_reach_a_running_subscription_at_its_next_period(
         ("subscription", "pro", 5000),
     ]
     assert (april.total_amount_cents, may.total_amount_cents) == (8200, 8600)
+
+
+async def test_overriding_a_running_subscriptions_charges(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-03-01T00:00:00Z")
+    metric = await api.ok(
+        "POST",
+        "/api/v1/billable_metrics",
+        {"billable_metric": {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}},
+    )
+    add_on = {"name": "Seat", "code": "seat", "amount_cents": 0, "amount_currency": "USD"}
+    await api.ok("POST", "/api/v1/add_ons", {"add_on": add_on})
+    plan = {
+        "name": "Pro",
+        "code": "pro",
+        "interval": "monthly",
+        "amount_cents": 5000,
+        "amount_currency": "USD",
+        "charges": [
+            {
+                "billable_metric_id": metric["billable_metric"]["lago_id"],
+                "code": "calls",
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+            }
+        ],
+    }
+    created = (await api.ok("POST", "/api/v1/plans", {"plan": plan}))["plan"]
+    seat = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 1,
+        "pay_in_advance": True,
+        "properties": {"amount": "10"},
+    }
+    await api.ok("POST", "/api/v1/plans/pro/fixed_charges", {"fixed_charge": seat})
+    subscription = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
+    await api.ok("POST", "/api/v1/subscriptions", {"subscription": subscription})
+    for n in range(4):
+        event = {
+            "transaction_id": f"call_{n}",
+            "external_subscription_id": "sub_1",
+            "code": "calls",
+            "timestamp": int(datetime(2026, 3, 10 + n, tzinfo=UTC).timestamp()),
+        }
+        await api.ok("POST", "/api/v1/events", {"event": event})
+    # Mid-March: this subscription's calls cost $3 (a child plan is made for it) ...
+    own = await api.ok(
+        "PUT",
+        "/api/v1/subscriptions/sub_1/charges/calls",
+        {"charge": {"properties": {"amount": "3"}}},
+    )
+    assert own["charge"]["properties"] == {"amount": "3"}
+    assert own["charge"]["lago_parent_id"] == created["charges"][0]["lago_id"]
+    # ... and it has 2 seats (its child plan changed in place).
+    seats = await api.ok(
+        "PUT", "/api/v1/subscriptions/sub_1/fixed_charges/seat", {"fixed_charge": {"units": 2}}
+    )
+    assert seats["fixed_charge"]["units"] == 2.0
+    listed = await api.ok("GET", "/api/v1/subscriptions/sub_1/charges")
+    assert [c["properties"] for c in listed["charges"]] == [{"amount": "3"}]
+    await api.advance("2026-04-01T00:00:00Z")
+
+    start, april = await _invoices(sessions)
+    assert _fees(start) == [("fixed_charge", "seat", 1000)]
+    # March's 4 calls at the subscription's $3 (Lago bills the period with the override);
+    # April's 2 seats × $10 in advance; the plan itself is unchanged.
+    assert _fees(april) == [
+        ("charge", "calls", 1200),
+        ("fixed_charge", "seat", 2000),
+        ("subscription", "pro", 5000),
+    ]
+    parent = (await api.ok("GET", "/api/v1/plans/pro"))["plan"]
+    assert parent["charges"][0]["properties"] == {"amount": "1"}
+    assert parent["fixed_charges"][0]["units"] == 1.0

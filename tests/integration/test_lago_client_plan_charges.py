@@ -16,8 +16,21 @@ import httpx
 import pytest
 from lago_python_client.client import Client
 from lago_python_client.exceptions import LagoApiError
-from lago_python_client.models.charge import Charge, ChargeFilter
-from lago_python_client.models.fixed_charge import FixedCharge, FixedChargeProperties
+from lago_python_client.models.charge import (
+    Charge,
+    ChargeFilter,
+    ChargeOverrides,
+    ChargesOverrides,
+)
+from lago_python_client.models.customer import Customer
+from lago_python_client.models.fixed_charge import (
+    FixedCharge,
+    FixedChargeOverrides,
+    FixedChargeProperties,
+    FixedChargesOverrides,
+)
+from lago_python_client.models.plan import PlanOverrides
+from lago_python_client.models.subscription import Subscription
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support.auth import Tenant
@@ -114,3 +127,56 @@ async def test_lago_client_manages_charges_filters_and_fixed_charges(
     with pytest.raises(LagoApiError) as missing:
         await call(lago.plan_charges.find, "pro", "calls_eu")
     assert missing.value.status_code == 404
+
+
+async def test_lago_client_overrides_a_subscriptions_plan_and_charges(
+    live_api: str, worker: str, tenant_a: Tenant
+) -> None:
+    async with httpx.AsyncClient(base_url=live_api) as http:
+        made = await catalog(http, tenant_a)
+    lago = Client(api_key=tenant_a.api_key, api_url=live_api)
+    await call(lago.customers.create, Customer(external_id="cus_1"))
+    fixed = await call(
+        lago.plan_fixed_charges.create,
+        "pro",
+        FixedCharge(
+            add_on_code="seat",
+            charge_model="standard",
+            units=1,
+            properties=FixedChargeProperties(amount="10"),
+        ),
+    )
+    charge_id = made["plan"]["charges"][0]["lago_id"]
+    overrides = PlanOverrides(
+        amount_cents=7000,
+        charges=ChargesOverrides(
+            __root__=[ChargeOverrides(id=charge_id, properties={"amount": "0.5"})]
+        ),
+        fixed_charges=FixedChargesOverrides(
+            __root__=[FixedChargeOverrides(id=fixed.lago_id, units=3)]
+        ),
+    )
+    subscription = await call(
+        lago.subscriptions.create,
+        Subscription(
+            external_customer_id="cus_1",
+            plan_code="pro",
+            external_id="sub_1",
+            plan_overrides=overrides,
+        ),
+    )
+    assert int(subscription.plan_amount_cents) == 7000
+    own = await call(lago.subscription_charges.find, "sub_1", "calls")
+    assert own.properties == {"amount": "0.5"}
+    assert own.lago_id != charge_id  # the subscription's own copy
+    seats = await call(lago.subscription_fixed_charges.find, "sub_1", "seat")
+    assert seats.units == 3.0
+    cheaper = await call(
+        lago.subscription_charges.update, "sub_1", "calls", Charge(properties={"amount": "0.4"})
+    )
+    assert cheaper.properties == {"amount": "0.4"}
+    more = await call(lago.subscription_fixed_charges.update, "sub_1", "seat", FixedCharge(units=5))
+    assert more.units == 5.0
+    assert (await call(lago.subscription_fixed_charges.find, "sub_1", "seat")).units == 5.0
+    # The catalog plan is untouched.
+    assert (await call(lago.plan_charges.find, "pro", "calls")).properties == {"amount": "1"}

@@ -37,7 +37,7 @@ async def test_charge_routes_create_read_update_delete(
     assert created["charge_model"] == "graduated"
     assert [t["code"] for t in created["taxes"]] == ["vat"]
     listed = await ok(client, tenant_a, "GET", "/api/v1/plans/pro/charges")
-    assert [c["code"] for c in listed["charges"]] == ["calls", "calls_2"]
+    assert [c["code"] for c in listed["charges"]] == ["calls_2", "calls"]  # newest first
     assert listed["meta"]["total_count"] == 2
     got = await ok(client, tenant_a, "GET", "/api/v1/plans/pro/charges/calls_2")
     assert got["charge"] == created
@@ -254,6 +254,8 @@ async def test_another_organization_sees_none_of_it(
         ("GET", f"{sub}/charges/calls/filters/{filter_id}", None),
         ("GET", f"{sub}/fixed_charges", None),
         ("GET", f"{sub}/fixed_charges/seat", None),
+        ("PUT", f"{sub}/charges/calls", {"charge": {"properties": {"amount": "9"}}}),
+        ("PUT", f"{sub}/fixed_charges/seat", {"fixed_charge": {"units": 3}}),
     ]
     for method, path, body in calls:
         code, _ = await status_of(client, tenant_b, method, path, body)
