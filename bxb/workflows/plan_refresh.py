@@ -5,7 +5,9 @@ plan changes nothing for it, unless the change is made with ``cascade_updates`` 
 flag). The API then sends each live subscription on the plan (or on a child plan that
 took the change) the plan's new snapshot; the workflow keeps it and takes it when the
 next period starts, so the period in progress is billed at the prices it started with,
-and a scheduled downgrade to the plan starts with the new snapshot.
+and a scheduled downgrade to the plan starts with the new snapshot. A subscription's own
+override (PUT /subscriptions/{id}/charges/{code}) names the plan it replaces and is taken
+at once, as Lago bills the period in progress with it.
 """
 
 from __future__ import annotations
