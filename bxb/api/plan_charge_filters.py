@@ -20,7 +20,8 @@ from bxb.api.charge_lookup import filter_page, find_charge, find_filter
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import validation_error
 from bxb.api.pagination import PageDep
-from bxb.api.plan_charges import cascade_to_subscriptions, child_charges
+from bxb.api.plan_charges import cascade_to_subscriptions
+from bxb.api.plan_children import child_charges
 from bxb.api.plans import find_plan
 from bxb.api.schemas.charges import charge_errors, draft_charge, model_properties
 from bxb.api.schemas.plan_charges import FilterBody, FilterDeleteBody, FilterRouteIn

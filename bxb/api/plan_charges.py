@@ -15,13 +15,13 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.charge_lookup import find_charge, page_of, render_charges
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import validation_error
 from bxb.api.pagination import PageDep
+from bxb.api.plan_children import child_charges, child_plans, copy_charge
 from bxb.api.plans import _metrics, _save_charge, _taxes_by_code, find_plan
 from bxb.api.schemas.charges import ChargeDraft, charge_errors, draft_charge
 from bxb.api.schemas.plan_charges import ChargeBody, ChargeDeleteBody
@@ -29,7 +29,7 @@ from bxb.api.taxes import replace_applied_taxes
 from bxb.core.plan_refresh import plan_family, refresh_subscriptions
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
-from bxb.models import AppliedTax, Charge, ChargeFilter, Organization, Plan
+from bxb.models import AppliedTax, Charge, Organization, Plan
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -48,22 +48,6 @@ async def cascade_to_subscriptions(
     await refresh_subscriptions(session, temporal, org.id, family, wait=wait)
 
 
-async def child_plans(session: AsyncSession, plan: Plan) -> list[Plan]:
-    return list(
-        await session.scalars(
-            select(Plan).where(Plan.parent_id == plan.id, Plan.deleted_at.is_(None))
-        )
-    )
-
-
-async def child_charges(session: AsyncSession, charge: Charge) -> list[Charge]:
-    return list(
-        await session.scalars(
-            select(Charge).where(Charge.parent_id == charge.id, Charge.deleted_at.is_(None))
-        )
-    )
-
-
 def _free_code(plan: Plan, wanted: str, own: Charge | None) -> bool:
     return all(c.code != wanted for c in plan.charges if c is not own)
 
@@ -74,37 +58,6 @@ def _generated_code(plan: Plan, base: str) -> str:
         n += 1
         code = f"{base}_{n}"
     return code
-
-
-def copy_charge(session: AsyncSession, source: Charge, plan: Plan) -> Charge:
-    """A child of `source` in (overridden) `plan`, with copies of its filters."""
-    charge = Charge(
-        id=uuid.uuid4(),
-        organization_id=source.organization_id,
-        plan_id=plan.id,
-        billable_metric_id=source.billable_metric_id,
-        code=source.code,
-        charge_model=source.charge_model,
-        properties=copy.deepcopy(source.properties),
-        invoice_display_name=source.invoice_display_name,
-        pay_in_advance=source.pay_in_advance,
-        invoiceable=source.invoiceable,
-        prorated=source.prorated,
-        min_amount_cents=source.min_amount_cents,
-        regroup_paid_fees=source.regroup_paid_fees,
-        parent_id=source.id,
-    )
-    session.add(charge)
-    for f in source.filters:
-        session.add(
-            ChargeFilter(
-                charge_id=charge.id,
-                invoice_display_name=f.invoice_display_name,
-                properties=copy.deepcopy(f.properties),
-                values=copy.deepcopy(f.values),
-            )
-        )
-    return charge
 
 
 async def _apply_taxes(

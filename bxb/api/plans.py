@@ -24,7 +24,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api import plan_cascade
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
 from bxb.api.pagination import PageDep, paginate
@@ -39,6 +40,7 @@ from bxb.api.schemas.plans import (
     apply_plan_fields,
 )
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.core.plan_refresh import refresh_subscriptions
 from bxb.lago_objects.plans import plan_object
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import (
@@ -287,13 +289,27 @@ async def get_plan(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any
 
 @router.put("/plans/{code}")
 async def update_plan(
-    code: str, body: PlanUpdateBody, org: OrgDep, session: SessionDep
+    code: str,
+    body: PlanUpdateBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     data = body.plan
     if data.code is not None and data.code != code and await _code_taken(session, org, data.code):
         raise _CODE_TAKEN
+    before = plan_cascade.capture(plan)
     await _save(session, org, plan, data, is_new=False)
+    if data.cascade_updates:
+        session.expunge_all()  # the plan's charges as just saved
+        saved = await session.get(Plan, plan.id)
+        assert saved is not None
+        family = await plan_cascade.cascade_plan(session, saved, before)
+        await session.commit()
+        wait = settings.workflow_update_timeout
+        await refresh_subscriptions(session, temporal, org.id, family, wait=wait)
     return await _reloaded(session, org, plan.id)
 
 

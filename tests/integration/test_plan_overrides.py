@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.models import Charge, FixedCharge
+from bxb.models import Charge, FixedCharge, Plan
 from tests.support.auth import Tenant
 from tests.support.plan_catalog import catalog, child_plan, ok, status_of, subscription_on
 
@@ -187,3 +187,56 @@ async def test_subscription_charge_reads_show_its_overridden_plan(
     assert (await ok(client, tenant_a, "GET", f"{base}/fixed_charges/seat"))["fixed_charge"][
         "units"
     ] == 6.0
+
+
+async def test_plan_update_with_cascade_updates(
+    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    made = await catalog(client, tenant_a)
+    charge_id = made["plan"]["charges"][0]["lago_id"]
+    kept = await child_plan(sessions, tenant_a, {"name": "Pro for ACME"})
+    overridden = await child_plan(
+        sessions,
+        tenant_a,
+        {"amount_cents": 9000, "charges": [{"id": charge_id, "properties": {"amount": "0.5"}}]},
+    )
+    change = {
+        "amount_cents": 6000,
+        "cascade_updates": True,
+        "charges": [
+            {"id": charge_id, "properties": {"amount": "2"}},
+            {
+                "billable_metric_id": made["metric"]["lago_id"],
+                "code": "extra",
+                "charge_model": "standard",
+                "properties": {"amount": "4"},
+            },
+        ],
+    }
+    await ok(client, tenant_a, "PUT", "/api/v1/plans/pro", {"plan": change})
+
+    async def state(plan_id: uuid.UUID) -> tuple[int, list[tuple[str | None, dict[str, Any]]]]:
+        async with sessions() as session:
+            plan = await session.get(Plan, plan_id)
+            assert plan is not None
+            rows = await session.scalars(
+                select(Charge)
+                .where(Charge.plan_id == plan_id, Charge.deleted_at.is_(None))
+                .order_by(Charge.created_at)
+            )
+            return plan.amount_cents, [(c.code, c.properties) for c in rows]
+
+    # The child that kept the parent's prices follows; the overridden one keeps its own.
+    assert await state(kept) == (6000, [("calls", {"amount": "2"}), ("extra", {"amount": "4"})])
+    assert await state(overridden) == (
+        9000,
+        [("calls", {"amount": "0.5"}), ("extra", {"amount": "4"})],
+    )
+    # A charge removed with cascade_updates leaves the children too.
+    removal = {"cascade_updates": True, "charges": [{"id": charge_id}]}
+    await ok(client, tenant_a, "PUT", "/api/v1/plans/pro", {"plan": removal})
+    assert [code for code, _ in (await state(kept))[1]] == ["calls"]
+    assert [code for code, _ in (await state(overridden))[1]] == ["calls"]
+    # Without the flag, nothing reaches them.
+    await ok(client, tenant_a, "PUT", "/api/v1/plans/pro", {"plan": {"amount_cents": 100}})
+    assert (await state(kept))[0] == 6000

@@ -122,8 +122,14 @@ class PlanCreateBody(BaseModel):
     plan: PlanCreate
 
 
+class PlanUpdate(PlanFields):
+    # Lago's flag: the plan's children (plan_overrides copies) and running subscriptions
+    # follow the change (bxb/api/plan_cascade.py).
+    cascade_updates: bool | None = None
+
+
 class PlanUpdateBody(BaseModel):
-    plan: PlanFields
+    plan: PlanUpdate
 
 
 # --- plan fields -------------------------------------------------------------------------
