@@ -22,19 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
+from bxb.api.fixed_charge_writes import add_on_for as _add_on
+from bxb.api.fixed_charge_writes import copy_fixed_charge
+from bxb.api.fixed_charge_writes import tax_ids as _tax_ids
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_charges import cascade_to_subscriptions
 from bxb.api.plans import find_plan
 from bxb.api.schemas.fixed_charges import (
     FixedChargeBody,
     FixedChargeDeleteBody,
-    FixedChargeFields,
     apply_fixed_charge_fields,
 )
-from bxb.api.taxes import taxes_for_codes
 from bxb.core.plan_refresh import plan_family
 from bxb.lago_objects.fixed_charges import fixed_charge_object
-from bxb.models import AddOn, FixedCharge, Organization, Plan
+from bxb.models import FixedCharge, Organization, Plan
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
@@ -62,29 +63,6 @@ async def _find(session: AsyncSession, plan: Plan, code: str) -> FixedCharge:
     return fixed
 
 
-async def _add_on(session: AsyncSession, org: Organization, data: FixedChargeFields) -> AddOn:
-    query = select(AddOn).where(AddOn.organization_id == org.id, AddOn.deleted_at.is_(None))
-    if data.add_on_id is not None:
-        try:
-            query = query.where(AddOn.id == uuid.UUID(data.add_on_id))
-        except ValueError:
-            raise not_found("add_on") from None
-    elif data.add_on_code is not None:
-        query = query.where(AddOn.code == data.add_on_code)
-    else:
-        raise validation_error({"add_on": ["value_is_mandatory"]})
-    add_on: AddOn | None = await session.scalar(query)
-    if add_on is None:
-        raise not_found("add_on")
-    return add_on
-
-
-async def _tax_ids(session: AsyncSession, org: Organization, codes: list[str]) -> list[str]:
-    return [
-        str(tax.id) for tax in await taxes_for_codes(session, org.id, list(dict.fromkeys(codes)))
-    ]
-
-
 async def _children(session: AsyncSession, parent: FixedCharge) -> list[FixedCharge]:
     return list(
         await session.scalars(
@@ -100,25 +78,6 @@ async def _child_plans(session: AsyncSession, plan: Plan) -> list[Plan]:
         await session.scalars(
             select(Plan).where(Plan.parent_id == plan.id, Plan.deleted_at.is_(None))
         )
-    )
-
-
-def copy_fixed_charge(source: FixedCharge, plan: Plan) -> FixedCharge:
-    """A child of `source` in (overridden) `plan`."""
-    return FixedCharge(
-        id=uuid.uuid4(),
-        organization_id=source.organization_id,
-        plan_id=plan.id,
-        add_on_id=source.add_on_id,
-        code=source.code,
-        invoice_display_name=source.invoice_display_name,
-        charge_model=source.charge_model,
-        pay_in_advance=source.pay_in_advance,
-        prorated=source.prorated,
-        units=source.units,
-        properties=copy.deepcopy(source.properties),
-        tax_ids=list(source.tax_ids),
-        parent_id=source.id,
     )
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.errors import validation_error
-from bxb.api.fixed_charges import copy_fixed_charge
+from bxb.api.fixed_charge_writes import copy_fixed_charge
 from bxb.api.schemas.billable_metrics import Name, Text
 from bxb.api.schemas.bounds import Cents
 from bxb.api.schemas.charges import charge_errors, draft_charge, model_properties

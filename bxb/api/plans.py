@@ -28,6 +28,7 @@ from bxb.api import plan_cascade
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
+from bxb.api.fixed_charge_writes import draft_plan_fixed_charges, save_plan_fixed_charges
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.charges import ChargeDraft, draft_charges, model_properties
 from bxb.api.schemas.plans import (
@@ -48,6 +49,7 @@ from bxb.models import (
     BillableMetric,
     Charge,
     ChargeFilter,
+    FixedCharge,
     Organization,
     Plan,
     Tax,
@@ -203,11 +205,20 @@ async def _save(
         if data.charges is not None:
             drafts, charge_errors_found = draft_charges(data.charges, existing, metrics)
             errors |= charge_errors_found
+        fixed: list[FixedCharge] = []
+        current_fixed: list[FixedCharge] = [] if is_new else list(plan.fixed_charges)
+        if data.fixed_charges is not None:
+            fixed, fixed_errors = await draft_plan_fixed_charges(
+                session, org, plan, data.fixed_charges, current_fixed
+            )
+            errors |= fixed_errors
     if errors:
         raise validation_error(errors)
     if is_new:
         session.add(plan)
     await session.flush()
+    if data.fixed_charges is not None:
+        save_plan_fixed_charges(session, current_fixed, fixed)
     if data.tax_codes is not None:
         chosen = [taxes[code] for code in dict.fromkeys(data.tax_codes)]
         await replace_applied_taxes(session, org.id, AppliedTax.plan_id, plan.id, chosen)

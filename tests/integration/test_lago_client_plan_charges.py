@@ -27,9 +27,10 @@ from lago_python_client.models.fixed_charge import (
     FixedCharge,
     FixedChargeOverrides,
     FixedChargeProperties,
+    FixedCharges,
     FixedChargesOverrides,
 )
-from lago_python_client.models.plan import PlanOverrides
+from lago_python_client.models.plan import Plan, PlanOverrides
 from lago_python_client.models.subscription import Subscription
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -118,6 +119,29 @@ async def test_lago_client_manages_charges_filters_and_fixed_charges(
     assert sub_charge.filters.__root__[0].properties == {"amount": "3"}
     sub_fixed = await call(lago.subscription_fixed_charges.find, "sub_9", "seat")
     assert sub_fixed.units == 4.0
+
+    # Fixed charges inline in a plan, as the client sends them.
+    team = await call(
+        lago.plans.create,
+        Plan(
+            name="Team",
+            code="team",
+            interval="monthly",
+            amount_cents=0,
+            amount_currency="USD",
+            fixed_charges=FixedCharges(
+                __root__=[
+                    FixedCharge(
+                        add_on_code="seat",
+                        charge_model="standard",
+                        units=2,
+                        properties=FixedChargeProperties(amount="5"),
+                    )
+                ]
+            ),
+        ),
+    )
+    assert [(f.code, f.units) for f in team.fixed_charges.__root__] == [("seat", 2.0)]
 
     await call(lago.plans.destroy_charge_filter, "pro", "calls", europe.lago_id)
     gone = await call(lago.plan_fixed_charges.destroy, "pro", "seat")

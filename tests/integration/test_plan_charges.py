@@ -321,3 +321,53 @@ async def test_answers_match_lagos_schemas(
     for schema, bodies in answers.items():
         for body in bodies:
             assert lago_errors(schema, body) == [], (schema, body)
+
+
+async def test_plans_take_fixed_charges_inline(client: httpx.AsyncClient, tenant_a: Tenant) -> None:
+    await catalog(client, tenant_a)
+    seat = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 2,
+        "properties": {"amount": "5"},
+    }
+    plan = {
+        "name": "Team",
+        "code": "team",
+        "interval": "monthly",
+        "amount_cents": 0,
+        "amount_currency": "USD",
+        "fixed_charges": [seat],
+    }
+    created = (await ok(client, tenant_a, "POST", "/api/v1/plans", {"plan": plan}))["plan"]
+    [fixed] = created["fixed_charges"]
+    assert (fixed["code"], fixed["units"], fixed["properties"]) == ("seat", 2.0, {"amount": "5"})
+    # An item with its id updates it; one without creates another; those left out go.
+    update = {
+        "fixed_charges": [
+            {"id": fixed["lago_id"], "units": 4},
+            {"add_on_code": "seat", "code": "seat_b", "charge_model": "standard"},
+        ]
+    }
+    updated = (await ok(client, tenant_a, "PUT", "/api/v1/plans/team", {"plan": update}))["plan"]
+    assert [(f["code"], f["units"]) for f in updated["fixed_charges"]] == [
+        ("seat", 4.0),
+        ("seat_b", 0.0),
+    ]
+    assert updated["fixed_charges"][0]["lago_id"] == fixed["lago_id"]
+    kept = {"fixed_charges": [{"id": fixed["lago_id"]}]}
+    left = (await ok(client, tenant_a, "PUT", "/api/v1/plans/team", {"plan": kept}))["plan"]
+    assert [f["code"] for f in left["fixed_charges"]] == ["seat"]
+    bad = {
+        "fixed_charges": [
+            {"add_on_code": "seat", "code": "x", "charge_model": "volume", "pay_in_advance": True}
+        ]
+    }
+    code, answer = await status_of(client, tenant_a, "PUT", "/api/v1/plans/team", {"plan": bad})
+    assert (code, answer["error_details"]) == (
+        422,
+        {"fixed_charges.0.pay_in_advance": ["invalid_charge_model"]},
+    )
+    wrong = {"fixed_charges": [{"add_on_code": "seat", "charge_model": "flat"}]}
+    code, answer = await status_of(client, tenant_a, "PUT", "/api/v1/plans/team", {"plan": wrong})
+    assert (code, list(answer["error_details"])) == (422, ["fixed_charges.0.charge_model"])

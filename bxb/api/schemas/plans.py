@@ -96,7 +96,8 @@ class PlanFields(BaseModel):
     tax_codes: list[TaxCode] | None = None
     minimum_commitment: MinimumCommitmentIn | None = None
     charges: list[ChargeIn] | None = None
-    fixed_charges: Unsupported = None
+    # Checked item by item (schemas.fixed_charges) when the plan is saved.
+    fixed_charges: list[dict[str, Any]] | None = None
     usage_thresholds: Unsupported = None
 
     _required = field_validator(
