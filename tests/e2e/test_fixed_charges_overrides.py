@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,9 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
+from temporalio.testing import WorkflowEnvironment
 
 from bxb.models import Invoice
+from bxb.workflows.subscription import workflow_id
 from tests.support.auth import Tenant
+from tests.support.histories import record_histories
 from tests.support.lago_schema import lago_errors
 
 pytestmark = pytest.mark.slow
@@ -207,6 +211,7 @@ async def test_plan_overrides_bill_the_overridden_prices(
 
 async def test_cascade_updates_reach_a_running_subscription_at_its_next_period(
     temporal_client: httpx.AsyncClient,
+    temporal_env: WorkflowEnvironment,
     worker: str,
     tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
@@ -285,10 +290,14 @@ async def test_cascade_updates_reach_a_running_subscription_at_its_next_period(
         ("subscription", "pro", 5000),
     ]
     assert (april.total_amount_cents, may.total_amount_cents) == (8200, 8600)
+    if os.environ.get("BXB_RECORD_HISTORY"):  # the replay test's fixed charges and refresh
+        wf_id = workflow_id(tenant_a.organization_id, "sub_1")
+        await record_histories(temporal_env.client, wf_id, "subscription_fixed_charges")
 
 
 async def test_overriding_a_running_subscriptions_charges(
     temporal_client: httpx.AsyncClient,
+    temporal_env: WorkflowEnvironment,
     worker: str,
     tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
@@ -365,3 +374,6 @@ async def test_overriding_a_running_subscriptions_charges(
     parent = (await api.ok("GET", "/api/v1/plans/pro"))["plan"]
     assert parent["charges"][0]["properties"] == {"amount": "1"}
     assert parent["fixed_charges"][0]["units"] == 1.0
+    if os.environ.get("BXB_RECORD_HISTORY"):  # the replay test's subscription override
+        wf_id = workflow_id(tenant_a.organization_id, "sub_1")
+        await record_histories(temporal_env.client, wf_id, "subscription_overrides")

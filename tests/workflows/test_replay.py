@@ -6,7 +6,12 @@ Each file in histories/ is one workflow's runs, recorded with BXB_RECORD_HISTORY
   every period;
 - subscription_failures.json (tests/e2e/test_subscription_wedges.py), recorded with issue
   9's code: a backdated start, an update refused and rolled back, a period close that
-  stalls on a data error and recovers.
+  stalls on a data error and recovers;
+- subscription_fixed_charges.json and subscription_overrides.json
+  (tests/e2e/test_fixed_charges_overrides.py), recorded with issue 10's code: fixed charges
+  billed in advance (patch fixed-charges), a cascaded plan change taken at the next period
+  and a subscription's own override taken at once (update refresh_plan, patch
+  plan-refresh).
 A change that makes the code take a different path fails here, which is the signal to
 guard it with workflow.patched(). Old files are kept: new code must replay them all.
 """
