@@ -100,7 +100,9 @@ class Fee(TenantMixin, Base):
     fixed_charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fixed_charges.id"))
     # Order on the invoice: the subscription fee first, then charges.
     position: Mapped[int] = mapped_column(default=0)
-    fee_type: Mapped[str] = mapped_column(String(16))  # subscription | charge | add_on | credit
+    fee_type: Mapped[str] = mapped_column(
+        String(16)
+    )  # subscription | charge | add_on | credit | fixed_charge
     # What the line says, e.g. the plan's or charge's invoice display name; composed from
     # names (plan, metric, filter values), so of no fixed length.
     description: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bxb.workflows.state import RefreshPlanRequest, SubscriptionState
+from bxb.workflows.state import RefreshPlanRequest, Status, SubscriptionState
 
 # Histories recorded before plan refreshes existed never received one; the marker tells
 # a replay that this run did.
@@ -43,7 +43,11 @@ class PlanRefresh:
         if s.downgrade is not None and s.downgrade.plan.id == request.plan.id:
             s.downgrade.plan = request.plan
         if s.segment.plan.id == request.plan.id:
-            s.plan_refresh = request.plan
+            if s.status is Status.PENDING:  # not started: it starts with the new snapshot
+                s.segment = s.segment.model_copy(update={"plan": request.plan})
+                await self._record("record_subscription", "update", at, at, at, [])
+            else:
+                s.plan_refresh = request.plan
 
     def _take_plan_refresh(self) -> None:
         """At a period start: the current plan's newest snapshot, if one came."""

@@ -377,3 +377,56 @@ async def test_overriding_a_running_subscriptions_charges(
     if os.environ.get("BXB_RECORD_HISTORY"):  # the replay test's subscription override
         wf_id = workflow_id(tenant_a.organization_id, "sub_1")
         await record_histories(temporal_env.client, wf_id, "subscription_overrides")
+
+
+async def test_a_pending_subscription_starts_with_a_cascaded_change(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = Api(temporal_client, tenant_a)
+    await api.customer_on_clock("2026-03-01T00:00:00Z")
+    metric = await api.ok(
+        "POST",
+        "/api/v1/billable_metrics",
+        {"billable_metric": {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}},
+    )
+    plan = {
+        "name": "Metered",
+        "code": "metered",
+        "interval": "monthly",
+        "amount_cents": 0,
+        "amount_currency": "USD",
+        "charges": [
+            {
+                "billable_metric_id": metric["billable_metric"]["lago_id"],
+                "code": "calls",
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+            }
+        ],
+    }
+    await api.ok("POST", "/api/v1/plans", {"plan": plan})
+    subscription = {
+        "external_customer_id": "cus_1",
+        "plan_code": "metered",
+        "external_id": "sub_1",
+        "subscription_at": "2026-03-15T00:00:00Z",
+    }
+    created = await api.ok("POST", "/api/v1/subscriptions", {"subscription": subscription})
+    assert created["subscription"]["status"] == "pending"
+    change = {"charge": {"properties": {"amount": "2"}, "cascade_updates": True}}
+    await api.ok("PUT", "/api/v1/plans/metered/charges/calls", change)
+    await api.advance("2026-03-16T00:00:00Z")
+    event = {
+        "transaction_id": "call_1",
+        "external_subscription_id": "sub_1",
+        "code": "calls",
+        "timestamp": int(datetime(2026, 3, 20, tzinfo=UTC).timestamp()),
+    }
+    await api.ok("POST", "/api/v1/events", {"event": event})
+    await api.advance("2026-04-01T00:00:00Z")
+    [april] = await _invoices(sessions)
+    # Not started when the change came: its first period is billed at $2 a call.
+    assert _fees(april) == [("charge", "calls", 200), ("subscription", "metered", 0)]
