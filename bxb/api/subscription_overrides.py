@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.charge_lookup import find_charge, render_charges
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
-from bxb.api.errors import not_found, validation_error
+from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
 from bxb.api.plan_overrides import (
     ChargeOverrideIn,
@@ -105,6 +105,20 @@ async def _take(
         raise validation_error({"subscription": [str(exc)]}) from exc
 
 
+async def _override(
+    session: AsyncSession, org: Organization, plan: Plan, overrides: PlanOverridesIn, prefix: str
+) -> Plan:
+    """The subscription's child plan; errors keyed as this route's body (`properties.amount`)."""
+    try:
+        return await create_override_plan(session, org, plan, overrides)
+    except ApiError as exc:
+        if exc.error_details:
+            exc.error_details = {
+                key.removeprefix(prefix): codes for key, codes in exc.error_details.items()
+            }
+        raise
+
+
 @router.put("/subscriptions/{external_id}/charges/{charge_code}")
 async def override_subscription_charge(
     external_id: str,
@@ -121,7 +135,7 @@ async def override_subscription_charge(
     data = body.charge
     if plan.parent_id is None:
         overrides = PlanOverridesIn(charges=[data.model_copy(update={"id": str(charge.id)})])
-        child = await create_override_plan(session, org, plan, overrides)
+        child = await _override(session, org, plan, overrides, "plan_overrides.charges.0.")
         target_plan_id = child.id
     else:
         await _taxes_by_code(session, org, [data.tax_codes])
@@ -171,7 +185,7 @@ async def override_subscription_fixed_charge(
     data = body.fixed_charge
     if plan.parent_id is None:
         overrides = PlanOverridesIn(fixed_charges=[data.model_copy(update={"id": str(fixed.id)})])
-        child = await create_override_plan(session, org, plan, overrides)
+        child = await _override(session, org, plan, overrides, "plan_overrides.fixed_charges.0.")
         target_plan_id = child.id
     else:
         taxes = await _taxes_by_code(session, org, [data.tax_codes])

@@ -345,6 +345,16 @@ async def test_overriding_a_running_subscriptions_charges(
             "timestamp": int(datetime(2026, 3, 10 + n, tzinfo=UTC).timestamp()),
         }
         await api.ok("POST", "/api/v1/events", {"event": event})
+    bad = {"charge": {"properties": {"amount": "-1"}}}
+
+    async def refused() -> Any:
+        response = await temporal_client.put(
+            "/api/v1/subscriptions/sub_1/charges/calls", json=bad, headers=api.headers
+        )
+        assert response.status_code == 422
+        return response.json()["error_details"]
+
+    assert await refused() == {"properties.amount": ["invalid_amount"]}
     # Mid-March: this subscription's calls cost $3 (a child plan is made for it) ...
     own = await api.ok(
         "PUT",
@@ -353,6 +363,7 @@ async def test_overriding_a_running_subscriptions_charges(
     )
     assert own["charge"]["properties"] == {"amount": "3"}
     assert own["charge"]["lago_parent_id"] == created["charges"][0]["lago_id"]
+    assert await refused() == {"properties.amount": ["invalid_amount"]}  # on its own plan too
     # ... and it has 2 seats (its child plan changed in place).
     seats = await api.ok(
         "PUT", "/api/v1/subscriptions/sub_1/fixed_charges/seat", {"fixed_charge": {"units": 2}}
