@@ -42,6 +42,8 @@ from bxb.api.schemas.plans import (
 )
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.core.plan_refresh import refresh_subscriptions
+from bxb.entitlements.grants import plans_grants
+from bxb.lago_objects.entitlements import plan_entitlement_object
 from bxb.lago_objects.plans import plan_object
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import (
@@ -261,7 +263,12 @@ async def _render(
     fixed = [f for plan in plans for f in plan.fixed_charges]
     if fixed:
         taxes.update((await fixed_charge_taxes(session, org, fixed)).items())
-    return [plan_object(plan, taxes) for plan in plans]
+    entitlements = await plans_grants(session, [plan.id for plan in plans])
+    return [
+        plan_object(plan, taxes)
+        | {"entitlements": [plan_entitlement_object(g) for g in entitlements.get(plan.id, [])]}
+        for plan in plans
+    ]
 
 
 async def _reloaded(session: AsyncSession, org: Organization, plan_id: uuid.UUID) -> dict[str, Any]:

@@ -8,7 +8,10 @@ from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
+from bxb.models.entitlement import Entitlement, EntitlementValue
+from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
+from bxb.models.feature import Feature, Privilege
 from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.organization import Organization
@@ -37,7 +40,11 @@ __all__ = [
     "CreditNoteItem",
     "CreditNoteRefund",
     "Customer",
+    "Entitlement",
+    "EntitlementRemoval",
+    "EntitlementValue",
     "Event",
+    "Feature",
     "Fee",
     "FixedCharge",
     "Invoice",
@@ -45,6 +52,7 @@ __all__ = [
     "Organization",
     "Payment",
     "Plan",
+    "Privilege",
     "Subscription",
     "Tax",
     "TestClock",

@@ -1,7 +1,7 @@
 """Fixed charges of plans, and the fees they bill
 
 Revision ID: 0009g
-Revises: 0008c
+Revises: 0009f
 Create Date: 2026-12-05 07:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009g"
-down_revision: str | None = "0008c"
+down_revision: str | None = "0009f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
