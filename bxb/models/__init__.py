@@ -10,6 +10,7 @@ from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.event import Event
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
+from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
@@ -40,6 +41,7 @@ __all__ = [
     "Fee",
     "Invoice",
     "InvoiceSequence",
+    "LateEventRerating",
     "Organization",
     "Payment",
     "Plan",
