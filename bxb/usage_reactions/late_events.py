@@ -19,6 +19,7 @@ workflow collects them (it follows an invoice once).
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Sequence
 
@@ -54,6 +55,8 @@ async def react(
             return []
         invoices = await _finalized_invoices(session, context)
         seen = {invoice.id: await _seen_counts(session, invoice) for invoice in invoices}
+    if await _nothing_new(events, context, invoices, seen):
+        return await _corrective_invoices(sessions, context)
     for invoice in invoices:
         windows = _windows(invoice)
         counts = await _counts(events, context, windows)
@@ -81,6 +84,43 @@ async def _finalized_invoices(session: AsyncSession, context: UsageContext) -> l
 
 def _windows(invoice: Invoice) -> list[UsageWindow]:
     return [UsageWindow.model_validate(w) for w in invoice.usage_windows or []]
+
+
+async def _nothing_new(
+    events: EventStore,
+    context: UsageContext,
+    invoices: Sequence[Invoice],
+    seen: dict[uuid.UUID, dict[str, int]],
+) -> bool:
+    """Whether no window holds more events than seen, in one COUNT per metric code.
+
+    Sound when a code's windows follow each other without overlap or gap (events are only
+    ever added, so a window that gained events makes the total over all of them grow);
+    else False, and each window is counted on its own.
+    """
+    spans: dict[str, list[tuple[UsageWindow, int]]] = {}
+    for invoice in invoices:
+        for index, window in enumerate(_windows(invoice)):
+            for code in {c.billable_metric.code for c in window.plan.charges}:
+                count = seen[invoice.id].get(_count_key(index, code), 0)
+                spans.setdefault(code, []).append((window, count))
+    for code, windows in spans.items():
+        ordered = sorted(windows, key=lambda w: w[0].from_datetime)
+        pairs = itertools.pairwise(ordered)
+        if any(a.to_datetime != b.from_datetime for (a, _), (b, _) in pairs):
+            return False
+        result = await events.aggregate(
+            context.organization_id,
+            context.external_id,
+            code,
+            AggregationType.COUNT,
+            None,
+            ordered[0][0].from_datetime,
+            ordered[-1][0].to_datetime,
+        )
+        if result.event_count != sum(count for _, count in ordered):
+            return False
+    return True
 
 
 def _count_key(index: int, code: str) -> str:
