@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,7 +31,7 @@ from temporalio import activity
 from bxb.billing.aggregation import AggregationType
 from bxb.billing.rerating import RatedFee
 from bxb.core.db import transaction
-from bxb.events.store import EventStore
+from bxb.events.store import EventStore, StoredEvent
 from bxb.ledger.credit_note_issuing import lock_invoice
 from bxb.ledger.invoicing import Invoicing, UsageLines
 from bxb.ledger.late_events import latest_rerating, rated_from_json, settle
@@ -38,6 +39,7 @@ from bxb.models import CreditNote, Fee, Invoice, LateEventRerating, Organization
 from bxb.payments.collect import has_payment_provider
 from bxb.payments.refund_starts import start_credit_note_refund
 from bxb.usage_reactions.context import UsageContext
+from bxb.usage_reactions.interest import Connection, EventTest, Interest, SubscriptionKey
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
 
@@ -299,3 +301,34 @@ async def _corrective_invoices(
         )
         for invoice in invoices
     ]
+
+
+# Active subscriptions of organizations that re-rate late events, with the start of their
+# current billing period: an event dated before it may fall in a period already invoiced.
+_OPEN_PERIODS = """
+SELECT s.organization_id, s.external_id, max(s.current_billing_period_started_at)
+FROM subscriptions s
+JOIN unnest($1::uuid[], $2::text[]) AS k(organization_id, external_id)
+  USING (organization_id, external_id)
+JOIN organizations o ON o.id = s.organization_id AND o.late_events_rerating
+WHERE s.status = 'active' AND s.current_billing_period_started_at IS NOT NULL
+GROUP BY s.organization_id, s.external_id
+"""
+
+
+def dated_before(start: datetime) -> EventTest:
+    def test(event: StoredEvent) -> bool:
+        return event.timestamp < start
+
+    return test
+
+
+async def _open_periods(
+    conn: Connection, keys: Sequence[SubscriptionKey]
+) -> dict[SubscriptionKey, EventTest]:
+    rows = await conn.fetch(_OPEN_PERIODS, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r[0], r[1]): dated_before(r[2]) for r in rows}
+
+
+LATE_EVENTS = Interest("late_events", _open_periods)
+"""The watcher signals a subscription for an event dated before its current period."""

@@ -17,16 +17,22 @@ repeated events, another signal and the next period close.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
+from bxb.api.app import create_app
+from bxb.core.settings import Settings
+from bxb.events.postgres_store import PostgresEventStore
 from bxb.models import CreditNote, Invoice, LateEventRerating
+from bxb.worker import build_worker
+from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.billing import Billing
 from tests.support.stripe_cards import GOOD_CARD
@@ -35,6 +41,25 @@ from tests.support.webhook_receiver import WebhookReceiver
 pytestmark = pytest.mark.slow
 
 T = TypeVar("T")
+# The watcher trusts its answer to "which events are late for this subscription" (dated
+# before its current period) this long; the story waits that out after a period close.
+INTEREST_TTL = 0.5
+
+
+@pytest.fixture
+async def late_stack(
+    stripe_settings: Settings,
+    temporal_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The e2e stack (API, worker, localstripe) with a short interest TTL."""
+    settings = stripe_settings.model_copy(update={"usage_interest_ttl_seconds": INTEREST_TTL})
+    queue = settings.temporal_task_queue
+    events = PostgresEventStore(engine)
+    async with build_worker(temporal_env.client, queue, sessions, events, settings):
+        async for client in app_client(create_app(settings)):
+            yield client
 
 
 def unix(day: str) -> int:
@@ -114,6 +139,10 @@ class LateStory:
             )
             return list(await session.scalars(query))
 
+    async def refunded(self, note_id: Any) -> CreditNote | None:
+        note = next(n for n in await self.notes() if n.id == note_id)
+        return note if note.refund_status == "succeeded" else None
+
     async def reratings(self) -> list[LateEventRerating]:
         async with self.sessions() as session:
             query = select(LateEventRerating).where(
@@ -131,13 +160,13 @@ class LateStory:
 
 
 async def test_late_events_give_one_credit_note_and_one_corrective_invoice(
-    stack: httpx.AsyncClient,
+    late_stack: httpx.AsyncClient,
     tenant_a: Tenant,
     receiver: WebhookReceiver,
     localstripe_url: str,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    billing = Billing(stack, tenant_a, localstripe_url)
+    billing = Billing(late_stack, tenant_a, localstripe_url)
     story = LateStory(billing, sessions, tenant_a)
     await billing.setup(receiver, GOOD_CARD, plan=await story.catalog())
     await story.send(100, "2026-03-10")
@@ -156,6 +185,7 @@ async def test_late_events_give_one_credit_note_and_one_corrective_invoice(
     )
     assert march.payment_status == april.payment_status == "succeeded"
 
+    await asyncio.sleep(INTEREST_TTL)  # in production a close is seconds behind, not 5 s
     await story.send(-30, "2026-03-20")
     await story.send(40, "2026-04-25")
     corrective = await eventually(story.corrective)
@@ -171,6 +201,7 @@ async def test_late_events_give_one_credit_note_and_one_corrective_invoice(
         1800,
         0,
     )
+    assert (await eventually(lambda: story.refunded(note.id))).refunded_at is not None
     # April: 40 units × 50 = 2 000, 20 % tax 400: a corrective invoice of 2 400, collected.
     assert corrective.invoice_type == "subscription"
     assert corrective.kind == "late_usage_1"
