@@ -25,7 +25,7 @@ from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.core.db import transaction
 from bxb.core.subscriptions import plan_snapshot
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.events.store import NewEvent
+from bxb.events.store import NewEvent, StoredEvent
 from bxb.models import (
     CreditNote,
     Customer,
@@ -36,7 +36,7 @@ from bxb.models import (
     Webhook,
 )
 from bxb.usage_reactions.context import UsageContext
-from bxb.usage_reactions.late_events import react
+from bxb.usage_reactions.late_events import LATE_EVENTS, react
 from bxb.workflows.billing_requests import BillingRequest, SubscriptionRow, UsageWindow
 from bxb.workflows.state import PlanSnapshot
 from tests.support.auth import Tenant
@@ -265,6 +265,9 @@ async def test_late_events_give_one_credit_note_and_one_corrective_invoice_once(
     assert feb.total_amount_cents == 500 - 50 + 90  # 540
     now = datetime(2026, 3, 5, tzinfo=UTC)
     assert await s.react(now) == []  # nothing late yet: nothing happens
+    # An event dated before the subscription started falls in no invoiced period.
+    await s.send(7, datetime(2025, 12, 20, tzinfo=UTC))
+    assert await s.react(now) == []
     assert await s.count(LateEventRerating) == 0
 
     # January gets a correction of -30 units; February 40 more units.
@@ -301,6 +304,17 @@ async def test_late_events_give_one_credit_note_and_one_corrective_invoice_once(
     assert [f.units for f in corrective.fees] == [Decimal(40)]
     assert [t["tax_code"] for t in corrective.applied_taxes] == ["vat"]
     assert (await s.notes())[0].credit_status == "consumed"
+    # Both read back in Lago's shapes.
+    answer = await client.get(f"/api/v1/invoices/{corrective.id}", headers=tenant_a.headers)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()["invoice"]
+    assert (shown["invoice_type"], shown["total_amount_cents"]) == ("subscription", 540)
+    assert shown["metadata"][0]["key"] == "corrects_invoice"
+    assert shown["metadata"][0]["value"] == feb.number
+    assert [fee["amount_cents"] for fee in shown["fees"]] == [2000]
+    answer = await client.get(f"/api/v1/credit_notes/{note.id}", headers=tenant_a.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["credit_note"]["total_amount_cents"] == 1620
     # The finalized invoices are untouched.
     assert (await s.invoice(january)).total_amount_cents == 5400
     assert (await s.invoice(february)).total_amount_cents == 540
@@ -394,3 +408,34 @@ async def test_the_setting_is_on_by_default_and_shown(
         "/api/v1/organizations", json={"organization": bad}, headers=tenant_a.headers
     )
     assert response.status_code == 422
+
+
+async def test_the_watcher_signals_events_dated_before_the_current_period(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    tenant_a: Tenant,
+) -> None:
+    await story(client, sessions, engine, tenant_a)
+    key = (tenant_a.organization_id, "sub_1")
+
+    async def tests() -> dict[Any, Any]:
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            return await LATE_EVENTS.load(raw, [key, (tenant_a.organization_id, "other")])
+
+    found = await tests()
+    assert list(found) == [key]  # the mirror row's current period starts on Mar 1
+
+    def event(at: datetime) -> StoredEvent:
+        return StoredEvent(
+            uuid.uuid4(), key[0], "tx", "sub_1", "calls", at, {}, None, datetime.now(UTC)
+        )
+
+    assert found[key](event(datetime(2026, 2, 28, 23, 59, tzinfo=UTC)))
+    assert not found[key](event(MAR))
+    async with transaction(sessions) as session:
+        org = await session.get(Organization, tenant_a.organization_id)
+        assert org is not None
+        org.late_events_rerating = False
+    assert await tests() == {}
