@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -44,6 +45,22 @@ from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What a finalized invoice billed usage from: its windows and the events it counted.
+
+    A finalized invoice never changes, so this is cached per process by its id.
+    """
+
+    invoice_id: uuid.UUID
+    windows: list[UsageWindow]
+    counts: dict[str, int]
+
+
+_BILLED: dict[uuid.UUID, Billed] = {}
+MAX_CACHED = 10_000
+
+
 async def react(
     sessions: async_sessionmaker[AsyncSession], events: EventStore, context: UsageContext
 ) -> list[BillingResult]:
@@ -56,32 +73,57 @@ async def react(
         if not enabled:
             return []
         invoices = await _finalized_invoices(session, context)
-        seen = {invoice.id: await _seen_counts(session, invoice) for invoice in invoices}
+        seen = await _seen_counts(session, invoices)
     if await _nothing_new(events, context, invoices, seen):
         return await _corrective_invoices(sessions, context)
-    for invoice in invoices:
-        windows = _windows(invoice)
-        counts = await _counts(events, context, windows)
-        if counts != seen[invoice.id]:
-            await _rerate(sessions, events, context, invoice.id, windows, counts)
+    for billed in invoices:
+        counts = await _counts(events, context, billed.windows)
+        if counts != seen[billed.invoice_id]:
+            await _rerate(sessions, events, context, billed.invoice_id, billed.windows, counts)
     return await _corrective_invoices(sessions, context)
 
 
-async def _finalized_invoices(session: AsyncSession, context: UsageContext) -> list[Invoice]:
+async def _finalized_invoices(session: AsyncSession, context: UsageContext) -> list[Billed]:
     """The subscription's finalized invoices that billed usage, oldest first."""
-    found = await session.scalars(
-        select(Invoice)
-        .join(Subscription, Subscription.id == Invoice.subscription_id)
-        .where(
-            Invoice.organization_id == context.organization_id,
-            Invoice.customer_id == context.customer_id,
-            Subscription.external_id == context.external_id,
-            Invoice.status == "finalized",
-            Invoice.usage_windows.is_not(None),
+    ids = list(
+        await session.scalars(
+            select(Invoice.id)
+            .join(Subscription, Subscription.id == Invoice.subscription_id)
+            .where(
+                Invoice.organization_id == context.organization_id,
+                Invoice.customer_id == context.customer_id,
+                Subscription.external_id == context.external_id,
+                Invoice.status == "finalized",
+                Invoice.usage_windows.is_not(None),
+            )
+            .order_by(Invoice.period_start, Invoice.created_at)
         )
-        .order_by(Invoice.period_start, Invoice.created_at)
     )
-    return list(found)
+    missing = [invoice_id for invoice_id in ids if invoice_id not in _BILLED]
+    if missing:
+        if len(_BILLED) + len(missing) > MAX_CACHED:
+            _BILLED.clear()
+        for invoice in await session.scalars(select(Invoice).where(Invoice.id.in_(missing))):
+            windows = _windows(invoice)
+            _BILLED[invoice.id] = Billed(invoice.id, windows, _billed_counts(invoice, windows))
+    return [_BILLED[invoice_id] for invoice_id in ids]
+
+
+async def _seen_counts(
+    session: AsyncSession, invoices: Sequence[Billed]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """The events counted when each invoice was last rated (it, or its last re-rating)."""
+    seen = {billed.invoice_id: billed.counts for billed in invoices}
+    if not invoices:
+        return seen
+    rows = await session.execute(
+        select(LateEventRerating.invoice_id, LateEventRerating.events_counts)
+        .where(LateEventRerating.invoice_id.in_(list(seen)))
+        .order_by(LateEventRerating.sequence)
+    )
+    for invoice_id, counts in rows:  # the latest of each invoice is read last
+        seen[invoice_id] = {key: int(count) for key, count in counts.items()}
+    return seen
 
 
 def _windows(invoice: Invoice) -> list[UsageWindow]:
@@ -91,7 +133,7 @@ def _windows(invoice: Invoice) -> list[UsageWindow]:
 async def _nothing_new(
     events: EventStore,
     context: UsageContext,
-    invoices: Sequence[Invoice],
+    invoices: Sequence[Billed],
     seen: dict[uuid.UUID, dict[str, int]],
 ) -> bool:
     """Whether no window holds more events than seen, in one COUNT per metric code.
@@ -101,10 +143,10 @@ async def _nothing_new(
     else False, and each window is counted on its own.
     """
     spans: dict[str, list[tuple[UsageWindow, int]]] = {}
-    for invoice in invoices:
-        for index, window in enumerate(_windows(invoice)):
+    for billed in invoices:
+        for index, window in enumerate(billed.windows):
             for code in {c.billable_metric.code for c in window.plan.charges}:
-                count = seen[invoice.id].get(_count_key(index, code), 0)
+                count = seen[billed.invoice_id].get(_count_key(index, code), 0)
                 spans.setdefault(code, []).append((window, count))
     for code, windows in spans.items():
         ordered = sorted(windows, key=lambda w: w[0].from_datetime)
@@ -151,14 +193,6 @@ async def _counts(
             )
             counts[_count_key(index, code)] = result.event_count
     return counts
-
-
-async def _seen_counts(session: AsyncSession, invoice: Invoice) -> dict[str, int]:
-    """The events counted when the invoice was last rated (it, or its last re-rating)."""
-    latest = await latest_rerating(session, invoice.id)
-    if latest is not None:
-        return {key: int(count) for key, count in latest.events_counts.items()}
-    return _billed_counts(invoice, _windows(invoice))
 
 
 def _billed_counts(invoice: Invoice, windows: Sequence[UsageWindow]) -> dict[str, int]:
