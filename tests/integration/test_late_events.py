@@ -11,6 +11,7 @@ U × 50 cents, less 10 %, plus 20 % of what is left.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -439,3 +440,23 @@ async def test_the_watcher_signals_events_dated_before_the_current_period(
         assert org is not None
         org.late_events_rerating = False
     assert await tests() == {}
+
+
+async def test_concurrent_runs_rerate_once(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    tenant_a: Tenant,
+) -> None:
+    s, _, _ = await story(client, sessions, engine, tenant_a)
+    await s.send(-30, datetime(2026, 1, 20, tzinfo=UTC))
+    await s.send(40, datetime(2026, 2, 20, tzinfo=UTC))
+    now = datetime(2026, 3, 5, tzinfo=UTC)
+    results = await asyncio.gather(*(s.react(now) for _ in range(4)))
+    (corrective,) = await s.correctives()
+    # Each run reports the corrective invoice made at this `now` (the workflow follows
+    # it once); one credit note, one invoice, two re-ratings in all.
+    assert all(found in ([], [corrective.id]) for found in results)
+    assert [corrective.id] in results
+    assert len(await s.notes()) == 1
+    assert await s.count(LateEventRerating) == 2
