@@ -209,6 +209,8 @@ class Invoicing:
             credit.position = position
             invoice.fees.append(credit)
         invoice.applied_taxes = taxes.applied(assembled)
+        # What its usage fees were computed from: late events re-rate the same windows.
+        invoice.usage_windows = [w.model_dump(mode="json") for w in request.usage] or None
         if final:
             consume_coupons(applied, assembled, request.at)
         return webhooks

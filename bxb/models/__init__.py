@@ -14,6 +14,7 @@ from bxb.models.event import Event
 from bxb.models.feature import Feature, Privilege
 from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
+from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
@@ -49,6 +50,7 @@ __all__ = [
     "FixedCharge",
     "Invoice",
     "InvoiceSequence",
+    "LateEventRerating",
     "Organization",
     "Payment",
     "Plan",

@@ -72,6 +72,9 @@ class Invoice(TenantMixin, Base):
     payment_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     # A draft's recipe: what the workflow asked to bill, so a refresh can recompute it.
     draft_source: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The usage windows its charge fees were computed from (UsageWindow: segment, plan
+    # snapshot, from, to), kept after finalizing so late events can re-rate them.
+    usage_windows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     # [{"key", "value"}] as Lago's invoice metadata.
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
