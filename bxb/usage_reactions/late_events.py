@@ -42,7 +42,12 @@ from bxb.payments.refund_starts import start_credit_note_refund
 from bxb.usage_reactions.context import UsageContext
 from bxb.usage_reactions.interest import Connection, EventTest, Interest, SubscriptionKey
 from bxb.webhooks import outbox
-from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
+from bxb.workflows.billing_requests import (
+    BillingRequest,
+    BillingResult,
+    SubscriptionRow,
+    UsageWindow,
+)
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,22 @@ def _rated(lines: UsageLines) -> tuple[dict[str, RatedFee], dict[str, Fee]]:
     return rated, templates
 
 
+async def _segment_row(
+    sessions: async_sessionmaker[AsyncSession], organization_id: uuid.UUID, segment_id: uuid.UUID
+) -> SubscriptionRow:
+    async with sessions() as session:
+        row = await session.scalar(
+            select(Subscription).where(
+                Subscription.organization_id == organization_id, Subscription.id == segment_id
+            )
+        )
+    assert row is not None
+    fields = {
+        name: getattr(row, name) for name in SubscriptionRow.model_fields if name != "lago_id"
+    }
+    return SubscriptionRow(lago_id=row.id, **fields)
+
+
 async def _rerate(
     sessions: async_sessionmaker[AsyncSession],
     events: EventStore,
@@ -263,6 +284,9 @@ async def _rerate(
         invoice_period_start=windows[0].from_datetime,
         invoice_period_end=windows[-1].to_datetime,
         usage=windows,
+        # The segment's row: its anchor and billing time place the windows in their charge
+        # periods (min_amount true-ups are prorated by them, as at the period close).
+        rows=[await _segment_row(sessions, context.organization_id, windows[0].segment_id)],
     )
     # Read before the transaction, as the period close does (the store may be elsewhere).
     rated, templates = _rated(await Invoicing(events).usage_lines(request))
