@@ -19,15 +19,14 @@ events together, whatever order they arrived in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from bxb.billing.aggregation import AggregationType, UsageEvent, aggregate
+from bxb.billing.aggregation import AggregationType, UsageEvent, parse_numeric
 from bxb.billing.charge_amounts import ChargeAmount
-from bxb.billing.charges import charge_from_properties
+from bxb.billing.charges import Charge, charge_from_properties
 from bxb.billing.filters import DEFAULT_BUCKET, assign_events_to_filters
 from bxb.billing.money import round_minor
 from bxb.billing.usage import UsageCharge
@@ -66,17 +65,31 @@ def instant_fees(
     end: datetime,
     currency: str,
 ) -> list[InstantFee]:
-    """The fees of `new` events of ``[start, end)`` given the events `billed` before."""
-    buckets = assign_events_to_filters(billed, charge.filters)
+    """The fees of `new` events of ``[start, end)`` given the events `billed` before.
+
+    The usage is kept running (a sum, a count, the distinct values), so each event costs
+    one pricing, not a new aggregation of the period (percentage charges also keep each
+    event's value, which their free events and per-transaction bounds read).
+    """
+    model = charge_from_properties(charge.charge_model, charge.properties)
+    per_filter = [charge_from_properties(charge.charge_model, f.properties) for f in charge.filters]
+    keep_values = charge.charge_model == "percentage"
+    running: dict[int | None, _Running] = {}
+    for bucket, events in assign_events_to_filters(billed, charge.filters).items():
+        usage = running[bucket] = _Running(charge, keep_values)
+        for event in sorted(events, key=lambda e: (e.timestamp, e.transaction_id)):
+            if start <= event.timestamp < end and bills_event(charge, event):
+                usage.add(event)
     fees = []
     for event in sorted(new, key=lambda e: (e.timestamp, e.transaction_id)):
         if not (start <= event.timestamp < end) or not bills_event(charge, event):
             continue
         bucket = _bucket(charge, event)
-        properties = charge.properties if bucket is None else charge.filters[bucket].properties
-        prior = buckets[bucket]
-        before = _price(charge, properties, prior, start, end, currency)
-        after = _price(charge, properties, [*prior, event], start, end, currency)
+        priced = model if bucket is None else per_filter[bucket]
+        usage = running[bucket]
+        before = usage.price(priced, currency)
+        usage.add(event)
+        after = usage.price(priced, currency)
         exact = after.exact_amount_minor - before.exact_amount_minor
         fees.append(
             InstantFee(
@@ -88,27 +101,43 @@ def instant_fees(
                 units=after.units - before.units,
             )
         )
-        prior.append(event)
     return fees
+
+
+class _Running:
+    """A filter's usage so far, as `bxb.billing.aggregation.aggregate` would measure it."""
+
+    def __init__(self, charge: UsageCharge, keep_values: bool) -> None:
+        self.kind = charge.aggregation_type
+        self.field = charge.field_name
+        self.keep_values = keep_values
+        self.value = Decimal(0)
+        self.count = 0
+        self.values: list[Decimal] = []
+        self.distinct: set[str] = set()
+
+    def add(self, event: UsageEvent) -> None:
+        self.count += 1
+        if self.kind is AggregationType.COUNT:
+            amount = Decimal(1)
+        elif self.kind is AggregationType.UNIQUE_COUNT:
+            assert self.field is not None
+            self.distinct.add(str(event.properties[self.field]))
+            self.value = Decimal(len(self.distinct))
+            return
+        else:
+            assert self.field is not None
+            amount = parse_numeric(event.properties[self.field])
+        self.value += amount
+        if self.keep_values:
+            self.values.append(amount)
+
+    def price(self, model: Charge, currency: str) -> ChargeAmount:
+        return model.compute(
+            self.value, currency, per_event_values=tuple(self.values), events_count=self.count
+        )
 
 
 def _bucket(charge: UsageCharge, event: UsageEvent) -> int | None:
     placed = assign_events_to_filters([event], charge.filters)
     return next((index for index, events in placed.items() if events), DEFAULT_BUCKET)
-
-
-def _price(
-    charge: UsageCharge,
-    properties: Mapping[str, Any],
-    events: Sequence[UsageEvent],
-    start: datetime,
-    end: datetime,
-    currency: str,
-) -> ChargeAmount:
-    measured = aggregate(charge.aggregation_type, events, charge.field_name, start, end)
-    return charge_from_properties(charge.charge_model, properties).compute(
-        measured.value,
-        currency,
-        per_event_values=measured.per_event_values,
-        events_count=measured.event_count,
-    )

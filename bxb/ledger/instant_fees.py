@@ -84,6 +84,50 @@ async def billed_transactions(
         return {r for r in rows if r is not None}
 
 
+async def write_standalone_fees(
+    sessions: async_sessionmaker[AsyncSession],
+    subject: Subject,
+    charge: ChargeSnapshot,
+    computed: list[InstantFee],
+) -> list[uuid.UUID]:
+    """Fees of a non-invoiceable charge: taxed, payment pending, no invoice; all the
+    events of one reaction in one transaction (each fee still written once). Returns the
+    fee.created webhooks to dispatch."""
+    if not computed:
+        return []
+    async with transaction(sessions) as session:
+        existing = set(
+            await session.scalars(
+                select(Fee.pay_in_advance_event_transaction_id).where(
+                    Fee.organization_id == subject.organization_id,
+                    Fee.charge_id == charge.id,
+                    Fee.pay_in_advance_event_transaction_id.in_(
+                        [c.transaction_id for c in computed]
+                    ),
+                )
+            )
+        )
+        taxes = await TaxBook.load(
+            session, subject.organization_id, subject.customer_id, [subject.plan]
+        )
+        applicable = taxes.for_charge(charge.id, subject.plan.code)
+        fees = []
+        for one in computed:
+            if one.transaction_id in existing:
+                continue
+            fee = _fee(subject, charge, one)
+            tax = compute_fee_tax(TaxableFee("fee", fee.amount_cents, applicable))
+            fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
+            fee.payment_status = "pending"
+            session.add(fee)
+            fees.append(fee)
+        await session.flush()
+        webhooks: list[uuid.UUID] = []
+        for fee in fees:
+            webhooks += await fee_event(session, fee)
+        return webhooks
+
+
 async def write_instant_fee(
     sessions: async_sessionmaker[AsyncSession],
     invoicing: Invoicing,
@@ -92,7 +136,7 @@ async def write_instant_fee(
     computed: InstantFee,
     at: datetime,
 ) -> Written:
-    """The fee of one event (and its invoice when the charge is invoiceable), once."""
+    """The fee of one event of an invoiceable charge and its invoice, once."""
     async with transaction(sessions) as session:
         exists = await session.scalar(
             select(Fee.id).where(
@@ -104,18 +148,6 @@ async def write_instant_fee(
         if exists is not None:
             return Written(None, [])
         fee = _fee(subject, charge, computed)
-        if not charge.invoiceable:
-            taxes = await TaxBook.load(
-                session, subject.organization_id, subject.customer_id, [subject.plan]
-            )
-            tax = compute_fee_tax(
-                TaxableFee("fee", fee.amount_cents, taxes.for_charge(charge.id, subject.plan.code))
-            )
-            fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
-            fee.payment_status = "pending"
-            session.add(fee)
-            await session.flush()
-            return Written(None, await fee_event(session, fee))
         invoice = await _invoice(session, invoicing, subject, fee, at)
         webhooks = await invoice_event(session, invoice, "invoice.created")
         webhooks += await fee_event(session, fee)

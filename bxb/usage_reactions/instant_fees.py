@@ -25,6 +25,7 @@ from bxb.ledger.instant_fees import (
     billed_transactions,
     regroup_paid_fees,
     write_instant_fee,
+    write_standalone_fees,
 )
 from bxb.ledger.invoicing import Invoicing
 from bxb.models import Invoice
@@ -75,6 +76,11 @@ async def react(
             subject.window_end,
             context.currency,
         )
+        if not charge.invoiceable:
+            await dispatch_webhooks(
+                await write_standalone_fees(sessions, subject, charge, computed)
+            )
+            continue
         for fee in computed:
             # The invoice is dated when the event happened (never after "now").
             written = await write_instant_fee(

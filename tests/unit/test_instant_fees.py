@@ -126,3 +126,30 @@ def test_events_without_the_field_or_outside_the_period_have_no_fee() -> None:
     assert instant_fees(charge, [], [outside, missing], START, END, "USD") == []
     counted = _charge("standard", {"amount": "1"}, aggregation_type=AggregationType.COUNT)
     assert _amounts(counted, [missing]) == [100]
+
+
+def test_fees_add_up_to_the_charge_on_the_whole_period() -> None:
+    """Priced incrementally, the fees still sum to the charge model on all events."""
+    from bxb.billing.aggregation import aggregate
+    from bxb.billing.charges import charge_from_properties
+
+    ranges = [
+        {"from_value": 0, "to_value": 10, "per_unit_amount": "0.13", "flat_amount": "1"},
+        {"from_value": 11, "to_value": None, "per_unit_amount": "0.07", "flat_amount": "0.5"},
+    ]
+    cases = [
+        _charge("graduated", {"graduated_ranges": ranges}),
+        _charge("package", {"amount": "3", "package_size": 7, "free_units": 2}),
+        _charge("percentage", {"rate": "1.5", "fixed_amount": "0.1", "free_units_per_events": 2}),
+    ]
+    events = _events(*[(n * 7) % 13 + 1 for n in range(40)])
+    for charge in cases:
+        fees = instant_fees(charge, [], events, START, END, "USD")
+        whole = aggregate(charge.aggregation_type, events, "value", START, END)
+        total = charge_from_properties(charge.charge_model, charge.properties).compute(
+            whole.value,
+            "USD",
+            per_event_values=whole.per_event_values,
+            events_count=whole.event_count,
+        )
+        assert sum(f.precise_amount_minor for f in fees) == total.exact_amount_minor
