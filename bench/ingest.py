@@ -11,6 +11,8 @@ What runs, all on loopback:
 - the same server stack around a bare FastAPI endpoint (same middleware, no database):
   the ceiling this machine allows, measured in the same run;
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
+- with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
+  event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
   concurrency, each scenario bounded in time and in requests: single events
   (POST /events) and batches of 100 (POST /events/batch);
@@ -329,6 +331,26 @@ async def scenario(
     return results
 
 
+async def instant_scenario(
+    db: Database, env: dict[str, str], log: Path, duration: float, warmup: float
+) -> dict[str, Any]:
+    """Every event of a subscription with a pay-in-advance charge (bench/usage_reactions.py):
+    acknowledged events/s against plain events on the same server, and event to fee."""
+    from bench import usage_reactions
+
+    async with usage_reactions.temporal() as address:
+        stack = env | {
+            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_TASK_QUEUE": "bench",
+            "BXB_USAGE_SIGNAL_WINDOW_MS": os.environ.get("BXB_USAGE_SIGNAL_WINDOW_MS", "200"),
+        }
+        with usage_reactions.worker(stack, log, ROOT), server("bxb_app", 1, stack, log) as url:
+            await usage_reactions.set_up(url, db.api_key, usage_reactions.started_at())
+            return await usage_reactions.scenario(
+                load, usage_reactions.paced, url, db, duration, warmup
+            )
+
+
 async def main(
     duration: float, warmup: float, quick: bool, only: set[str] | None = None
 ) -> dict[str, Any]:
@@ -357,6 +379,8 @@ async def main(
                 continue
             with server(app, workers, env | extra, log) as url:
                 figures[name] = await scenario(name, url, db, duration, warmup)
+        if only is None or "instant" in only:
+            figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
     return {
         "benchmark": "ingest",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
