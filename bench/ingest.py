@@ -344,10 +344,13 @@ async def instant_scenario(
             "TEMPORAL_TASK_QUEUE": "bench",
             "BXB_USAGE_SIGNAL_WINDOW_MS": os.environ.get("BXB_USAGE_SIGNAL_WINDOW_MS", "200"),
         }
-        with usage_reactions.worker(stack, log, ROOT), server("bxb_app", 1, stack, log) as url:
+        with (
+            usage_reactions.worker(stack, log, ROOT) as worker_process,
+            server("bxb_app", 1, stack, log) as url,
+        ):
             await usage_reactions.set_up(url, db.api_key, usage_reactions.started_at())
             return await usage_reactions.scenario(
-                load, usage_reactions.paced, url, db, duration, warmup
+                load, usage_reactions.paced, url, db, duration, warmup, worker_process
             )
 
 

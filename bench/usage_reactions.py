@@ -6,11 +6,14 @@ bxb worker in its own process, a plan whose charge on the `storage` metric is pa
 advance (standard, $0.01 per GB, not invoiceable: the fee alone, as a usage-based
 product billed per event would have it), and SUBSCRIPTIONS subscriptions on it.
 
-Three phases against the same API server (one process), single events:
+Phases against the same API server (one process), single events:
 - plain:   events of subscriptions that do not exist (nothing reacts): acknowledged/s;
-- instant: events of the subscriptions with the in-advance charge: acknowledged/s (the
-           watcher, the signals and the worker's fees all run meanwhile on the same
-           cores), as a ratio to plain (floor: 0.90);
+- instant, worker elsewhere: events of the subscriptions with the in-advance charge, the
+           worker paused (SIGSTOP) as if it ran on other machines: the API's own cost
+           (the watcher's lookups, the signals), as a ratio to plain (floor: 0.90); then
+           the time the worker takes to write that backlog of fees;
+- instant, same cores: the same with the worker billing meanwhile on the same two cores
+           as the API, PostgreSQL and Temporal;
 - paced:   the same at a steady RATE events/s; for each event, the time from its
            acknowledgement to its fee's row (fees.created_at, same clock): p50 / p99.
 """
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,10 +64,10 @@ async def temporal() -> AsyncIterator[str]:
 
 
 @contextlib.contextmanager
-def worker(env: dict[str, str], log: Path, root: Path) -> Iterator[None]:
+def worker(env: dict[str, str], log: Path, root: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bxb.core.cli", "worker"],
+            [sys.executable, *_profiled(), "-m", "bxb.core.cli", "worker"],
             env={**os.environ, **env, "PYTHONPATH": str(root)},
             stdout=out,
             stderr=out,
@@ -72,10 +76,17 @@ def worker(env: dict[str, str], log: Path, root: Path) -> Iterator[None]:
         time.sleep(3)  # polling starts within a second or two
         if process.poll() is not None:
             raise RuntimeError("the worker exited during start-up")
-        yield
+        yield process
     finally:
+        process.send_signal(signal.SIGCONT)
         process.terminate()
         process.wait(30)
+
+
+def _profiled() -> list[str]:
+    """BENCH_PROFILE_WORKER=<file>: the worker runs under cProfile (where its time goes)."""
+    out = os.environ.get("BENCH_PROFILE_WORKER")
+    return ["-m", "cProfile", "-o", out] if out else []
 
 
 async def set_up(url: str, api_key: str, started: datetime) -> None:
@@ -123,7 +134,8 @@ def body(subscription_prefix: str, timestamp: int) -> Callable[[str, int], bytes
         return (
             f'{{"event":{{"transaction_id":"{prefix}-{n}",'
             f'"external_subscription_id":"{subscription_prefix}-{n % SUBSCRIPTIONS}",'
-            f'"code":"storage","timestamp":{timestamp + n % 600},"properties":{{"gb":{n % 7}.5}}}}}}'
+            f'"code":"storage","timestamp":{timestamp + n % 600},'
+            f'"properties":{{"gb":{n % 7}.5}}}}}}'
         ).encode()
 
     return single
@@ -162,17 +174,29 @@ async def scenario(
     db: Any,
     duration: float,
     warmup: float,
+    worker_process: subprocess.Popen[bytes],
 ) -> dict[str, Any]:
-    """The three phases (see the module's docstring)."""
+    """The phases (see the module's docstring)."""
     stamp = int(time.time()) - 900
     plain_body, instant_body = body("nobody", stamp), body("inst", stamp)
     path, concurrency = "/api/v1/events", 32
     await load(url, db.api_key, path, plain_body, 1, concurrency, warmup)
     plain = await load(url, db.api_key, path, plain_body, 1, concurrency, duration)
-    await load(url, db.api_key, path, instant_body, 1, concurrency, warmup)
+    # The API's own cost (watcher, signals): the worker, paused, bills elsewhere "later".
+    worker_process.send_signal(signal.SIGSTOP)
+    try:
+        warm = await load(url, db.api_key, path, instant_body, 1, concurrency, warmup)
+        api_only = await load(url, db.api_key, path, instant_body, 1, concurrency, duration)
+    finally:
+        worker_process.send_signal(signal.SIGCONT)
+    expected = warm.events + api_only.events
+    caught_up = time.monotonic()
+    backlog = len(await drain(db.url, expected))
+    catch_up_s = round(time.monotonic() - caught_up, 1)
+    # Everything on the same two cores: API, PostgreSQL, Temporal and the worker's fees.
     instant = await load(url, db.api_key, path, instant_body, 1, concurrency, duration)
-    # Let the fees of the full-speed phase be written before measuring latency.
-    backlog = len(await drain(db.url, instant.events + 1))  # every acknowledged event
+    # Let the fees of the full-speed phases be written before measuring latency.
+    backlog = len(await drain(db.url, backlog + instant.events))
     acked: dict[str, float] = {}
     paced_result = await paced(url, db.api_key, path, instant_body, concurrency, duration, acked)
     times = await drain(db.url, backlog + len(acked))
@@ -186,8 +210,13 @@ async def scenario(
 
     result = {
         "plain": asdict(plain),
-        "instant": asdict(instant),
-        "ratio": round(instant.events_per_second / max(plain.events_per_second, 1), 3),
+        "instant_worker_elsewhere": asdict(api_only),
+        "ratio_worker_elsewhere": round(
+            api_only.events_per_second / max(plain.events_per_second, 1), 3
+        ),
+        "backlog_written_in_s": catch_up_s,
+        "instant_same_cores": asdict(instant),
+        "ratio_same_cores": round(instant.events_per_second / max(plain.events_per_second, 1), 3),
         "paced": asdict(paced_result) | {"target_events_per_second": RATE},
         "event_to_fee_ms": {
             "p50": percentile(0.50),

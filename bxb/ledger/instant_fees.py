@@ -34,7 +34,7 @@ from bxb.core.db import transaction
 from bxb.core.tax_book import TaxBook
 from bxb.ledger.finalizing import finalize
 from bxb.ledger.invoicing import FeeLine, Invoicing, new_invoice
-from bxb.ledger.notifications import fee_event, invoice_event
+from bxb.ledger.notifications import fee_events, invoice_event
 from bxb.ledger.numbering import assign_number
 from bxb.models import Fee, Invoice, Organization
 from bxb.payments.collect import has_payment_provider
@@ -122,10 +122,7 @@ async def write_standalone_fees(
             session.add(fee)
             fees.append(fee)
         await session.flush()
-        webhooks: list[uuid.UUID] = []
-        for fee in fees:
-            webhooks += await fee_event(session, fee)
-        return webhooks
+        return await fee_events(session, fees)
 
 
 async def write_instant_fee(
@@ -150,7 +147,7 @@ async def write_instant_fee(
         fee = _fee(subject, charge, computed)
         invoice = await _invoice(session, invoicing, subject, fee, at)
         webhooks = await invoice_event(session, invoice, "invoice.created")
-        webhooks += await fee_event(session, fee)
+        webhooks += await fee_events(session, [fee])
         result = BillingResult(
             invoice_id=invoice.id,
             total_amount_cents=invoice.total_amount_cents,

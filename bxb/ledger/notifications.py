@@ -32,19 +32,25 @@ async def subscription_event(
     return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
 
 
-async def fee_event(session: AsyncSession, fee: Fee) -> list[uuid.UUID]:
-    """fee.created (an instant fee), in the transaction that wrote it."""
-    endpoints = await outbox.listeners(session, fee.organization_id, "fee.created")
-    if not endpoints:
+async def fee_events(session: AsyncSession, fees: list[Fee]) -> list[uuid.UUID]:
+    """fee.created for each of `fees` (instant fees), in the transaction that wrote them."""
+    if not fees:
         return []
+    organization_id = fees[0].organization_id
+    endpoints = await outbox.listeners(session, organization_id, "fee.created")
+    if not endpoints:
+        return []  # the common case: one query, no payloads built
     await session.flush()
-    await session.refresh(fee)  # server-set columns (created_at) for the payload
-    (payload,) = await fee_objects(session, [fee])
-    return await outbox.emit(
-        session,
-        fee.organization_id,
-        "fee.created",
-        fee.id,
-        {"fee": payload},
-        endpoint_ids=endpoints,
-    )
+    ids: list[uuid.UUID] = []
+    for fee in fees:
+        await session.refresh(fee)  # server-set columns (created_at) for the payload
+        (payload,) = await fee_objects(session, [fee])
+        ids += await outbox.emit(
+            session,
+            organization_id,
+            "fee.created",
+            fee.id,
+            {"fee": payload},
+            endpoint_ids=endpoints,
+        )
+    return ids

@@ -90,6 +90,8 @@ async def react(
     if context.now >= context.period_end:
         regrouped = await regroup_paid_fees(sessions, subject, context.period_end)
         await dispatch_webhooks(regrouped.webhooks)
+    if not any(c.invoiceable for c in charges):
+        return []
     return await _to_collect(sessions, subject)
 
 
