@@ -334,24 +334,10 @@ async def scenario(
 async def instant_scenario(
     db: Database, env: dict[str, str], log: Path, duration: float, warmup: float
 ) -> dict[str, Any]:
-    """Every event of a subscription with a pay-in-advance charge (bench/usage_reactions.py):
-    acknowledged events/s against plain events on the same server, and event to fee."""
+    """Every event of a subscription with a pay-in-advance charge (bench/usage_reactions.py)."""
     from bench import usage_reactions
 
-    async with usage_reactions.temporal() as address:
-        stack = env | {
-            "TEMPORAL_ADDRESS": address,
-            "TEMPORAL_TASK_QUEUE": "bench",
-            "BXB_USAGE_SIGNAL_WINDOW_MS": os.environ.get("BXB_USAGE_SIGNAL_WINDOW_MS", "200"),
-        }
-        with (
-            usage_reactions.worker(stack, log, ROOT) as worker_process,
-            server("bxb_app", 1, stack, log) as url,
-        ):
-            await usage_reactions.set_up(url, db.api_key, usage_reactions.started_at())
-            return await usage_reactions.scenario(
-                load, usage_reactions.paced, url, db, duration, warmup, worker_process
-            )
+    return await usage_reactions.run(db, env, log, duration, warmup, load, server, ROOT)
 
 
 async def main(

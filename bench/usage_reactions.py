@@ -302,3 +302,25 @@ async def paced(
         p99_ms=percentile(0.99),
         max_ms=round(latencies[-1] * 1000, 2) if latencies else 0.0,
     )
+
+
+async def run(
+    db: Any,
+    env: dict[str, str],
+    log: Path,
+    duration: float,
+    warmup: float,
+    load: Callable[..., Any],
+    server: Callable[..., Any],
+    root: Path,
+) -> dict[str, Any]:
+    """The scenario with its Temporal, worker and API server (ingest.py's `server`)."""
+    async with temporal() as address:
+        stack = env | {
+            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_TASK_QUEUE": "bench",
+            "BXB_USAGE_SIGNAL_WINDOW_MS": os.environ.get("BXB_USAGE_SIGNAL_WINDOW_MS", "200"),
+        }
+        with worker(stack, log, root) as worker_process, server("bxb_app", 1, stack, log) as url:
+            await set_up(url, db.api_key, started_at())
+            return await scenario(load, paced, url, db, duration, warmup, worker_process)
