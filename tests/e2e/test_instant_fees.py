@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +35,8 @@ from bxb.models import Invoice, Webhook
 from bxb.workflows.subscription import workflow_id
 from tests.conftest import app_client
 from tests.support.auth import Tenant
+from tests.support.billing import Billing, attempt_statuses, invoices_of
+from tests.support.stripe_cards import GOOD_CARD, charges_of
 from tests.support.subscriptions import SubscriptionApi
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -198,3 +201,62 @@ async def test_in_advance_charges_are_billed_per_event_and_not_again_at_period_e
         "tx_3",
         "tx_4",
     ]
+
+
+async def test_an_instant_fee_invoice_is_collected_like_any_other(
+    stack: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: WebhookReceiver,
+    localstripe_url: str,
+) -> None:
+    """A Stripe customer: the invoice of an in-advance fee (3 calls × $0.50 = 150) is
+    charged by the subscription's workflow, once, even when the workflow is told again."""
+    billing = Billing(stack, tenant_a, localstripe_url)
+    metric = await billing.ok(
+        "POST",
+        "/api/v1/billable_metrics",
+        {
+            "billable_metric": {
+                "name": "Calls",
+                "code": "api_calls",
+                "aggregation_type": "sum_agg",
+                "field_name": "calls",
+            }
+        },
+    )
+    charge = {
+        "billable_metric_id": metric["billable_metric"]["lago_id"],
+        "charge_model": "standard",
+        "pay_in_advance": True,
+        "properties": {"amount": "0.50"},
+    }
+    plan = {
+        "name": "Metered",
+        "code": "metered",
+        "interval": "monthly",
+        "amount_cents": 0,
+        "amount_currency": "USD",
+        "charges": [charge],
+    }
+    await billing.setup(receiver, GOOD_CARD, plan=plan)
+    event = {"transaction_id": "tx_1", "external_subscription_id": "sub_1", "code": "api_calls"}
+    await billing.ok("POST", "/api/v1/events", {"event": event | {"properties": {"calls": 3}}})
+
+    async def paid() -> list[Invoice]:
+        return [
+            i
+            for i in await invoices_of(sessions)
+            if i.kind == "advance_charge" and i.payment_status == "succeeded"
+        ]
+
+    deadline = time.monotonic() + 30
+    while not await paid():
+        assert time.monotonic() < deadline, "the instant fee's invoice was not paid"
+        await asyncio.sleep(0.2)
+    [invoice] = await paid()
+    assert (invoice.total_amount_cents, invoice.total_paid_amount_cents) == (150, 150)
+    assert await attempt_statuses(sessions, invoice.id) == ["succeeded"]
+    await billing.advance("2026-03-02T00:00:00Z")  # reacts again: nothing new to bill
+    charges = await charges_of(localstripe_url, billing.stripe_customer)
+    assert [(c.amount, c.status) for c in charges] == [(150, "succeeded")]
