@@ -43,7 +43,7 @@ DRAIN_SECONDS = 120.0
 
 
 @contextlib.asynccontextmanager
-async def temporal() -> AsyncIterator[str]:
+async def temporal() -> AsyncIterator[Any]:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
@@ -58,7 +58,7 @@ async def temporal() -> AsyncIterator[str]:
         dev_server_startup_timeout=timedelta(seconds=60),
     )
     try:
-        yield env.client.service_client.config.target_host
+        yield env.client
     finally:
         await env.shutdown()
 
@@ -315,12 +315,63 @@ async def run(
     root: Path,
 ) -> dict[str, Any]:
     """The scenario with its Temporal, worker and API server (ingest.py's `server`)."""
-    async with temporal() as address:
+    async with temporal() as client:
         stack = env | {
-            "TEMPORAL_ADDRESS": address,
+            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
             "TEMPORAL_TASK_QUEUE": "bench",
             "BXB_USAGE_SIGNAL_WINDOW_MS": os.environ.get("BXB_USAGE_SIGNAL_WINDOW_MS", "200"),
         }
         with worker(stack, log, root) as worker_process, server("bxb_app", 1, stack, log) as url:
             await set_up(url, db.api_key, started_at())
-            return await scenario(load, paced, url, db, duration, warmup, worker_process)
+            result = await scenario(load, paced, url, db, duration, warmup, worker_process)
+            result["reaction_steps_ms"] = await reaction_steps(client, db.api_key, url)
+            return result
+
+
+async def reaction_steps(client: Any, api_key: str, url: str) -> dict[str, Any]:
+    """Where a reaction's time goes, from the histories of the subscriptions' workflows:
+    signal → activity scheduled (workflow task), scheduled → started (queue), started →
+    completed (the activity), p50 / p99 in ms."""
+    from temporalio.api.enums.v1 import EventType
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        orgs = await http.get(
+            "/api/v1/organizations", headers={"Authorization": f"Bearer {api_key}"}
+        )
+    organization_id = orgs.json()["organization"]["lago_id"]
+    steps: dict[str, list[float]] = {"signal_to_scheduled": [], "queued": [], "activity": []}
+    for n in range(SUBSCRIPTIONS):
+        handle = client.get_workflow_handle(f"subscription/{organization_id}/inst-{n}")
+        signalled: float | None = None
+        scheduled: dict[int, float] = {}
+        started: dict[int, float] = {}
+        async for event in handle.fetch_history_events():
+            at = event.event_time.ToDatetime().timestamp()
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                signalled = signalled or at
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attributes = event.activity_task_scheduled_event_attributes
+                if attributes.activity_type.name == "react_to_usage":
+                    scheduled[event.event_id] = at
+                    if signalled is not None:
+                        steps["signal_to_scheduled"].append(at - signalled)
+                    signalled = None
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                attributes = event.activity_task_started_event_attributes
+                if attributes.scheduled_event_id in scheduled:
+                    started[attributes.scheduled_event_id] = at
+                    steps["queued"].append(at - scheduled[attributes.scheduled_event_id])
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                attributes = event.activity_task_completed_event_attributes
+                if attributes.scheduled_event_id in started:
+                    steps["activity"].append(at - started[attributes.scheduled_event_id])
+
+    def summary(values: list[float]) -> dict[str, float]:
+        values.sort()
+        if not values:
+            return {"n": 0}
+        pick = lambda p: round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 1)  # noqa: E731
+        return {"n": len(values), "p50": pick(0.5), "p99": pick(0.99)}
+
+    return {name: summary(values) for name, values in steps.items()}

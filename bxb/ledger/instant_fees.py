@@ -24,6 +24,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.billing.instant_fees import InstantFee
@@ -37,6 +38,7 @@ from bxb.ledger.invoicing import FeeLine, Invoicing, new_invoice
 from bxb.ledger.notifications import fee_events, invoice_event
 from bxb.ledger.numbering import assign_number
 from bxb.models import Fee, Invoice, Organization
+from bxb.models.base import utcnow
 from bxb.payments.collect import has_payment_provider
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
 from bxb.workflows.state import ChargeSnapshot, PlanSnapshot
@@ -91,38 +93,46 @@ async def write_standalone_fees(
     computed: list[InstantFee],
 ) -> list[uuid.UUID]:
     """Fees of a non-invoiceable charge: taxed, payment pending, no invoice; all the
-    events of one reaction in one transaction (each fee still written once). Returns the
-    fee.created webhooks to dispatch."""
+    events of one reaction in one statement (`ON CONFLICT DO NOTHING` on the event: each
+    fee written once). Returns the fee.created webhooks to dispatch."""
     if not computed:
         return []
     async with transaction(sessions) as session:
-        existing = set(
-            await session.scalars(
-                select(Fee.pay_in_advance_event_transaction_id).where(
-                    Fee.organization_id == subject.organization_id,
-                    Fee.charge_id == charge.id,
-                    Fee.pay_in_advance_event_transaction_id.in_(
-                        [c.transaction_id for c in computed]
-                    ),
-                )
-            )
-        )
         taxes = await TaxBook.load(
             session, subject.organization_id, subject.customer_id, [subject.plan]
         )
         applicable = taxes.for_charge(charge.id, subject.plan.code)
-        fees = []
+        now = utcnow()
+        rows = []
         for one in computed:
-            if one.transaction_id in existing:
-                continue
             fee = _fee(subject, charge, one)
             tax = compute_fee_tax(TaxableFee("fee", fee.amount_cents, applicable))
             fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
             fee.payment_status = "pending"
-            session.add(fee)
-            fees.append(fee)
-        await session.flush()
+            fee.position = 0
+            fee.created_at = fee.updated_at = now
+            rows.append({c: getattr(fee, c) for c in _FEE_COLUMNS})
+        statement = (
+            pg_insert(Fee)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=[
+                    "organization_id",
+                    "charge_id",
+                    "pay_in_advance_event_transaction_id",
+                ],
+                index_where=Fee.pay_in_advance_event_transaction_id.is_not(None),
+            )
+            .returning(Fee.id)
+        )
+        written = list(await session.scalars(statement))
+        if not written:
+            return []
+        fees = list(await session.scalars(select(Fee).where(Fee.id.in_(written))))
         return await fee_events(session, fees)
+
+
+_FEE_COLUMNS = [column.key for column in Fee.__table__.columns]
 
 
 async def write_instant_fee(
