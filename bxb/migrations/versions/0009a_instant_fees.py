@@ -7,7 +7,7 @@ advance_charges invoice at period end). One fee per (charge, event): the unique 
 the event's transaction id makes the reaction idempotent.
 
 Revision ID: 0009a
-Revises: 0008c
+Revises: 0009f (chained after main's 0009e and 0009f when main was merged in)
 Create Date: 2026-12-05 07:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009a"
-down_revision: str | None = "0008c"
+down_revision: str | None = "0009f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
