@@ -108,6 +108,7 @@ async def write_standalone_fees(
             fee = _fee(subject, charge, one)
             tax = compute_fee_tax(TaxableFee("fee", fee.amount_cents, applicable))
             fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
+            fee.taxes_precise_amount_cents = tax.precise_taxes_amount_cents
             fee.payment_status = "pending"
             fee.position = 0
             fee.created_at = fee.updated_at = now
@@ -189,7 +190,9 @@ def _fee(subject: Subject, charge: ChargeSnapshot, computed: InstantFee) -> Fee:
         precise_amount_cents=computed.precise_amount_minor,
         amount_currency=subject.currency,
         coupons_amount_cents=0,
+        precise_coupons_amount_cents=Decimal(0),
         taxes_amount_cents=0,
+        taxes_precise_amount_cents=Decimal(0),
         taxes_rate=Decimal(0),
         units=computed.units,
         events_count=1,
