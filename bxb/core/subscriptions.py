@@ -99,6 +99,7 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
                 ],
                 invoice_display_name=charge.invoice_display_name,
                 pay_in_advance=charge.pay_in_advance,
+                regroup_paid_fees=charge.regroup_paid_fees,
                 invoiceable=charge.invoiceable,
                 min_amount_cents=charge.min_amount_cents,
             )

@@ -58,8 +58,12 @@ class Invoicing:
         return [await self._charge_fees(request, window) for window in request.usage]
 
     async def _charge_fees(self, request: BillingRequest, window: UsageWindow) -> list[FeeLine]:
-        """One fee per charge, or per filter (and unmatched remainder) of a filtered charge."""
-        charges = window.plan.charges
+        """One fee per charge, or per filter (and unmatched remainder) of a filtered charge.
+
+        Pay-in-advance charges are not billed here: each event got its fee when it arrived
+        (`bxb.usage_reactions.instant_fees`).
+        """
+        charges = [c for c in window.plan.charges if not c.pay_in_advance]
         events = {
             code: await self.events.fetch(
                 request.organization_id,

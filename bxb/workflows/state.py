@@ -55,6 +55,7 @@ class ChargeSnapshot(BaseModel):
     pay_in_advance: bool = False
     invoiceable: bool = True
     min_amount_cents: int = 0
+    regroup_paid_fees: str | None = None  # "invoice": paid non-invoiceable fees, at period end
 
     def usage_charge(self, taxes: tuple[Tax, ...] = ()) -> UsageCharge:
         """The charge as the pure usage computation reads it."""

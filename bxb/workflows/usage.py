@@ -115,7 +115,6 @@ class UsageReactions:
             list[BillingResult],
             f"react to usage at {now.isoformat()}",
         )
-        for result in results:
+        for result in results:  # new invoices, and any not handed over before (a retry)
             if result.invoice_id is not None:
-                s.invoices_created += 1
                 self._track(result, now)
