@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bxb.api import (
     add_ons,
+    alerts,
     applied_coupons,
     billable_metrics,
     coupons,
@@ -25,6 +26,7 @@ from bxb.api import (
     subscriptions,
     taxes,
     test_clocks,
+    wallet_alerts,
     wallets,
     webhook_endpoints,
 )
@@ -75,12 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         billable_metrics,
         plans,
         subscriptions,
+        alerts,
         test_clocks,
         invoices,
         invoice_actions,
         credit_notes,
         payments,
         wallets,
+        wallet_alerts,
         webhook_endpoints,
         stripe_webhooks,
     ):
