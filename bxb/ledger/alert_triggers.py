@@ -170,3 +170,18 @@ async def check_wallet(session: AsyncSession, wallet: Wallet, at: datetime) -> l
         )
         ids += await read(session, alert, reading)
     return ids
+
+
+async def check_customer_wallet(
+    session: AsyncSession, customer_id: uuid.UUID, at: datetime
+) -> list[uuid.UUID]:
+    """Read the alerts of the customer's active wallet (locked here, if not already) after
+    a change of its balance, in the transaction of that change."""
+    wallet = await session.scalar(
+        select(Wallet)
+        .where(Wallet.customer_id == customer_id, Wallet.status == "active")
+        .with_for_update()
+    )
+    if wallet is None:
+        return []
+    return await check_wallet(session, wallet, at)
