@@ -34,6 +34,7 @@ from bxb.models import AlertThreshold, BillableMetric, UsageAlert, Wallet
 from bxb.models.base import utcnow
 
 MAX_VALUE = Decimal(10) ** 25  # Numeric(30, 5)
+MAX_TEXT = 255  # codes and names: VARCHAR(255)
 
 
 class AlertInvalidError(Exception):
@@ -76,12 +77,10 @@ def parse_thresholds(raw: object) -> list[Threshold]:
     parsed = []
     for item in raw:
         value = _decimal(item.get("value"))
-        code = item.get("code")
+        code = _text(item, "code", "thresholds:code")
         recurring = item.get("recurring", False)
         if value is None:
             raise AlertInvalidError({"thresholds:value": ["value_is_invalid"]})
-        if code is not None and not isinstance(code, str):
-            raise AlertInvalidError({"thresholds:code": ["value_is_invalid"]})
         if recurring in ("true", "false"):
             recurring = recurring == "true"
         if not isinstance(recurring, bool):
@@ -140,10 +139,12 @@ def _check_type(owner: Owner, alert_type: object) -> str:
     return alert_type
 
 
-def _text(params: Mapping[str, Any], key: str) -> str | None:
+def _text(params: Mapping[str, Any], key: str, field: str | None = None) -> str | None:
     value = params.get(key)
     if value is not None and not isinstance(value, str):
-        raise AlertInvalidError({key: ["value_is_invalid"]})
+        raise AlertInvalidError({field or key: ["value_is_invalid"]})
+    if value is not None and len(value) > MAX_TEXT:
+        raise AlertInvalidError({field or key: ["value_is_too_long"]})
     return value
 
 

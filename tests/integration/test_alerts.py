@@ -159,6 +159,11 @@ async def test_lagos_validation_errors(
         usage_alert(alert_type="billable_metric_current_usage_units", billable_metric_code="zz")
     ) == (404, "billable_metric_not_found")
 
+    assert await error(usage_alert(code="x" * 256)) == (422, {"code": ["value_is_too_long"]})
+    assert await error(usage_alert(thresholds=[{"value": 1, "code": 7}])) == (
+        422,
+        {"thresholds:code": ["value_is_invalid"]},
+    )
     await ok(client, tenant_a, "POST", BASE, {"alert": usage_alert()})
     assert await error(usage_alert(alert_type="lifetime_usage_amount")) == (
         422,
