@@ -45,16 +45,20 @@ class Due:
     invoice_id: Any = None
 
 
-# Several things due at the same instant happen in this order.
+# Several things due at the same instant happen in this order. (Usage reactions run just
+# before the period close or termination they precede.)
 DUE_ORDER = {
     "activate": 0,
     "end_trial": 1,
-    "terminate": 2,
-    "close_period": 3,
-    "close_usage": 4,
-    "finalize_invoice": 5,
-    "collect_payment": 6,
+    "react_to_usage": 2,
+    "terminate": 3,
+    "close_period": 4,
+    "close_usage": 5,
+    "finalize_invoice": 6,
+    "collect_payment": 7,
 }
+# Commands sent as signals: they stay queued while updates are refused.
+SIGNAL_KINDS = ("payment_notice", "usage")
 
 
 @dataclass
@@ -77,3 +81,5 @@ class Runtime:
     stall: Stall | None = None
     # The subscription could not even start (nothing was recorded): the workflow ends.
     start_failed: Failure | None = None
+    # A "usage" command is queued and not started yet (signals coalesce onto it).
+    usage_queued: bool = False
