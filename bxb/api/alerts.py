@@ -22,6 +22,7 @@ from bxb.ledger import alerts as rules
 from bxb.ledger.alerts import AlertInvalidError, AlertNotFoundError, Owner
 from bxb.models import BillableMetric, Subscription, UsageAlert, Wallet
 from bxb.models.base import utcnow
+from bxb.usage_reactions.watcher import forget_interests
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -104,6 +105,7 @@ async def create_alerts(
                 422, code="validation_errors", error="Unprocessable Entity", error_details=errors
             )
         await session.commit()
+        forget_interests()  # the watcher signals this subscription from now on
         return {"alerts": [alert_object(a, m, owner.wallet) for a, m in created]}
     params = body.get("alert")
     if not isinstance(params, dict) or not params:
@@ -113,6 +115,7 @@ async def create_alerts(
     except (AlertInvalidError, AlertNotFoundError) as exc:
         raise rejected(exc) from exc
     await session.commit()
+    forget_interests()  # the watcher signals this subscription from now on
     return {"alert": alert_object(alert, metric, owner.wallet)}
 
 

@@ -15,6 +15,7 @@ bxb.ledger.alert_triggers). Nothing here is billed: the reaction returns no invo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
@@ -28,6 +29,7 @@ from bxb.events.store import EventStore
 from bxb.ledger.alert_triggers import Reading, lock, read
 from bxb.models import Fee, Invoice, Subscription, UsageAlert
 from bxb.usage_reactions.context import UsageContext
+from bxb.usage_reactions.interest import Connection, EventTest, Interest, SubscriptionKey, any_event
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingResult
 
@@ -138,3 +140,25 @@ async def react(
     if webhook_ids and activity.in_activity():
         await outbox.dispatch(activity.client(), webhook_ids)
     return []
+
+
+# Active subscriptions with alerts: any of their events may move a value an alert reads.
+_WITH_ALERTS = """
+SELECT DISTINCT a.organization_id, a.subscription_external_id
+FROM usage_monitoring_alerts a
+JOIN unnest($1::uuid[], $2::text[]) AS k(organization_id, external_id)
+  ON a.organization_id = k.organization_id AND a.subscription_external_id = k.external_id
+JOIN subscriptions s
+  ON s.organization_id = a.organization_id AND s.external_id = a.subscription_external_id
+WHERE a.deleted_at IS NULL AND s.status = 'active'
+"""
+
+
+async def _with_alerts(
+    conn: Connection, keys: Sequence[SubscriptionKey]
+) -> dict[SubscriptionKey, EventTest]:
+    rows = await conn.fetch(_WITH_ALERTS, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r[0], r[1]): any_event for r in rows}
+
+
+WITH_ALERTS = Interest("usage_alerts", _with_alerts)

@@ -8,9 +8,10 @@ A reaction that needs signals for subscriptions no interest covers yet adds one.
 
 from __future__ import annotations
 
+from bxb.usage_reactions import alerts
 from bxb.usage_reactions.context import Reaction
 from bxb.usage_reactions.interest import PAY_IN_ADVANCE, Interest
 
-REACTIONS: list[Reaction] = []
+REACTIONS: list[Reaction] = [alerts.react]
 
-INTERESTS: list[Interest] = [PAY_IN_ADVANCE]
+INTERESTS: list[Interest] = [PAY_IN_ADVANCE, alerts.WITH_ALERTS]
