@@ -8,9 +8,10 @@ bxb.usage_reactions.alerts.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,6 +76,16 @@ async def list_alerts(session: AsyncSession, owner: Owner, page: PageDep) -> dic
     }
 
 
+def usage_changed(request: Request, owner: Owner) -> None:
+    """Have the subscription's workflow read its alerts now (Lago processes a created or
+    changed alert at once): usage already past a new threshold fires without waiting for
+    the next event."""
+    forget_interests()  # the watcher signals this subscription's events from now on
+    watcher = getattr(request.app.state, "usage_watcher", None)
+    if watcher is not None and owner.subscription_external_id is not None:
+        watcher.poke((owner.organization_id, owner.subscription_external_id))
+
+
 async def create_alerts(
     session: AsyncSession, owner: Owner, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -91,7 +102,9 @@ async def create_alerts(
                 continue
             try:
                 async with session.begin_nested():
-                    created.append(await rules.create_alert(session, owner, params, now))
+                    # One instant each, in order: lists show a batch as it was sent.
+                    at = now + timedelta(microseconds=index)
+                    created.append(await rules.create_alert(session, owner, params, at))
             except (AlertInvalidError, AlertNotFoundError) as exc:
                 details = (
                     exc.details
@@ -105,7 +118,6 @@ async def create_alerts(
                 422, code="validation_errors", error="Unprocessable Entity", error_details=errors
             )
         await session.commit()
-        forget_interests()  # the watcher signals this subscription from now on
         return {"alerts": [alert_object(a, m, owner.wallet) for a, m in created]}
     params = body.get("alert")
     if not isinstance(params, dict) or not params:
@@ -115,7 +127,6 @@ async def create_alerts(
     except (AlertInvalidError, AlertNotFoundError) as exc:
         raise rejected(exc) from exc
     await session.commit()
-    forget_interests()  # the watcher signals this subscription from now on
     return {"alert": alert_object(alert, metric, owner.wallet)}
 
 
@@ -175,12 +186,15 @@ async def list_subscription_alerts(
 async def create_subscription_alerts(
     external_id: str,
     body: JsonBody,
+    request: Request,
     org: OrgDep,
     session: SessionDep,
     subscription_status: StatusQuery = "active",
 ) -> dict[str, Any]:
     owner = await subscription_owner(session, org.id, external_id, subscription_status)
-    return await create_alerts(session, owner, body)
+    answer = await create_alerts(session, owner, body)
+    usage_changed(request, owner)
+    return answer
 
 
 @router.delete("/subscriptions/{external_id}/alerts")
@@ -211,12 +225,15 @@ async def update_subscription_alert(
     external_id: str,
     code: str,
     body: JsonBody,
+    request: Request,
     org: OrgDep,
     session: SessionDep,
     subscription_status: StatusQuery = "active",
 ) -> dict[str, Any]:
     owner = await subscription_owner(session, org.id, external_id, subscription_status)
-    return await update_alert(session, owner, code, body)
+    answer = await update_alert(session, owner, code, body)
+    usage_changed(request, owner)
+    return answer
 
 
 @router.delete("/subscriptions/{external_id}/alerts/{code}")

@@ -105,3 +105,20 @@ async def test_an_event_crossing_a_threshold_sends_one_signed_webhook_within_sec
     assert len(alerts_of(receiver)) == 1
     async with sessions() as session:
         assert len((await session.scalars(select(TriggeredAlert))).all()) == 1
+
+    # An alert created when usage is already past its threshold fires at once, without
+    # waiting for the next event (51 calls so far).
+    units = {
+        "alert_type": "billable_metric_current_usage_units",
+        "code": "calls",
+        "billable_metric_code": "api_calls",
+        "thresholds": [{"value": 30}],
+    }
+    await api.ok("POST", "/api/v1/subscriptions/sub_1/alerts", {"alert": units})
+    await wait_for(receiver, 2)
+    calls = alerts_of(receiver)[1].payload["triggered_alert"]
+    assert (calls["alert_code"], calls["previous_value"], calls["current_value"]) == (
+        "calls",
+        "0.0",
+        "51.0",
+    )
