@@ -122,3 +122,39 @@ async def test_an_event_crossing_a_threshold_sends_one_signed_webhook_within_sec
         "0.0",
         "51.0",
     )
+
+
+async def test_credits_consumed_by_a_period_invoice_fire_the_wallet_alert(
+    subscription_api: SubscriptionApi, receiver: WebhookReceiver
+) -> None:
+    """The workflow's invoice takes $31 of a $50 wallet: its low-balance alert ($25)
+    reaches the receiver, dispatched by the activity that finalized the invoice."""
+    api = subscription_api
+    secret = await api.ok("GET", "/api/v1/webhook_endpoints/signing_secret")
+    receiver.secret = secret["webhook_signing_secret"]["secret"]
+    endpoint = {"webhook_url": receiver.url, "signature_algo": "hmac"}
+    await api.ok("POST", "/api/v1/webhook_endpoints", {"webhook_endpoint": endpoint})
+    await api.customer_on_clock("2026-03-01T00:00:00Z", currency="USD")
+    wallet = {
+        "external_customer_id": "cus_1",
+        "rate_amount": "1",
+        "currency": "USD",
+        "code": "main",
+        "granted_credits": "50",
+    }
+    await api.ok("POST", "/api/v1/wallets", {"wallet": wallet})
+    low = {"alert_type": "wallet_balance_amount", "code": "low", "thresholds": [{"value": 2500}]}
+    await api.ok("POST", "/api/v1/customers/cus_1/wallets/main/alerts", {"alert": low})
+    await api.plan(amount_cents=3100, pay_in_advance=True)
+    assert (await api.subscribe()).status_code == 200
+    await wait_for(receiver, 1)
+    (delivery,) = alerts_of(receiver)
+    triggered = delivery.payload["triggered_alert"]
+    assert (triggered["alert_code"], triggered["previous_value"], triggered["current_value"]) == (
+        "low",
+        "5000.0",
+        "1900.0",
+    )
+    assert triggered["crossed_thresholds"] == [
+        {"code": None, "value": "2500.0", "recurring": False}
+    ]
