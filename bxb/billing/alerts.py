@@ -33,8 +33,8 @@ WALLET_TYPES = (
     "wallet_credits_ongoing_balance",
 )
 MAX_THRESHOLDS = 20  # Lago's soft limit per alert
-# A recurring threshold crossed by one jump fires at most this many multiples (the rest of
-# a huge jump is one more crossing of the last multiple: nobody wants 10^6 rows).
+# One reading lists at most this many multiples of a recurring threshold: the highest
+# ones (a jump across a million multiples is not worth a million rows).
 MAX_RECURRING_CROSSINGS = 1000
 
 

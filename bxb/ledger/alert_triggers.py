@@ -28,6 +28,7 @@ from bxb.webhooks import outbox
 
 WEBHOOK_TYPE = "alert.triggered"
 _PLACES = Decimal("0.00001")
+_LARGEST = Decimal(10) ** 25 - 1
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ async def lock(session: AsyncSession, query: Select[UsageAlert]) -> list[UsageAl
 
 async def read(session: AsyncSession, alert: UsageAlert, reading: Reading) -> list[uuid.UUID]:
     """Take one reading of a locked alert; returns the webhook ids to dispatch."""
-    value = reading.value.quantize(_PLACES)
+    # Numeric(30, 5): a reading past it (absurd usage) is read as the largest value kept.
+    value = max(min(reading.value, _LARGEST), -_LARGEST).quantize(_PLACES)
     previous = Decimal(alert.previous_value)
     if alert.alert_type in CURRENT_USAGE_TYPES:
         key = f"period:{reading.period_key}"

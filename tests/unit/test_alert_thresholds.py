@@ -96,3 +96,9 @@ def test_readings_in_steps_fire_what_one_jump_fires(
     at_once = values(crossed(thresholds, D(0), D(total), "increasing"))
     assert sorted(fired) == sorted(at_once)
     assert len({v for v, _ in fired}) == len(fired)
+
+
+def test_a_huge_jump_lists_only_the_highest_multiples() -> None:
+    found = crossed([Threshold(D(1), recurring=True)], D(0), D(10**9), "increasing")
+    assert len(found) == 1000
+    assert (found[0].value, found[-1].value) == (D(10**9 - 999), D(10**9))
