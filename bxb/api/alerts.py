@@ -32,6 +32,38 @@ StatusQuery = Annotated[
 ]
 JsonBody = Annotated[dict[str, Any], Body()]
 
+# The documented shapes of the bodies (Lago's AlertCreateInput and AlertBatchCreateInput,
+# AlertUpdateInput): the routes take any JSON object and answer Lago's codes themselves.
+_THRESHOLD = {
+    "type": "object",
+    "required": ["value"],
+    "properties": {
+        "code": {"type": ["string", "null"]},
+        "value": {"type": ["string", "number"]},
+        "recurring": {"type": "boolean"},
+    },
+}
+_ALERT = {
+    "type": "object",
+    "properties": {
+        "alert_type": {"type": "string"},
+        "code": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "billable_metric_code": {"type": ["string", "null"]},
+        "thresholds": {"type": "array", "items": _THRESHOLD},
+    },
+}
+
+
+def _documented(properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# One alert under "alert", or several under "alerts".
+CREATE_BODY = _documented({"alert": _ALERT, "alerts": {"type": "array", "items": _ALERT}})
+UPDATE_BODY = _documented({"alert": _ALERT})
+
 
 async def subscription_owner(
     session: AsyncSession, organization_id: Any, external_id: str, status: str
@@ -182,7 +214,7 @@ async def list_subscription_alerts(
     return await list_alerts(session, owner, page)
 
 
-@router.post("/subscriptions/{external_id}/alerts")
+@router.post("/subscriptions/{external_id}/alerts", openapi_extra=CREATE_BODY)
 async def create_subscription_alerts(
     external_id: str,
     body: JsonBody,
@@ -220,7 +252,7 @@ async def get_subscription_alert(
     return await get_alert(session, owner, code)
 
 
-@router.put("/subscriptions/{external_id}/alerts/{code}")
+@router.put("/subscriptions/{external_id}/alerts/{code}", openapi_extra=UPDATE_BODY)
 async def update_subscription_alert(
     external_id: str,
     code: str,

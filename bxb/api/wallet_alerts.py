@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.alerts import (
+    CREATE_BODY,
+    UPDATE_BODY,
     JsonBody,
     create_alerts,
     delete_alert,
@@ -56,7 +58,7 @@ async def list_wallet_alerts(
     return await list_alerts(session, owner, page)
 
 
-@router.post(PATH)
+@router.post(PATH, openapi_extra=CREATE_BODY)
 async def create_wallet_alerts(
     external_customer_id: str, wallet_code: str, body: JsonBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
@@ -80,7 +82,7 @@ async def get_wallet_alert(
     return await get_alert(session, owner, code)
 
 
-@router.put(PATH + "/{code}")
+@router.put(PATH + "/{code}", openapi_extra=UPDATE_BODY)
 async def update_wallet_alert(
     external_customer_id: str,
     wallet_code: str,
