@@ -153,7 +153,7 @@ class SubscriptionActivities:
         session.add(invoice)
         await session.flush()  # credits applied at finalization refer to the row
         if final:
-            await finalize(session, invoice, request.at)
+            webhooks += await finalize(session, invoice, request.at)
         else:
             invoice.draft_source = request.model_dump(mode="json")
         await session.flush()

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from bxb.api import (
     add_ons,
+    alerts,
     applied_coupons,
     billable_metrics,
     coupons,
@@ -34,6 +35,7 @@ from bxb.api import (
     subscriptions,
     taxes,
     test_clocks,
+    wallet_alerts,
     wallets,
     webhook_endpoints,
 )
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_entitlements,
         subscriptions,
         subscription_entitlements,
+        alerts,
         test_clocks,
         invoices,
         invoice_actions,
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fees,
         payments,
         wallets,
+        wallet_alerts,
         webhook_endpoints,
         stripe_webhooks,
         fixed_charges,

@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Every row carries organization_id; one resource per module."""
 
 from bxb.models.add_on import AddOn
+from bxb.models.alert import AlertCrossing, AlertThreshold, TriggeredAlert, UsageAlert
 from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
@@ -26,6 +27,8 @@ from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AddOn",
+    "AlertCrossing",
+    "AlertThreshold",
     "ApiKey",
     "AppliedCoupon",
     "AppliedTax",
@@ -58,6 +61,8 @@ __all__ = [
     "Subscription",
     "Tax",
     "TestClock",
+    "TriggeredAlert",
+    "UsageAlert",
     "Wallet",
     "WalletTransaction",
     "Webhook",

@@ -121,6 +121,11 @@ class UsageWatcher:
             self._idle.clear()
             self._wake.set()
 
+    def poke(self, key: SubscriptionKey) -> None:
+        """Signal this subscription as its events would (coalesced, best-effort): something
+        its reactions read changed without an event (an alert created or changed)."""
+        self._schedule(key, time.monotonic())
+
     # ---- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
