@@ -46,14 +46,19 @@ class Due:
 
 
 # Several things due at the same instant happen in this order.
+# A resume comes before a termination or a period close at the same instant (the period
+# closes unpaused); a scheduled pause at period end comes before the close (the next
+# period starts paused, its advance fee waiting for the resume).
 DUE_ORDER = {
     "activate": 0,
     "end_trial": 1,
-    "terminate": 2,
-    "close_period": 3,
-    "close_usage": 4,
-    "finalize_invoice": 5,
-    "collect_payment": 6,
+    "resume": 2,
+    "terminate": 3,
+    "pause": 4,
+    "close_period": 5,
+    "close_usage": 6,
+    "finalize_invoice": 7,
+    "collect_payment": 8,
 }
 
 

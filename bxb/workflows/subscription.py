@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
+    from bxb.workflows.pausing import PAUSE_KINDS, Pausing
     from bxb.workflows.recording import (
         RETRY_BACKOFF_MAX,
         RETRY_BACKOFF_START,
@@ -43,14 +44,15 @@ with workflow.unsafe.imports_passed_through():
         ChangePlanRequest,
         CreateRequest,
         InvoiceCommand,
+        PauseRequest,
         PaymentNotice,
+        ResumeRequest,
         Status,
         SubscriptionState,
         SubscriptionView,
         TerminateRequest,
         UpdateRequest,
     )
-    from bxb.workflows.transitions import Transitions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
 EXPIRED_MESSAGE = "the caller stopped waiting before the subscription could take this request"
@@ -61,7 +63,7 @@ def workflow_id(organization_id: UUID, external_id: str) -> str:
 
 
 @workflow.defn
-class SubscriptionWorkflow(Transitions, InvoiceCollection):
+class SubscriptionWorkflow(Pausing, InvoiceCollection):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -220,6 +222,7 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
                 candidates.append(Due(usage_end, "close_usage"))
+            candidates += self._pause_dues()
         for c in s.collections:
             if c.finalize_at is not None:
                 candidates.append(Due(c.finalize_at, "finalize_invoice", c.invoice_id))
@@ -240,6 +243,8 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             await self._close_period(due.at)
         elif due.kind == "close_usage":
             await self._close_usage(due.at)
+        elif due.kind in PAUSE_KINDS:
+            await self._on_pause_due(due)
         elif due.kind == "finalize_invoice":
             assert due.invoice_id is not None
             await self._finalize_invoice(self._collection(due.invoice_id), due.at)
@@ -266,6 +271,10 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
             await self._retry_command(command.payload, now)
         elif command.kind == "payment_notice":
             await self._on_notice(command.payload, now)
+        elif command.kind == "pause":
+            await self._on_pause(command.payload, now)
+        elif command.kind == "resume":
+            await self._on_resume(command.payload, now)
 
     # ---- messages --------------------------------------------------------------------
 
@@ -320,6 +329,24 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection):
         self._require_live()
         if request.ending_at is not None and request.ending_at < self.clock.now():
             raise ValueError("ending_at is in the past")
+
+    @workflow.update
+    async def pause(self, request: PauseRequest) -> SubscriptionView:
+        return await self._submit("pause", request)
+
+    @pause.validator
+    def _validate_pause(self, request: PauseRequest) -> None:
+        self._require_taking_requests()
+        self._check_pause(request)
+
+    @workflow.update
+    async def resume(self, request: ResumeRequest) -> SubscriptionView:
+        return await self._submit("resume", request)
+
+    @resume.validator
+    def _validate_resume(self, request: ResumeRequest) -> None:
+        self._require_taking_requests()
+        self._check_resume(request)
 
     @workflow.update
     async def advance_clock(self, request: AdvanceRequest) -> SubscriptionView:
