@@ -289,3 +289,25 @@ async def test_another_organization_sees_no_subscription_to_pause(
     assert [s.status for s in page["subscriptions"]] == ["paused"]
     await pauses.ok("POST", f"{SUB}/resume")
     assert (await pauses.subscription())["status"] == "active"
+
+
+async def test_terminated_while_paused_bills_the_days_before_the_pause(
+    pauses: Pauses, receiver: WebhookReceiver
+) -> None:
+    await pauses.setup(receiver, "basic")
+    await pauses.advance("2026-01-11T00:00:00Z")
+    await pauses.ok("POST", f"{SUB}/pause")  # no resume_at: paused until asked
+    await pauses.advance("2026-01-15T00:00:00Z")
+    await pauses.usage(40)  # during the pause: not billed
+    await pauses.advance("2026-01-21T00:00:00Z")
+    terminated = (await pauses.ok("DELETE", SUB))["subscription"]
+    assert (terminated["status"], terminated["paused_at"]) == ("terminated", None)
+    [invoice] = await pauses.invoices()
+    # Jan 1..10 billed (10/31 × 3100 = 1000); Jan 11..20 paused; no usage outside the pause.
+    assert invoice.kind == "termination"
+    assert _fees(invoice) == [("subscription", 1_000, "1"), ("charge", 0, "0")]
+    assert await pauses.webhooks() == [
+        ("subscription.started", "active"),
+        ("subscription.paused", "paused"),
+        ("subscription.terminated", "terminated"),
+    ]
