@@ -257,7 +257,22 @@ async def test_refusals(pauses: Pauses, receiver: WebhookReceiver) -> None:
     assert (await pauses.ok("POST", f"{SUB}/pause"))["subscription"]["status"] == "paused"
     before = {"subscription": {"resume_at": "2026-01-09T00:00:00Z"}}
     assert await pauses.refused(f"{SUB}/resume", before) == {"resume_at": ["invalid_date"]}
+    later = {"subscription": {"resume_at": "2026-03-01T00:00:00Z"}}  # moves the timer
+    moved = (await pauses.ok("POST", f"{SUB}/resume", later))["subscription"]
+    assert (moved["status"], moved["resume_at"]) == ("paused", "2026-03-01T00:00:00Z")
     assert (await pauses.ok("POST", f"{SUB}/resume", {}))["subscription"]["status"] == "active"
+
+    # A resume while a pause is only scheduled cancels it.
+    end = {"subscription": {"pause_at": "end_of_period"}}
+    scheduled = (await pauses.ok("POST", f"{SUB}/pause", end))["subscription"]
+    assert scheduled["scheduled_pause_at"] == "2026-02-01T00:00:00Z"
+    assert await pauses.refused(f"{SUB}/pause", {}) == {
+        "subscription": ["subscription_already_paused"]
+    }
+    canceled = (await pauses.ok("POST", f"{SUB}/resume"))["subscription"]
+    assert (canceled["status"], canceled["scheduled_pause_at"]) == ("active", None)
+    await pauses.advance("2026-02-02T00:00:00Z")
+    assert (await pauses.subscription())["status"] == "active"
 
     await pauses.ok("DELETE", SUB)
     terminated = {"subscription": ["subscription_is_terminated"]}
@@ -311,3 +326,41 @@ async def test_terminated_while_paused_bills_the_days_before_the_pause(
         ("subscription.paused", "paused"),
         ("subscription.terminated", "terminated"),
     ]
+
+
+async def test_an_upgrade_while_paused_is_billed_from_the_resume(
+    pauses: Pauses, receiver: WebhookReceiver
+) -> None:
+    await pauses.setup(receiver, "pro")  # $31.00 in advance
+    team = {
+        "name": "Team",
+        "code": "team",
+        "interval": "monthly",
+        "amount_cents": 6200,
+        "amount_currency": "USD",
+        "pay_in_advance": True,
+    }
+    await pauses.ok("POST", "/api/v1/plans", {"plan": team})
+    await pauses.advance("2026-01-11T00:00:00Z")
+    await pauses.ok("POST", f"{SUB}/pause")
+    await pauses.advance("2026-01-21T00:00:00Z")
+    body = {"external_customer_id": "cus_1", "plan_code": "team", "external_id": "sub_1"}
+    upgraded = await pauses.ok("POST", "/api/v1/subscriptions", {"subscription": body})
+    assert (upgraded["subscription"]["plan_code"], upgraded["subscription"]["status"]) == (
+        "team",
+        "paused",
+    )
+    # Pro's unused days Jan 21..31 (11) and its paused days Jan 11..20 (10) are credited:
+    # 21/31 × 3100 = 2100, a note on the start invoice. Team waits for the resume.
+    [start] = await pauses.invoices()
+    assert start.total_amount_cents == 3_100
+    await pauses.advance("2026-01-25T00:00:00Z")
+    await pauses.ok("POST", f"{SUB}/resume")
+    _, resume = await pauses.invoices()
+    # Team Jan 25..31: 7/31 × 6200 = 1400, paid by the 2100 note (700 left).
+    assert (resume.kind, _fees(resume)) == ("resume", [("subscription", 1_400, "1")])
+    assert (resume.credit_notes_amount_cents, resume.total_amount_cents) == (1_400, 0)
+    await pauses.advance("2026-02-01T00:00:00Z")
+    *_, february = await pauses.invoices()
+    # February in full (6200), less the 700 left of the note.
+    assert (february.credit_notes_amount_cents, february.total_amount_cents) == (700, 5_500)
