@@ -274,6 +274,17 @@ async def test_refusals(pauses: Pauses, receiver: WebhookReceiver) -> None:
     await pauses.advance("2026-02-02T00:00:00Z")
     assert (await pauses.subscription())["status"] == "active"
 
+    future = {
+        "external_customer_id": "cus_1",
+        "plan_code": "basic",
+        "external_id": "sub_2",
+        "subscription_at": "2026-03-01T00:00:00Z",
+    }
+    await pauses.ok("POST", "/api/v1/subscriptions", {"subscription": future})
+    assert await pauses.refused("/api/v1/subscriptions/sub_2/pause", {}) == {
+        "subscription": ["subscription_not_started"]
+    }
+
     await pauses.ok("DELETE", SUB)
     terminated = {"subscription": ["subscription_is_terminated"]}
     assert await pauses.refused(f"{SUB}/pause", {}) == terminated
