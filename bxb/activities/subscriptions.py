@@ -26,6 +26,7 @@ from bxb.events.store import EventStore
 from bxb.ledger import notifications
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
+from bxb.ledger.subscription_pauses import record_pause
 from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox
@@ -115,6 +116,7 @@ class SubscriptionActivities:
         usage = await self.invoicing.usage_lines(request)
         async with transaction(self.sessions) as session:
             await _upsert_rows(session, request.rows)
+            await record_pause(session, request)
             webhooks = await _subscription_webhooks(session, request)
             result = BillingResult()
             invoice, grace_days = None, 0

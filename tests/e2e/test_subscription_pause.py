@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from bxb.models import Invoice, Webhook
+from bxb.models import Invoice, SubscriptionPause, Webhook
 from bxb.workflows.subscription import workflow_id
 from tests.support.auth import Tenant
 from tests.support.histories import record_histories
@@ -126,6 +127,20 @@ class Pauses:
             )
             return list(found)
 
+    async def pause_rows(self) -> list[tuple[str, str | None, str | None]]:
+        """subscription_pauses: (started_at, ended_at, resume_at), as ISO strings."""
+
+        def iso(at: datetime | None) -> str | None:
+            return None if at is None else at.isoformat().replace("+00:00", "Z")
+
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(SubscriptionPause)
+                .order_by(SubscriptionPause.started_at)
+                .execution_options(populate_existing=True)
+            )
+            return [(str(iso(r.started_at)), iso(r.ended_at), iso(r.resume_at)) for r in rows]
+
     async def webhooks(self, prefix: str = "subscription.") -> list[tuple[str, str]]:
         async with self.sessions() as session:
             rows = await session.scalars(
@@ -183,6 +198,10 @@ async def test_ten_paused_days_and_their_usage_are_not_billed(
         ("subscription.started", "active"),
         ("subscription.paused", "paused"),
         ("subscription.resumed", "active"),
+    ]
+
+    assert await pauses.pause_rows() == [
+        ("2026-01-11T09:00:00Z", "2026-01-21T00:00:00Z", "2026-01-21T00:00:00Z")
     ]
 
     await pauses.advance("2026-02-01T00:00:00Z")
@@ -328,6 +347,7 @@ async def test_terminated_while_paused_bills_the_days_before_the_pause(
     await pauses.advance("2026-01-21T00:00:00Z")
     terminated = (await pauses.ok("DELETE", SUB))["subscription"]
     assert (terminated["status"], terminated["paused_at"]) == ("terminated", None)
+    assert await pauses.pause_rows() == [("2026-01-11T00:00:00Z", "2026-01-21T00:00:00Z", None)]
     [invoice] = await pauses.invoices()
     # Jan 1..10 billed (10/31 × 3100 = 1000); Jan 11..20 paused; no usage outside the pause.
     assert invoice.kind == "termination"
