@@ -206,7 +206,8 @@ def _coverage(ledger: Ledger) -> None:
         s.FinalizeDraft(0),
     ],
 )
-@example(  # pauses (issue 10): in advance and in arrears, by timer and by request
+@example(  # pauses (issue 10): at period end and now, in advance and in arrears, resumed
+    # by request and by timer, credited at a close and at a termination while paused
     scenario=s.Scenario(
         start="2026-01-17T09:30:00Z",
         grace_period_days=0,
@@ -215,20 +216,18 @@ def _coverage(ledger: Ledger) -> None:
         subscriptions=((0, 1, False), (1, 0, True)),
     ),
     program=[
-        s.Usage(0, 120),
-        s.Advance(3, 0),
-        s.Pause(0, 10, False),
-        s.Usage(0, 300),
         s.Pause(0, None, True),
+        s.Usage(0, 120),
         s.Advance(16, 0),
-        s.Usage(1, 50),
-        s.Advance(31, 13),
-        s.ChangePlan(1, 3),
-        s.Usage(1, 70),
+        s.Usage(0, 300),
         s.Advance(9, 0),
         s.Resume(0),
-        s.Pause(0, 40, False),
-        s.Advance(45, 0),
+        s.Pause(0, 10, False),
+        s.Advance(31, 13),
+        s.ChangePlan(1, 3),
+        s.Pause(1, 40, False),
+        s.Usage(1, 70),
+        s.Advance(9, 0),
         s.Terminate(1),
         s.Advance(31, 0),
     ],
