@@ -16,6 +16,7 @@ from bxb.activities.health import HealthActivities
 from bxb.activities.provider_customers import ProviderCustomerActivities
 from bxb.activities.refunds import RefundActivities
 from bxb.activities.subscriptions import SubscriptionActivities
+from bxb.activities.usage import UsageActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.invoice_collection import resume_unstarted_collections
@@ -72,6 +73,7 @@ def build_worker(
             health.check_database,
             *subscriptions.all(),
             *collection.all(),
+            *UsageActivities(sessions, events).all(),
             *WebhookActivities(sessions).all(),
             *ProviderCustomerActivities(sessions, settings).all(),
             *RefundActivities(sessions, settings).all(),

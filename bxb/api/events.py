@@ -43,6 +43,7 @@ from bxb.events.store import (
 from bxb.events.validation import Errors, parse_event
 from bxb.lago_objects.events import event_object, event_objects
 from bxb.models.base import utcnow
+from bxb.usage_reactions.watcher import start_usage_watcher
 
 MAX_BATCH_EVENTS = 100  # Lago's limit per /events/batch call
 
@@ -52,11 +53,13 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def event_pipeline_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the application's lifespan (FastAPI merges router lifespans)."""
-    await start_event_pipeline(app.state, app.state.settings)
+    watcher = start_usage_watcher(app.state, app.state.settings)
+    await start_event_pipeline(app.state, app.state.settings, after_commit=watcher.observe)
     try:
         yield
     finally:
         await stop_event_pipeline(app.state)
+        await watcher.stop()
 
 
 router = APIRouter(prefix="/api/v1", tags=["events"], lifespan=event_pipeline_lifespan)

@@ -8,15 +8,18 @@ next, priced like a real one (coupons, then taxes) but never stored nor numbered
   current period: the base fee in arrears or the next period's fee in advance, plus the
   usage of the current period so far (read from the event store, as current usage is).
 
-Limits: charge minimums, filters split into separate lines, plan changes
-(`subscriptions.plan_code`) and terminations (`subscriptions.terminated_at`) are not
-previewed; the last two answer 422. Credit notes and wallet credits are not deducted.
+For existing subscriptions, charge minimums and the plan's minimum commitment add their
+true-ups as the period-end invoice will (bxb.ledger.minimums).
+
+Limits: filters split into separate lines, minimums on a new plan's first invoice, plan
+changes (`subscriptions.plan_code`) and terminations (`subscriptions.terminated_at`) are
+not previewed; the last two answer 422. Credit notes and wallet credits are not deducted.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,6 +34,7 @@ from bxb.api.preview_coupons import customer_coupons, requested_coupons
 from bxb.api.schemas.invoices import InvoicePreviewIn
 from bxb.billing.invoice import FeeDraft, assemble_invoice
 from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
+from bxb.billing.proration import days_between
 from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
 from bxb.billing.usage import compute_customer_usage
 from bxb.core.customer_clock import customer_now, customer_zone
@@ -39,7 +43,9 @@ from bxb.core.tax_book import TaxBook
 from bxb.core.temporal import TemporalConnector
 from bxb.events.store import EventStore
 from bxb.lago_objects.invoices import invoice_objects
+from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.finalizing import net_payment_term
+from bxb.ledger.minimums import Reconciled, charge_true_up_fee, commitment_fee, plan_commitment
 from bxb.models import Customer, Fee, Invoice, Organization, Subscription
 from bxb.models.base import utcnow
 from bxb.workflows.state import PlanSnapshot, SubscriptionState
@@ -59,6 +65,8 @@ class _Draft:
     lines: list[_Line]
     subscriptions: list[Subscription]
     plans: list[PlanSnapshot]
+    # The periods whose minimum commitment the invoice reconciles.
+    commitments: list[Reconciled] = field(default_factory=list)
 
 
 def _base_line(
@@ -175,6 +183,10 @@ async def _charge_lines(
     usage = compute_customer_usage(
         [c.usage_charge() for c in plan.charges], events, state.usage_from, end, plan.currency
     )
+    days = min(days_between(state.usage_from, end, terms.tz), window.full_days)
+    where = Reconciled(
+        org_id, plan.currency, row.id, state.usage_from, end, window.end, days, window.full_days
+    )
     lines = []
     for charge, charge_usage in zip(plan.charges, usage.charges_usage, strict=True):
         fee = Fee(
@@ -196,6 +208,12 @@ async def _charge_lines(
         key = f"charge-{row.id}-{charge.id}"
         draft = FeeDraft(key, charge_usage.amount_cents, (), plan.code, charge.billable_metric.code)
         lines.append(_Line(fee, draft))
+        amount = charge_usage.amount_cents
+        true_up = charge_true_up_fee(where, charge, fee, amount, Decimal(amount))
+        if true_up is not None:
+            key = f"true-up-{row.id}-{charge.id}"
+            code = charge.billable_metric.code
+            lines.append(_Line(true_up, FeeDraft(key, true_up.amount_cents, (), plan.code, code)))
     return lines
 
 
@@ -245,6 +263,19 @@ async def _existing(
             line = _base_line(org.id, row.id, plan, terms, start, window, state.trial_ends_at)
         draft.lines += [line] if line else []
         draft.lines += await _charge_lines(org.id, state, row, store, terms)
+        period = segment_period(state.period_start, start, terms)
+        days = min(days_between(state.period_start, state.period_end, terms.tz), period.full_days)
+        where = Reconciled(
+            org.id,
+            plan.currency,
+            row.id,
+            state.period_start,
+            state.period_end,
+            state.period_end,
+            days,
+            period.full_days,
+        )
+        draft.commitments.append(where)
         draft.subscriptions.append(row)
         draft.plans.append(plan)
     return draft
@@ -272,9 +303,17 @@ async def preview_invoice(
         raise validation_error({"plan_code": ["value_is_mandatory"]})
     currency = draft.plans[0].currency
     taxes = await TaxBook.load(session, org.id, customer.id, draft.plans)
+    for where in draft.commitments:
+        commitment = await plan_commitment(session, where.segment_id)
+        fees = [line.fee for line in draft.lines]
+        found = commitment and await commitment_fee(session, where, commitment, fees, taxes)
+        if found:
+            draft.lines.append(_Line(*found))
     drafts = []
     for line in draft.lines:
-        if line.fee.charge_id is not None:
+        if line.fee.fee_type == "commitment":
+            applicable = line.draft.taxes
+        elif line.fee.charge_id is not None:
             applicable = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
         else:
             applicable = taxes.for_plan(
@@ -297,9 +336,7 @@ async def preview_invoice(
         coupons = []
     assembled = assemble_invoice(drafts, coupons, credit_cents=0, currency=currency, at=draft.at)
     for line, priced in zip(draft.lines, assembled.fees, strict=True):
-        line.fee.coupons_amount_cents = priced.coupons_amount_cents
-        line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
-        line.fee.taxes_rate = priced.tax.taxes_rate
+        set_fee_prices(line.fee, priced)
     tz = customer_zone(customer, org)
     issuing_date = local_day(draft.at, tz)
     now = utcnow()

@@ -26,6 +26,7 @@ from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.taxes import resolve_applicable_taxes
 from bxb.core.customer_clock import customer_now, customer_zone
 from bxb.core.tax_book import TaxBook
+from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.finalizing import finalize
 from bxb.ledger.notifications import invoice_event
 from bxb.models import AddOn, Customer, Fee, Invoice, Organization
@@ -150,8 +151,7 @@ async def create_one_off_invoice(
         drafts.append(FeeDraft(f"fee-{position}", amount, taxes))
     assembled = assemble_invoice(drafts, [], credit_cents=0, currency=currency, at=now)
     for row, priced in zip(rows, assembled.fees, strict=True):
-        row.taxes_amount_cents = priced.tax.taxes_amount_cents
-        row.taxes_rate = priced.tax.taxes_rate
+        set_fee_prices(row, priced)
     invoice = Invoice(
         id=uuid.uuid4(),
         organization_id=organization.id,

@@ -38,6 +38,8 @@ from bxb.api.schemas.plans import (
     apply_plan_fields,
 )
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.entitlements.grants import plans_grants
+from bxb.lago_objects.entitlements import plan_entitlement_object
 from bxb.lago_objects.plans import plan_object
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import (
@@ -244,7 +246,12 @@ async def _render(
             taxes[f"commitment:{plan.id}"] = [
                 by_id[tax_id] for tax_id in plan.minimum_commitment_tax_ids if tax_id in by_id
             ]
-    return [plan_object(plan, taxes) for plan in plans]
+    entitlements = await plans_grants(session, [plan.id for plan in plans])
+    return [
+        plan_object(plan, taxes)
+        | {"entitlements": [plan_entitlement_object(g) for g in entitlements.get(plan.id, [])]}
+        for plan in plans
+    ]
 
 
 async def _reloaded(session: AsyncSession, org: Organization, plan_id: uuid.UUID) -> dict[str, Any]:

@@ -16,8 +16,9 @@ coupon's discount and taxes can then be computed per fee after discounts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 from bxb.billing.coupons import AppliedCoupon, AppliedCouponStatus, CouponType, DiscountableFee
 
@@ -43,6 +44,9 @@ class FeeDiscount:
     fee_id: str
     amount_cents: int
     discount_cents: int
+    # Lago's precise_coupons_amount_cents: each coupon spread over its fees unrounded
+    # (what taxes are computed on); discount_cents is the same rounded to sum exactly.
+    precise_discount_cents: Decimal = field(default=Decimal(0), compare=False)
 
     @property
     def amount_after_discount_cents(self) -> int:
@@ -76,16 +80,41 @@ def apply_coupons(
     """
     _check_fees(fees)
     remaining = {fee.fee_id: fee.amount_cents for fee in fees}
+    precise = {fee.fee_id: Decimal(0) for fee in fees}
     results: list[CouponDiscount] = []
     for coupon in sorted(applied_coupons, key=lambda c: (c.created_at, c.id)):
         results.append(_deduct(coupon, fees, remaining, currency, at))
+        _spread_precisely(results[-1], fees, precise)
     fee_discounts = tuple(
-        FeeDiscount(fee.fee_id, fee.amount_cents, fee.amount_cents - remaining[fee.fee_id])
+        FeeDiscount(
+            fee.fee_id,
+            fee.amount_cents,
+            fee.amount_cents - remaining[fee.fee_id],
+            precise[fee.fee_id],
+        )
         for fee in fees
     )
     subtotal = sum(fee.amount_cents for fee in fees)
     total_discount = sum(result.discount_cents for result in results)
     return InvoiceDiscounts(subtotal, total_discount, fee_discounts, tuple(results))
+
+
+def _spread_precisely(
+    discount: CouponDiscount, fees: Sequence[DiscountableFee], precise: dict[str, Decimal]
+) -> None:
+    """Lago's precise coupon shares: the coupon's amount × what is left of each fee it
+    covers / what is left of them all, unrounded (capped at the fee's amount)."""
+    covered = {share.fee_id for share in discount.fee_shares}
+    if not discount.discount_cents or not covered:
+        return
+    left = {f.fee_id: f.amount_cents - precise[f.fee_id] for f in fees if f.fee_id in covered}
+    base = sum(left.values(), Decimal(0))
+    if base <= 0:
+        return
+    for fee in fees:
+        if fee.fee_id in covered:
+            share = Decimal(discount.discount_cents) * left[fee.fee_id] / base
+            precise[fee.fee_id] = min(precise[fee.fee_id] + share, Decimal(fee.amount_cents))
 
 
 def _check_fees(fees: Sequence[DiscountableFee]) -> None:

@@ -2,7 +2,9 @@
 
 An item is Lago's: an amount of one fee before coupons, excluding taxes. Its coupon
 adjustment and taxes follow that fee's own figures (its coupons over its amount, its tax
-rate). Rounding happens once per fee on the *cumulative* credit of the fee: after crediting
+rate). A note's taxes are, as in Lago, its items' precise taxes rounded once per tax rate
+(see _round_taxes_per_note); underneath, rounding happens once per fee on the *cumulative*
+credit of the fee: after crediting
 X of a fee of amount A, the fee's credited coupons are round(X × coupons / A) and its
 credited taxes round((X − credited coupons) × rate / 100), each item taking the difference
 from what earlier notes recorded. So, whatever the sequence of notes:
@@ -204,7 +206,41 @@ def compute_credit(invoice: CreditableInvoice, items: Sequence[CreditItem]) -> C
     pairs = [(item, invoice.fee(item.fee_id)) for item in merged]
     if any(item.amount_cents > fee.remaining_amount_cents for item, fee in pairs):
         raise CreditNoteError({"amount_cents": ["higher_than_remaining_fee_amount"]})
-    return CreditAmounts(tuple(credit_item(fee, item.amount_cents) for item, fee in pairs))
+    credits = [credit_item(fee, item.amount_cents) for item, fee in pairs]
+    return CreditAmounts(tuple(_round_taxes_per_note(credits, [fee for _, fee in pairs])))
+
+
+def _round_taxes_per_note(credits: list[ItemCredit], fees: list[CreditableFee]) -> list[ItemCredit]:
+    """Lago rounds a note's taxes once per tax over its items (``CreditNotes::
+    ApplyTaxesService``): the items of each rate are adjusted, a cent at a time by largest
+    remainder, so that their taxes sum to their precise taxes rounded once. An item that
+    credits the rest of its fee keeps exactly the fee's remaining taxes, and no item goes
+    beyond its fee's, so whatever the notes, a fee is never credited more tax than it had
+    (later notes start again from the cumulative rounding of credit_item)."""
+    adjusted = list(credits)
+    for rate in {credit.taxes_rate for credit in credits}:
+        group = [i for i, credit in enumerate(credits) if credit.taxes_rate == rate]
+        target = round_minor(sum((credits[i].precise_taxes for i in group), _ZERO))
+        diff = target - sum(credits[i].taxes_amount_cents for i in group)
+        movable = [
+            i
+            for i in group
+            if fees[i].credited_amount_cents + credits[i].amount_cents < fees[i].amount_cents
+        ]
+        step = 1 if diff > 0 else -1
+        # Largest remainder first: the items whose rounded tax is furthest from precise.
+        movable.sort(
+            key=lambda i: -step * (credits[i].precise_taxes - credits[i].taxes_amount_cents)
+        )
+        for i in movable:
+            if diff == 0:
+                break
+            room = fees[i].taxes_amount_cents - fees[i].credited_taxes_cents
+            taxes = adjusted[i].taxes_amount_cents + step
+            if 0 <= taxes <= room:
+                adjusted[i] = replace(adjusted[i], taxes_amount_cents=taxes)
+                diff -= step
+    return adjusted
 
 
 def split_errors(

@@ -6,9 +6,11 @@ subscription, grouped by billable metric code), the currency and the taxes.
 Per charge, events are split by the charge's filters (the most specific filter wins,
 ``filters.assign_events_to_filters``); each filter is aggregated and priced with its own
 properties, and events matching no filter are priced with the charge's own properties.
-Every such part is a fee of its own: rounded once, and taxed once. Taxes are the charge's
-own taxes when it has some, else the ones passed for the whole usage (plan, customer or
-organization level, resolved by the caller with ``taxes.resolve_applicable_taxes``).
+Every such part is a fee of its own, rounded once. Taxes are the charge's own taxes when it
+has some, else the ones passed for the whole usage (plan, customer or organization level,
+resolved by the caller with ``taxes.resolve_applicable_taxes``); as on an invoice (Lago
+computes current usage as an invoice that is not saved), each tax is rounded once over all
+the parts it applies to, and each part's ``taxes_amount_cents`` is its share of that.
 
 Not applied here (they belong to the invoice at period end): charge minimums
 (``min_amount_cents``), coupons, proration, and carrying a recurring metric's level over
@@ -18,7 +20,7 @@ from the previous period.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,7 +30,7 @@ from bxb.billing.charge_amounts import ChargeAmount
 from bxb.billing.charges import charge_from_properties
 from bxb.billing.filters import DEFAULT_BUCKET, ChargeFilter, assign_events_to_filters
 from bxb.billing.money import currency_exponent
-from bxb.billing.taxes import Tax, TaxableFee, compute_fee_tax
+from bxb.billing.taxes import Tax, TaxableFee, compute_invoice_taxes
 
 _ZERO = Decimal(0)
 
@@ -60,6 +62,7 @@ class FilterUsage:
     events_count: int
     amount_cents: int
     taxes_amount_cents: int
+    taxes: tuple[Tax, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class ChargeUsage:
     amount_cents: int
     taxes_amount_cents: int
     filters: tuple[FilterUsage, ...] = ()  # empty when the charge has no filters
+    # Every part priced (filters, then the unmatched remainder), listed or not.
+    parts: tuple[FilterUsage, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,28 @@ def compute_customer_usage(
         for charge in charges
     )
     issued = issuing_date or to_datetime.astimezone(UTC).date()
-    return CustomerUsage(from_datetime, to_datetime, issued, currency, usages)
+    return CustomerUsage(from_datetime, to_datetime, issued, currency, _taxed(usages))
+
+
+def _taxed(usages: tuple[ChargeUsage, ...]) -> tuple[ChargeUsage, ...]:
+    """Each part's tax as its share of the usage's taxes, each rounded once (see taxes)."""
+    parts = [(u, p) for u in usages for p in u.parts]
+    taxes = compute_invoice_taxes(
+        [TaxableFee(str(i), p.amount_cents, p.taxes) for i, (_, p) in enumerate(parts)]
+    )
+    shares = iter(fee.taxes_amount_cents for fee in taxes.fees)
+    taxed: list[ChargeUsage] = []
+    for usage in usages:
+        own = tuple(replace(part, taxes_amount_cents=next(shares)) for part in usage.parts)
+        taxed.append(
+            replace(
+                usage,
+                taxes_amount_cents=sum(part.taxes_amount_cents for part in own),
+                filters=own if usage.filters else (),
+                parts=own,
+            )
+        )
+    return tuple(taxed)
 
 
 def _charge_usage(
@@ -160,6 +186,7 @@ def _charge_usage(
         taxes_amount_cents=sum(part.taxes_amount_cents for part in parts),
         # Lago lists filters (with the unmatched remainder) only for charges that have some.
         filters=tuple(parts) if charge.filters else (),
+        parts=tuple(parts),
     )
 
 
@@ -186,14 +213,14 @@ def _part(
     amount: ChargeAmount,
     taxes: tuple[Tax, ...],
 ) -> FilterUsage:
-    tax = compute_fee_tax(TaxableFee("usage", amount.amount_cents, taxes))
     return FilterUsage(
         values=values,
         invoice_display_name=display_name,
         units=amount.units,
         events_count=amount.events_count,
         amount_cents=amount.amount_cents,
-        taxes_amount_cents=tax.taxes_amount_cents,
+        taxes_amount_cents=0,  # set by _taxed, over the whole usage
+        taxes=taxes,
     )
 
 

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         default=12, ge=1, validation_alias=_env("BXB_WEBHOOK_MAX_ATTEMPTS")
     )
 
+    # Usage reactions (issue 10): at most one `usage_arrived` signal per subscription per
+    # this many milliseconds, and how long the watcher trusts which subscriptions care.
+    usage_signal_window_ms: int = Field(
+        default=200, ge=0, validation_alias=_env("BXB_USAGE_SIGNAL_WINDOW_MS")
+    )
+    usage_interest_ttl_seconds: float = Field(
+        default=5.0, ge=0, validation_alias=_env("BXB_USAGE_INTEREST_TTL_SECONDS")
+    )
+
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None

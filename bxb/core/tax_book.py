@@ -29,12 +29,14 @@ class TaxBook:
         customer: tuple[PureTax, ...],
         names: dict[str, str],
         plan_ids: dict[str, uuid.UUID],
+        by_id: dict[uuid.UUID, PureTax] | None = None,
     ) -> None:
         self.by_target = by_target
         self.organization = organization
         self.customer = customer
         self.names = names
         self.plan_ids = plan_ids
+        self.by_id = by_id or {}
 
     @classmethod
     async def load(
@@ -69,6 +71,7 @@ class TaxBook:
             tuple(by_target.get(customer_id, ())),
             names,
             {plan.code: plan.id for plan in plans},
+            pure,
         )
 
     def for_plan(self, plan: PlanSnapshot) -> tuple[PureTax, ...]:
@@ -87,6 +90,19 @@ class TaxBook:
         return resolve_applicable_taxes(
             charge_taxes=self.by_target.get(charge_id, ()) if charge_id else (),
             plan_taxes=self.by_target.get(plan_id, ()) if plan_id else (),
+            customer_taxes=self.customer,
+            organization_taxes=self.organization,
+        )
+
+    def for_commitment(
+        self, plan_id: uuid.UUID, tax_ids: Sequence[uuid.UUID]
+    ) -> tuple[PureTax, ...]:
+        """A minimum commitment's taxes: its own, else the plan's, customer's, defaults."""
+        return resolve_applicable_taxes(
+            charge_taxes=sorted(
+                (self.by_id[t] for t in tax_ids if t in self.by_id), key=lambda t: t.code
+            ),
+            plan_taxes=self.by_target.get(plan_id, ()),
             customer_taxes=self.customer,
             organization_taxes=self.organization,
         )

@@ -14,9 +14,10 @@ unit at fault gets the error, unless the store is unavailable
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from bxb.events.store import (
     EventStore,
     InsertResult,
     NewEvent,
+    StoredEvent,
     create_event_store,
     may_be_the_events_fault,
 )
@@ -38,6 +40,10 @@ from bxb.events.validation import Errors, MetricRule, metric_errors
 from bxb.models import BillableMetric, BillableMetricFilter
 
 MetricKey = tuple[uuid.UUID, str]
+# Told, after each commit, of the events it stored (duplicates left out): must not block.
+AfterCommit = Callable[[list[StoredEvent]], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +159,12 @@ class EventPipeline:
         max_batch: int = 2000,
         max_wait: float = 0.001,
         workers: int | None = None,
+        after_commit: AfterCommit | None = None,
     ) -> None:
         self.store = store
         self._engine = engine
+        # The usage watcher (bxb.usage_reactions.watcher), when the API wires one.
+        self.after_commit = after_commit
         self.group_commit: GroupCommit[Sequence[NewEvent], Outcome] = GroupCommit(
             self._write,
             size_of=len,
@@ -188,6 +197,13 @@ class EventPipeline:
                 outcomes.append(None)
                 valid.extend(unit)
         result = await self.store.insert_many(valid) if valid else InsertResult([], [])
+        if self.after_commit is not None and result.inserted:
+            try:
+                self.after_commit(
+                    [e for e, new in zip(result.events, result.created, strict=True) if new]
+                )
+            except Exception:  # never the events' problem: they are stored
+                log.exception("after_commit failed")
         done: list[Outcome] = []
         offset = 0
         for unit, outcome in zip(units, outcomes, strict=True):
@@ -222,10 +238,14 @@ def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     return engine
 
 
-async def start_event_pipeline(app_state: Any, settings: Settings) -> EventPipeline:
+async def start_event_pipeline(
+    app_state: Any, settings: Settings, after_commit: AfterCommit | None = None
+) -> EventPipeline:
     """Create the store named by settings and start group commit; kept on app_state."""
     engine = engine_of(app_state.sessions)
-    pipeline = EventPipeline(create_event_store(settings, engine), engine)
+    pipeline = EventPipeline(
+        create_event_store(settings, engine), engine, after_commit=after_commit
+    )
     pipeline.start()
     app_state.event_pipeline = pipeline
     return pipeline

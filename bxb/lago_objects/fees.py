@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bxb.billing.money import currency_exponent, from_minor_units
+from bxb.billing.money import currency_exponent
 from bxb.lago_objects.formats import decimal_string, iso
 from bxb.models import (
     AddOn,
@@ -88,17 +88,22 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
     item, pay_in_advance, invoiceable = _item(fee, refs)
     subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
     customer = refs.customers[invoice.customer_id]
-    precise = fee.precise_amount_cents.scaleb(-currency_exponent(fee.amount_currency))
+    exponent = currency_exponent(fee.amount_currency)
+    precise = fee.precise_amount_cents.scaleb(-exponent)
     unit_amount = precise / fee.units if fee.units else Decimal(0)
     sub_total = fee.amount_cents - fee.coupons_amount_cents
+    precise_coupons = fee.precise_coupons_amount_cents
+    precise_taxes = fee.taxes_precise_amount_cents
     return {
         "lago_id": str(fee.id) if fee.id else None,
         "lago_charge_id": str(fee.charge_id) if fee.charge_id else None,
         "lago_charge_filter_id": str(fee.charge_filter_id) if fee.charge_filter_id else None,
         "lago_fixed_charge_id": None,
         "lago_invoice_id": str(invoice.id) if invoice.id else None,
-        "lago_true_up_fee_id": None,
-        "lago_true_up_parent_fee_id": None,
+        "lago_true_up_fee_id": _true_up_fee_id(invoice, fee),
+        "lago_true_up_parent_fee_id": (
+            str(fee.true_up_parent_fee_id) if fee.true_up_parent_fee_id else None
+        ),
         "lago_subscription_id": str(fee.subscription_id) if fee.subscription_id else None,
         "lago_customer_id": str(customer.id),
         "external_customer_id": customer.external_id,
@@ -107,19 +112,19 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "amount_currency": fee.amount_currency,
         "precise_amount": decimal_string(precise),
         "precise_total_amount": decimal_string(
-            precise + from_minor_units(fee.taxes_amount_cents, fee.amount_currency)
+            (fee.precise_amount_cents + precise_taxes).scaleb(-exponent)
         ),
         "precise_unit_amount": decimal_string(unit_amount),
-        "precise_coupons_amount_cents": decimal_string(Decimal(fee.coupons_amount_cents)),
+        "precise_coupons_amount_cents": decimal_string(precise_coupons),
         "taxes_amount_cents": fee.taxes_amount_cents,
-        "taxes_precise_amount": decimal_string(
-            from_minor_units(fee.taxes_amount_cents, fee.amount_currency)
-        ),
+        "taxes_precise_amount": decimal_string(precise_taxes.scaleb(-exponent)),
         "taxes_rate": float(fee.taxes_rate),
         "total_amount_cents": fee.amount_cents + fee.taxes_amount_cents,
         "total_amount_currency": fee.amount_currency,
         "sub_total_excluding_taxes_amount_cents": sub_total,
-        "sub_total_excluding_taxes_precise_amount_cents": decimal_string(Decimal(sub_total)),
+        "sub_total_excluding_taxes_precise_amount_cents": decimal_string(
+            fee.precise_amount_cents - precise_coupons
+        ),
         "units": decimal_string(fee.units),
         "total_aggregated_units": decimal_string(fee.units),
         "events_count": fee.events_count,
@@ -140,3 +145,13 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "item": item,
         "applied_taxes": [],
     }
+
+
+def _true_up_fee_id(invoice: Invoice, fee: Fee) -> str | None:
+    """The true-up fee topping this charge fee up to its minimum, if any (same invoice)."""
+    if fee.id is None or fee.fee_type != "charge":
+        return None
+    for other in invoice.fees:
+        if other.true_up_parent_fee_id == fee.id:
+            return str(other.id)
+    return None

@@ -28,8 +28,10 @@ from bxb.billing.usage import compute_customer_usage
 from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
 from bxb.ledger import credit_notes
+from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
+from bxb.ledger.minimums import charge_true_up_fee, closing_commitment_fee, usage_window
 from bxb.models import CreditNote, Fee, Invoice
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 
@@ -102,8 +104,8 @@ class Invoicing:
                         part.amount_cents,
                     )
                     for filter_id, part in zip(ids, charge_usage.filters, strict=True)
-                    if filter_id is not None or part.events_count
                 ]
+            charge_lines: list[FeeLine] = []
             for filter_id, description, units, events_count, amount in parts:
                 fee = Fee(
                     organization_id=request.organization_id,
@@ -123,7 +125,31 @@ class Invoicing:
                 )
                 key = f"charge-{charge.id}-{filter_id or 'default'}"
                 draft = FeeDraft(key, amount, (), window.plan.code, charge.billable_metric.code)
-                lines.append(FeeLine(draft, fee))
+                charge_lines.append(FeeLine(draft, fee))
+            own = charge_lines[-1].fee  # the charge's own fee (or its unmatched remainder)
+            true_up = charge_true_up_fee(
+                usage_window(request, window),
+                charge,
+                own,
+                charge_usage.amount_cents,
+                Decimal(charge_usage.amount_cents),
+            )
+            # Lago lists a filtered charge's remainder only when it has events, or when
+            # a true-up points at it.
+            lines += [
+                line
+                for line in charge_lines
+                if line.fee.charge_filter_id is not None
+                or not charge_usage.filters
+                or line.fee.events_count
+                or true_up is not None
+            ]
+            if true_up is not None:
+                key = f"true-up-{charge.id}"
+                draft = FeeDraft(
+                    key, true_up.amount_cents, (), window.plan.code, charge.billable_metric.code
+                )
+                lines.append(FeeLine(draft, true_up))
         return lines
 
     async def compose(
@@ -161,6 +187,11 @@ class Invoicing:
             for line in charge_lines:
                 charge_taxes = taxes.for_charge(line.fee.charge_id, line.draft.plan_code)
                 lines.append(FeeLine(_with_taxes(line.draft, charge_taxes), line.fee))
+        commitment = await closing_commitment_fee(
+            session, request, invoice, [line.fee for line in lines], taxes
+        )
+        if commitment is not None:
+            lines.append(FeeLine(commitment[1], commitment[0]))
         applied = await applied_coupons(session, request.customer_id)
         assembled = assemble_invoice(
             [line.draft for line in lines],
@@ -173,9 +204,7 @@ class Invoicing:
         invoice.fees.clear()
         for position, (line, priced) in enumerate(zip(lines, assembled.fees, strict=True)):
             line.fee.position = position
-            line.fee.coupons_amount_cents = priced.coupons_amount_cents
-            line.fee.taxes_amount_cents = priced.tax.taxes_amount_cents
-            line.fee.taxes_rate = priced.tax.taxes_rate
+            set_fee_prices(line.fee, priced)
             invoice.fees.append(line.fee)
         for position, credit in enumerate(credits, start=len(lines)):
             credit.position = position

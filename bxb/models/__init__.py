@@ -8,7 +8,10 @@ from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
+from bxb.models.entitlement import Entitlement, EntitlementValue
+from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
+from bxb.models.feature import Feature, Privilege
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
@@ -37,13 +40,18 @@ __all__ = [
     "CreditNoteItem",
     "CreditNoteRefund",
     "Customer",
+    "Entitlement",
+    "EntitlementRemoval",
+    "EntitlementValue",
     "Event",
+    "Feature",
     "Fee",
     "Invoice",
     "InvoiceSequence",
     "Organization",
     "Payment",
     "Plan",
+    "Privilege",
     "Subscription",
     "SubscriptionPause",
     "Tax",

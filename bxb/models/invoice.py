@@ -99,7 +99,8 @@ class Fee(TenantMixin, Base):
     add_on_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("add_ons.id"))
     # Order on the invoice: the subscription fee first, then charges.
     position: Mapped[int] = mapped_column(default=0)
-    fee_type: Mapped[str] = mapped_column(String(16))  # subscription | charge | add_on | credit
+    # subscription | charge | add_on | credit | commitment
+    fee_type: Mapped[str] = mapped_column(String(16))
     # What the line says, e.g. the plan's or charge's invoice display name; composed from
     # names (plan, metric, filter values), so of no fixed length.
     description: Mapped[str] = mapped_column(Text)
@@ -110,6 +111,19 @@ class Fee(TenantMixin, Base):
     coupons_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     taxes_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     taxes_rate: Mapped[Decimal] = mapped_column(Numeric(10, 5), default=Decimal(0))
+    # Unrounded (Lago's taxes_precise_amount_cents, precise_coupons_amount_cents): taxes
+    # are rounded once per tax of the invoice, taxes_amount_cents is this fee's share.
+    taxes_precise_amount_cents: Mapped[Decimal] = mapped_column(
+        Numeric(40, 15), default=Decimal(0), server_default="0"
+    )
+    precise_coupons_amount_cents: Mapped[Decimal] = mapped_column(
+        Numeric(40, 15), default=Decimal(0), server_default="0"
+    )
+    # A charge minimum's true-up fee: the charge fee it tops up. SET NULL: a draft's fees
+    # are all deleted when it is refreshed, in whatever order the flush picks.
+    true_up_parent_fee_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("fees.id", ondelete="SET NULL")
+    )
     units: Mapped[Decimal] = mapped_column(Numeric(40, 15), default=Decimal(0))
     events_count: Mapped[int | None]
     from_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -45,21 +45,25 @@ class Due:
     invoice_id: Any = None
 
 
-# Several things due at the same instant happen in this order.
-# A resume comes before a termination or a period close at the same instant (the period
-# closes unpaused); a scheduled pause at period end comes before the close (the next
-# period starts paused, its advance fee waiting for the resume).
+# Several things due at the same instant happen in this order. (Usage reactions run just
+# before the period close or termination they precede.) A resume comes before a
+# termination or a period close at the same instant (the period closes unpaused); a
+# scheduled pause at period end comes before the close (the next period starts paused,
+# its advance fee waiting for the resume).
 DUE_ORDER = {
     "activate": 0,
     "end_trial": 1,
     "resume": 2,
-    "terminate": 3,
-    "pause": 4,
-    "close_period": 5,
-    "close_usage": 6,
-    "finalize_invoice": 7,
-    "collect_payment": 8,
+    "react_to_usage": 3,
+    "terminate": 4,
+    "pause": 5,
+    "close_period": 6,
+    "close_usage": 7,
+    "finalize_invoice": 8,
+    "collect_payment": 9,
 }
+# Commands sent as signals: they stay queued while updates are refused.
+SIGNAL_KINDS = ("payment_notice", "usage")
 
 
 @dataclass
@@ -82,3 +86,5 @@ class Runtime:
     stall: Stall | None = None
     # The subscription could not even start (nothing was recorded): the workflow ends.
     start_failed: Failure | None = None
+    # A "usage" command is queued and not started yet (signals coalesce onto it).
+    usage_queued: bool = False

@@ -206,6 +206,11 @@ class SubscriptionState(BaseModel):
     invoices_created: int = 0
     # Invoices being finalized or collected (carried across continue-as-new).
     collections: list[Collection] = Field(default_factory=list)
+    # Usage reactions (issue 10): the watcher has signalled this subscription (something
+    # reacts to its usage, so the reactions also run before each close) ...
+    usage_signaled: bool = False
+    # ... and the close instant before which they last ran.
+    usage_reacted_at: datetime | None = None
     # Patches (workflow.patched ids) this lineage of runs has taken.
     patches: list[str] = Field(default_factory=list)
     # Pause and resume (pausing.py). Pauses that overlap what is not billed yet, the open

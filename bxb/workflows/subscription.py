@@ -35,7 +35,15 @@ with workflow.unsafe.imports_passed_through():
         RETRY_BACKOFF_START,
         PermanentActivityError,
     )
-    from bxb.workflows.runtime import DUE_ORDER, Due, Failure, QueuedCommand, Runtime, Stall
+    from bxb.workflows.runtime import (
+        DUE_ORDER,
+        SIGNAL_KINDS,
+        Due,
+        Failure,
+        QueuedCommand,
+        Runtime,
+        Stall,
+    )
     from bxb.workflows.state import (
         REQUEST_EXPIRED,
         REQUEST_REFUSED,
@@ -53,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         TerminateRequest,
         UpdateRequest,
     )
+    from bxb.workflows.usage import UsageReactions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
 EXPIRED_MESSAGE = "the caller stopped waiting before the subscription could take this request"
@@ -63,7 +72,7 @@ def workflow_id(organization_id: UUID, external_id: str) -> str:
 
 
 @workflow.defn
-class SubscriptionWorkflow(Pausing, InvoiceCollection):
+class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -181,7 +190,7 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
     def _refuse_waiting(self, failure: Failure) -> None:
         """Answer every queued update with failure (signals stay queued, in order)."""
         for command in self._rt.commands:
-            if command.kind != "payment_notice":
+            if command.kind not in SIGNAL_KINDS:
                 command.finish(failure)
         self._rt.commands = [c for c in self._rt.commands if not c.done]
 
@@ -216,9 +225,10 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
             if s.trial_ends_at is not None and s.trial_ended_at is None:
                 candidates.append(Due(s.trial_ends_at, "end_trial"))
             if s.ending_at is not None and s.ending_at <= s.period_end:
-                candidates.append(Due(s.ending_at, "terminate"))
+                close = Due(s.ending_at, "terminate")
             else:
-                candidates.append(Due(s.period_end, "close_period"))
+                close = Due(s.period_end, "close_period")
+            candidates += [close, *self._usage_before(close.at)]
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
                 candidates.append(Due(usage_end, "close_usage"))
@@ -245,6 +255,8 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
             await self._close_usage(due.at)
         elif due.kind in PAUSE_KINDS:
             await self._on_pause_due(due)
+        elif due.kind == "react_to_usage":
+            await self._react_before_close(due.at)
         elif due.kind == "finalize_invoice":
             assert due.invoice_id is not None
             await self._finalize_invoice(self._collection(due.invoice_id), due.at)
@@ -260,8 +272,10 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
             if self.state.status is Status.PENDING:  # a future start: show it as pending now
                 await self._record("record_subscription", "create", now, now, now, [])
         elif command.kind == "change_plan":
+            await self._react_before_change(now)
             await self._change_plan(command.payload, now)
         elif command.kind == "terminate":
+            await self._react_before_change(now)
             await self._terminate(now)
         elif command.kind == "update":
             await self._update(command.payload, now)
@@ -275,6 +289,8 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
             await self._on_pause(command.payload, now)
         elif command.kind == "resume":
             await self._on_resume(command.payload, now)
+        elif command.kind == "usage":
+            await self._on_usage_command(now)
 
     # ---- messages --------------------------------------------------------------------
 
@@ -351,6 +367,7 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
     @workflow.update
     async def advance_clock(self, request: AdvanceRequest) -> SubscriptionView:
         """Test clocks: move "now" and return once everything due until then is done."""
+        self._usage_on_advance()
         self.state.clock_time = request.to
         self._rt.advancing_to = request.to
         if self._patched(ADVANCE_WAITS_PATCH):
@@ -399,6 +416,11 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection):
         """The API's news: an invoice was paid, failed at the provider, or voided."""
         self._rt.seq += 1
         self._rt.commands.append(QueuedCommand(self._rt.seq, "payment_notice", notice))
+
+    @workflow.signal
+    def usage_arrived(self) -> None:
+        """The watcher's news (coalesced): new events matter to this subscription."""
+        self._usage_arrived()
 
     @workflow.query
     def view(self) -> SubscriptionView:

@@ -61,6 +61,15 @@ async def _seed(url: str, tenant: Tenant) -> None:
         await ok("/api/v1/customers", {"customer": {"external_id": "cus_1", "currency": "USD"}})
         subscription = {"external_customer_id": "cus_1", "plan_code": "pro", "external_id": "sub_1"}
         await ok("/api/v1/subscriptions", {"subscription": subscription})
+        # A feature named like the plan's codes, granted by the plan: entitlement routes
+        # then reach real rows (the fuzzer's `code` parameter draws "pro" and "calls").
+        privileges = [
+            {"code": "max", "value_type": "integer"},
+            {"code": "pro", "value_type": "select", "config": {"select_options": ["a", "b"]}},
+        ]
+        await ok("/api/v1/features", {"feature": {"code": "calls", "privileges": privileges}})
+        entitlements = {"calls": {"max": 10, "pro": "a"}}
+        await ok("/api/v1/plans/pro/entitlements", {"entitlements": entitlements})
 
 
 async def test_no_operation_answers_a_server_error(

@@ -240,6 +240,7 @@ async def test_create_returns_the_full_plan_with_every_charge_model(
         "taxes": [items["vat"]],
         "usage_thresholds": [],
         "metadata": None,
+        "entitlements": [],
     }
     # The first charge, spelled out: what a Lago client reads back.
     assert plan["charges"][0]["filters"] == [

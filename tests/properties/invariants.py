@@ -1,7 +1,8 @@
 """The ledger's invariants, read from PostgreSQL in one snapshot and checked in Python.
 
 Written from the rules, not from bxb's code: an invoice is its fees, less coupons, plus
-taxes rounded half-up once per fee at the rate the catalog says applies, less credits
+taxes at the rate the catalog says applies, rounded half-up once over the invoice (Lago's
+rule: the sum of every fee's precise tax), less credits
 (unused prepaid days and credit notes) and prepaid wallet credits. Each check names the
 rule it guards; a violation lists every row that breaks it.
 """
@@ -23,7 +24,6 @@ from tests.properties.ledger import (
     paused,
     read_ledger,
     round_cents,
-    tax_of,
 )
 
 __all__ = ["Ledger", "check_ledger", "read_ledger"]
@@ -65,6 +65,20 @@ def _invoice_totals(ledger: Ledger, taxes: TaxLevels, v: Violations) -> None:
         v.check(inv.fees_amount_cents == amount, "fees_amount = sum of fees", row)
         v.check(inv.coupons_amount_cents == coupons, "coupons_amount = sum of fee coupons", row)
         v.check(inv.taxes_amount_cents == tax, "taxes_amount = sum of fee taxes", row)
+        precise = sum(
+            (
+                (Decimal(f.amount_cents) - Decimal(f.precise_coupons_amount_cents))
+                * Decimal(f.taxes_rate)
+                / 100
+                for f in charges
+            ),
+            Decimal(0),
+        )
+        v.check(
+            inv.taxes_amount_cents == round_cents(precise.quantize(Decimal("1e-9"))),
+            "taxes_amount = the fees' precise taxes rounded once",
+            (row, inv.taxes_amount_cents, precise),
+        )
         v.check(
             sum(int(t["amount_cents"]) for t in inv.applied_taxes) == tax,
             "applied taxes add up to taxes_amount",
@@ -118,11 +132,21 @@ def _fee(inv: Any, fee: Any, deduction: bool, taxes: TaxLevels, v: Violations) -
         "the fee's tax rate follows the catalog",
         (row, fee.taxes_rate, rate),
     )
-    expected = tax_of(fee.amount_cents - fee.coupons_amount_cents, rate)
+    precise = (Decimal(fee.amount_cents) - Decimal(fee.precise_coupons_amount_cents)) * rate / 100
     v.check(
-        fee.taxes_amount_cents == expected,
-        "tax = round_half_up(after coupons x rate)",
-        (row, fee.taxes_amount_cents, expected),
+        abs(Decimal(fee.taxes_precise_amount_cents) - precise) < Decimal("1e-9"),
+        "precise tax = (amount - precise coupons) x rate",
+        (row, fee.taxes_precise_amount_cents, precise),
+    )
+    v.check(
+        abs(fee.taxes_amount_cents - precise) < 1,
+        "a fee's tax is its precise tax, rounded up or down (its share of the invoice's)",
+        (row, fee.taxes_amount_cents, precise),
+    )
+    v.check(
+        abs(fee.coupons_amount_cents - Decimal(fee.precise_coupons_amount_cents)) < 1,
+        "a fee's coupons are its precise coupons, rounded up or down",
+        row,
     )
     if fee.fee_type == "subscription":
         _prorated(fee, plan.amount_cents, row, v)

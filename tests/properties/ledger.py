@@ -103,10 +103,6 @@ def round_cents(exact: Decimal) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def tax_of(amount_after_coupons: int, rate: Decimal) -> int:
-    return round_cents(Decimal(amount_after_coupons) * rate / Decimal(100))
-
-
 class Violations:
     def __init__(self) -> None:
         self.found: list[str] = []

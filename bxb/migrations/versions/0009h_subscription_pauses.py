@@ -5,7 +5,7 @@ when the workflow will resume it, and a pause scheduled at the end of the period
 pause is also kept as a row of subscription_pauses (audit: the days a base fee left out).
 
 Revision ID: 0009h
-Revises: 0008c
+Revises: 0009f
 Create Date: 2026-12-05 07:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009h"
-down_revision: str | None = "0008c"
+down_revision: str | None = "0009f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

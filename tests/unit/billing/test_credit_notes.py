@@ -280,3 +280,43 @@ def test_proportional_split_is_exact(amount: int, weights: list[int]) -> None:
     shares = split_in_proportion(amount, weights)
     assert sum(shares) == amount
     assert all(share >= 0 for share in shares)
+
+
+def test_a_notes_taxes_are_rounded_once_over_its_items() -> None:
+    # Twelve fees of 1003 at 20 %: the invoice's 2407 of tax shared 201 × 7 + 200 × 5.
+    fees = tuple(
+        CreditableFee(f"f{n}", 1003, 0, 201 if n < 7 else 200, Decimal(20)) for n in range(12)
+    )
+    invoice = CreditableInvoice(fees, total_paid_amount_cents=0)
+    # 501 of each: 100.2 each, rounded per item 100 × 12 = 1200; Lago rounds the note's
+    # tax once: 1202.4 → 1202.
+    first = compute_credit(invoice, [CreditItem(f.fee_id, 501) for f in fees])
+    assert first.taxes_amount_cents == 1202
+    assert first.precise_taxes_amount_cents == Decimal("1202.4")
+    # The rest gives back exactly what is left: 2407 − 1202 = 1205.
+    rest = compute_credit(_after(invoice, first), [CreditItem(f.fee_id, 502) for f in fees])
+    assert rest.taxes_amount_cents == 1205
+    assert first.total_amount_cents + rest.total_amount_cents == 12036 + 2407
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(min_value=1, max_value=99), min_size=1, max_size=6))
+def test_notes_never_credit_more_tax_than_the_fee_had(percents: list[int]) -> None:
+    fees = (SUB, USAGE, CreditableFee("x", 777, 0, 43, Decimal("5.5")))
+    invoice = CreditableInvoice(fees, total_paid_amount_cents=0)
+    for percent in percents:
+        items = [
+            CreditItem(f.fee_id, f.remaining_amount_cents * percent // 100)
+            for f in invoice.fees
+            if f.remaining_amount_cents * percent // 100
+        ]
+        if not items:
+            break
+        invoice = _after(invoice, compute_credit(invoice, items))
+        for fee in invoice.fees:
+            assert 0 <= fee.credited_taxes_cents <= fee.taxes_amount_cents
+    items = [CreditItem(f.fee_id, f.remaining_amount_cents) for f in invoice.fees]
+    items = [item for item in items if item.amount_cents]
+    if items:
+        invoice = _after(invoice, compute_credit(invoice, items))
+    assert all(f.credited_taxes_cents == f.taxes_amount_cents for f in invoice.fees)

@@ -1,4 +1,4 @@
-"""Taxes: precedence of levels and one rounding per fee."""
+"""Taxes: precedence of levels, and one rounding per tax of the invoice (Lago's way)."""
 
 from decimal import Decimal
 
@@ -59,6 +59,11 @@ def test_fee_tax_is_rounded_once_on_the_summed_rate() -> None:
         AppliedTax("vat_20", Decimal(20), 400),
         AppliedTax("vat_5_5", Decimal("5.5"), 110),
     )
+    assert [t.precise_amount_cents for t in tax.applied_taxes] == [
+        Decimal("399.8"),
+        Decimal("109.945"),
+    ]
+    assert tax.precise_taxes_amount_cents == Decimal("509.745")
 
 
 def test_rounding_once_differs_from_rounding_each_tax() -> None:
@@ -107,3 +112,61 @@ def test_fee_tax_is_one_half_up_rounding(amount: int, tax_rates: list[Decimal]) 
     assert tax.taxes_amount_cents == round_minor(amount * sum(tax_rates, Decimal(0)) / 100)
     assert sum(t.amount_cents for t in tax.applied_taxes) == tax.taxes_amount_cents
     assert all(t.amount_cents >= 0 for t in tax.applied_taxes)
+
+
+def test_twelve_fees_at_20_percent_are_taxed_on_their_sum() -> None:
+    # Twelve fees of $10.03: 20 % of each is 200.6 cents. Rounded per fee that would be
+    # 12 × 201 = 2412; Lago rounds the tax once over the invoice: 20 % of 12036 = 2407.2
+    # → 2407, so the invoice totals 12036 + 2407 = 14443.
+    fees = [TaxableFee(f"fee-{n}", 1003, (VAT,)) for n in range(12)]
+    invoice = compute_invoice_taxes(fees)
+    assert invoice.taxes_amount_cents == 2407
+    assert invoice.amount_cents_by_tax == {"vat_20": 2407}
+    assert invoice.precise_taxes_amount_cents == Decimal("2407.2")
+    # each fee keeps its precise 200.6; the integer shares add up to the invoice's 2407
+    assert {fee.precise_taxes_amount_cents for fee in invoice.fees} == {Decimal("200.6")}
+    shares = [fee.taxes_amount_cents for fee in invoice.fees]
+    assert sum(shares) == 2407
+    assert set(shares) == {200, 201}
+    assert shares.count(201) == 7  # 12 × 0.6 = 7.2: seven fees carry the extra cent
+    (tax,) = invoice.taxes
+    assert (tax.code, tax.fees_amount_cents, tax.amount_cents) == ("vat_20", 12036, 2407)
+
+
+def test_fee_shares_are_the_rounded_precise_taxes_when_they_add_up() -> None:
+    # 999.8 + 246.8 = 1246.6 → 1247 = 1000 + 247: each fee shows its own rounding
+    invoice = compute_invoice_taxes([TaxableFee("a", 4999, (VAT,)), TaxableFee("b", 1234, (VAT,))])
+    assert [f.taxes_amount_cents for f in invoice.fees] == [1000, 247]
+
+
+def test_precise_base_after_coupons_is_taxed() -> None:
+    # A fee of 1000 with 333.333… of coupons: Lago taxes (1000 − 333.333…) × 20 % =
+    # 133.333… → 133, where the rounded base 667 would give 133.4 → 133 too; two such
+    # fees: 266.67 → 267 (the rounded bases 667 + 667 would give 266.8 → 267).
+    third = Decimal(1000) - Decimal(1000) / 3
+    fees = [TaxableFee(n, 667, (VAT,), third) for n in ("a", "b")]
+    invoice = compute_invoice_taxes(fees)
+    assert invoice.taxes_amount_cents == 267
+    assert [f.taxes_amount_cents for f in invoice.fees] == [134, 133]
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=15),
+    st.lists(rates, min_size=1, max_size=3),
+)
+def test_invoice_taxes_round_once_per_tax(amounts: list[int], tax_rates: list[Decimal]) -> None:
+    taxes = tuple(Tax(f"t{i}", rate) for i, rate in enumerate(tax_rates))
+    fees = [
+        TaxableFee(f"f{n}", amount, taxes[: 1 + n % len(taxes)]) for n, amount in enumerate(amounts)
+    ]
+    invoice = compute_invoice_taxes(fees)
+    precise = sum(
+        (Decimal(f.amount_cents) * t.rate / 100 for f in fees for t in f.taxes), Decimal(0)
+    )
+    assert invoice.taxes_amount_cents == round_minor(precise)
+    assert sum(invoice.amount_cents_by_tax.values()) == invoice.taxes_amount_cents
+    assert sum(f.taxes_amount_cents for f in invoice.fees) == invoice.taxes_amount_cents
+    for fee in invoice.fees:
+        assert abs(fee.taxes_amount_cents - fee.precise_taxes_amount_cents) < len(taxes) + 1
+    for tax in invoice.taxes:
+        assert abs(tax.amount_cents - tax.precise_amount_cents) <= 1
