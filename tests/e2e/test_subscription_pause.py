@@ -103,12 +103,12 @@ class Pauses:
         clock = await self.ok("POST", f"/api/v1/test_clocks/{self.clock}/advance", body)
         assert clock["test_clock"]["status"] == "ready"
 
-    async def usage(self, calls: int) -> None:
+    async def usage(self, calls: int, subscription: str = "sub_1") -> None:
         """Calls at the clock's time."""
         self.events += 1
         event = {
             "transaction_id": f"tx_{self.events}",
-            "external_subscription_id": "sub_1",
+            "external_subscription_id": subscription,
             "code": "api_calls",
             "properties": {"calls": calls},
         }
@@ -395,3 +395,44 @@ async def test_an_upgrade_while_paused_is_billed_from_the_resume(
     *_, february = await pauses.invoices()
     # February in full (6200), less the 700 left of the note.
     assert (february.credit_notes_amount_cents, february.total_amount_cents) == (700, 5_500)
+
+
+async def test_a_minimum_commitment_is_prorated_by_the_days_not_paused(
+    pauses: Pauses, receiver: WebhookReceiver
+) -> None:
+    await pauses.setup(receiver, "basic")
+    metric = (await pauses.ok("GET", "/api/v1/billable_metrics/api_calls"))["billable_metric"]
+    plan = {
+        "name": "Committed",
+        "code": "committed",
+        "interval": "monthly",
+        "amount_cents": 3100,
+        "amount_currency": "USD",
+        "minimum_commitment": {"amount_cents": 9300},
+        "charges": [
+            {
+                "billable_metric_id": metric["lago_id"],
+                "charge_model": "standard",
+                "properties": {"amount": "0.10"},
+            }
+        ],
+    }
+    await pauses.ok("POST", "/api/v1/plans", {"plan": plan})
+    body = {"external_customer_id": "cus_1", "plan_code": "committed", "external_id": "sub_2"}
+    created = await pauses.ok("POST", "/api/v1/subscriptions", {"subscription": body})
+    lago_id = created["subscription"]["lago_id"]
+    await pauses.advance("2026-01-05T00:00:00Z")
+    await pauses.usage(100, "sub_2")
+    await pauses.advance("2026-01-11T00:00:00Z")
+    pause = {"subscription": {"resume_at": "2026-01-21T00:00:00Z"}}
+    await pauses.ok("POST", "/api/v1/subscriptions/sub_2/pause", pause)
+    await pauses.advance("2026-02-01T00:00:00Z")
+    [invoice] = [i for i in await pauses.invoices() if str(i.subscription_id) == lago_id]
+    # Base 21/31 × 3100 = 2100, usage 100 × $0.10 = 1000: 3100 billed. The commitment
+    # counts the 21 days not paused: 21/31 × 9300 = 6300, a true-up of 6300 − 3100 = 3200.
+    assert _fees(invoice) == [
+        ("subscription", 2_100, "1"),
+        ("charge", 1_000, "100"),
+        ("commitment", 3_200, "1"),
+    ]
+    assert invoice.total_amount_cents == 6_300
