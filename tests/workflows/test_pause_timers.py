@@ -86,6 +86,8 @@ async def test_the_timer_resumes_and_the_paused_days_are_not_billed(
         shown = (await client.get_workflow_handle(wf_id).describe()).typed_search_attributes
         assert shown.get(search_attributes.SUBSCRIPTION_STATUS) == "active"
         await time_skipping_env.sleep(timedelta(days=20))  # past the period's end
+        # No workflow left behind: the time-skipping server would wait on its tasks.
+        await client.get_workflow_handle(wf_id).terminate()
 
     async with sessions() as session:
         invoices = list(await session.scalars(select(Invoice)))
