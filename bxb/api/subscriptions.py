@@ -21,6 +21,7 @@ from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
 from bxb.api.schemas.bounds import AwareInstant, column_length, fits
+from bxb.billing.pauses import outside_pauses
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import compute_customer_usage
@@ -79,7 +80,8 @@ class SubscriptionUpdateBody(BaseModel):
 
 
 async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:
-    """The row a GET shows: the active one, else pending, else the latest ended one.
+    """The row a GET shows: the active (or paused) one, else pending, else the latest
+    ended one.
 
     Read afresh: the workflow's activity has just written it in another transaction.
     """
@@ -91,7 +93,7 @@ async def _current_row(session: SessionDep, org: Organization, external_id: str)
             .execution_options(populate_existing=True)
         )
     )
-    for status in ("active", "pending"):
+    for status in ("active", "paused", "pending"):
         for row in rows:
             if row.status == status:
                 return row
@@ -184,8 +186,10 @@ async def list_subscriptions(
     plan_code: str | None = None,
     status: Annotated[list[str] | None, Query(alias="status[]")] = None,
 ) -> dict[str, Any]:
-    statuses = status or ["active"]
-    unknown = set(statuses) - {"active", "pending", "terminated", "canceled"}
+    # A paused subscription is still in its billing cycle: listed with the active ones
+    # unless statuses are named (status[]=paused lists only those).
+    statuses = status or ["active", "paused"]
+    unknown = set(statuses) - {"active", "paused", "pending", "terminated", "canceled"}
     if unknown:
         raise validation_error({"status": ["value_is_invalid"]})
     query = select(Subscription).where(
@@ -276,7 +280,7 @@ async def current_usage(
     rows = [
         row
         for row in await live_rows(session, org.id, external_subscription_id)
-        if row.customer_id == customer.id and row.status == "active"
+        if row.customer_id == customer.id and row.status in ("active", "paused")
     ]
     if not rows:
         raise not_found("subscription")
@@ -287,9 +291,13 @@ async def current_usage(
     assert state.period_end is not None
     plan = state.segment.plan
     store = request.app.state.event_pipeline.store
+    paused = [(p.start, p.end) for p in state.pauses]  # events during a pause: not billed
     events = {
-        code: await store.fetch(
-            org.id, external_subscription_id, code, state.usage_from, state.period_end
+        code: outside_pauses(
+            await store.fetch(
+                org.id, external_subscription_id, code, state.usage_from, state.period_end
+            ),
+            paused,
         )
         for code in {c.billable_metric.code for c in plan.charges}
     }

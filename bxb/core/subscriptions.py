@@ -46,7 +46,8 @@ from bxb.workflows.state import (
 )
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 
-LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
+# Paused subscriptions are live: their workflow bills, terminates and follows test clocks.
+LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value, "paused")
 # Updates waiting for their result hold a long poll on the server, which caps them per
 # namespace; a clock with thousands of subscriptions advances them this many at a time.
 ADVANCE_CONCURRENCY = 256

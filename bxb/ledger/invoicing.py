@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.invoice import AssembledInvoice, FeeDraft, assemble_invoice
+from bxb.billing.pauses import outside_pauses
 from bxb.billing.periods import local_day
 from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.usage import compute_customer_usage
@@ -64,13 +65,17 @@ class Invoicing:
         (`bxb.usage_reactions.instant_fees`).
         """
         charges = [c for c in window.plan.charges if not c.pay_in_advance]
+        paused = [(p.start, p.end) for p in window.paused]  # stored, not billed
         events = {
-            code: await self.events.fetch(
-                request.organization_id,
-                request.external_id,
-                code,
-                window.from_datetime,
-                window.to_datetime,
+            code: outside_pauses(
+                await self.events.fetch(
+                    request.organization_id,
+                    request.external_id,
+                    code,
+                    window.from_datetime,
+                    window.to_datetime,
+                ),
+                paused,
             )
             for code in {c.billable_metric.code for c in charges}
         }

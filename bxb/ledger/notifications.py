@@ -26,10 +26,16 @@ async def invoice_event(
 
 
 async def subscription_event(
-    session: AsyncSession, row: Subscription, webhook_type: str
+    session: AsyncSession,
+    row: Subscription,
+    webhook_type: str,
+    object_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
+    """object_id: what the webhook is unique on with its type (default: the row's id)."""
     payload = {"subscription": subscription_object(row)}
-    return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
+    return await outbox.emit(
+        session, row.organization_id, webhook_type, object_id or row.id, payload
+    )
 
 
 async def fee_events(session: AsyncSession, fees: list[Fee]) -> list[uuid.UUID]:

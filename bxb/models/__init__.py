@@ -20,6 +20,7 @@ from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
+from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.wallet import Wallet, WalletTransaction
@@ -59,6 +60,7 @@ __all__ = [
     "Plan",
     "Privilege",
     "Subscription",
+    "SubscriptionPause",
     "Tax",
     "TestClock",
     "TriggeredAlert",

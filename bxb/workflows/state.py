@@ -180,6 +180,20 @@ class InvoiceCommand(Command):
     next_attempt: int | None = None
 
 
+class PausedInterval(BaseModel):
+    """A pause of the subscription: not billed from `start` to `end` (None: still paused)."""
+
+    start: datetime
+    end: datetime | None = None
+
+
+class ScheduledPause(BaseModel):
+    """A pause asked for at the end of the current period (`at`), resuming at resume_at."""
+
+    at: datetime
+    resume_at: datetime | None = None
+
+
 class SubscriptionState(BaseModel):
     organization_id: UUID
     customer_id: UUID
@@ -220,10 +234,29 @@ class SubscriptionState(BaseModel):
     patches: list[str] = Field(default_factory=list)
     # A newer snapshot of the current plan (cascade_updates), taken at the next period.
     plan_refresh: PlanSnapshot | None = None
+    # Pause and resume (pausing.py). Pauses that overlap what is not billed yet, the open
+    # one (end None) last; a pause scheduled at period end; when the workflow resumes it.
+    pauses: list[PausedInterval] = Field(default_factory=list)
+    scheduled_pause: ScheduledPause | None = None
+    resume_at: datetime | None = None
+    # In advance plans: the current period's fee was not billed because the subscription
+    # was paused when it was due; it is billed from the resume (prepaid_from) instead.
+    advance_deferred: bool = False
+    prepaid_from: datetime | None = None
     # False until an activity has recorded the subscription: a start that fails before
     # then leaves nothing behind, so the workflow refuses its create and ends. (True by
     # default for states written before this field existed.)
     recorded: bool = True
+
+    @property
+    def paused(self) -> bool:
+        """Paused now: the last pause has not ended (the workflow's status stays active)."""
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    @property
+    def shown_status(self) -> str:
+        """The status the API, webhooks and the Temporal UI show: `paused` while paused."""
+        return "paused" if self.status is Status.ACTIVE and self.paused else self.status.value
 
 
 class CreateRequest(Command):
@@ -257,6 +290,20 @@ class RefreshPlanRequest(Command):
 
 class TerminateRequest(Command):
     """Terminate now (or cancel a pending subscription)."""
+
+
+class PauseRequest(Command):
+    """Pause now (at None) or at the end of the current period, and resume at resume_at
+    (None: only when asked)."""
+
+    at_period_end: bool = False
+    resume_at: datetime | None = None
+
+
+class ResumeRequest(Command):
+    """Resume now (resume_at None), or move the resume of the pause to resume_at."""
+
+    resume_at: datetime | None = None
 
 
 class AdvanceRequest(BaseModel):

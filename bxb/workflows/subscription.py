@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
+    from bxb.workflows.pausing import PAUSE_KINDS, Pausing
     from bxb.workflows.recording import (
         RETRY_BACKOFF_MAX,
         RETRY_BACKOFF_START,
@@ -51,15 +52,16 @@ with workflow.unsafe.imports_passed_through():
         ChangePlanRequest,
         CreateRequest,
         InvoiceCommand,
+        PauseRequest,
         PaymentNotice,
         RefreshPlanRequest,
+        ResumeRequest,
         Status,
         SubscriptionState,
         SubscriptionView,
         TerminateRequest,
         UpdateRequest,
     )
-    from bxb.workflows.transitions import Transitions
     from bxb.workflows.usage import UsageReactions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
@@ -71,7 +73,7 @@ def workflow_id(organization_id: UUID, external_id: str) -> str:
 
 
 @workflow.defn
-class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
+class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -231,6 +233,7 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
                 candidates.append(Due(usage_end, "close_usage"))
+            candidates += self._pause_dues()
         for c in s.collections:
             if c.finalize_at is not None:
                 candidates.append(Due(c.finalize_at, "finalize_invoice", c.invoice_id))
@@ -251,6 +254,8 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             await self._close_period(due.at)
         elif due.kind == "close_usage":
             await self._close_usage(due.at)
+        elif due.kind in PAUSE_KINDS:
+            await self._on_pause_due(due)
         elif due.kind == "react_to_usage":
             await self._react_before_close(due.at)
         elif due.kind == "finalize_invoice":
@@ -283,6 +288,10 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             await self._retry_command(command.payload, now)
         elif command.kind == "payment_notice":
             await self._on_notice(command.payload, now)
+        elif command.kind == "pause":
+            await self._on_pause(command.payload, now)
+        elif command.kind == "resume":
+            await self._on_resume(command.payload, now)
         elif command.kind == "usage":
             await self._on_usage_command(now)
 
@@ -347,6 +356,24 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
     @refresh_plan.validator
     def _validate_refresh_plan(self, request: RefreshPlanRequest) -> None:
         self._require_live()
+
+    @workflow.update
+    async def pause(self, request: PauseRequest) -> SubscriptionView:
+        return await self._submit("pause", request)
+
+    @pause.validator
+    def _validate_pause(self, request: PauseRequest) -> None:
+        self._require_taking_requests()
+        self._check_pause(request)
+
+    @workflow.update
+    async def resume(self, request: ResumeRequest) -> SubscriptionView:
+        return await self._submit("resume", request)
+
+    @resume.validator
+    def _validate_resume(self, request: ResumeRequest) -> None:
+        self._require_taking_requests()
+        self._check_resume(request)
 
     @workflow.update
     async def advance_clock(self, request: AdvanceRequest) -> SubscriptionView:

@@ -108,6 +108,7 @@ class UsageReactions:
             period_end=s.period_end,
             usage_from=s.usage_from,
             now=now,
+            paused=list(s.pauses),  # events inside a pause are not billed (pausing.py)
         )
         results: list[BillingResult] = await self._run_until_done(
             "react_to_usage",
