@@ -36,6 +36,9 @@ from bxb.workflows.state import (
 
 # Workflows that started on an earlier day before this rule billed every past period.
 BACKDATING_PATCH = "backdated-start-bills-current-period"
+# Workflows that started a pending subscription late before this rule treated it as
+# backdated (its first period was never billed).
+LATE_START_PATCH = "pending-start-reached-late-is-billed"
 
 
 class Transitions(Recording, FixedCharges, PlanRefresh):
@@ -185,7 +188,13 @@ class Transitions(Recording, FixedCharges, PlanRefresh):
         s = self.state
         now = self.clock.now()
         tz = zone(s.timezone)
-        backdated = local_day(at, tz) < local_day(now, tz) and self._patched(BACKDATING_PATCH)
+        backdated = local_day(at, tz) < local_day(now, tz)
+        if backdated and s.recorded and self._patched(LATE_START_PATCH):
+            # Recorded as pending before its start: a future start reached late (a test
+            # clock jumped past it, the worker was down), not a backdated one. It bills
+            # its start, and the loop then closes each period due since, in order.
+            backdated = False
+        backdated = backdated and self._patched(BACKDATING_PATCH)
         s.status = Status.ACTIVE
         s.started_at = at
         s.segment.started_at = at
