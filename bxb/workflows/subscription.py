@@ -13,12 +13,12 @@ Transient errors are retried inside the step, on durable timers (recording.py).
 
 After each closed billing period the workflow continues as new with its state, once every
 handler has finished, so histories stay short. Transitions are in transitions.py, recording
-through activities in recording.py, invoice collection in collection.py.
+through activities in recording.py, invoice collection in collection.py, steps and their
+failures in steps.py, usage reactions in usage.py, pause and resume in pausing.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,24 +30,15 @@ with workflow.unsafe.imports_passed_through():
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
     from bxb.workflows.pausing import PAUSE_KINDS, Pausing
-    from bxb.workflows.recording import (
-        RETRY_BACKOFF_MAX,
-        RETRY_BACKOFF_START,
-        PermanentActivityError,
-    )
     from bxb.workflows.runtime import (
         DUE_ORDER,
-        SIGNAL_KINDS,
         Due,
         Failure,
         QueuedCommand,
         Runtime,
-        Stall,
     )
     from bxb.workflows.state import (
         REQUEST_EXPIRED,
-        REQUEST_REFUSED,
-        SUBSCRIPTION_STALLED,
         AdvanceRequest,
         ChangePlanRequest,
         CreateRequest,
@@ -62,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         TerminateRequest,
         UpdateRequest,
     )
+    from bxb.workflows.steps import Steps
     from bxb.workflows.usage import UsageReactions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
@@ -73,7 +65,7 @@ def workflow_id(organization_id: UUID, external_id: str) -> str:
 
 
 @workflow.defn
-class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions):
+class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -141,78 +133,6 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions):
             if self._rt.advancing_to is not None and now >= self._rt.advancing_to:
                 self._rt.advancing_to = None
             return
-
-    # ---- failures --------------------------------------------------------------------
-
-    async def _step(self, name: str, work: Coroutine[Any, Any, None]) -> Failure | None:
-        """A due transition or a command, as one unit. When it fails with an error that no
-        retry can fix, the state is put back as it was before the step, and the failure is
-        returned. (Activities are idempotent on business keys: if an earlier activity of
-        the step wrote something, doing the step again finds it.)"""
-        snapshot = self.state.model_copy(deep=True)
-        try:
-            await work
-        except PermanentActivityError as exc:
-            message = str(exc)
-        except ApplicationError as exc:  # a command refused by the workflow's own rules
-            message = exc.message
-        except (ValueError, ArithmeticError) as exc:  # billing arithmetic out of its range
-            message = f"{name} failed: {exc}"
-        else:
-            return None
-        # What the step does not own stays as it is now: a test clock advance may have moved
-        # the clock meanwhile, and patches taken are recorded in the history for good.
-        snapshot.clock_time = self.state.clock_time
-        snapshot.patches = self.state.patches
-        self.state = snapshot
-        return Failure(message, REQUEST_REFUSED)
-
-    async def _stall(self, due: Due, failure: Failure) -> None:
-        """A due transition failed for good: billing must still happen, so it is tried again
-        from scratch after a backoff (up to hourly), its error is shown (`view`, the
-        BxbBillingError search attribute), and updates are refused meanwhile rather than
-        kept waiting behind it. Time order is kept: nothing later happens first."""
-        stall = self._rt.stall or Stall(failure.message, RETRY_BACKOFF_START)
-        stall.message = failure.message
-        self._rt.stall = stall
-        self._rt.last_error = failure.message
-        self._refuse_waiting(Failure(failure.message, SUBSCRIPTION_STALLED))
-        self._show_billing_error(failure.message)
-        workflow.logger.warning("%s; trying again in %s", failure.message, stall.backoff)
-        await workflow.sleep(stall.backoff, summary=f"retry {due.kind}")
-        stall.backoff = min(stall.backoff * 2, RETRY_BACKOFF_MAX)
-
-    def _end_stall(self) -> None:
-        if self._rt.stall is not None:
-            self._rt.stall = None
-            self._rt.last_error = None
-        self._show_billing_error(None)  # also after continue-as-new (no-op when unset)
-
-    def _refuse_waiting(self, failure: Failure) -> None:
-        """Answer every queued update with failure (signals stay queued, in order)."""
-        for command in self._rt.commands:
-            if command.kind not in SIGNAL_KINDS:
-                command.finish(failure)
-        self._rt.commands = [c for c in self._rt.commands if not c.done]
-
-    def _fail_start(self, failure: Failure) -> None:
-        """Nothing was ever recorded and the start failed: the subscription never existed.
-        Its create is refused with the reason, and the workflow ends (the same external_id
-        can be created again)."""
-        self._rt.start_failed = failure
-        self._rt.last_error = failure.message
-        for command in self._rt.commands:
-            command.finish(failure)
-        self._rt.commands = []
-
-    def _require_taking_requests(self) -> None:
-        if self._rt.start_failed is not None:
-            failure = self._rt.start_failed
-            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
-        if self._rt.stall is not None:
-            raise ApplicationError(
-                self._rt.stall.message, type=SUBSCRIPTION_STALLED, non_retryable=True
-            )
 
     # ---- what is due ----------------------------------------------------------------
 
