@@ -11,6 +11,8 @@ What runs, all on loopback:
 - the same server stack around a bare FastAPI endpoint (same middleware, no database):
   the ceiling this machine allows, measured in the same run;
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
+- with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
+  event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
   concurrency, each scenario bounded in time and in requests: single events
   (POST /events) and batches of 100 (POST /events/batch);
@@ -41,6 +43,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # sibling scripts import as top-level modules
 
 from fastapi import FastAPI, Request  # noqa: E402  (after the path tweak above)
 from fastapi.responses import JSONResponse  # noqa: E402
@@ -329,6 +332,15 @@ async def scenario(
     return results
 
 
+async def instant_scenario(
+    db: Database, env: dict[str, str], log: Path, duration: float, warmup: float
+) -> dict[str, Any]:
+    """Every event of a subscription with a pay-in-advance charge (bench/usage_reactions.py)."""
+    import usage_reactions
+
+    return await usage_reactions.run(db, env, log, duration, warmup, load, server, ROOT)
+
+
 async def main(
     duration: float, warmup: float, quick: bool, only: set[str] | None = None
 ) -> dict[str, Any]:
@@ -357,6 +369,8 @@ async def main(
                 continue
             with server(app, workers, env | extra, log) as url:
                 figures[name] = await scenario(name, url, db, duration, warmup)
+        if only is None or "instant" in only:
+            figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
     return {
         "benchmark": "ingest",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

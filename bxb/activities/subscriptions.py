@@ -26,10 +26,13 @@ from bxb.events.store import EventStore
 from bxb.ledger import notifications
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
+from bxb.ledger.subscription_pauses import record_pause
 from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, SubscriptionRow
+
+PAUSE_WEBHOOKS = {"pause": "subscription.paused", "resume": "subscription.resumed"}
 
 
 class SubscriptionActivities:
@@ -78,6 +81,16 @@ class SubscriptionActivities:
     async def cancel_subscription(self, request: BillingRequest) -> BillingResult:
         return await self.record(request)
 
+    @activity.defn(name="pause_subscription")
+    @fails_fast
+    async def pause_subscription(self, request: BillingRequest) -> BillingResult:
+        return await self.record(request)
+
+    @activity.defn(name="resume_subscription")
+    @fails_fast
+    async def resume_subscription(self, request: BillingRequest) -> BillingResult:
+        return await self.record(request)
+
     @activity.defn(name="record_subscription")
     @fails_fast
     async def record_subscription(self, request: BillingRequest) -> BillingResult:
@@ -93,6 +106,8 @@ class SubscriptionActivities:
             self.schedule_downgrade,
             self.terminate_subscription,
             self.cancel_subscription,
+            self.pause_subscription,
+            self.resume_subscription,
             self.record_subscription,
         ]
 
@@ -101,10 +116,11 @@ class SubscriptionActivities:
         usage = await self.invoicing.usage_lines(request)
         async with transaction(self.sessions) as session:
             await _upsert_rows(session, request.rows)
+            await record_pause(session, request)
             webhooks = await _subscription_webhooks(session, request)
             result = BillingResult()
             invoice, grace_days = None, 0
-            if request.base_fees or request.usage:
+            if request.base_fees or request.usage or request.fixed_fees:
                 invoice, grace_days = await self._invoice(session, request, usage, webhooks)
             if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"
@@ -153,7 +169,7 @@ class SubscriptionActivities:
         session.add(invoice)
         await session.flush()  # credits applied at finalization refer to the row
         if final:
-            await finalize(session, invoice, request.at)
+            webhooks += await finalize(session, invoice, request.at)
         else:
             invoice.draft_source = request.model_dump(mode="json")
         await session.flush()
@@ -161,8 +177,18 @@ class SubscriptionActivities:
 
 
 async def _subscription_webhooks(session: AsyncSession, request: BillingRequest) -> list[uuid.UUID]:
-    """subscription.started / subscription.terminated for the segments that did so now."""
+    """subscription.started / subscription.terminated for the segments that did so now;
+    subscription.paused / subscription.resumed for a pause or a resume (once per instant)."""
     ids: list[uuid.UUID] = []
+    if request.kind in PAUSE_WEBHOOKS:
+        row = request.rows[-1]  # the current segment
+        mirror = await session.get(Subscription, row.lago_id)
+        assert mirror is not None
+        webhook_type = PAUSE_WEBHOOKS[request.kind]
+        # Keyed on the subscription and the instant: a retry emits nothing new, a later
+        # pause of the same subscription is another webhook.
+        key = uuid.uuid5(row.lago_id, f"{webhook_type}:{request.at.isoformat()}")
+        return await notifications.subscription_event(session, mirror, webhook_type, key)
     for row in request.rows:
         ended_at = row.terminated_at or row.canceled_at
         if row.status == "active" and row.started_at == request.at:

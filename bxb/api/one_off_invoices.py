@@ -172,6 +172,6 @@ async def create_one_off_invoice(
     )
     session.add(invoice)
     await session.flush()
-    await finalize(session, invoice, now)
+    alerts = await finalize(session, invoice, now)
     await session.flush()
-    return invoice, await invoice_event(session, invoice, "invoice.created")
+    return invoice, alerts + await invoice_event(session, invoice, "invoice.created")

@@ -42,6 +42,9 @@ class BillingConfigurationIn(BaseModel):
         Annotated[list[Count], Field(max_length=12), AfterValidator(_check_retry_days)] | None
     ) = None
     dunning_outcome: Literal["keep_past_due", "terminate"] | None = None
+    # bxb: true (default) re-rates a period already invoiced when a late event arrives
+    # (credit note or corrective invoice); false stores such events and ignores them.
+    late_events_rerating: bool | None = None
 
 
 class OrganizationUpdate(BaseModel):

@@ -24,8 +24,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api import plan_cascade
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
+from bxb.api.fixed_charge_taxes import fixed_charge_taxes
+from bxb.api.fixed_charge_writes import draft_plan_fixed_charges, save_plan_fixed_charges
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.charges import ChargeDraft, draft_charges, model_properties
 from bxb.api.schemas.plans import (
@@ -39,6 +42,7 @@ from bxb.api.schemas.plans import (
 )
 from bxb.api.schemas.usage_thresholds import save_usage_thresholds, threshold_errors
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
+from bxb.core.plan_refresh import refresh_subscriptions
 from bxb.entitlements.grants import plans_grants
 from bxb.lago_objects.entitlements import plan_entitlement_object
 from bxb.lago_objects.plans import plan_object
@@ -48,6 +52,7 @@ from bxb.models import (
     BillableMetric,
     Charge,
     ChargeFilter,
+    FixedCharge,
     Organization,
     Plan,
     Tax,
@@ -203,12 +208,21 @@ async def _save(
         if data.charges is not None:
             drafts, charge_errors_found = draft_charges(data.charges, existing, metrics)
             errors |= charge_errors_found
+        fixed: list[FixedCharge] = []
+        current_fixed: list[FixedCharge] = [] if is_new else list(plan.fixed_charges)
+        if data.fixed_charges is not None:
+            fixed, fixed_errors = await draft_plan_fixed_charges(
+                session, org, plan, data.fixed_charges, current_fixed
+            )
+            errors |= fixed_errors
         errors |= threshold_errors(data.usage_thresholds)
     if errors:
         raise validation_error(errors)
     if is_new:
         session.add(plan)
     await session.flush()
+    if data.fixed_charges is not None:
+        save_plan_fixed_charges(session, current_fixed, fixed)
     if data.tax_codes is not None:
         chosen = [taxes[code] for code in dict.fromkeys(data.tax_codes)]
         await replace_applied_taxes(session, org.id, AppliedTax.plan_id, plan.id, chosen)
@@ -251,6 +265,9 @@ async def _render(
             taxes[f"commitment:{plan.id}"] = [
                 by_id[tax_id] for tax_id in plan.minimum_commitment_tax_ids if tax_id in by_id
             ]
+    fixed = [f for plan in plans for f in plan.fixed_charges]
+    if fixed:
+        taxes.update((await fixed_charge_taxes(session, org, fixed)).items())
     entitlements = await plans_grants(session, [plan.id for plan in plans])
     return [
         plan_object(plan, taxes)
@@ -295,13 +312,27 @@ async def get_plan(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any
 
 @router.put("/plans/{code}")
 async def update_plan(
-    code: str, body: PlanUpdateBody, org: OrgDep, session: SessionDep
+    code: str,
+    body: PlanUpdateBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     data = body.plan
     if data.code is not None and data.code != code and await _code_taken(session, org, data.code):
         raise _CODE_TAKEN
+    before = plan_cascade.capture(plan)
     await _save(session, org, plan, data, is_new=False)
+    if data.cascade_updates:
+        session.expunge_all()  # the plan's charges as just saved
+        saved = await session.get(Plan, plan.id)
+        assert saved is not None
+        family = await plan_cascade.cascade_plan(session, saved, before)
+        await session.commit()
+        wait = settings.workflow_update_timeout
+        await refresh_subscriptions(session, temporal, org.id, family, wait=wait)
     return await _reloaded(session, org, plan.id)
 
 

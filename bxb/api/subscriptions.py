@@ -18,8 +18,10 @@ from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
 from bxb.api.schemas.bounds import AwareInstant, column_length, fits
+from bxb.billing.pauses import outside_pauses
 from bxb.billing.periods import local_day
 from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import compute_customer_usage
@@ -34,7 +36,7 @@ from bxb.core.subscriptions import (
 )
 from bxb.core.tax_book import TaxBook
 from bxb.lago_objects.subscriptions import subscription_object
-from bxb.models import Customer, Organization, Subscription, TestClock
+from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows.state import ChangePlanRequest, CreateRequest, TerminateRequest, UpdateRequest
 from bxb.workflows.subscription import workflow_id
 
@@ -59,6 +61,7 @@ class SubscriptionCreate(BaseModel):
     subscription_at: AwareInstant | None = None
     ending_at: AwareInstant | None = None
     billing_time: Literal["calendar", "anniversary"] = "calendar"
+    plan_overrides: PlanOverridesIn | None = None
 
 
 class SubscriptionCreateBody(BaseModel):
@@ -77,7 +80,8 @@ class SubscriptionUpdateBody(BaseModel):
 
 
 async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:
-    """The row a GET shows: the active one, else pending, else the latest ended one.
+    """The row a GET shows: the active (or paused) one, else pending, else the latest
+    ended one.
 
     Read afresh: the workflow's activity has just written it in another transaction.
     """
@@ -89,7 +93,7 @@ async def _current_row(session: SessionDep, org: Organization, external_id: str)
             .execution_options(populate_existing=True)
         )
     )
-    for status in ("active", "pending"):
+    for status in ("active", "paused", "pending"):
         for row in rows:
             if row.status == status:
                 return row
@@ -123,15 +127,24 @@ async def create_subscription(
     data = body.subscription
     customer = await find_customer(session, org.id, data.external_customer_id)
     plan = await find_plan(session, org, data.plan_code)
-    if customer.currency is not None and customer.currency != plan.amount_currency:
+    currency = override_currency(plan, data.plan_overrides)
+    if customer.currency is not None and customer.currency != currency:
         raise validation_error({"currency": ["currencies_does_not_match"]})
+    existing = await live_rows(session, org.id, data.external_id)
+    if data.plan_overrides is not None and (not existing or existing[0].plan_code != plan.code):
+        # Lago: the overrides make a child plan of this subscription's own.
+        plan = await create_override_plan(session, org, plan, data.plan_overrides)
     if customer.currency is None:
-        customer.currency = plan.amount_currency  # the first subscription fixes it (Lago)
-        await session.commit()
+        customer.currency = currency  # the first subscription fixes it (Lago)
+    await session.commit()
+    if plan.parent_id is not None:
+        session.expunge(plan)
+        reloaded = await session.get(Plan, plan.id)
+        assert reloaded is not None
+        plan = reloaded
     client = await temporal.client()
     wait = settings.workflow_update_timeout
     snapshot = plan_snapshot(plan)
-    existing = await live_rows(session, org.id, data.external_id)
     try:
         if existing:
             current = existing[0]
@@ -173,8 +186,10 @@ async def list_subscriptions(
     plan_code: str | None = None,
     status: Annotated[list[str] | None, Query(alias="status[]")] = None,
 ) -> dict[str, Any]:
-    statuses = status or ["active"]
-    unknown = set(statuses) - {"active", "pending", "terminated", "canceled"}
+    # A paused subscription is still in its billing cycle: listed with the active ones
+    # unless statuses are named (status[]=paused lists only those).
+    statuses = status or ["active", "paused"]
+    unknown = set(statuses) - {"active", "paused", "pending", "terminated", "canceled"}
     if unknown:
         raise validation_error({"status": ["value_is_invalid"]})
     query = select(Subscription).where(
@@ -265,7 +280,7 @@ async def current_usage(
     rows = [
         row
         for row in await live_rows(session, org.id, external_subscription_id)
-        if row.customer_id == customer.id and row.status == "active"
+        if row.customer_id == customer.id and row.status in ("active", "paused")
     ]
     if not rows:
         raise not_found("subscription")
@@ -276,9 +291,13 @@ async def current_usage(
     assert state.period_end is not None
     plan = state.segment.plan
     store = request.app.state.event_pipeline.store
+    paused = [(p.start, p.end) for p in state.pauses]  # events during a pause: not billed
     events = {
-        code: await store.fetch(
-            org.id, external_subscription_id, code, state.usage_from, state.period_end
+        code: outside_pauses(
+            await store.fetch(
+                org.id, external_subscription_id, code, state.usage_from, state.period_end
+            ),
+            paused,
         )
         for code in {c.billable_metric.code for c in plan.charges}
     }

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     usage_signal_window_ms: int = Field(
         default=200, ge=0, validation_alias=_env("BXB_USAGE_SIGNAL_WINDOW_MS")
     )
+    # At most this many usage signals a second per API process (windows stretch under load).
+    usage_signals_per_second: float = Field(
+        default=100.0, ge=0, validation_alias=_env("BXB_USAGE_SIGNALS_PER_SECOND")
+    )
     usage_interest_ttl_seconds: float = Field(
         default=5.0, ge=0, validation_alias=_env("BXB_USAGE_INTEREST_TTL_SECONDS")
     )

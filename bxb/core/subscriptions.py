@@ -37,6 +37,7 @@ from bxb.workflows.state import (
     ChargeFilterSnapshot,
     ChargeSnapshot,
     CreateRequest,
+    FixedChargeSnapshot,
     PlanSnapshot,
     Segment,
     Status,
@@ -46,7 +47,8 @@ from bxb.workflows.state import (
 )
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
 
-LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value)
+# Paused subscriptions are live: their workflow bills, terminates and follows test clocks.
+LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value, "paused")
 # Updates waiting for their result hold a long poll on the server, which caps them per
 # namespace; a clock with thousands of subscriptions advances them this many at a time.
 ADVANCE_CONCURRENCY = 256
@@ -99,10 +101,27 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
                 ],
                 invoice_display_name=charge.invoice_display_name,
                 pay_in_advance=charge.pay_in_advance,
+                regroup_paid_fees=charge.regroup_paid_fees,
                 invoiceable=charge.invoiceable,
                 min_amount_cents=charge.min_amount_cents,
             )
             for charge in plan.charges
+        ],
+        fixed_charges=[
+            FixedChargeSnapshot(
+                id=fixed.id,
+                code=fixed.code,
+                add_on_id=fixed.add_on_id,
+                add_on_code=fixed.add_on.code,
+                add_on_name=fixed.add_on.name,
+                invoice_display_name=fixed.invoice_display_name,
+                charge_model=fixed.charge_model,
+                properties=fixed.properties,
+                units=fixed.units,
+                pay_in_advance=fixed.pay_in_advance,
+                prorated=fixed.prorated,
+            )
+            for fixed in plan.fixed_charges
         ],
         usage_thresholds=[
             UsageThresholdSnapshot(

@@ -7,12 +7,16 @@ integer amounts stay in minor units.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bxb.billing.money import currency_exponent
 from bxb.lago_objects.formats import decimal_string, iso
+from bxb.lago_objects.rows import rows_by_id
 from bxb.models import (
     AddOn,
     Charge,
@@ -68,7 +72,7 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
         if charge_filter is not None:
             item["filter_invoice_display_name"] = charge_filter.invoice_display_name
             item["filters"] = charge_filter.values
-        return item, charge.pay_in_advance, charge.invoiceable
+        return item, charge.pay_in_advance or fee.pay_in_advance, charge.invoiceable
     if add_on is not None:
         item |= {
             "code": add_on.code,
@@ -76,7 +80,7 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
             "lago_item_id": str(add_on.id),
             "item_type": "AddOn",
         }
-        return item, False, True
+        return item, bool(fee.amount_details.get("pay_in_advance")), True
     subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
     plan = refs.plans.get(subscription.plan_id) if subscription else None
     if plan is not None:
@@ -84,10 +88,18 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
     return item, bool(plan and plan.pay_in_advance and fee.fee_type == "subscription"), True
 
 
-def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
+def fee_object(invoice: Invoice | None, fee: Fee, refs: Refs) -> dict[str, Any]:
+    """A fee as Lago shows it; `invoice` is None for a fee on no invoice (a non-invoiceable
+    pay-in-advance charge's)."""
     item, pay_in_advance, invoiceable = _item(fee, refs)
     subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
-    customer = refs.customers[invoice.customer_id]
+    if fee.pay_in_advance:
+        pay_in_advance, invoiceable = True, fee.invoiceable
+    customer_id = invoice.customer_id if invoice is not None else None
+    if customer_id is None and subscription is not None:
+        customer_id = subscription.customer_id
+    customer = refs.customers[customer_id] if customer_id else None
+    payment_status = fee.payment_status or (invoice.payment_status if invoice else "pending")
     exponent = currency_exponent(fee.amount_currency)
     precise = fee.precise_amount_cents.scaleb(-exponent)
     unit_amount = precise / fee.units if fee.units else Decimal(0)
@@ -98,15 +110,15 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "lago_id": str(fee.id) if fee.id else None,
         "lago_charge_id": str(fee.charge_id) if fee.charge_id else None,
         "lago_charge_filter_id": str(fee.charge_filter_id) if fee.charge_filter_id else None,
-        "lago_fixed_charge_id": None,
-        "lago_invoice_id": str(invoice.id) if invoice.id else None,
-        "lago_true_up_fee_id": _true_up_fee_id(invoice, fee),
+        "lago_fixed_charge_id": str(fee.fixed_charge_id) if fee.fixed_charge_id else None,
+        "lago_invoice_id": str(invoice.id) if invoice is not None and invoice.id else None,
+        "lago_true_up_fee_id": _true_up_fee_id(invoice, fee) if invoice is not None else None,
         "lago_true_up_parent_fee_id": (
             str(fee.true_up_parent_fee_id) if fee.true_up_parent_fee_id else None
         ),
         "lago_subscription_id": str(fee.subscription_id) if fee.subscription_id else None,
-        "lago_customer_id": str(customer.id),
-        "external_customer_id": customer.external_id,
+        "lago_customer_id": str(customer.id) if customer else None,
+        "external_customer_id": customer.external_id if customer else None,
         "external_subscription_id": subscription.external_id if subscription else None,
         "amount_cents": fee.amount_cents,
         "amount_currency": fee.amount_currency,
@@ -133,15 +145,19 @@ def fee_object(invoice: Invoice, fee: Fee, refs: Refs) -> dict[str, Any]:
         "self_billed": False,
         "from_date": iso(fee.from_datetime),
         "to_date": iso(fee.to_datetime),
-        "payment_status": invoice.payment_status,
+        "payment_status": payment_status,
         "created_at": iso(fee.created_at),
-        "succeeded_at": None,
-        "failed_at": None,
-        "refunded_at": None,
-        "event_transaction_id": None,
+        "succeeded_at": iso(fee.succeeded_at),
+        "failed_at": iso(fee.failed_at),
+        "refunded_at": iso(fee.refunded_at),
+        "event_transaction_id": fee.pay_in_advance_event_transaction_id,
         # One-off lines keep their free text apart from the name shown on the invoice.
         "description": fee.amount_details.get("description", fee.description),
-        "amount_details": {k: v for k, v in fee.amount_details.items() if k != "description"},
+        "amount_details": {
+            k: v
+            for k, v in fee.amount_details.items()
+            if k not in ("description", "pay_in_advance")
+        },
         "item": item,
         "applied_taxes": [],
     }
@@ -155,3 +171,30 @@ def _true_up_fee_id(invoice: Invoice, fee: Fee) -> str | None:
         if other.true_up_parent_fee_id == fee.id:
             return str(other.id)
     return None
+
+
+async def fee_objects(session: AsyncSession, fees: Sequence[Fee]) -> list[dict[str, Any]]:
+    """Lago's FeeObject for fees of one organization, with or without an invoice (the
+    /fees routes and the fee.created webhook)."""
+    if not fees:
+        return []
+    organization = await session.get(Organization, fees[0].organization_id)
+    assert organization is not None
+    refs = Refs(organization)
+    invoices = await rows_by_id(session, Invoice, {f.invoice_id for f in fees if f.invoice_id})
+    refs.subscriptions = await rows_by_id(
+        session, Subscription, {f.subscription_id for f in fees if f.subscription_id}
+    )
+    customer_ids = {i.customer_id for i in invoices.values()}
+    customer_ids |= {s.customer_id for s in refs.subscriptions.values()}
+    refs.customers = await rows_by_id(session, Customer, customer_ids)
+    refs.plans = await rows_by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
+    refs.charges = await rows_by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
+    refs.charge_filters = await rows_by_id(
+        session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
+    )
+    refs.add_ons = await rows_by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
+    return [
+        fee_object(invoices.get(fee.invoice_id) if fee.invoice_id else None, fee, refs)
+        for fee in fees
+    ]

@@ -44,6 +44,8 @@ _INVOICING_REASONS = {
     "period_end": "subscription_periodic",
     "plan_change": "subscription_periodic",
     "termination": "subscription_terminating",
+    "advance_charge": "in_advance_charge",
+    "advance_charges": "subscription_periodic",
 }
 PROGRESSIVE_REASON = "progressive_billing"
 
@@ -217,7 +219,10 @@ def _applied_tax(invoice: Invoice, entry: dict[str, Any], refs: Refs) -> dict[st
 
 
 def _billing_periods(invoice: Invoice, subscriptions: list[Subscription]) -> list[dict[str, Any]]:
-    if invoice.period_start is None or invoice.period_end is None:
+    start, end = invoice.period_start, invoice.period_end
+    if invoice.kind == "advance_charge" and invoice.fees:  # one event's fee: its period
+        start, end = invoice.fees[0].from_datetime, invoice.fees[0].to_datetime
+    if start is None or end is None:
         return []
     reason = _INVOICING_REASONS.get(invoice.kind, "subscription_periodic")
     if invoice.invoice_type == PROGRESSIVE_REASON:
@@ -227,10 +232,10 @@ def _billing_periods(invoice: Invoice, subscriptions: list[Subscription]) -> lis
             "lago_subscription_id": str(row.id),
             "external_subscription_id": row.external_id,
             "lago_plan_id": str(row.plan_id),
-            "subscription_from_datetime": iso(invoice.period_start),
-            "subscription_to_datetime": iso(invoice.period_end),
-            "charges_from_datetime": iso(invoice.period_start),
-            "charges_to_datetime": iso(invoice.period_end),
+            "subscription_from_datetime": iso(start),
+            "subscription_to_datetime": iso(end),
+            "charges_from_datetime": iso(start),
+            "charges_to_datetime": iso(end),
             "invoicing_reason": reason,
         }
         for row in subscriptions

@@ -38,6 +38,7 @@ def organization_object(org: Organization) -> dict[str, Any]:
             "document_locale": org.document_locale,
             "dunning_retry_days": list(org.dunning_retry_days),
             "dunning_outcome": org.dunning_outcome,
+            "late_events_rerating": org.late_events_rerating,
         },
         "events_store": "postgres",
     }

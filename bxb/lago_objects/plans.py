@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bxb.lago_objects.fixed_charges import fixed_charge_object
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.taxes import tax_object
 from bxb.lago_objects.usage_thresholds import usage_threshold_object
@@ -82,7 +83,7 @@ def plan_object(plan: Plan, taxes: Mapping[uuid.UUID | str, Sequence[Tax]]) -> d
             plan, taxes.get(f"commitment:{plan.id}", ())
         ),
         "charges": [charge_object(c, taxes.get(c.id, ())) for c in plan.charges],
-        "fixed_charges": [],
+        "fixed_charges": [fixed_charge_object(f, taxes.get(f.id, ())) for f in plan.fixed_charges],
         "taxes": _taxes(taxes.get(plan.id, ())),
         "usage_thresholds": [usage_threshold_object(t) for t in plan.usage_thresholds],
         "metadata": None,

@@ -1,4 +1,11 @@
-"""Lago's SubscriptionObject, from the Postgres mirror of a subscription's workflow."""
+"""Lago's SubscriptionObject, from the Postgres mirror of a subscription's workflow.
+
+bxb's pause and resume (Lago has none) show as `status: "paused"`, an extra value of
+Lago's status enum, and three extra fields: `paused_at` (the current pause's start),
+`resume_at` (when the workflow resumes it) and `scheduled_pause_at` (a pause asked for
+at the end of the period). Lago's clients read status as a string and ignore fields they
+do not know.
+"""
 
 from __future__ import annotations
 
@@ -37,4 +44,7 @@ def subscription_object(row: Subscription) -> dict[str, Any]:
         "current_billing_period_ending_at": iso(row.current_billing_period_ending_at),
         "on_termination_credit_note": None,
         "on_termination_invoice": "generate",
+        "paused_at": iso(row.paused_at),
+        "resume_at": iso(row.resume_at),
+        "scheduled_pause_at": iso(row.scheduled_pause_at),
     }

@@ -178,6 +178,8 @@ async def credit_unused_fee(
     (fee, reason): a retried activity gets the same note back.
     """
     key = f"fee:{fee.id}:{reason}"
+    if fee.invoice_id is None:  # a non-invoiceable instant fee: no invoice to credit
+        return None
     invoice = await lock_invoice(session, fee.organization_id, fee.invoice_id)
     if invoice is None:
         return None

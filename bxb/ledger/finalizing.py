@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.billing.periods import local_day
 from bxb.core.db import transaction
-from bxb.ledger import credit_notes, notifications, wallets
+from bxb.ledger import alert_triggers, credit_notes, notifications, wallets
 from bxb.ledger.amounts import amount_due
 from bxb.ledger.invoicing import Invoicing, lock_invoice
 from bxb.ledger.numbering import assign_number
@@ -45,8 +45,11 @@ def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:
     return invoice_at + timedelta(days=grace_days)
 
 
-async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> None:
+async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> list[uuid.UUID]:
     """Number a draft and apply credit notes then wallet credits (Lago's order).
+
+    Returns the alert.triggered webhooks of the wallet it consumed credits from (to
+    dispatch once committed).
 
     The caller holds the invoice row lock and has composed its final amounts.
     """
@@ -61,9 +64,12 @@ async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> Non
     invoice.net_payment_term = net_payment_term(customer, organization)
     invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
     await credit_notes.apply_credit_notes(session, invoice, at)
-    await wallets.apply_prepaid_credits(session, invoice, at)
+    consumed = await wallets.apply_prepaid_credits(session, invoice, at)
     if amount_due(invoice) == 0:
         invoice.payment_status = "succeeded"
+    if consumed:
+        return await alert_triggers.check_customer_wallet(session, invoice.customer_id, at)
+    return []
 
 
 async def refresh_draft(
@@ -107,5 +113,5 @@ async def _recompute(
         if finalizing_at is None:
             return webhooks
         invoice.issuing_date = local_day(finalizing_at, ZoneInfo(request.timezone))
-        await finalize(session, invoice, finalizing_at)
+        webhooks += await finalize(session, invoice, finalizing_at)
         return webhooks + await notifications.invoice_event(session, invoice, "invoice.created")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.invoice import AssembledInvoice, FeeDraft, assemble_invoice
+from bxb.billing.pauses import outside_pauses
 from bxb.billing.periods import local_day
 from bxb.billing.progressive import deductions as progressive_deductions
 from bxb.billing.taxes import Tax as PureTax
@@ -31,6 +32,7 @@ from bxb.ledger import credit_notes, progressive
 from bxb.ledger.amounts import set_fee_prices
 from bxb.ledger.coupons import applied_coupons, consume_coupons
 from bxb.ledger.credit_note_issuing import created_webhook
+from bxb.ledger.fixed_fees import fixed_fee_lines
 from bxb.ledger.minimums import charge_true_up_fee, closing_commitment_fee, usage_window
 from bxb.models import CreditNote, Fee, Invoice
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
@@ -58,15 +60,23 @@ class Invoicing:
         return [await self._charge_fees(request, window) for window in request.usage]
 
     async def _charge_fees(self, request: BillingRequest, window: UsageWindow) -> list[FeeLine]:
-        """One fee per charge, or per filter (and unmatched remainder) of a filtered charge."""
-        charges = window.plan.charges
+        """One fee per charge, or per filter (and unmatched remainder) of a filtered charge.
+
+        Pay-in-advance charges are not billed here: each event got its fee when it arrived
+        (`bxb.usage_reactions.instant_fees`).
+        """
+        charges = [c for c in window.plan.charges if not c.pay_in_advance]
+        paused = [(p.start, p.end) for p in window.paused]  # stored, not billed
         events = {
-            code: await self.events.fetch(
-                request.organization_id,
-                request.external_id,
-                code,
-                window.from_datetime,
-                window.to_datetime,
+            code: outside_pauses(
+                await self.events.fetch(
+                    request.organization_id,
+                    request.external_id,
+                    code,
+                    window.from_datetime,
+                    window.to_datetime,
+                ),
+                paused,
             )
             for code in {c.billable_metric.code for c in charges}
         }
@@ -174,6 +184,9 @@ class Invoicing:
             [*(w.plan for w in request.usage), *(b.plan for b in request.base_fees)],
         )
         lines, unused = _base_fee_lines(request, taxes)
+        lines += [
+            FeeLine(draft, fee) for draft, fee in await fixed_fee_lines(session, request, taxes)
+        ]
         credits: list[Fee] = []
         webhooks: list[uuid.UUID] = []
         for credit in unused:
@@ -223,6 +236,8 @@ class Invoicing:
             credit.position = position
             invoice.fees.append(credit)
         invoice.applied_taxes = taxes.applied(assembled)
+        # What its usage fees were computed from: late events re-rate the same windows.
+        invoice.usage_windows = [w.model_dump(mode="json") for w in request.usage] or None
         if final:
             consume_coupons(applied, assembled, request.at)
         return webhooks

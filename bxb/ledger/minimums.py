@@ -29,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.commitments import charge_true_up, commitment_true_up
 from bxb.billing.invoice import FeeDraft
+from bxb.billing.pauses import paused_days
 from bxb.billing.periods import BillingTime, Interval, period_containing
 from bxb.billing.proration import days_between
 from bxb.billing.subscription_fees import Terms, charges_period, zone
 from bxb.core.tax_book import TaxBook
-from bxb.models import Fee, Invoice, Plan, Subscription
+from bxb.models import Fee, Invoice, Plan, Subscription, SubscriptionPause
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 from bxb.workflows.state import ChargeSnapshot, PlanSnapshot
 
@@ -113,6 +114,9 @@ def usage_window(request: BillingRequest, window: UsageWindow) -> Reconciled:
     terms = _terms(request, window.plan)
     period = charges_period(window.from_datetime, window.from_datetime, terms)
     days = days_between(window.from_datetime, window.to_datetime, terms.tz)
+    # Paused days are not billed: the minimum applies to the days not paused (issue 10).
+    spans = [(p.start, p.end) for p in window.paused]
+    days -= paused_days(spans, window.from_datetime, window.to_datetime, terms.tz)
     return Reconciled(
         request.organization_id,
         request.currency,
@@ -189,6 +193,7 @@ async def closing_commitment_fee(
         anchor=row.subscription_at,
         tz=tz,
     )
+    days = days_between(start, end, tz) - await _paused_days(session, request, start, end)
     where = Reconciled(
         request.organization_id,
         request.currency,
@@ -196,10 +201,27 @@ async def closing_commitment_fee(
         start,
         end,
         period.end,
-        min(days_between(start, end, tz), period.full_days),
+        min(days, period.full_days),
         period.full_days,
     )
     return await commitment_fee(session, where, commitment, fees, taxes, invoice.id)
+
+
+async def _paused_days(
+    session: AsyncSession, request: BillingRequest, start: datetime, end: datetime
+) -> int:
+    """Days of [start, end) the subscription was paused (subscription_pauses, issue 10):
+    the commitment is prorated by the days not paused, as the base fee is."""
+    rows = await session.execute(
+        select(SubscriptionPause.started_at, SubscriptionPause.ended_at).where(
+            SubscriptionPause.organization_id == request.organization_id,
+            SubscriptionPause.external_id == request.external_id,
+            SubscriptionPause.started_at < end,
+            or_(SubscriptionPause.ended_at.is_(None), SubscriptionPause.ended_at > start),
+        )
+    )
+    spans = [(lo, hi) for lo, hi in rows]
+    return paused_days(spans, start, end, zone(request.timezone))
 
 
 async def commitment_fee(

@@ -1,4 +1,4 @@
-"""Webhooks about invoices and subscriptions, queued in the caller's transaction."""
+"""Webhooks about invoices, subscriptions and fees, queued in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.lago_objects.fees import fee_objects
 from bxb.lago_objects.invoices import invoice_object
 from bxb.lago_objects.subscriptions import subscription_object
-from bxb.models import Invoice, Subscription
+from bxb.models import Fee, Invoice, Subscription
 from bxb.webhooks import outbox
 
 
@@ -25,7 +26,37 @@ async def invoice_event(
 
 
 async def subscription_event(
-    session: AsyncSession, row: Subscription, webhook_type: str
+    session: AsyncSession,
+    row: Subscription,
+    webhook_type: str,
+    object_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
+    """object_id: what the webhook is unique on with its type (default: the row's id)."""
     payload = {"subscription": subscription_object(row)}
-    return await outbox.emit(session, row.organization_id, webhook_type, row.id, payload)
+    return await outbox.emit(
+        session, row.organization_id, webhook_type, object_id or row.id, payload
+    )
+
+
+async def fee_events(session: AsyncSession, fees: list[Fee]) -> list[uuid.UUID]:
+    """fee.created for each of `fees` (instant fees), in the transaction that wrote them."""
+    if not fees:
+        return []
+    organization_id = fees[0].organization_id
+    endpoints = await outbox.listeners(session, organization_id, "fee.created")
+    if not endpoints:
+        return []  # the common case: one query, no payloads built
+    await session.flush()
+    ids: list[uuid.UUID] = []
+    for fee in fees:
+        await session.refresh(fee)  # server-set columns (created_at) for the payload
+        (payload,) = await fee_objects(session, [fee])
+        ids += await outbox.emit(
+            session,
+            organization_id,
+            "fee.created",
+            fee.id,
+            {"fee": payload},
+            endpoint_ids=endpoints,
+        )
+    return ids

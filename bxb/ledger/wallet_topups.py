@@ -22,7 +22,7 @@ from bxb.billing.periods import local_day
 from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cents
 from bxb.core.customer_clock import customer_zone
 from bxb.core.invoice_collection import start_invoice_collection
-from bxb.ledger import notifications
+from bxb.ledger import alert_triggers, notifications
 from bxb.ledger.finalizing import net_payment_term
 from bxb.ledger.numbering import assign_number
 from bxb.ledger.wallets import grant, record_transaction, void
@@ -105,6 +105,7 @@ async def top_up(
             )
         )
     await session.flush()
+    result.webhook_ids += await alert_triggers.check_wallet(session, wallet, at)
     return result
 
 
@@ -171,7 +172,12 @@ async def after_commit(
     """Start collecting the top-up invoice (its first payment attempt) and deliver its
     webhooks; both are idempotent. `client_for` gives the Temporal client, and is called
     only when there is something to start."""
-    if result.invoice_id is None:  # granted and voided credits start nothing
+    if result.invoice_id is None:  # granted and voided credits start no collection
+        if result.webhook_ids:  # but may have fired balance alerts
+            try:
+                await outbox.dispatch(await client_for(), result.webhook_ids)
+            except Exception:  # committed already: a worker start dispatches pending rows
+                log.exception("wallet alerts: could not dispatch %s", result.webhook_ids)
         return
     try:
         client = await client_for()

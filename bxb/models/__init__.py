@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Every row carries organization_id; one resource per module."""
 
 from bxb.models.add_on import AddOn
+from bxb.models.alert import AlertCrossing, AlertThreshold, TriggeredAlert, UsageAlert
 from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
@@ -12,12 +13,15 @@ from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
 from bxb.models.feature import Feature, Privilege
+from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
+from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
+from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
@@ -26,6 +30,8 @@ from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
     "AddOn",
+    "AlertCrossing",
+    "AlertThreshold",
     "ApiKey",
     "AppliedCoupon",
     "AppliedTax",
@@ -48,16 +54,21 @@ __all__ = [
     "Event",
     "Feature",
     "Fee",
+    "FixedCharge",
     "Invoice",
     "InvoiceSequence",
+    "LateEventRerating",
     "LifetimeUsage",
     "Organization",
     "Payment",
     "Plan",
     "Privilege",
     "Subscription",
+    "SubscriptionPause",
     "Tax",
     "TestClock",
+    "TriggeredAlert",
+    "UsageAlert",
     "UsageThreshold",
     "Wallet",
     "WalletTransaction",

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -78,6 +79,9 @@ class Invoice(TenantMixin, Base):
     payment_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     # A draft's recipe: what the workflow asked to bill, so a refresh can recompute it.
     draft_source: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The usage windows its charge fees were computed from (UsageWindow: segment, plan
+    # snapshot, from, to), kept after finalizing so late events can re-rate them.
+    usage_windows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     # [{"key", "value"}] as Lago's invoice metadata.
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -95,17 +99,36 @@ class Invoice(TenantMixin, Base):
 
 class Fee(TenantMixin, Base):
     __tablename__ = "fees"
+    __table_args__ = (
+        # One instant fee per (charge, event): the reaction is idempotent on it.
+        Index(
+            "uq_fees_pay_in_advance_event",
+            "organization_id",
+            "charge_id",
+            "pay_in_advance_event_transaction_id",
+            unique=True,
+            postgresql_where=text("pay_in_advance_event_transaction_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_fees_subscription_pay_in_advance",
+            "subscription_id",
+            "charge_id",
+            postgresql_where=text("pay_in_advance"),
+        ),
+    )
 
-    invoice_id: Mapped[uuid.UUID] = mapped_column(
+    # Null for a pay-in-advance charge's fee that is not invoiceable (until regrouped).
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subscriptions.id"))
     charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charges.id"))
     charge_filter_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("charge_filters.id"))
     add_on_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("add_ons.id"))
+    fixed_charge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fixed_charges.id"))
     # Order on the invoice: the subscription fee first, then charges.
     position: Mapped[int] = mapped_column(default=0)
-    # subscription | charge | add_on | credit | commitment
+    # subscription | charge | add_on | credit | commitment | fixed_charge
     fee_type: Mapped[str] = mapped_column(String(16))
     # What the line says, e.g. the plan's or charge's invoice display name; composed from
     # names (plan, metric, filter values), so of no fixed length.
@@ -135,8 +158,17 @@ class Fee(TenantMixin, Base):
     from_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     to_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     amount_details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Pay-in-advance charges (issue 10): the fee of one event, billed when it arrived.
+    pay_in_advance: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    invoiceable: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    pay_in_advance_event_transaction_id: Mapped[str | None] = mapped_column(String(255))
+    # A fee's own payment status (non-invoiceable fees); else its invoice's.
+    payment_status: Mapped[str | None] = mapped_column(String(16))
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    invoice: Mapped[Invoice] = relationship(back_populates="fees")
+    invoice: Mapped[Invoice | None] = relationship(back_populates="fees")
 
 
 class InvoiceSequence(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,5 +37,9 @@ class Organization(IdMixin, TimestampMixin, Base):
     # then keep the invoice past due (keep_past_due) or terminate the subscription.
     dunning_retry_days: Mapped[list[int]] = mapped_column(JSONB, default=lambda: [1, 3, 5, 7])
     dunning_outcome: Mapped[str] = mapped_column(String(16), default="keep_past_due")
+    # bxb (Lago has none): an event whose timestamp falls in a period already invoiced
+    # re-rates that period (true: a credit note or a corrective invoice settles the
+    # difference) or is stored and ignored (false, bxb's behaviour before issue 10).
+    late_events_rerating: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Secret that signs outgoing webhooks (HMAC-SHA256); made on first use.
     hmac_key: Mapped[str | None] = mapped_column(String(64))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, IdMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from bxb.models.billable_metric import BillableMetric
+from bxb.models.fixed_charge import FixedCharge
 from bxb.models.usage_threshold import UsageThreshold
 
 
@@ -56,6 +57,12 @@ class Plan(TenantMixin, SoftDeleteMixin, Base):
         order_by="Charge.created_at",
         primaryjoin="and_(Plan.id == Charge.plan_id, Charge.deleted_at.is_(None))",
         lazy="selectin",
+    )
+    fixed_charges: Mapped[list[FixedCharge]] = relationship(
+        order_by="FixedCharge.created_at",
+        primaryjoin="and_(Plan.id == FixedCharge.plan_id, FixedCharge.deleted_at.is_(None))",
+        lazy="selectin",
+        viewonly=True,
     )
     usage_thresholds: Mapped[list[UsageThreshold]] = relationship(
         order_by="UsageThreshold.amount_cents",

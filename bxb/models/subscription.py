@@ -31,7 +31,8 @@ class Subscription(TenantMixin, Base):
     plan_amount_cents: Mapped[int] = mapped_column(BigInteger)
     plan_amount_currency: Mapped[str] = mapped_column(String(3))
     name: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))  # pending | active | terminated | canceled
+    # pending | active | paused | terminated | canceled
+    status: Mapped[str] = mapped_column(String(16))
     billing_time: Mapped[str] = mapped_column(String(16))  # calendar | anniversary
     subscription_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -48,4 +49,9 @@ class Subscription(TenantMixin, Base):
     current_billing_period_ending_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )
+    # Pause and resume (issue 10): the current pause's start, when it resumes, and a pause
+    # scheduled at the end of the current period.
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resume_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_pause_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     workflow_id: Mapped[str] = mapped_column(String(255))

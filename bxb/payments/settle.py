@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.lago_objects.invoices import invoice_object
-from bxb.ledger import wallets
+from bxb.ledger import alert_triggers, wallets
 from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Payment
 from bxb.payments.provider import ChargeResult
@@ -55,7 +55,10 @@ async def mark_paid(
     invoice.payment_status = "succeeded"
     invoice.payment_overdue = False
     await wallets.on_invoice_paid(session, invoice, at)
-    return await payment_status_event(session, invoice, cause_id)
+    alerts: list[uuid.UUID] = []  # a paid top-up raises the balance: its alerts rearm
+    if invoice.invoice_type == "credit":
+        alerts = await alert_triggers.check_customer_wallet(session, invoice.customer_id, at)
+    return alerts + await payment_status_event(session, invoice, cause_id)
 
 
 async def settle_success(

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.events.store import EventStore
 from bxb.workflows.billing_requests import BillingResult
-from bxb.workflows.state import PlanSnapshot
+from bxb.workflows.state import PausedInterval, PlanSnapshot
 
 
 class UsageContext(BaseModel):
@@ -31,6 +31,10 @@ class UsageContext(BaseModel):
     usage_from: datetime
     # The subscription's "now" (its test clock's time when it has one).
     now: datetime
+    # Pauses of the subscription (the last one open while paused): events timestamped
+    # inside are stored but never billed (bxb.billing.pauses.outside_pauses); the
+    # workflow fills it with SubscriptionState.pauses.
+    paused: list[PausedInterval] = Field(default_factory=list)
 
 
 Reaction = Callable[

@@ -7,7 +7,10 @@ finds which of those events' subscriptions care (`registry.INTERESTS`, answers c
 subscription for `ttl` seconds, negative answers too) and sends each such subscription's
 workflow the signal `usage_arrived`, at most once per `window` seconds: the first event
 after a quiet spell is signalled at once, the events that follow within the window share
-one more signal at its end. Never one signal per event.
+one more signal at its end. Never one signal per event. The process also sends at most
+`max_rate` signals a second: when many subscriptions are busy, each one's window
+stretches (its events keep coalescing onto its pending signal), so the API's cost stays
+bounded whatever the number of subscriptions.
 
 Signals are best-effort: a failed signal is logged and dropped (the workflow also runs
 its reactions before each period close and on each test clock advance, so no fee is
@@ -46,6 +49,7 @@ log = logging.getLogger(__name__)
 SIGNAL = "usage_arrived"
 DEFAULT_WINDOW_SECONDS = 0.2
 DEFAULT_TTL_SECONDS = 5.0
+DEFAULT_MAX_RATE = 100.0  # signals per second and API process (0: no bound)
 MAX_CACHED = 100_000
 MAX_PENDING = 200_000
 STOP_SECONDS = 1.0
@@ -74,6 +78,7 @@ class UsageWatcher:
         window: float = DEFAULT_WINDOW_SECONDS,
         ttl: float = DEFAULT_TTL_SECONDS,
         max_pending: int = MAX_PENDING,
+        max_rate: float = DEFAULT_MAX_RATE,
     ) -> None:
         if interests is None:
             from bxb.usage_reactions.registry import INTERESTS
@@ -84,6 +89,8 @@ class UsageWatcher:
         self._interests = list(interests)
         self.window = window
         self.ttl = ttl
+        self.max_rate = max_rate
+        self._next_slot = 0.0
         self._max_pending = max_pending
         self._pending: list[tuple[StoredEvent, float]] = []
         self._wake = asyncio.Event()
@@ -113,6 +120,11 @@ class UsageWatcher:
             self.stats.observed += added
             self._idle.clear()
             self._wake.set()
+
+    def poke(self, key: SubscriptionKey) -> None:
+        """Signal this subscription as its events would (coalesced, best-effort): something
+        its reactions read changed without an event (an alert created or changed)."""
+        self._schedule(key, time.monotonic())
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -226,6 +238,7 @@ class UsageWatcher:
     async def _send(self, key: SubscriptionKey, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
+        await self._pace()  # events keep coalescing onto this signal while it waits
         committed_at = self._scheduled.pop(key)
         now = time.monotonic()
         self._last_sent[key] = now
@@ -240,6 +253,18 @@ class UsageWatcher:
         self.stats.signals += 1
         if len(self.stats.latencies) < 1_000_000:
             self.stats.latencies.append(time.monotonic() - committed_at)
+
+    async def _pace(self) -> None:
+        """At most `max_rate` signals a second from this process: with many busy
+        subscriptions, each one's window stretches instead of the API's CPU going to
+        signals (and Temporal's to workflow tasks)."""
+        if self.max_rate <= 0:
+            return
+        now = time.monotonic()
+        at = max(now, self._next_slot)
+        self._next_slot = at + 1 / self.max_rate
+        if at > now:
+            await asyncio.sleep(at - now)
 
     def _forget_quiet(self, now: float) -> None:
         self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < self.window}
@@ -299,6 +324,7 @@ def start_usage_watcher(app_state: Any, settings: Settings) -> UsageWatcher:
         signal,
         window=settings.usage_signal_window_ms / 1000,
         ttl=settings.usage_interest_ttl_seconds,
+        max_rate=settings.usage_signals_per_second,
     )
     watcher.start()
     app_state.usage_watcher = watcher

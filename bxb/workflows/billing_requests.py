@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from bxb.workflows.state import PlanSnapshot
+from bxb.workflows.state import FixedChargeSnapshot, PausedInterval, PlanSnapshot
 
 
 class SubscriptionRow(BaseModel):
@@ -36,6 +36,9 @@ class SubscriptionRow(BaseModel):
     downgrade_plan_date: datetime | None = None
     current_billing_period_started_at: datetime | None = None
     current_billing_period_ending_at: datetime | None = None
+    paused_at: datetime | None = None
+    resume_at: datetime | None = None
+    scheduled_pause_at: datetime | None = None
     workflow_id: str
 
 
@@ -53,12 +56,28 @@ class BaseFeeLine(BaseModel):
 
 
 class UsageWindow(BaseModel):
-    """Charges of a plan over [from_datetime, to_datetime), billed in arrears."""
+    """Charges of a plan over [from_datetime, to_datetime), billed in arrears, except the
+    events timestamped inside a pause (`paused`)."""
 
     segment_id: UUID
     plan: PlanSnapshot
     from_datetime: datetime
     to_datetime: datetime
+    paused: list[PausedInterval] = Field(default_factory=list)
+
+
+class FixedFeeWindow(BaseModel):
+    """Fixed charges of a plan over a window of one of its periods: those paid in advance
+    for the period that starts, or those paid in arrears for the one that ends."""
+
+    segment_id: UUID
+    plan_id: UUID
+    plan_code: str
+    charges: list[FixedChargeSnapshot]
+    from_datetime: datetime
+    to_datetime: datetime
+    days: int
+    full_days: int
 
 
 class BillingRequest(BaseModel):
@@ -81,6 +100,7 @@ class BillingRequest(BaseModel):
     invoice_period_end: datetime
     base_fees: list[BaseFeeLine] = Field(default_factory=list)
     usage: list[UsageWindow] = Field(default_factory=list)
+    fixed_fees: list[FixedFeeWindow] = Field(default_factory=list)
     rows: list[SubscriptionRow] = Field(default_factory=list)
 
 

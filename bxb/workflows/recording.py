@@ -24,6 +24,7 @@ from bxb.workflows.billing_requests import (
     BillingRequest,
     BillingResult,
     DunningPolicy,
+    FixedFeeWindow,
     SubscriptionRow,
     UsageWindow,
 )
@@ -93,15 +94,19 @@ class Recording:
             downgrade_plan_date=downgrade.at if downgrade else None,
             current_billing_period_started_at=s.period_start if current else None,
             current_billing_period_ending_at=s.period_end if current else None,
+            **(_pause_fields(s) if current else {}),
             workflow_id=workflow.info().workflow_id,
             **instants,
         )
 
     def _current_row(self) -> SubscriptionRow:
         s = self.state
-        return self._row(
+        row = self._row(
             s.segment, s.status, terminated_at=s.terminated_at, canceled_at=s.canceled_at
         )
+        if s.shown_status != row.status:
+            row.status = s.shown_status  # paused (pausing.py)
+        return row
 
     async def _record(
         self,
@@ -115,6 +120,7 @@ class Recording:
         usage: list[UsageWindow] | None = None,
         extra_rows: list[SubscriptionRow] | None = None,
         invoice_segment: Segment | None = None,
+        fixed: list[FixedFeeWindow] | None = None,
     ) -> None:
         s = self.state
         request = BillingRequest(
@@ -131,6 +137,7 @@ class Recording:
             invoice_period_end=period_end,
             base_fees=fees,
             usage=usage or [],
+            fixed_fees=fixed or [],
             rows=[*(extra_rows or []), self._current_row()],
         )
         result = await self._run_until_done(
@@ -213,13 +220,25 @@ class Recording:
         current = workflow.info().typed_search_attributes
         wanted = {
             search_attributes.PLAN_CODE: s.segment.plan.code,
-            search_attributes.SUBSCRIPTION_STATUS: s.status.value,
+            search_attributes.SUBSCRIPTION_STATUS: s.shown_status,
         }
         updates = [
             key.value_set(value) for key, value in wanted.items() if current.get(key) != value
         ]
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def _pause_fields(s: SubscriptionState) -> dict[str, datetime | None]:
+    """The current segment's pause, as the mirror shows it (pausing.py)."""
+    if s.status is not Status.ACTIVE:
+        return {}
+    scheduled = s.scheduled_pause
+    return {
+        "paused_at": s.pauses[-1].start if s.paused else None,
+        "resume_at": s.resume_at if s.paused else (scheduled.resume_at if scheduled else None),
+        "scheduled_pause_at": scheduled.at if scheduled else None,
+    }
 
 
 def _non_retryable(err: FailureError, cause: BaseException) -> bool:

@@ -46,16 +46,21 @@ class Due:
 
 
 # Several things due at the same instant happen in this order. (Usage reactions run just
-# before the period close or termination they precede.)
+# before the period close or termination they precede.) A resume comes before a
+# termination or a period close at the same instant (the period closes unpaused); a
+# scheduled pause at period end comes before the close (the next period starts paused,
+# its advance fee waiting for the resume).
 DUE_ORDER = {
     "activate": 0,
     "end_trial": 1,
-    "react_to_usage": 2,
-    "terminate": 3,
-    "close_period": 4,
-    "close_usage": 5,
-    "finalize_invoice": 6,
-    "collect_payment": 7,
+    "resume": 2,
+    "react_to_usage": 3,
+    "terminate": 4,
+    "pause": 5,
+    "close_period": 6,
+    "close_usage": 7,
+    "finalize_invoice": 8,
+    "collect_payment": 9,
 }
 # Commands sent as signals: they stay queued while updates are refused.
 SIGNAL_KINDS = ("payment_notice", "usage")

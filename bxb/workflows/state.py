@@ -55,6 +55,7 @@ class ChargeSnapshot(BaseModel):
     pay_in_advance: bool = False
     invoiceable: bool = True
     min_amount_cents: int = 0
+    regroup_paid_fees: str | None = None  # "invoice": paid non-invoiceable fees, at period end
 
     def usage_charge(self, taxes: tuple[Tax, ...] = ()) -> UsageCharge:
         """The charge as the pure usage computation reads it."""
@@ -83,6 +84,22 @@ class ChargeSnapshot(BaseModel):
         )
 
 
+class FixedChargeSnapshot(BaseModel):
+    """A fixed charge as the subscription pinned it (Lago: units of an add-on per period)."""
+
+    id: UUID
+    code: str
+    add_on_id: UUID
+    add_on_code: str
+    add_on_name: str
+    invoice_display_name: str | None = None
+    charge_model: str
+    properties: dict[str, Any]
+    units: Decimal
+    pay_in_advance: bool = False
+    prorated: bool = False
+
+
 class UsageThresholdSnapshot(BaseModel):
     """A plan's usage threshold (progressive billing), pinned with the plan."""
 
@@ -104,6 +121,8 @@ class PlanSnapshot(BaseModel):
     trial_period_days: Decimal | None = None
     bill_charges_monthly: bool = False
     charges: list[ChargeSnapshot] = Field(default_factory=list)
+    # Defaulted: states and histories from before fixed charges existed decode unchanged.
+    fixed_charges: list[FixedChargeSnapshot] = Field(default_factory=list)
     # Progressive billing (issue 10); empty in snapshots pinned before it.
     usage_thresholds: list[UsageThresholdSnapshot] = Field(default_factory=list)
 
@@ -172,6 +191,20 @@ class InvoiceCommand(Command):
     next_attempt: int | None = None
 
 
+class PausedInterval(BaseModel):
+    """A pause of the subscription: not billed from `start` to `end` (None: still paused)."""
+
+    start: datetime
+    end: datetime | None = None
+
+
+class ScheduledPause(BaseModel):
+    """A pause asked for at the end of the current period (`at`), resuming at resume_at."""
+
+    at: datetime
+    resume_at: datetime | None = None
+
+
 class SubscriptionState(BaseModel):
     organization_id: UUID
     customer_id: UUID
@@ -210,10 +243,31 @@ class SubscriptionState(BaseModel):
     usage_reacted_at: datetime | None = None
     # Patches (workflow.patched ids) this lineage of runs has taken.
     patches: list[str] = Field(default_factory=list)
+    # A newer snapshot of the current plan (cascade_updates), taken at the next period.
+    plan_refresh: PlanSnapshot | None = None
+    # Pause and resume (pausing.py). Pauses that overlap what is not billed yet, the open
+    # one (end None) last; a pause scheduled at period end; when the workflow resumes it.
+    pauses: list[PausedInterval] = Field(default_factory=list)
+    scheduled_pause: ScheduledPause | None = None
+    resume_at: datetime | None = None
+    # In advance plans: the current period's fee was not billed because the subscription
+    # was paused when it was due; it is billed from the resume (prepaid_from) instead.
+    advance_deferred: bool = False
+    prepaid_from: datetime | None = None
     # False until an activity has recorded the subscription: a start that fails before
     # then leaves nothing behind, so the workflow refuses its create and ends. (True by
     # default for states written before this field existed.)
     recorded: bool = True
+
+    @property
+    def paused(self) -> bool:
+        """Paused now: the last pause has not ended (the workflow's status stays active)."""
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    @property
+    def shown_status(self) -> str:
+        """The status the API, webhooks and the Temporal UI show: `paused` while paused."""
+        return "paused" if self.status is Status.ACTIVE and self.paused else self.status.value
 
 
 class CreateRequest(Command):
@@ -236,8 +290,31 @@ class UpdateRequest(Command):
     clear_ending_at: bool = False
 
 
+class RefreshPlanRequest(Command):
+    """The plan the subscription is on changed with cascade_updates: its new snapshot,
+    taken at the next period. With `replaces`: the subscription's own override of the
+    plan it is on (Lago's subscription charge overrides), taken at once."""
+
+    plan: PlanSnapshot
+    replaces: UUID | None = None
+
+
 class TerminateRequest(Command):
     """Terminate now (or cancel a pending subscription)."""
+
+
+class PauseRequest(Command):
+    """Pause now (at None) or at the end of the current period, and resume at resume_at
+    (None: only when asked)."""
+
+    at_period_end: bool = False
+    resume_at: datetime | None = None
+
+
+class ResumeRequest(Command):
+    """Resume now (resume_at None), or move the resume of the pause to resume_at."""
+
+    resume_at: datetime | None = None
 
 
 class AdvanceRequest(BaseModel):

@@ -13,12 +13,12 @@ Transient errors are retried inside the step, on durable timers (recording.py).
 
 After each closed billing period the workflow continues as new with its state, once every
 handler has finished, so histories stay short. Transitions are in transitions.py, recording
-through activities in recording.py, invoice collection in collection.py.
+through activities in recording.py, invoice collection in collection.py, steps and their
+failures in steps.py, usage reactions in usage.py, pause and resume in pausing.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,36 +29,31 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
-    from bxb.workflows.recording import (
-        RETRY_BACKOFF_MAX,
-        RETRY_BACKOFF_START,
-        PermanentActivityError,
-    )
+    from bxb.workflows.pausing import PAUSE_KINDS, Pausing
     from bxb.workflows.runtime import (
         DUE_ORDER,
-        SIGNAL_KINDS,
         Due,
         Failure,
         QueuedCommand,
         Runtime,
-        Stall,
     )
     from bxb.workflows.state import (
         REQUEST_EXPIRED,
-        REQUEST_REFUSED,
-        SUBSCRIPTION_STALLED,
         AdvanceRequest,
         ChangePlanRequest,
         CreateRequest,
         InvoiceCommand,
+        PauseRequest,
         PaymentNotice,
+        RefreshPlanRequest,
+        ResumeRequest,
         Status,
         SubscriptionState,
         SubscriptionView,
         TerminateRequest,
         UpdateRequest,
     )
-    from bxb.workflows.transitions import Transitions
+    from bxb.workflows.steps import Steps
     from bxb.workflows.usage import UsageReactions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
@@ -70,7 +65,7 @@ def workflow_id(organization_id: UUID, external_id: str) -> str:
 
 
 @workflow.defn
-class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
+class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
     @workflow.init
     def __init__(self, state: SubscriptionState) -> None:
         # Set before any handler runs: after continue-as-new, a message can arrive in the
@@ -139,78 +134,6 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
                 self._rt.advancing_to = None
             return
 
-    # ---- failures --------------------------------------------------------------------
-
-    async def _step(self, name: str, work: Coroutine[Any, Any, None]) -> Failure | None:
-        """A due transition or a command, as one unit. When it fails with an error that no
-        retry can fix, the state is put back as it was before the step, and the failure is
-        returned. (Activities are idempotent on business keys: if an earlier activity of
-        the step wrote something, doing the step again finds it.)"""
-        snapshot = self.state.model_copy(deep=True)
-        try:
-            await work
-        except PermanentActivityError as exc:
-            message = str(exc)
-        except ApplicationError as exc:  # a command refused by the workflow's own rules
-            message = exc.message
-        except (ValueError, ArithmeticError) as exc:  # billing arithmetic out of its range
-            message = f"{name} failed: {exc}"
-        else:
-            return None
-        # What the step does not own stays as it is now: a test clock advance may have moved
-        # the clock meanwhile, and patches taken are recorded in the history for good.
-        snapshot.clock_time = self.state.clock_time
-        snapshot.patches = self.state.patches
-        self.state = snapshot
-        return Failure(message, REQUEST_REFUSED)
-
-    async def _stall(self, due: Due, failure: Failure) -> None:
-        """A due transition failed for good: billing must still happen, so it is tried again
-        from scratch after a backoff (up to hourly), its error is shown (`view`, the
-        BxbBillingError search attribute), and updates are refused meanwhile rather than
-        kept waiting behind it. Time order is kept: nothing later happens first."""
-        stall = self._rt.stall or Stall(failure.message, RETRY_BACKOFF_START)
-        stall.message = failure.message
-        self._rt.stall = stall
-        self._rt.last_error = failure.message
-        self._refuse_waiting(Failure(failure.message, SUBSCRIPTION_STALLED))
-        self._show_billing_error(failure.message)
-        workflow.logger.warning("%s; trying again in %s", failure.message, stall.backoff)
-        await workflow.sleep(stall.backoff, summary=f"retry {due.kind}")
-        stall.backoff = min(stall.backoff * 2, RETRY_BACKOFF_MAX)
-
-    def _end_stall(self) -> None:
-        if self._rt.stall is not None:
-            self._rt.stall = None
-            self._rt.last_error = None
-        self._show_billing_error(None)  # also after continue-as-new (no-op when unset)
-
-    def _refuse_waiting(self, failure: Failure) -> None:
-        """Answer every queued update with failure (signals stay queued, in order)."""
-        for command in self._rt.commands:
-            if command.kind not in SIGNAL_KINDS:
-                command.finish(failure)
-        self._rt.commands = [c for c in self._rt.commands if not c.done]
-
-    def _fail_start(self, failure: Failure) -> None:
-        """Nothing was ever recorded and the start failed: the subscription never existed.
-        Its create is refused with the reason, and the workflow ends (the same external_id
-        can be created again)."""
-        self._rt.start_failed = failure
-        self._rt.last_error = failure.message
-        for command in self._rt.commands:
-            command.finish(failure)
-        self._rt.commands = []
-
-    def _require_taking_requests(self) -> None:
-        if self._rt.start_failed is not None:
-            failure = self._rt.start_failed
-            raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
-        if self._rt.stall is not None:
-            raise ApplicationError(
-                self._rt.stall.message, type=SUBSCRIPTION_STALLED, non_retryable=True
-            )
-
     # ---- what is due ----------------------------------------------------------------
 
     def _next_due(self) -> Due | None:
@@ -230,6 +153,7 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             usage_end = self._usage_window_end()
             if usage_end < s.period_end:
                 candidates.append(Due(usage_end, "close_usage"))
+            candidates += self._pause_dues()
         for c in s.collections:
             if c.finalize_at is not None:
                 candidates.append(Due(c.finalize_at, "finalize_invoice", c.invoice_id))
@@ -250,6 +174,8 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             await self._close_period(due.at)
         elif due.kind == "close_usage":
             await self._close_usage(due.at)
+        elif due.kind in PAUSE_KINDS:
+            await self._on_pause_due(due)
         elif due.kind == "react_to_usage":
             await self._react_before_close(due.at)
         elif due.kind == "finalize_invoice":
@@ -274,12 +200,18 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
             await self._terminate(now)
         elif command.kind == "update":
             await self._update(command.payload, now)
+        elif command.kind == "refresh_plan":
+            await self._refresh_plan(command.payload, now)
         elif command.kind == "finalize_invoice":
             await self._finalize_command(command.payload, now)
         elif command.kind == "retry_payment":
             await self._retry_command(command.payload, now)
         elif command.kind == "payment_notice":
             await self._on_notice(command.payload, now)
+        elif command.kind == "pause":
+            await self._on_pause(command.payload, now)
+        elif command.kind == "resume":
+            await self._on_resume(command.payload, now)
         elif command.kind == "usage":
             await self._on_usage_command(now)
 
@@ -336,6 +268,32 @@ class SubscriptionWorkflow(Transitions, InvoiceCollection, UsageReactions):
         self._require_live()
         if request.ending_at is not None and request.ending_at < self.clock.now():
             raise ValueError("ending_at is in the past")
+
+    @workflow.update
+    async def refresh_plan(self, request: RefreshPlanRequest) -> SubscriptionView:
+        return await self._submit("refresh_plan", request)
+
+    @refresh_plan.validator
+    def _validate_refresh_plan(self, request: RefreshPlanRequest) -> None:
+        self._require_live()
+
+    @workflow.update
+    async def pause(self, request: PauseRequest) -> SubscriptionView:
+        return await self._submit("pause", request)
+
+    @pause.validator
+    def _validate_pause(self, request: PauseRequest) -> None:
+        self._require_taking_requests()
+        self._check_pause(request)
+
+    @workflow.update
+    async def resume(self, request: ResumeRequest) -> SubscriptionView:
+        return await self._submit("resume", request)
+
+    @resume.validator
+    def _validate_resume(self, request: ResumeRequest) -> None:
+        self._require_taking_requests()
+        self._check_resume(request)
 
     @workflow.update
     async def advance_clock(self, request: AdvanceRequest) -> SubscriptionView:

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bxb.billing.periods import BillingTime, Interval, local_day, trial_end
-from bxb.billing.proration import is_upgrade
-from bxb.billing.subscription_fees import Terms, base_fee, charges_period, segment_period, zone
-from bxb.workflows.billing_requests import BaseFeeLine, SubscriptionRow, UsageWindow
+from bxb.billing.pauses import base_fee_without_pauses, clipped, paused_days
+from bxb.billing.periods import BillingPeriod, BillingTime, Interval, local_day, trial_end
+from bxb.billing.proration import is_upgrade, prorate
+from bxb.billing.subscription_fees import Terms, charges_period, segment_period, zone
+from bxb.workflows.billing_requests import (
+    BaseFeeLine,
+    FixedFeeWindow,
+    SubscriptionRow,
+    UsageWindow,
+)
 from bxb.workflows.clock import WorkflowClock
+from bxb.workflows.fixed_charges import FixedCharges
+from bxb.workflows.plan_refresh import PlanRefresh
 from bxb.workflows.recording import Recording
 from bxb.workflows.state import (
     ChangePlanRequest,
+    PausedInterval,
     PendingDowngrade,
     PlanSnapshot,
     Segment,
@@ -27,9 +36,12 @@ from bxb.workflows.state import (
 
 # Workflows that started on an earlier day before this rule billed every past period.
 BACKDATING_PATCH = "backdated-start-bills-current-period"
+# Workflows that started a pending subscription late before this rule treated it as
+# backdated (its first period was never billed).
+LATE_START_PATCH = "pending-start-reached-late-is-billed"
 
 
-class Transitions(Recording):
+class Transitions(Recording, FixedCharges, PlanRefresh):
     # Provided by SubscriptionWorkflow.
     clock: WorkflowClock
 
@@ -52,6 +64,8 @@ class Transitions(Recording):
         """A new billing period of the current plan starts at `at`; so does unbilled usage."""
         self.state.usage_from = at
         self._start_period(at)
+        # Pauses over by then are billed (not billed) for good.
+        self.state.pauses = [p for p in self.state.pauses if p.end is None or p.end > at]
 
     def _begin_segment(self, segment: Segment, at: datetime) -> None:
         """Another plan takes over at `at` (an upgrade now, a downgrade at period end)."""
@@ -70,6 +84,9 @@ class Transitions(Recording):
             return []
         if s.trial_ends_at is not None and s.trial_ended_at is None and s.trial_ends_at > at:
             return []
+        if s.paused:  # billed from the resume instead (pausing.py)
+            s.advance_deferred = True
+            return []
         line = self._base_fee_line(s.segment, at, s.period_end, credit=False)
         return [line] if line else []
 
@@ -83,24 +100,70 @@ class Transitions(Recording):
     def _base_fee_line(
         self, segment: Segment, window_start: datetime, window_end: datetime, *, credit: bool
     ) -> BaseFeeLine | None:
-        """The base fee of segment's plan for a window of the current period, if any."""
+        """The base fee of segment's plan for a window of the current period, if any.
+
+        Paused days are not billed; unused prepaid days (credit) include the paused days
+        before the window that the plan's advance fee paid for.
+        """
         s = self.state
         terms = self._terms(segment.plan)
         period = segment_period(window_start, segment.started_at, terms)
-        fee = base_fee(
-            segment.plan.amount_cents, period, window_start, window_end, s.trial_ends_at, terms.tz
+        fee = base_fee_without_pauses(
+            segment.plan.amount_cents,
+            period,
+            window_start,
+            window_end,
+            s.trial_ends_at,
+            terms.tz,
+            [] if credit else self._pause_spans(),
         )
-        if fee.days == 0:
-            return None
+        line = None
+        if fee.days > 0:
+            line = BaseFeeLine(
+                segment_id=segment.lago_id,
+                plan=segment.plan,
+                amount_cents=fee.amount_cents,
+                days=fee.days,
+                full_days=fee.full_days,
+                from_datetime=max(window_start, period.start),
+                to_datetime=min(window_end, period.end),
+                credit=credit,
+            )
+        if credit:
+            return self._with_paused_credit(line, segment, period, window_start)
+        return line
+
+    def _pause_spans(self) -> list[tuple[datetime, datetime | None]]:
+        return [(p.start, p.end) for p in self.state.pauses]
+
+    def _with_paused_credit(
+        self, line: BaseFeeLine | None, segment: Segment, period: BillingPeriod, until: datetime
+    ) -> BaseFeeLine | None:
+        """line (unused prepaid days, or None) plus the paused days of period before
+        `until` that the plan's advance fee paid for: one credit per billed fee."""
+        s = self.state
+        if not s.pauses or s.advance_deferred:  # deferred: nothing was prepaid
+            return line
+        start = period.start
+        if s.prepaid_from is not None and s.prepaid_from > start:
+            start = s.prepaid_from  # billed from a resume
+        if s.trial_ends_at is not None and s.trial_ends_at > start:
+            start = s.trial_ends_at
+        tz = zone(s.timezone)
+        parts = clipped(self._pause_spans(), start, min(until, period.end))
+        days = paused_days(parts, start, until, tz) if parts else 0
+        if days == 0:
+            return line
+        total = days + (line.days if line else 0)
         return BaseFeeLine(
             segment_id=segment.lago_id,
             plan=segment.plan,
-            amount_cents=fee.amount_cents,
-            days=fee.days,
-            full_days=fee.full_days,
-            from_datetime=max(window_start, period.start),
-            to_datetime=min(window_end, period.end),
-            credit=credit,
+            amount_cents=prorate(segment.plan.amount_cents, total, period.full_days),
+            days=total,
+            full_days=period.full_days,
+            from_datetime=parts[0][0],
+            to_datetime=line.to_datetime if line else parts[-1][1],
+            credit=True,
         )
 
     def _usage(self, segment: Segment, until: datetime) -> list[UsageWindow]:
@@ -114,6 +177,10 @@ class Transitions(Recording):
                 plan=segment.plan,
                 from_datetime=s.usage_from,
                 to_datetime=until,
+                paused=[
+                    PausedInterval(start=lo, end=hi)
+                    for lo, hi in clipped(self._pause_spans(), s.usage_from, until)
+                ],
             )
         ]
 
@@ -121,7 +188,13 @@ class Transitions(Recording):
         s = self.state
         now = self.clock.now()
         tz = zone(s.timezone)
-        backdated = local_day(at, tz) < local_day(now, tz) and self._patched(BACKDATING_PATCH)
+        backdated = local_day(at, tz) < local_day(now, tz)
+        if backdated and s.recorded and self._patched(LATE_START_PATCH):
+            # Recorded as pending before its start: a future start reached late (a test
+            # clock jumped past it, the worker was down), not a backdated one. It bills
+            # its start, and the loop then closes each period due since, in order.
+            backdated = False
+        backdated = backdated and self._patched(BACKDATING_PATCH)
         s.status = Status.ACTIVE
         s.started_at = at
         s.segment.started_at = at
@@ -131,12 +204,16 @@ class Transitions(Recording):
         if backdated:
             self._begin_backdated(at, now)
             fees: list[BaseFeeLine] = []
+            fixed: list[FixedFeeWindow] = []
         else:
             self._begin_period(at)
             fees = self._advance_fee(at)
+            fixed = self._fixed_fees(opening_at=at)
         assert s.period_start is not None
         assert s.period_end is not None
-        await self._record("start_subscription", "start", at, s.period_start, s.period_end, fees)
+        await self._record(
+            "start_subscription", "start", at, s.period_start, s.period_end, fees, fixed=fixed
+        )
         self._upsert_search_attributes()
 
     def _begin_backdated(self, at: datetime, now: datetime) -> None:
@@ -177,6 +254,10 @@ class Transitions(Recording):
         if not old.plan.pay_in_advance:
             line = self._base_fee_line(old, closing_start, at, credit=False)
             fees += [line] if line else []
+        elif s.pauses:  # the paused days the period's advance fee paid for
+            period = segment_period(closing_start, old.started_at, self._terms(old.plan))
+            credit = self._with_paused_credit(None, old, period, at)
+            fees += [credit] if credit else []
         usage = self._usage(old, at)
         extra_rows: list[SubscriptionRow] = []
         if s.downgrade is not None and s.downgrade.at <= at:
@@ -192,8 +273,10 @@ class Transitions(Recording):
             )
             extra_rows.append(self._row(old, Status.TERMINATED, terminated_at=at))
         else:
+            self._take_plan_refresh()
             self._begin_period(at)
         fees += self._advance_fee(at)
+        fixed = self._fixed_fees(closing=(old, closing_start, at), opening_at=at)
         await self._record(
             "close_period",
             "period_end",
@@ -204,6 +287,7 @@ class Transitions(Recording):
             usage=usage,
             extra_rows=extra_rows,
             invoice_segment=old,
+            fixed=fixed,
         )
         self._rt.period_closed = True
         self._upsert_search_attributes()
@@ -220,6 +304,7 @@ class Transitions(Recording):
             old = s.segment
             fees = self._closing_fees(old, at)
             usage = self._usage(old, at)
+            fixed = self._fixed_fees(closing=(old, s.period_start, at))
             s.status = Status.TERMINATED
             s.terminated_at = at
             extra = self._cancel_downgrade()
@@ -232,6 +317,7 @@ class Transitions(Recording):
                 fees,
                 usage=usage,
                 extra_rows=extra,
+                fixed=fixed,
             )
         self._upsert_search_attributes()
 
@@ -306,6 +392,7 @@ class Transitions(Recording):
             at,
         )
         fees += self._advance_fee(at)
+        fixed = self._fixed_fees(closing=(old, closing_start, at), opening_at=at)
         await self._record(
             "change_plan",
             "plan_change",
@@ -316,6 +403,7 @@ class Transitions(Recording):
             usage=usage,
             extra_rows=extra,
             invoice_segment=old,
+            fixed=fixed,
         )
         self._upsert_search_attributes()
 

@@ -113,6 +113,7 @@ class UsageReactions:
             period_end=s.period_end,
             usage_from=s.usage_from,
             now=now,
+            paused=list(s.pauses),  # events inside a pause are not billed (pausing.py)
         )
         results: list[BillingResult] = await self._run_until_done(
             "react_to_usage",
@@ -120,7 +121,6 @@ class UsageReactions:
             list[BillingResult],
             f"react to usage at {now.isoformat()}",
         )
-        for result in results:
+        for result in results:  # new invoices, and any not handed over before (a retry)
             if result.invoice_id is not None:
-                s.invoices_created += 1
                 self._track(result, now)

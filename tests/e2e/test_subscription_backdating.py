@@ -111,3 +111,21 @@ async def test_a_start_earlier_today_is_an_ordinary_start(
     [start] = await _invoices(sessions)
     assert start.kind == "start"
     assert start.total_amount_cents == 1700  # 15 to 31 March in advance: 17 days
+
+
+async def test_a_future_start_the_clock_jumps_past_is_billed_from_its_start(
+    subscription_api: SubscriptionApi, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Not a backdated start: it was pending when created. The clock passing its start
+    in one jump (or a worker down that day) must not skip its first period."""
+    api = subscription_api
+    await api.customer_on_clock("2026-03-01T00:00:00Z")
+    await api.plan(pay_in_advance=True)
+    created = await api.subscribe(subscription_at="2026-03-15T00:00:00Z")
+    assert created.json()["subscription"]["status"] == "pending"
+    assert (await api.advance("2026-04-02T00:00:00Z")).status_code == 200
+    start, april = await _invoices(sessions)
+    march_15 = datetime(2026, 3, 15, tzinfo=UTC)
+    assert _fees(start) == [(1700, march_15, APRIL_1)]  # 17 of March's 31 days, in advance
+    assert _fees(april) == [(3100, APRIL_1, MAY_1)]
+    assert (await api.subscription())["started_at"] == "2026-03-15T00:00:00Z"

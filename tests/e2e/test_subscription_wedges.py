@@ -81,7 +81,7 @@ async def _catalog(
         assert org is not None
         assert customer is not None
         assert plan is not None
-        await session.refresh(plan, ["charges"])
+        await session.refresh(plan, ["charges", "fixed_charges"])
         return org, customer, plan_snapshot(plan)
 
 

@@ -25,6 +25,7 @@ async def test_get_returns_lagos_organization_object(
         "document_locale": "en",
         "dunning_retry_days": [1, 3, 5, 7],
         "dunning_outcome": "keep_past_due",
+        "late_events_rerating": True,
     }
     assert org["created_at"].endswith("Z")
 

@@ -327,7 +327,10 @@ async def test_plan_validation_errors(client: httpx.AsyncClient, tenant_a: Tenan
         ({"name": None}, {"name": ["value_is_mandatory"]}),
         ({"code": ""}, {"code": ["value_is_mandatory"]}),
         ({"charges": {"a": 1}}, {"charges": ["invalid_type"]}),
-        ({"fixed_charges": [{"add_on_id": "x"}]}, {"fixed_charges": ["not_supported"]}),
+        (
+            {"fixed_charges": [{"add_on_code": "x", "charge_model": "flat"}]},
+            {"fixed_charges.0.charge_model": ["value_is_invalid"]},
+        ),
         ({"usage_thresholds": [{"amount_cents": 0}]}, {"amount_cents": ["value_is_out_of_range"]}),
         (
             {"minimum_commitment": {"invoice_display_name": "x"}},

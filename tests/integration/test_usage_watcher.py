@@ -4,6 +4,7 @@ often, and what a failed signal costs (nothing but a log line)."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -56,9 +57,10 @@ def watched() -> Watched:
 
 
 async def _watcher(
-    engine: AsyncEngine, watched: Watched, signals: Signals, window: float
+    engine: AsyncEngine, watched: Watched, signals: Signals, window: float, rate: float = 0
 ) -> UsageWatcher:
-    watcher = UsageWatcher(engine, signals, [Interest("test", watched.load)], window=window, ttl=60)
+    interests = [Interest("test", watched.load)]
+    watcher = UsageWatcher(engine, signals, interests, window=window, ttl=60, max_rate=rate)
     watcher.start()
     return watcher
 
@@ -125,5 +127,27 @@ async def test_a_catalog_change_clears_the_cache(
         watcher.observe([_event("sub_a", n=2)])
         await watcher.flush()
         assert len(watched.lookups) == 2
+    finally:
+        await watcher.stop()
+
+
+async def test_signals_are_paced_and_keep_coalescing_while_they_wait(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    keys = [f"sub_{n}" for n in range(5)]
+    signals = Signals()
+    watcher = await _watcher(engine, Watched(*keys), signals, window=0.0, rate=10)
+    try:
+        started = time.monotonic()
+        watcher.observe([_event(key) for key in keys])
+        await asyncio.sleep(0.05)
+        watcher.observe([_event(key, n=1) for key in keys])  # while their signals wait
+        await watcher.flush()
+        took = time.monotonic() - started
+        # 10 a second: the first goes at once, the others 0.1 s apart; the second events
+        # of the four still waiting join their pending signal, sub_0's gets one more.
+        assert took >= 0.49
+        counts = [signals.sent.count(workflow_id(ORG, key)) for key in keys]
+        assert counts == [2, 1, 1, 1, 1]
     finally:
         await watcher.stop()

@@ -28,6 +28,7 @@ class Ledger:
     applied_coupons: list[Any]
     events: list[Any]
     subscriptions: list[Any]
+    pauses: list[Any]
     fees_of: dict[uuid.UUID, list[Any]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +56,7 @@ _QUERIES = {
     "events": "SELECT external_subscription_id, timestamp, properties FROM events "
     "WHERE organization_id = :org",
     "subscriptions": "SELECT * FROM subscriptions WHERE organization_id = :org",
+    "pauses": "SELECT * FROM subscription_pauses WHERE organization_id = :org",
 }
 
 
@@ -82,6 +84,18 @@ async def read_ledger(engine: AsyncEngine, organization_id: uuid.UUID) -> Ledger
         applied_coupons=rows["applied_coupons"],
         events=rows["events"],
         subscriptions=rows["subscriptions"],
+        pauses=rows["pauses"],
+    )
+
+
+def paused(ledger: Ledger, external_id: str, start: Any, end: Any | None = None) -> bool:
+    """[start, end) lies inside one pause of the subscription, or (no end) the instant
+    start does: pauses run from their start to their end, excluded, and are not billed."""
+    return any(
+        p.external_id == external_id
+        and p.started_at <= start
+        and (p.ended_at is None or (start < p.ended_at if end is None else end <= p.ended_at))
+        for p in ledger.pauses
     )
 
 

@@ -50,6 +50,18 @@ class Terminate:
 
 
 @dataclass(frozen=True)
+class Pause:
+    subscription: int
+    resume_after_days: int | None  # None: until a Resume step
+    at_period_end: bool
+
+
+@dataclass(frozen=True)
+class Resume:
+    subscription: int
+
+
+@dataclass(frozen=True)
 class Usage:
     subscription: int
     units: int
@@ -108,6 +120,8 @@ Step = (
     Subscribe
     | ChangePlan
     | Terminate
+    | Pause
+    | Resume
     | Usage
     | Advance
     | ApplyCoupon
@@ -158,6 +172,11 @@ _WEIGHTED: list[tuple[int, st.SearchStrategy[Step]]] = [
     (2, st.builds(TopUp, _index, st.sampled_from([0, 5, 40, 300]), st.sampled_from([0, 0, 25]))),
     (2, st.builds(ApplyCoupon, _index, st.integers(min_value=0, max_value=len(COUPONS) - 1))),
     (1, st.builds(Terminate, _index)),
+    (
+        1,
+        st.builds(Pause, _index, st.sampled_from([None, 4, 10, 40]), st.booleans()),
+    ),
+    (1, st.builds(Resume, _index)),
     (1, st.builds(VoidInvoice, _index, st.booleans())),
     (1, st.builds(VoidCreditNote, _index)),
     (1, st.builds(FinalizeDraft, _index)),

@@ -2,9 +2,9 @@
 
 Hypothesis draws a scenario (organization taxes and grace period, customers with their
 timezones and taxes, first subscriptions) and a list of steps: subscriptions, plan changes
-(upgrades and downgrades), usage, clock advances of days to months, terminations, coupons,
-wallet top-ups, manual payments, credit notes (within and one cent over their limits),
-invoice and credit-note voids, draft finalizations. Each example runs on a fresh
+(upgrades and downgrades), usage, clock advances of days to months, terminations, pauses
+and resumes, coupons, wallet top-ups, manual payments, credit notes (within and one cent
+over their limits), invoice and credit-note voids, draft finalizations. Each example runs on a fresh
 organization through the real API, worker, Temporal dev server and PostgreSQL, and the
 invariants of `invariants.py` are checked after every step.
 
@@ -94,6 +94,8 @@ def _coverage(ledger: Ledger) -> None:
             i.payment_status == "succeeded" and i.total_paid_amount_cents for i in ledger.invoices
         ),
         "wallet consumed": any(i.prepaid_credit_amount_cents for i in ledger.invoices),
+        "paused": bool(ledger.pauses),
+        "resume invoice": any(i.kind == "resume" for i in ledger.invoices),
     }
     for name, seen in reached.items():
         if seen:
@@ -202,6 +204,32 @@ def _coverage(ledger: Ledger) -> None:
         s.FinalizeDraft(0),
         s.IssueCreditNote(1, 100, 0, None),
         s.FinalizeDraft(0),
+    ],
+)
+@example(  # pauses (issue 10): at period end and now, in advance and in arrears, resumed
+    # by request and by timer, credited at a close and at a termination while paused
+    scenario=s.Scenario(
+        start="2026-01-17T09:30:00Z",
+        grace_period_days=0,
+        organization_tax=True,
+        customers=(s.Customer(None, False), s.Customer("Asia/Tokyo", True)),
+        subscriptions=((0, 1, False), (1, 0, True)),
+    ),
+    program=[
+        s.Pause(0, None, True),
+        s.Usage(0, 120),
+        s.Advance(16, 0),
+        s.Usage(0, 300),
+        s.Advance(9, 0),
+        s.Resume(0),
+        s.Pause(0, 10, False),
+        s.Advance(31, 13),
+        s.ChangePlan(1, 3),
+        s.Pause(1, 40, False),
+        s.Usage(1, 70),
+        s.Advance(9, 0),
+        s.Terminate(1),
+        s.Advance(31, 0),
     ],
 )
 async def test_random_billing_histories_keep_the_ledger_invariants(

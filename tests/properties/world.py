@@ -47,6 +47,8 @@ class LedgerWorld:
             s.Subscribe: self.subscribe,
             s.ChangePlan: self.change_plan,
             s.Terminate: self.terminate,
+            s.Pause: self.pause,
+            s.Resume: self.resume,
             s.Usage: self.usage,
             s.Advance: self.advance,
             s.ApplyCoupon: self.apply_coupon,
@@ -137,11 +139,12 @@ class LedgerWorld:
         rows = await self.rows(sql, **params)
         return rows[index % len(rows)] if rows else None
 
-    async def live_subscription(self, index: int) -> str | None:
+    async def live_subscription(self, index: int, statuses: str = "active,paused") -> str | None:
         row = await self.pick(
-            "SELECT DISTINCT external_id FROM subscriptions "
-            "WHERE organization_id = :org AND status = 'active' ORDER BY external_id",
+            "SELECT DISTINCT external_id FROM subscriptions WHERE organization_id = :org "
+            "AND status = ANY(string_to_array(:statuses, ',')) ORDER BY external_id",
             index,
+            statuses=statuses,
         )
         return None if row is None else str(row.external_id)
 
@@ -183,6 +186,40 @@ class LedgerWorld:
         if target is None:
             return "no live subscription"
         await self.call("DELETE", f"/subscriptions/{target}")
+        return target
+
+    async def pause(self, step: s.Pause) -> str:
+        target = await self.live_subscription(step.subscription, "active")
+        if target is None:
+            return "no active subscription"
+        pause: dict[str, Any] = {"pause_at": "end_of_period" if step.at_period_end else "now"}
+        if step.resume_after_days is not None:
+            resume_at = self.now + timedelta(days=step.resume_after_days)
+            pause["resume_at"] = resume_at.isoformat().replace("+00:00", "Z")
+        response = await self.client.request(
+            "POST",
+            f"/api/v1/subscriptions/{target}/pause",
+            json={"subscription": pause},
+            headers=self.tenant.headers,
+        )
+        if response.status_code == 422:  # a pause already scheduled, a resume before it
+            refused = response.json()["error_details"]
+            allowed = (
+                {"subscription": ["subscription_already_paused"]},
+                {"resume_at": ["invalid_date"]},
+            )
+            if refused not in allowed:
+                raise UnexpectedAnswerError(f"pause {target}: {response.text}")
+            return f"{target} refused {refused}"
+        if response.status_code != 200:
+            raise UnexpectedAnswerError(f"pause {target}: {response.status_code} {response.text}")
+        return target
+
+    async def resume(self, step: s.Resume) -> str:
+        target = await self.live_subscription(step.subscription, "paused")
+        if target is None:
+            return "no paused subscription"
+        await self.call("POST", f"/subscriptions/{target}/resume", {})
         return target
 
     async def usage(self, step: s.Usage) -> str:

@@ -6,7 +6,14 @@ Each file in histories/ is one workflow's runs, recorded with BXB_RECORD_HISTORY
   every period;
 - subscription_failures.json (tests/e2e/test_subscription_wedges.py), recorded with issue
   9's code: a backdated start, an update refused and rolled back, a period close that
-  stalls on a data error and recovers.
+  stalls on a data error and recovers;
+- subscription_fixed_charges.json and subscription_overrides.json
+  (tests/e2e/test_fixed_charges_overrides.py), recorded with issue 10's code: fixed charges
+  billed in advance (patch fixed-charges), a cascaded plan change taken at the next period
+  and a subscription's own override taken at once (update refresh_plan, patch
+  plan-refresh).
+- subscription_pause.json (tests/e2e/test_subscription_pause.py), recorded with issue 10's
+  pause and resume: a pause now resumed by the timer, a pause at period end.
 A change that makes the code take a different path fails here, which is the signal to
 guard it with workflow.patched(). Old files are kept: new code must replay them all.
 """
@@ -66,6 +73,17 @@ def test_recorded_failures_take_the_new_paths() -> None:
     # The refused update and the stalled close each scheduled their activity in vain.
     assert steps.count("record_subscription") >= 1
     assert steps.count("close_period") >= 3  # failed, retried after the stall, next period
+
+
+def test_recorded_pauses_take_the_pause_paths() -> None:
+    steps = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for history in _histories("subscription_pause")
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert steps.count("pause_subscription") == 2  # now, then at a period end
+    assert steps.count("resume_subscription") == 2  # both by the timer
 
 
 @pytest.mark.parametrize("index", range(len(_histories())))

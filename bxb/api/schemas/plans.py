@@ -97,7 +97,8 @@ class PlanFields(BaseModel):
     tax_codes: list[TaxCode] | None = None
     minimum_commitment: MinimumCommitmentIn | None = None
     charges: list[ChargeIn] | None = None
-    fixed_charges: Unsupported = None
+    # Checked item by item (schemas.fixed_charges) when the plan is saved.
+    fixed_charges: list[dict[str, Any]] | None = None
     usage_thresholds: list[UsageThresholdIn] | None = None
 
     _required = field_validator(
@@ -123,8 +124,14 @@ class PlanCreateBody(BaseModel):
     plan: PlanCreate
 
 
+class PlanUpdate(PlanFields):
+    # Lago's flag: the plan's children (plan_overrides copies) and running subscriptions
+    # follow the change (bxb/api/plan_cascade.py).
+    cascade_updates: bool | None = None
+
+
 class PlanUpdateBody(BaseModel):
-    plan: PlanFields
+    plan: PlanUpdate
 
 
 # --- plan fields -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Invoices take Lago's `progressive_billing` type (longer than the 16 characters t
 and kind had) and the usage of the period already billed progressively.
 
 Revision ID: 0009b
-Revises: 0009f
+Revises: 0009h
 Create Date: 2026-12-05 07:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009b"
-down_revision: str | None = "0009f"
+down_revision: str | None = "0009h"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
