@@ -144,6 +144,9 @@ async def _issue(
     invoice = new_invoice(request)
     invoice.invoice_type = PROGRESSIVE_BILLING
     await invoicing.compose(session, request, usage, invoice, final=True)
+    # It closes no usage window (the closing invoice bills the window again, in full):
+    # events that arrive later are no late events for it.
+    invoice.usage_windows = None
     session.add(invoice)
     await session.flush()
     # Snapshots pin threshold rows' ids; one that is not a row is recorded nowhere.
