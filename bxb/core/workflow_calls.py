@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from temporalio.api.errordetails.v1 import WorkflowNotReadyFailure
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -52,6 +53,14 @@ BUSY = "subscription_busy"
 DID_NOT_FINISH = "the subscription did not finish the request in time"
 
 
+def not_ready(exc: RPCError) -> bool:
+    """The workflow cannot take an update now: its last workflow task failed (a worker
+    killed or starved mid-task, a deadlock detector tripped) and Temporal retries it. Not a
+    refusal: sending the update again succeeds once the task does."""
+    details = exc.grpc_status.details if exc.status == RPCStatusCode.FAILED_PRECONDITION else []
+    return any(d.Is(WorkflowNotReadyFailure.DESCRIPTOR) for d in details)
+
+
 class WorkflowRequestError(Exception):
     """The workflow refused a request (a validator or a command said why)."""
 
@@ -84,9 +93,12 @@ async def within(
                     _reraise_if_cancelled()
                     transport = None  # the server answered; the workflow has not yet
                 except RPCError as exc:
-                    if exc.status not in TRANSIENT:
+                    if not_ready(exc):
+                        transport = None  # Temporal answered: the workflow is not ready
+                    elif exc.status not in TRANSIENT:
                         raise WorkflowRequestError(exc.message) from exc
-                    transport = exc.message or exc.status.name
+                    else:
+                        transport = exc.message or exc.status.name
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RETRY_DELAY_MAX)
     except TimeoutError:
