@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, or_, select
 
 from bxb.api.deps import OrgDep, SessionDep
@@ -35,7 +35,7 @@ PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded")
 class FeeUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    payment_status: str | None = None
+    payment_status: str | None = Field(default=None, max_length=16)  # fees.payment_status
 
 
 class FeeUpdateBody(BaseModel):

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,7 @@ router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 
 
 class ChargeOverrideFields(ChargeOverrideIn):
-    id: str = ""  # named by the path
+    id: str = Field(default="", max_length=36)  # named by the path (ignored here)
 
 
 class ChargeOverrideBody(BaseModel):
@@ -52,7 +52,7 @@ class ChargeOverrideBody(BaseModel):
 
 
 class FixedChargeOverrideFields(FixedChargeOverrideIn):
-    id: str = ""
+    id: str = Field(default="", max_length=36)
 
 
 class FixedChargeOverrideBody(BaseModel):
