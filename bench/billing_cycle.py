@@ -110,7 +110,7 @@ async def cycle(client: Client, database_url: str, n: int) -> dict[str, float | 
         ]
         session.add_all(customers)
         await session.flush()
-        await session.refresh(plan, ["charges", "fixed_charges"])
+        await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
         snapshot = plan_snapshot(plan)
     queue = f"bxb-{uuid.uuid4().hex[:6]}"
     events = PostgresEventStore(engine)

@@ -81,7 +81,7 @@ async def _catalog(
         assert org is not None
         assert customer is not None
         assert plan is not None
-        await session.refresh(plan, ["charges", "fixed_charges"])
+        await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
         return org, customer, plan_snapshot(plan)
 
 

@@ -53,7 +53,7 @@ async def test_the_timer_resumes_and_the_paused_days_are_not_billed(
         )
         session.add_all([customer, plan])
         await session.flush()
-        await session.refresh(plan, ["charges", "fixed_charges"])
+        await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
         snapshot = plan_snapshot(plan)
     client = time_skipping_env.client
     queue = f"pt-{uuid.uuid4().hex[:8]}"

@@ -49,7 +49,7 @@ async def test_monthly_plan_over_thirteen_months(
         )
         session.add_all([customer, plan])
         await session.flush()
-        await session.refresh(plan, ["charges", "fixed_charges"])
+        await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
         snapshot = plan_snapshot(plan)
     client = time_skipping_env.client
     queue = f"rt-{uuid.uuid4().hex[:8]}"
