@@ -46,7 +46,7 @@ SETTINGS = {
 }
 WORKER_READY_LINE = b"worker polling task queue"
 TASK_QUEUE = "bxb-chaos"
-START_SECONDS = 120.0
+START_SECONDS = 300.0
 
 
 @dataclass
@@ -93,8 +93,12 @@ class ChaosStack:
         while True:
             if polling is None and await self._activity_poller(identity):
                 polling = time.monotonic()
-            if polling is not None and WORKER_READY_LINE in log.read_bytes()[offset:]:
-                return polling, time.monotonic()
+            if WORKER_READY_LINE in log.read_bytes()[offset:]:
+                # The line is logged once the worker polls and its start-up recovery is done.
+                # Temporal's list of pollers can miss a worker whose activity slots are all
+                # busy (seen after a kill with 1,000 subscriptions); then the line says it.
+                ready = time.monotonic()
+                return (polling if polling is not None else ready), ready
             if self.worker.returncode is not None:
                 raise RuntimeError(f"bxb worker exited during start-up; see {log}")
             if time.monotonic() > deadline:
