@@ -251,8 +251,9 @@ async def credit_paid_amount_of_voided_invoice(
 ) -> CreditNote | None:
     """Turn what was paid on a voided invoice into credit (reason "other").
 
-    The note credits the fees in proportion, worth exactly the payments not yet refunded
-    (capped by what remains creditable); None when nothing was paid. Idempotent per invoice.
+    The note credits the fees in proportion, worth exactly the payments not yet given back
+    by earlier notes (refunded or credited; capped by what remains creditable), so the void
+    returns the money paid and no more; None when nothing is left. Idempotent per invoice.
     """
     key = f"voided_invoice:{invoice.id}"
     locked = await lock_invoice(session, invoice.organization_id, invoice.id)
@@ -262,7 +263,7 @@ async def credit_paid_amount_of_voided_invoice(
         return existing
     state = await creditable_invoice(session, locked)
     target = min(
-        locked.total_paid_amount_cents - state.refunded_amount_cents,
+        locked.total_paid_amount_cents - await value_given_back(session, locked),
         state.remaining_creditable_cents,
     )
     if target <= 0:

@@ -102,6 +102,27 @@ async def test_a_paid_invoice_credited_in_part_is_voided_for_the_rest_of_the_mon
     assert sorted(n["total_amount_cents"] for n in notes) == [351, DEFAULT_TOTAL - 351]
 
 
+async def test_a_partly_paid_invoice_credited_then_voided_gives_back_only_the_money(
+    temporal_client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+) -> None:
+    """Found by the ledger property: 11 101 of 11 151 paid, a credit-only note of 351,
+    then a void with a credit note: the void's note is worth 11 101 - 351 = 10 750, so the
+    customer gets back the 11 101 paid, not 11 452."""
+    paid = DEFAULT_TOTAL - 50
+    invoice = await seed_invoice(sessions, tenant_a, paid=paid)
+    items = [{"fee_id": str(invoice.fee_ids[1]), "amount_cents": 333}]  # 333 + 18 taxes
+    body = {"invoice_id": str(invoice.id), "items": items, "credit_amount_cents": 351}
+    credit = await _call(temporal_client, tenant_a, "POST", "/credit_notes", {"credit_note": body})
+    assert credit.status_code == 200, credit.text
+    voided = await _void(temporal_client, tenant_a, invoice, generate_credit_note=True)
+    assert voided.status_code == 200, voided.text
+    notes = (await _call(temporal_client, tenant_a, "GET", "/credit_notes")).json()["credit_notes"]
+    assert sorted(n["credit_amount_cents"] for n in notes) == [351, paid - 351]
+    assert sum(n["total_amount_cents"] for n in notes) == paid
+
+
 async def test_a_void_gives_the_wallet_back_the_credits_the_invoice_consumed(
     temporal_client: httpx.AsyncClient, tenant_a: Tenant
 ) -> None:
