@@ -15,6 +15,7 @@ from bxb.api import (
     coupons,
     credit_notes,
     customers,
+    dashboard_mrr,
     events,
     features,
     fees,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_charge_filters,
         subscription_charges,
         subscription_overrides,
+        dashboard_mrr,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

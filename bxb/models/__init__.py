@@ -17,11 +17,13 @@ from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
+from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
+from bxb.models.subscription_trial import SubscriptionTrial
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
@@ -59,12 +61,14 @@ __all__ = [
     "InvoiceSequence",
     "LateEventRerating",
     "LifetimeUsage",
+    "MrrMovement",
     "Organization",
     "Payment",
     "Plan",
     "Privilege",
     "Subscription",
     "SubscriptionPause",
+    "SubscriptionTrial",
     "Tax",
     "TestClock",
     "TriggeredAlert",
