@@ -12,18 +12,20 @@ Idempotent: a retried step finds its movement written (the MRR no longer differs
 two attempts racing write the subscription's n-th movement once (unique seq). A lock per
 customer and currency orders the movements of one customer's subscriptions, whose
 workflows run in parallel, so that the customer-level kind (new, churn, ...) is exact.
+Each movement is also added to its month's row of mrr_monthly_totals (what the dashboard
+reads), in the same transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.mrr import monthly_amount_cents, movement_kind
-from bxb.models import MrrMovement, Plan, SubscriptionTrial
+from bxb.models import MrrMonthlyTotal, MrrMovement, Plan, SubscriptionTrial
 from bxb.workflows.billing_requests import BillingRequest, SubscriptionRow
 
 ENDED = ("terminated", "canceled")
@@ -90,9 +92,35 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
         plan_code_after=row.plan_code if after else None,
         trial_conversion=converted and before == 0,
     )
-    await session.execute(
+    written = await session.scalar(
         statement.on_conflict_do_nothing(
             index_elements=["organization_id", "external_subscription_id", "seq"]
+        ).returning(MrrMovement.id)
+    )
+    if written is not None:  # not by a racing attempt: count it in its month, once
+        await _add_to_month(session, request, kind, after - before)
+
+
+async def _add_to_month(
+    session: AsyncSession, request: BillingRequest, kind: str, delta: int
+) -> None:
+    at = request.at.astimezone(UTC)
+    statement = insert(MrrMonthlyTotal).values(
+        organization_id=request.organization_id,
+        currency=request.currency,
+        month=datetime(at.year, at.month, 1, tzinfo=UTC),
+        kind=kind,
+        movements=1,
+        delta_cents=delta,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_mrr_monthly_totals_key",
+            set_={
+                "movements": MrrMonthlyTotal.movements + 1,
+                "delta_cents": MrrMonthlyTotal.delta_cents + delta,
+                "updated_at": func.now(),
+            },
         )
     )
 

@@ -29,7 +29,15 @@ from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.analytics.mrr import current_mrr_by_currency, customer_counts, subscription_counts
 from bxb.billing.mrr import monthly_amount_cents
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.models import Fee, Invoice, MrrMovement, Plan, Subscription, SubscriptionTrial
+from bxb.models import (
+    Fee,
+    Invoice,
+    MrrMonthlyTotal,
+    MrrMovement,
+    Plan,
+    Subscription,
+    SubscriptionTrial,
+)
 from bxb.workflows.billing_requests import BillingRequest
 from bxb.workflows.subscription import workflow_id
 from tests.support.auth import Tenant
@@ -195,6 +203,7 @@ async def test_mrr_figures_of_five_months(
         if m.external_subscription_id in ("sub_c", "sub_c2")
     ] == [3100, 0, 3100]
 
+    await _rollup_is_the_sum_of_movements(sessions, movements)
     await _movements_agree_with_invoices(sessions, movements)
     await _a_retried_activity_writes_nothing(story, sessions, engine, temporal_env, org)
 
@@ -319,6 +328,20 @@ async def test_mrr_figures_of_five_months(
         )
         assert response.status_code == 200, response.text
         assert list(response.json().values()) == [[]]
+
+
+async def _rollup_is_the_sum_of_movements(
+    sessions: async_sessionmaker[AsyncSession], movements: list[MrrMovement]
+) -> None:
+    expected: dict[tuple[str, datetime, str], tuple[int, int]] = {}
+    for m in movements:
+        key = (m.currency, datetime(m.occurred_at.year, m.occurred_at.month, 1, tzinfo=UTC), m.kind)
+        count, delta = expected.get(key, (0, 0))
+        expected[key] = (count + 1, delta + m.delta_cents)
+    async with sessions() as session:
+        rows = await session.scalars(select(MrrMonthlyTotal))
+        found = {(r.currency, r.month, r.kind): (r.movements, r.delta_cents) for r in rows}
+    assert found == expected
 
 
 async def _movements_agree_with_invoices(

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
-from bxb.models import MrrMovement, Plan, Subscription, SubscriptionTrial
+from bxb.models import MrrMonthlyTotal, MrrMovement, Plan, Subscription, SubscriptionTrial
 from tests.integration.test_invoices import insert_customer
 from tests.support.auth import Tenant
 
@@ -127,6 +127,7 @@ async def test_backfill_of_active_subscriptions(sessions: Sessions, tenant_a: Te
     async with transaction(sessions) as session:
         await session.execute(text(migration.BACKFILL_MOVEMENTS))
         await session.execute(text(migration.BACKFILL_TRIALS))
+        await session.execute(text(migration.BACKFILL_TOTALS))
     async with sessions() as session:
         movements = await session.execute(
             select(
@@ -161,3 +162,18 @@ async def test_backfill_of_active_subscriptions(sessions: Sessions, tenant_a: Te
             select(SubscriptionTrial.external_subscription_id, SubscriptionTrial.started_at)
         )
         assert [tuple(t) for t in trials] == [("sub_t", mar)]
+        totals = await session.execute(
+            select(
+                MrrMonthlyTotal.currency,
+                MrrMonthlyTotal.month,
+                MrrMonthlyTotal.kind,
+                MrrMonthlyTotal.movements,
+                MrrMonthlyTotal.delta_cents,
+            ).order_by(MrrMonthlyTotal.month, MrrMonthlyTotal.currency, MrrMonthlyTotal.kind)
+        )
+        assert [tuple(t) for t in totals] == [
+            ("EUR", jan, "new", 1, 5000),
+            ("USD", jan, "expansion", 1, 4333),
+            ("USD", jan, "new", 1, 10000),
+            ("USD", feb, "expansion", 1, 3100),
+        ]
