@@ -40,6 +40,7 @@ def _migration() -> ModuleType:
         ("to_date=2026-13-01", "to_date", "invalid_date"),
         ("from_date=2026-05-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
         ("from_date=2000-01-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
+        ("to_date=9999-12-31", "to_date", "invalid_date"),
     ],
 )
 async def test_bad_queries_get_lagos_422(
@@ -49,6 +50,23 @@ async def test_bad_queries_get_lagos_422(
         response = await client.get(f"/api/v1/dashboard/{path}?{query}", headers=tenant_a.headers)
         assert response.status_code == 422, response.text
         assert response.json()["error_details"] == {field: [code]}
+
+
+async def test_documented_in_openapi(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for path, root in (
+        ("mrr", "mrr"),
+        ("mrr/movements", "mrr_movements"),
+        ("churn", "churn"),
+        ("retention", "retention"),
+        ("arpa", "arpa"),
+        ("trials", "trials"),
+    ):
+        operation = document["paths"][f"/api/v1/dashboard/{path}"]["get"]
+        assert {p["name"] for p in operation["parameters"]} == {"currency", "from_date", "to_date"}
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rpartition("/")[2]
+        assert list(document["components"]["schemas"][name]["properties"]) == [root]
 
 
 async def test_no_key_gets_401(client: httpx.AsyncClient) -> None:
