@@ -12,6 +12,7 @@ basic_eur EUR 20.00/month.
     cus_e  basic_eur Jan 1, paused Apr 1, resumed May 1      EUR: new 2000, churn, reactivation
     cus_f  annual Jan 1                                      new 10000
     cus_g  trial plan Feb 1, terminated Feb 5 (in trial)     no MRR, a trial not converted
+    cus_h  basic_eur at EUR 30.00 (plan_overrides) Jan 1     EUR: new 3000
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class Story:
     async def setup(self) -> None:
         body = {"test_clock": {"name": "mrr", "frozen_time": "2026-01-01T00:00:00Z"}}
         self.clock = (await self.ok("POST", "/api/v1/test_clocks", body))["test_clock"]["lago_id"]
-        for name in "abcdefg":
-            currency = "EUR" if name == "e" else "USD"
+        for name in "abcdefgh":
+            currency = "EUR" if name in "eh" else "USD"
             customer = {"external_id": f"cus_{name}", "currency": currency}
             await self.ok("POST", "/api/v1/customers", {"customer": customer | self._clock()})
         plans: list[tuple[str, str, int, str, dict[str, Any]]] = [
@@ -87,8 +88,8 @@ class Story:
     def _clock(self) -> dict[str, str]:
         return {"test_clock_id": self.clock}
 
-    async def subscribe(self, customer: str, plan: str, external_id: str) -> None:
-        body = {
+    async def subscribe(self, customer: str, plan: str, external_id: str, **extra: Any) -> None:
+        body = extra | {
             "external_customer_id": customer,
             "plan_code": plan,
             "external_id": external_id,
@@ -132,13 +133,14 @@ async def test_mrr_figures_of_five_months(
     for name, plan in (("a", "basic"), ("b", "pro"), ("c", "basic"), ("e", "basic_eur")):
         await story.subscribe(f"cus_{name}", plan, f"sub_{name}")
     await story.subscribe("cus_f", "annual", "sub_f")
+    await story.subscribe("cus_h", "basic_eur", "sub_h", plan_overrides={"amount_cents": 3000})
     await story.advance("2026-01-10T00:00:00Z")
     await story.subscribe("cus_d", "trial", "sub_d")
     await story.advance("2026-02-01T00:00:00Z")
     await story.subscribe("cus_g", "trial", "sub_g")
     async with sessions() as session:
         assert await subscription_counts(session, org) == {
-            "active": 6,  # a, b, c, d (its trial is over), e, f
+            "active": 7,  # a, b, c, d (its trial is over), e, f, h
             "trialing": 1,  # g
             "paused": 0,
         }
@@ -188,6 +190,7 @@ async def test_mrr_figures_of_five_months(
         ("sub_c", _at(1, 1), "new", "USD", 0, 3100, 3100, None, "basic", False),
         ("sub_e", _at(1, 1), "new", "EUR", 0, 2000, 2000, None, "basic_eur", False),
         ("sub_f", _at(1, 1), "new", "USD", 0, 10000, 10000, None, "annual", False),
+        ("sub_h", _at(1, 1), "new", "EUR", 0, 3000, 3000, None, "basic_eur", False),
         ("sub_d", _at(1, 24), "new", "USD", 0, 3100, 3100, None, "trial", True),
         ("sub_a", _at(2, 15), "expansion", "USD", 3100, 6200, 3100, "basic", "pro", False),
         ("sub_b", _at(3, 1), "contraction", "USD", 6200, 3100, -3100, "pro", "basic", False),
@@ -210,14 +213,14 @@ async def test_mrr_figures_of_five_months(
     # MRR now and at each month's end: USD 5 customers, EUR 1.
     mrr = (await story.ok("GET", f"/api/v1/dashboard/mrr?{RANGE}"))["mrr"]
     assert [(e["currency"], e["mrr_amount_cents"], e["arr_amount_cents"]) for e in mrr] == [
-        ("EUR", 2000, 24000),
+        ("EUR", 5000, 60000),
         ("USD", 25500, 306000),
     ]
     usd = mrr[1]["months"]
     assert _column(usd, "mrr_amount_cents") == [25500, 28600, 22400, 25500, 25500]
     assert _column(usd, "arr_amount_cents") == [306000, 343200, 268800, 306000, 306000]
     assert _column(usd, "paying_customers") == [5, 5, 4, 5, 5]
-    assert _column(mrr[0]["months"], "mrr_amount_cents") == [2000, 2000, 2000, 0, 2000]
+    assert _column(mrr[0]["months"], "mrr_amount_cents") == [5000, 5000, 5000, 3000, 5000]
 
     moved = await story.figure("mrr/movements")
     usd = moved["USD"]
@@ -258,7 +261,15 @@ async def test_mrr_figures_of_five_months(
         "0.0000",
     ]
     eur = churn["EUR"]
-    assert _column(eur, "logo_churn_rate") == [None, "0.0000", "0.0000", "1.0000", None]
+    # Apr: cus_e's pause is a churn of one customer in two.
+    assert _column(eur, "logo_churn_rate") == [None, "0.0000", "0.0000", "0.5000", "0.0000"]
+    assert _column(eur, "gross_revenue_churn_rate") == [
+        None,
+        "0.0000",
+        "0.0000",
+        "0.4000",
+        "0.0000",
+    ]
 
     retention = (await story.figure("retention"))["USD"]
     # Feb: (25500 + 3100) / 25500 = 1.12157; Mar: 22400 / 28600 = 0.78322; Apr: the
@@ -303,15 +314,15 @@ async def test_mrr_figures_of_five_months(
             ("sub_d", _at(1, 10), _at(1, 24), _at(1, 24)),
             ("sub_g", _at(2, 1), _at(2, 5), None),
         ]
-        assert await current_mrr_by_currency(session, org) == {"EUR": 2000, "USD": 25500}
+        assert await current_mrr_by_currency(session, org) == {"EUR": 5000, "USD": 25500}
         assert await subscription_counts(session, org) == {
-            "active": 6,  # a, b, c2, d, e (resumed), f
+            "active": 7,  # a, b, c2, d, e (resumed), f, h
             "trialing": 0,
             "paused": 0,
         }
         assert await customer_counts(session, org) == {
-            "customers": 7,
-            "paying_customers": {"EUR": 1, "USD": 5},
+            "customers": 8,
+            "paying_customers": {"EUR": 2, "USD": 5},
         }
 
     # One currency alone, zero-filled before anything happened.
@@ -319,7 +330,7 @@ async def test_mrr_figures_of_five_months(
         "mrr/movements", "currency=EUR&from_date=2025-11-15&to_date=2026-01-31"
     )
     assert list(only) == ["EUR"]
-    assert [m["new_mrr_amount_cents"] for m in only["EUR"]] == [0, 0, 2000]
+    assert [m["new_mrr_amount_cents"] for m in only["EUR"]] == [0, 0, 5000]
 
     # Another organization sees nothing of these.
     for path in ("mrr", "mrr/movements", "churn", "retention", "arpa", "trials"):
@@ -370,7 +381,13 @@ async def _movements_agree_with_invoices(
     ]
     checked = {(amount, interval) for _, amount, interval in full}
     # Full periods of every plan were billed: basic, pro (and trial), basic_eur, annual.
-    assert checked == {(3100, "monthly"), (6200, "monthly"), (2000, "monthly"), (120000, "yearly")}
+    assert checked == {
+        (3100, "monthly"),
+        (6200, "monthly"),
+        (2000, "monthly"),
+        (3000, "monthly"),  # cus_h's override
+        (120000, "yearly"),
+    }
     for segment, amount, interval in full:
         assert recorded[segment] == {monthly_amount_cents(amount, interval)}
 
