@@ -45,9 +45,8 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     after = 0
     if row.status == "active" and not trialing:
         after = monthly_amount_cents(row.plan_amount_cents, plan.interval)
-    # One customer's subscriptions run in parallel workflows: take them one at a time.
-    lock = f"mrr:{request.organization_id}:{request.customer_id}:{request.currency}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock, 0))))
+    # The subscription's own steps run one at a time (its workflow): no lock to read its
+    # last movement, and none for the steps (most) that move no MRR.
     last = (
         await session.execute(
             select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
@@ -62,6 +61,9 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     before = last.mrr_after_cents if last else 0
     if before == after:
         return
+    # One customer's subscriptions run in parallel workflows: take them one at a time.
+    lock = f"mrr:{request.organization_id}:{request.customer_id}:{request.currency}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock, 0))))
     customer = (
         await session.execute(
             select(func.coalesce(func.sum(MrrMovement.delta_cents), 0), func.count()).where(

@@ -422,3 +422,49 @@ async def _a_retried_activity_writes_nothing(
     before = await counts()
     await SubscriptionActivities(sessions, PostgresEventStore(engine)).record(request)
     assert await counts() == before
+
+
+async def test_one_customers_trials_converting_together(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two subscriptions of one customer end their trials at the same instant; one clock
+    advance runs both workflows in parallel. The customer's first MRR is `new`, the other
+    an `expansion`, whichever commits first."""
+    story = Story(temporal_client, tenant_a)
+    await story.setup()
+    await story.subscribe("cus_a", "trial", "sub_1")
+    await story.subscribe("cus_a", "trial", "sub_2")
+    async with sessions() as session:
+        counts = await subscription_counts(session, tenant_a.organization_id)
+        assert (counts["active"], counts["trialing"]) == (0, 2)
+    await story.advance("2026-01-20T00:00:00Z")  # both trials end Jan 15
+    async with sessions() as session:
+        movements = list(
+            await session.execute(
+                select(
+                    MrrMovement.occurred_at,
+                    MrrMovement.kind,
+                    MrrMovement.customer_mrr_after_cents,
+                    MrrMovement.trial_conversion,
+                ).order_by(MrrMovement.customer_mrr_after_cents)
+            )
+        )
+    assert [tuple(m) for m in movements] == [
+        (_at(1, 15), "new", 3100, True),
+        (_at(1, 15), "expansion", 6200, True),
+    ]
+    moved = (await story.figure("mrr/movements", "from_date=2026-01-01&to_date=2026-01-31"))["USD"]
+    assert (moved[0]["new_mrr_amount_cents"], moved[0]["expansion_mrr_amount_cents"]) == (
+        3100,
+        3100,
+    )
+    assert moved[0]["new_customers"] == 1
+    trials = (await story.figure("trials", "from_date=2026-01-01&to_date=2026-01-31"))["USD"]
+    assert (trials[0]["started"], trials[0]["converted"], trials[0]["conversion_rate"]) == (
+        2,
+        2,
+        "1.0000",
+    )
