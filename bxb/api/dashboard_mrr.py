@@ -9,7 +9,7 @@ LTV, trial conversion, per currency and month.
     GET /dashboard/trials           trials started, converted, conversion rate
 
 Query: `currency` (one currency; else one entry per currency the organization has),
-`from_date` and `to_date` (ISO dates; their months are the first and last buckets; by
+`from_date` and `to_date` (ISO dates or YYYY-MM; their months are the first and last; by
 default the 12 months ending this month; at most 120 months). Buckets are Lago's: `month`
 is the first day of the month at 00:00 UTC; every month of the range is present. Money in
 integer cents, rates as decimal strings (null when the month starts with nothing).
@@ -48,10 +48,10 @@ CurrencyQuery = Annotated[
 ]
 FromQuery = Annotated[
     str | None,
-    Query(description="ISO date; its month is the first bucket (default: 11 months before to)"),
+    Query(description="ISO date or YYYY-MM: the first month (default: 11 months before to)"),
 ]
 ToQuery = Annotated[
-    str | None, Query(description="ISO date; its month is the last bucket (default: this month)")
+    str | None, Query(description="ISO date or YYYY-MM: the last month (default: this month)")
 ]
 # Dates outside these years are refused (the month after the last must exist).
 FIRST_YEAR, LAST_YEAR = 1970, 9998
@@ -61,7 +61,8 @@ def _date(name: str, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        day = date.fromisoformat(value[:10])
+        # A date (its month), or a month alone: 2026-03-15, 2026-03.
+        day = date.fromisoformat(value[:10] if len(value) != 7 else f"{value}-01")
     except ValueError:
         raise validation_error({name: ["invalid_date"]}) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:

@@ -69,6 +69,20 @@ async def test_documented_in_openapi(client: httpx.AsyncClient) -> None:
         assert list(document["components"]["schemas"][name]["properties"]) == [root]
 
 
+async def test_months_alone(client: httpx.AsyncClient, tenant_a: Tenant) -> None:
+    query = "currency=EUR&from_date=2025-11&to_date=2026-02"
+    response = await client.get(f"/api/v1/dashboard/arpa?{query}", headers=tenant_a.headers)
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["arpa"]
+    assert [m["month"][:10] for m in entry["months"]] == [
+        "2025-11-01",
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+    ]
+    assert {m["ltv_amount_cents"] for m in entry["months"]} == {None}
+
+
 async def test_no_key_gets_401(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/v1/dashboard/mrr")).status_code == 401
 
