@@ -18,9 +18,10 @@ reads), in the same transaction.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -170,3 +171,21 @@ async def _track_trial(
         .values(ended_at=ended, converted_at=ended if converted else None)
     )
     return False, converted
+
+
+# The rollup of one organization rebuilt from its movements (after movements are written
+# by something other than record_mrr: a bulk import, a benchmark's seed; or to check it).
+REBUILD_MONTHLY_TOTALS = """
+DELETE FROM mrr_monthly_totals WHERE organization_id = :organization_id;
+INSERT INTO mrr_monthly_totals (id, organization_id, currency, month, kind, movements, delta_cents)
+SELECT gen_random_uuid(), organization_id, currency, date_trunc('month', occurred_at, 'UTC'),
+    kind, count(*), sum(delta_cents)
+FROM mrr_movements WHERE organization_id = :organization_id
+GROUP BY organization_id, currency, date_trunc('month', occurred_at, 'UTC'), kind
+"""
+
+
+async def rebuild_monthly_totals(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Rebuild the organization's mrr_monthly_totals from its mrr_movements."""
+    for statement in REBUILD_MONTHLY_TOTALS.split(";"):
+        await session.execute(text(statement), {"organization_id": organization_id})

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
-from bxb.ledger.mrr_movements import record_mrr
+from bxb.ledger.mrr_movements import rebuild_monthly_totals, record_mrr
 from bxb.models import MrrMonthlyTotal, MrrMovement, Plan, Subscription
 from bxb.workflows.billing_requests import BillingRequest, SubscriptionRow
 from tests.integration.test_invoices import insert_customer
@@ -118,3 +118,13 @@ async def test_parallel_first_subscriptions_are_new_then_expansion(
             ).order_by(MrrMonthlyTotal.kind)
         )
         assert [tuple(t) for t in totals] == [("expansion", 1, 3100), ("new", 1, 3100)]
+    # Rebuilt from the movements (a bulk load's repair), the rollup is the same.
+    async with transaction(sessions) as session:
+        await rebuild_monthly_totals(session, tenant_a.organization_id)
+    async with sessions() as session:
+        rebuilt = await session.execute(
+            select(
+                MrrMonthlyTotal.kind, MrrMonthlyTotal.movements, MrrMonthlyTotal.delta_cents
+            ).order_by(MrrMonthlyTotal.kind)
+        )
+        assert [tuple(t) for t in rebuilt] == [("expansion", 1, 3100), ("new", 1, 3100)]
