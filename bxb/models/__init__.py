@@ -6,6 +6,7 @@ from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
+from bxb.models.coupon_credit import CouponCredit
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
@@ -42,6 +43,7 @@ __all__ = [
     "Charge",
     "ChargeFilter",
     "Coupon",
+    "CouponCredit",
     "CouponTarget",
     "CreditNote",
     "CreditNoteApplication",
