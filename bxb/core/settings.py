@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = Field(
         default=None, validation_alias=_env("STRIPE_WEBHOOK_SECRET")
     )
+    # Where Stripe's hosted checkout pages send the payer back (Lago's success_redirect_url).
+    stripe_success_url: str = Field(
+        default="https://stripe.com/", validation_alias=_env("STRIPE_SUCCESS_URL")
+    )
 
     # HTTP API.
     api_host: str = Field(default="127.0.0.1", validation_alias=_env("BXB_API_HOST"))
