@@ -14,6 +14,7 @@ from bxb.api import (
     billable_metrics,
     coupons,
     credit_notes,
+    customer_portal_urls,
     customers,
     events,
     features,
@@ -29,6 +30,7 @@ from bxb.api import (
     plan_charges,
     plan_entitlements,
     plans,
+    portal_profile,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         organizations,
         customers,
+        customer_portal_urls,
         taxes,
         add_ons,
         coupons,
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_charge_filters,
         subscription_charges,
         subscription_overrides,
+        portal_profile,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
