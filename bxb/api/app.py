@@ -15,6 +15,7 @@ from bxb.api import (
     checkout_links,
     coupons,
     credit_notes,
+    customer_portal_urls,
     customer_usage,
     customers,
     events,
@@ -31,6 +32,7 @@ from bxb.api import (
     plan_charges,
     plan_entitlements,
     plans,
+    portal_profile,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         organizations,
         customers,
+        customer_portal_urls,
         taxes,
         add_ons,
         coupons,
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_charge_filters,
         subscription_charges,
         subscription_overrides,
+        portal_profile,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

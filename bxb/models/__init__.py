@@ -20,6 +20,7 @@ from bxb.models.lifetime_usage import LifetimeUsage
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.portal_secret import PortalSecret
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.tax import AppliedTax, Tax
@@ -62,6 +63,7 @@ __all__ = [
     "Organization",
     "Payment",
     "Plan",
+    "PortalSecret",
     "Privilege",
     "Subscription",
     "SubscriptionPause",
