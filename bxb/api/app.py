@@ -32,7 +32,10 @@ from bxb.api import (
     plan_charges,
     plan_entitlements,
     plans,
+    portal_payment_method,
     portal_profile,
+    portal_subscriptions,
+    portal_usage,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -117,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscription_charges,
         subscription_overrides,
         portal_profile,
+        portal_subscriptions,
+        portal_usage,
+        portal_payment_method,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

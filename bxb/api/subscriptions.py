@@ -23,6 +23,7 @@ from bxb.api.plans import find_plan
 from bxb.api.schemas.bounds import AwareInstant, column_length, fits
 from bxb.core.subscriptions import (
     WorkflowRequestError,
+    change_plan,
     initial_state,
     live_rows,
     plan_snapshot,
@@ -31,7 +32,7 @@ from bxb.core.subscriptions import (
 )
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
-from bxb.workflows.state import ChangePlanRequest, CreateRequest, TerminateRequest, UpdateRequest
+from bxb.workflows.state import CreateRequest, TerminateRequest, UpdateRequest
 from bxb.workflows.subscription import workflow_id
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
@@ -145,8 +146,7 @@ async def create_subscription(
             if current.external_customer_id != customer.external_id:
                 raise validation_error({"external_id": ["value_already_exist"]})
             if current.plan_code != plan.code:
-                change = ChangePlanRequest(plan=snapshot, new_lago_id=uuid.uuid4(), name=data.name)
-                await send_update(client, current.workflow_id, "change_plan", change, wait=wait)
+                await change_plan(client, current, plan, name=data.name, wait=wait)
         else:
             now, clock_time = await _now_for(session, customer)
             state = initial_state(
