@@ -118,6 +118,12 @@ async def test_projected_and_past_usage_through_the_lago_client(
             )
         assert unknown.value.status_code == 404
 
+        missing = await http.get("/api/v1/customers/cus_1/past_usage", headers=tenant_a.headers)
+        assert missing.status_code == 422
+        assert missing.json()["error_details"] == {
+            "external_subscription_id": ["value_is_mandatory"]
+        }
+
         # Another organization's key sees none of it.
         for method, args in (
             (other.customers.projected_usage, ("cus_1", "sub_1")),

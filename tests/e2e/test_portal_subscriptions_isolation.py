@@ -206,6 +206,26 @@ async def test_a_portal_token_reads_and_changes_only_its_own_customer(
     b_row = await _row(sessions, tenant_a, "sub_b")
     assert (b_row.plan_code, b_row.ending_at) == ("basic", None)
 
+    # No token, or an organization's API key, is no portal token: Lago's 401.
+    routes = [
+        ("GET", "/subscriptions"),
+        ("GET", "/subscriptions/sub_a"),
+        ("GET", "/plans"),
+        ("POST", "/subscriptions/sub_a/plan_change"),
+        ("POST", "/subscriptions/sub_a/cancel"),
+        ("GET", "/subscriptions/sub_a/usage/current"),
+        ("GET", "/subscriptions/sub_a/usage/projected"),
+        ("GET", "/subscriptions/sub_a/usage/past"),
+        ("GET", "/payment_method"),
+        ("POST", "/payment_method/setup_intent"),
+        ("POST", "/payment_method/checkout_url"),
+    ]
+    for method, path in routes:
+        for headers in ({}, tenant_a.headers):
+            response = await http.request(method, f"/api/v1/portal{path}", headers=headers)
+            assert response.status_code == 401, (method, path)
+            assert response.json() == {"status": 401, "error": "Unauthorized"}
+
     # Nothing shown names the organization's internal ids or the provider's.
     async with sessions() as session:
         customers = list(await session.scalars(select(Customer)))
