@@ -21,9 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bxb.api.app import create_app
 from bxb.core.settings import Settings
 from tests.conftest import app_client
+from tests.integration.test_payments import (
+    insert_customer,
+    insert_invoice,
+    invoice_row,
+    payments_of,
+)
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
 from tests.support.stripe_cards import API_KEY, stripe_customer
+from tests.support.stripe_events import SECRET, event, signature
 
 
 async def call(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -160,3 +167,51 @@ async def test_a_paid_invoice_gets_no_page_and_an_unreachable_stripe_is_a_503(
         assert response.json()["error_details"] == {
             "base": ["invalid_invoice_status_or_payment_status"]
         }
+
+
+async def test_a_payment_made_on_an_invoice_page_is_recorded_once(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+    tenant_b: Tenant,
+) -> None:
+    """Stripe's payment_intent.succeeded for a page of POST /invoices/{id}/payment_url
+    (metadata as bxb gives the page) pays that invoice, once, and only in its organization."""
+    settings.stripe_webhook_secret = SECRET
+    customer = await insert_customer(sessions, tenant_a, provider_customer_id="cus_x")
+    invoice_id = await insert_invoice(sessions, tenant_a, customer, total=2500)
+    metadata = {"lago_invoice_id": str(invoice_id), "payment_type": "one-time"}
+
+    async def deliver(organization: Any, intent: dict[str, Any]) -> None:
+        body = event("payment_intent.succeeded", intent)
+        response = await client.post(
+            f"/api/v1/webhooks/stripe/{organization}",
+            content=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature(body)},
+        )
+        assert response.status_code == 200, response.text
+
+    first = {"id": "pi_page_1", "status": "succeeded", "amount_received": 1000}
+    # Another organization's endpoint: its invoices only, so nothing.
+    await deliver(tenant_b.organization_id, first | {"metadata": metadata})
+    assert await payments_of(sessions, invoice_id) == []
+    # $10 of $25, delivered twice (Stripe may): counted once.
+    for _ in range(2):
+        await deliver(tenant_a.organization_id, first | {"metadata": metadata})
+    invoice = await invoice_row(sessions, invoice_id)
+    assert (invoice.total_paid_amount_cents, invoice.payment_status) == (1000, "pending")
+    # The rest on a second page: paid. A third payment finds nothing due: not counted.
+    second = {"id": "pi_page_2", "status": "succeeded", "amount_received": 1500}
+    await deliver(tenant_a.organization_id, second | {"metadata": metadata})
+    await deliver(
+        tenant_a.organization_id,
+        {"id": "pi_page_3", "status": "succeeded", "amount_received": 500, "metadata": metadata},
+    )
+    invoice = await invoice_row(sessions, invoice_id)
+    assert (invoice.total_paid_amount_cents, invoice.payment_status) == (2500, "succeeded")
+    payments = await payments_of(sessions, invoice_id)
+    assert [(p.provider_payment_id, p.amount_cents, p.status) for p in payments] == [
+        ("pi_page_1", 1000, "succeeded"),
+        ("pi_page_2", 1500, "succeeded"),
+    ]
