@@ -30,7 +30,10 @@ from bxb.api import (
     plan_charges,
     plan_entitlements,
     plans,
+    portal_coupons,
+    portal_invoices,
     portal_profile,
+    portal_wallet,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -113,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscription_charges,
         subscription_overrides,
         portal_profile,
+        portal_invoices,
+        portal_wallet,
+        portal_coupons,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
