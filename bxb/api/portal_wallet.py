@@ -1,13 +1,14 @@
 """/api/v1/portal/wallet: the portal customer's active wallet, its transactions, and
 buying credits (a paid-credits transaction billed by a credit invoice, as
-POST /api/v1/wallet_transactions does; the balance grows when that invoice is paid)."""
+POST /api/v1/wallet_transactions does; the balance grows when that invoice is paid; an
+`Idempotency-Key` header makes a repeated purchase buy once)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from sqlalchemy import select
 
 from bxb.api.deps import SettingsDep, TemporalDep
@@ -18,7 +19,7 @@ from bxb.core.customer_clock import customer_now
 from bxb.ledger import wallet_topups
 from bxb.ledger.wallet_topups import TopUpRequest, amount_errors, top_up
 from bxb.ledger.wallets import balance_of, expire_if_due, lock_wallet, refresh_expiry
-from bxb.models import Wallet, WalletTransaction
+from bxb.models import PortalTopUp, Wallet, WalletTransaction
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
 from bxb.portal.shapes import wallet_object, wallet_transaction_object
 
@@ -67,6 +68,9 @@ async def list_wallet_transactions(
     }
 
 
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
 @router.post("/wallet/wallet_transactions")
 async def top_up_wallet(
     body: PortalTopUpBody,
@@ -74,9 +78,23 @@ async def top_up_wallet(
     session: PortalSessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    """Buy credits. With an `Idempotency-Key` header, a repeated request answers with the
+    purchase the first one made and buys nothing more (checked under the wallet's lock)."""
     found = await _active_wallet(session, portal)
     wallet = await lock_wallet(session, found.id)
+    if idempotency_key is not None:
+        earlier = await session.scalar(
+            select(WalletTransaction)
+            .join(PortalTopUp, PortalTopUp.wallet_transaction_id == WalletTransaction.id)
+            .where(
+                PortalTopUp.customer_id == portal.customer.id,
+                PortalTopUp.idempotency_key == idempotency_key,
+            )
+        )
+        if earlier is not None:
+            return {"wallet_transactions": [wallet_transaction_object(earlier, wallet.currency)]}
     now = await customer_now(session, portal.customer)
     if expire_if_due(session, wallet, now):
         await session.commit()
@@ -89,6 +107,16 @@ async def top_up_wallet(
     if errors:
         raise validation_error(errors)
     result = await top_up(session, wallet, portal.customer, request, now)
+    if idempotency_key is not None:
+        [purchase] = result.transactions
+        session.add(
+            PortalTopUp(
+                organization_id=portal.organization.id,
+                customer_id=portal.customer.id,
+                idempotency_key=idempotency_key,
+                wallet_transaction_id=purchase.id,
+            )
+        )
     await session.commit()
     await wallet_topups.after_commit(temporal.client, settings.temporal_task_queue, result)
     return {

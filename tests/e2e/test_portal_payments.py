@@ -173,13 +173,21 @@ async def test_top_up_bills_a_credit_invoice_and_credits_the_wallet_once_paid(
         assert created.status_code == 200, created.text
     token = await portal_token(stack, tenant_a, "cust-a")
 
-    response = await stack.post(
-        "/api/v1/portal/wallet/wallet_transactions",
-        json={"wallet_transaction": {"paid_credits": "15.5"}},
-        headers=bearer(token),
-    )
-    assert response.status_code == 200, response.text
-    [purchase] = response.json()["wallet_transactions"]
+    async def buy(token: str, credits: str) -> dict[str, Any]:
+        response = await stack.post(
+            "/api/v1/portal/wallet/wallet_transactions",
+            json={"wallet_transaction": {"paid_credits": credits}},
+            headers=bearer(token) | {"Idempotency-Key": "click-1"},
+        )
+        assert response.status_code == 200, response.text
+        [row] = response.json()["wallet_transactions"]
+        assert isinstance(row, dict)
+        return row
+
+    # One click sent three times (twice at once): one purchase.
+    purchase = await buy(token, "15.5")
+    repeats = await asyncio.gather(buy(token, "15.5"), buy(token, "15.5"))
+    assert {row["lago_id"] for row in repeats} == {purchase["lago_id"]}
     assert (purchase["status"], purchase["transaction_status"]) == ("pending", "purchased")
     assert (purchase["credit_amount"], purchase["amount_cents"]) == ("15.5", 1550)
     invoice_id = uuid.UUID(purchase["lago_invoice_id"])
@@ -211,6 +219,14 @@ async def test_top_up_bills_a_credit_invoice_and_credits_the_wallet_once_paid(
     ]
     invoices = await stack.get("/api/v1/portal/invoices", headers=bearer(token))
     assert [i["lago_id"] for i in invoices.json()["invoices"]] == [str(invoice_id)]
-    # B's wallet: as it was.
+    async with sessions() as session:
+        credit_invoices = (
+            await session.scalars(select(Invoice).where(Invoice.invoice_type == "credit"))
+        ).all()
+    assert [(i.customer_id, i.total_amount_cents) for i in credit_invoices] == [(a_id, 1550)]
+    # B's wallet: as it was. B's key space is its own: the same key buys for B.
     other = await _wallet_of(sessions, b_id)
     assert other.balance_cents == 500
+    b_purchase = await buy(await portal_token(stack, tenant_a, "cust-b"), "3")
+    assert b_purchase["lago_id"] != purchase["lago_id"]
+    assert b_purchase["amount_cents"] == 300
