@@ -17,7 +17,7 @@ from bxb.payments.checkout import (
     customer_setup_intent,
 )
 from bxb.portal.auth import PortalCustomerDep
-from bxb.portal.subscription_shapes import portal_payment_method_object
+from bxb.portal.shapes import portal_payment_method_object
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 

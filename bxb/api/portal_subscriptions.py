@@ -15,7 +15,7 @@ from bxb.api.schemas.bounds import fits
 from bxb.core.subscriptions import WorkflowRequestError
 from bxb.models import Plan, Subscription
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
-from bxb.portal.subscription_shapes import portal_plan_object, portal_subscription_object
+from bxb.portal.shapes import portal_plan_object, portal_subscription_object
 from bxb.portal.subscriptions import (
     PortalRefusalError,
     cancel_at_period_end,

@@ -19,7 +19,7 @@ from bxb.customer_usage.current import (
 )
 from bxb.customer_usage.past import UnknownMetricError, past_usage
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
-from bxb.portal.subscription_shapes import portal_usage_object
+from bxb.portal.shapes import portal_usage_object
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -10,10 +11,12 @@ from datetime import timedelta
 
 import httpx
 import jwt
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
+from bxb.core.cli import main
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
 from bxb.models import PortalSecret
@@ -62,9 +65,7 @@ async def test_portal_url_base_is_the_public_url(
 ) -> None:
     async for client in _client(settings, public_url="https://billing.example.com/"):
         await create_customer(client, tenant_a, "cust-a")
-        response = await client.get(
-            "/api/v1/customers/cust-a/portal_url", headers=tenant_a.headers
-        )
+        response = await client.get("/api/v1/customers/cust-a/portal_url", headers=tenant_a.headers)
         assert response.json()["customer"]["portal_url"].startswith(
             "https://billing.example.com/portal?token="
         )
@@ -192,9 +193,7 @@ async def test_configured_secret_rotation(
         assert jwt.get_unverified_header(old)["kid"] == configured_key(SECRET_1).kid
         assert (await _profile(client, old)).status_code == 200
     # Rolled: the new secret signs, the previous one still verifies.
-    async for client in _client(
-        settings, portal_secret=SECRET_2, portal_previous_secrets=SECRET_1
-    ):
+    async for client in _client(settings, portal_secret=SECRET_2, portal_previous_secrets=SECRET_1):
         new = await portal_token(client, tenant_a, "cust-a")
         assert jwt.get_unverified_header(new)["kid"] == configured_key(SECRET_2).kid
         assert (await _profile(client, old)).status_code == 200
@@ -249,3 +248,25 @@ async def test_stored_secret_is_per_organization(
     profile_b = await _profile(client, token_b)
     assert profile_b.status_code == 200
     assert profile_b.json()["customer"]["organization"]["name"] == "Org B"
+
+
+async def test_cli_rotates_the_stored_secret(
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("BXB_DATA_DIR", str(settings.data_dir))
+    await create_customer(client, tenant_a, "cust-a")
+    old = await portal_token(client, tenant_a, "cust-a")
+    argv = ["org", "rotate-portal-secret", str(tenant_a.organization_id)]
+    assert await asyncio.to_thread(main, argv) == 0
+    assert "rotated" in capsys.readouterr().out
+    new = await portal_token(client, tenant_a, "cust-a")
+    assert jwt.get_unverified_header(new)["kid"] != jwt.get_unverified_header(old)["kid"]
+    assert (await _profile(client, old)).status_code == 200
+    assert (await _profile(client, new)).status_code == 200
+    with pytest.raises(SystemExit):
+        await asyncio.to_thread(main, ["org", "rotate-portal-secret", str(uuid.uuid4())])

@@ -13,7 +13,7 @@ from tests.support.auth import Tenant
 async def create_customer(
     client: httpx.AsyncClient, tenant: Tenant, external_id: str, **fields: Any
 ) -> dict[str, Any]:
-    body = {"customer": {"external_id": external_id, "currency": "EUR", **fields}}
+    body = {"customer": {"external_id": external_id, "currency": "USD", **fields}}
     response = await client.post("/api/v1/customers", json=body, headers=tenant.headers)
     assert response.status_code == 200, response.text
     customer: dict[str, Any] = response.json()["customer"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bxb.lago_objects.usage import past_usage_object
 from bxb.models import BillableMetric, Charge, ChargeFilter, Fee, Invoice
-from bxb.portal.subscription_shapes import portal_usage_object
+from bxb.portal.shapes import portal_usage_object
 
 ORG = uuid.uuid4()
 

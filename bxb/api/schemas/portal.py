@@ -3,9 +3,12 @@ its external id, currency or anything of the organization is told so, not ignore
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from bxb.api.schemas.customers import Emails, ShortText, Text
+from bxb.api.schemas.wallets import PaidCredits
 from bxb.api.validation import Country
 
 
@@ -34,3 +37,29 @@ class PortalProfileBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: PortalProfileIn
+
+
+class PortalTopUpIn(BaseModel):
+    """Paid credits only: a customer buys credits, it grants or voids none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paid_credits: PaidCredits
+
+
+class PortalTopUpBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wallet_transaction: PortalTopUpIn
+
+
+class PortalCouponIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    coupon_code: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class PortalCouponBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    applied_coupon: PortalCouponIn
