@@ -85,6 +85,10 @@ async def test_projected_and_past_usage_through_the_lago_client(
         query = "external_subscription_id=sub_1"
         raw = await api.ok("GET", f"/api/v1/customers/cus_1/projected_usage?{query}")
         assert _schema_errors("CustomerProjectedUsage", raw) == []
+        untaxed = await api.ok(
+            "GET", f"/api/v1/customers/cus_1/projected_usage?{query}&apply_taxes=false"
+        )
+        assert untaxed["customer_projected_usage"]["total_amount_cents"] == 1000
 
         await send_events(api, 4, "2026-02-03T09:00:00+00:00", "feb")
         assert (await api.advance("2026-03-01T00:00:00Z")).status_code == 200

@@ -189,6 +189,10 @@ async def test_a_portal_token_reads_and_changes_only_its_own_customer(
     change = {"subscription": {"plan_code": "pro"}}
     await post("/subscriptions/sub_b/plan_change", a, change, 404)
     await post("/subscriptions/sub_b/cancel", a, None, 404)
+    same = await post(
+        "/subscriptions/sub_a/plan_change", a, {"subscription": {"plan_code": "basic"}}, 422
+    )
+    assert same["error_details"] == {"plan_code": ["same_plan"]}
     for code in ("enterprise", "euro"):
         body = {"subscription": {"plan_code": code}}
         refusal = await post("/subscriptions/sub_a/plan_change", a, body, 422)
