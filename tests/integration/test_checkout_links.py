@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
 from bxb.core.settings import Settings
+from bxb.payments.checkout import StripeCheckout
 from tests.conftest import app_client
 from tests.integration.test_payments import (
     insert_customer,
@@ -29,7 +30,7 @@ from tests.integration.test_payments import (
 )
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
-from tests.support.stripe_cards import API_KEY, stripe_customer
+from tests.support.stripe_cards import API_KEY, stripe_client, stripe_customer
 from tests.support.stripe_events import SECRET, event, signature
 
 
@@ -215,3 +216,29 @@ async def test_a_payment_made_on_an_invoice_page_is_recorded_once(
         ("pi_page_1", 1000, "succeeded"),
         ("pi_page_2", 1500, "succeeded"),
     ]
+
+
+async def test_localstripe_setup_intents_go_as_far_as_a_confirmation(localstripe_url: str) -> None:
+    """Where localstripe stops for payment methods: a SetupIntent is created for the
+    customer and confirmed with a card, but the card is not attached to the customer
+    (Stripe attaches it), so the customer still has no payment method to show."""
+    checkout = StripeCheckout(API_KEY, localstripe_url)
+    customer = await stripe_customer(localstripe_url, card=None)
+    assert await checkout.default_payment_method(customer) is None
+    intent = await checkout.setup_intent(customer=customer, metadata={"lago_customer_id": "c"})
+    assert (intent.status, intent.client_secret.startswith(intent.id)) == (
+        "requires_payment_method",
+        True,
+    )
+    v1 = stripe_client(localstripe_url)
+    card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+    confirmed = await v1.setup_intents.confirm_async(
+        intent.id, {"payment_method_data": {"type": "card", "card": card}}
+    )
+    assert confirmed.status == "succeeded"
+    assert await checkout.default_payment_method(customer) is None
+    # With a card attached (as Stripe does on confirmation), it is shown.
+    await v1.payment_methods.attach_async(str(confirmed.payment_method), {"customer": customer})
+    shown = await checkout.default_payment_method(customer)
+    assert shown is not None
+    assert (shown.brand, shown.last4, shown.exp_year) == ("visa", "4242", 2034)
