@@ -49,8 +49,10 @@ async def send_events(api: SubscriptionApi, count: int, at: str, prefix: str) ->
 
 
 async def usage_setup(api: SubscriptionApi) -> None:
-    """cus_1 on a clock at Jan 1 2026, sub_1 on `basic` ($31 a month, calls at $0.50)."""
-    await api.customer_on_clock("2026-01-01T00:00:00Z")
+    """cus_1 (VAT 20 %) on a clock at Jan 1 2026, sub_1 on `basic` ($31 a month, calls at
+    $0.50)."""
+    await api.ok("POST", "/api/v1/taxes", {"tax": {"name": "VAT", "code": "vat", "rate": "20"}})
+    await api.customer_on_clock("2026-01-01T00:00:00Z", tax_codes=["vat"])
     body = {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}
     metric = await api.ok("POST", "/api/v1/billable_metrics", {"billable_metric": body})
     charge = {
@@ -88,7 +90,13 @@ async def test_projected_and_past_usage_through_the_lago_client(
         untaxed = await api.ok(
             "GET", f"/api/v1/customers/cus_1/projected_usage?{query}&apply_taxes=false"
         )
-        assert untaxed["customer_projected_usage"]["total_amount_cents"] == 1000
+        # Taxes are the current usage's (20 % of $10), not projected; apply_taxes=false: none.
+        assert (projected.taxes_amount_cents, projected.total_amount_cents) == (200, 1200)
+        untaxed_usage = untaxed["customer_projected_usage"]
+        assert (untaxed_usage["taxes_amount_cents"], untaxed_usage["total_amount_cents"]) == (
+            0,
+            1000,
+        )
 
         await send_events(api, 4, "2026-02-03T09:00:00+00:00", "feb")
         assert (await api.advance("2026-03-01T00:00:00Z")).status_code == 200
@@ -101,6 +109,8 @@ async def test_projected_and_past_usage_through_the_lago_client(
             ("2026-01-01T00:00:00Z", "2026-01-31T23:59:59Z"),
         ]
         assert [p.amount_cents for p in periods] == [200, 1000]
+        assert [p.taxes_amount_cents for p in periods] == [40, 200]
+        assert [p.total_amount_cents for p in periods] == [240, 1200]
         assert [p.charges_usage[0].units for p in periods] == ["4", "20"]
         assert all(p.lago_invoice_id for p in periods)
         assert past["meta"]["total_count"] == 2
