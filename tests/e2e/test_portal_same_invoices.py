@@ -20,9 +20,9 @@ from tests.support.subscriptions import SubscriptionApi
 pytestmark = pytest.mark.slow
 
 
-async def _two_customers(api: SubscriptionApi) -> None:
-    """cus_p (portal) and cus_q (API) on one clock at Jan 1 2026, each on `basic`
-    ($31 a month in arrears, calls at $0.50); `pro` is $62."""
+async def _two_customers(api: SubscriptionApi, plan: str = "basic") -> None:
+    """cus_p (portal) and cus_q (API) on one clock at Jan 1 2026, each on `plan`; `basic`
+    is $31 a month in arrears, `pro` $62, calls at $0.50 on both."""
     await api.customer_on_clock("2026-01-01T00:00:00Z", external_id="cus_p")
     body = {"external_id": "cus_q", "test_clock_id": api.clock}
     await api.ok("POST", "/api/v1/customers", {"customer": body})
@@ -39,7 +39,7 @@ async def _two_customers(api: SubscriptionApi) -> None:
     await api.plan("basic", amount_cents=3100, charges=[charge])
     await api.plan("pro", amount_cents=6200, charges=[charge])
     for customer, sub in (("cus_p", "sub_p"), ("cus_q", "sub_q")):
-        body = {"external_customer_id": customer, "plan_code": "basic", "external_id": sub}
+        body = {"external_customer_id": customer, "plan_code": plan, "external_id": sub}
         await api.ok("POST", "/api/v1/subscriptions", {"subscription": body})
 
 
@@ -128,3 +128,37 @@ async def send_events_for(api: SubscriptionApi, sub: str, prefix: str) -> None:
             "timestamp": stamp,
         }
         await api.ok("POST", "/api/v1/events", {"event": event})
+
+
+async def test_a_portal_downgrade_bills_as_the_api(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    api = SubscriptionApi(temporal_client, tenant_a)
+    await _two_customers(api, plan="pro")
+    portal = bearer(await portal_token(temporal_client, tenant_a, "cus_p"))
+    for sub, prefix in (("sub_p", "p"), ("sub_q", "q")):
+        await send_events_for(api, sub, prefix)
+    assert (await api.advance("2026-01-10T12:00:00Z")).status_code == 200
+
+    response = await temporal_client.post(
+        "/api/v1/portal/subscriptions/sub_p/plan_change",
+        json={"subscription": {"plan_code": "basic"}},
+        headers=portal,
+    )
+    assert response.status_code == 200, response.text
+    shown = response.json()["subscription"]
+    # A downgrade waits for the period's end.
+    assert (shown["plan"]["code"], shown["next_plan_code"]) == ("pro", "basic")
+    assert shown["downgrade_plan_date"] == "2026-02-01"
+    body = {"external_customer_id": "cus_q", "plan_code": "basic", "external_id": "sub_q"}
+    await api.ok("POST", "/api/v1/subscriptions", {"subscription": body})
+    assert (await api.advance("2026-03-01T12:00:00Z")).status_code == 200
+
+    portal_bills = await _bills(sessions, "cus_p")
+    assert portal_bills == await _bills(sessions, "cus_q")
+    # By hand: Feb 1, pro for January ($62) and the 10 calls ($5); Mar 1, basic for February.
+    assert [(b[0], b[3]) for b in portal_bills] == [("subscription", 6700), ("subscription", 3100)]
+    assert (await api.subscription("sub_p"))["plan_code"] == "basic"
