@@ -21,6 +21,8 @@ from bxb.models.lifetime_usage import LifetimeUsage
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.portal_secret import PortalSecret
+from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.tax import AppliedTax, Tax
@@ -64,6 +66,8 @@ __all__ = [
     "Organization",
     "Payment",
     "Plan",
+    "PortalSecret",
+    "PortalTopUp",
     "Privilege",
     "Subscription",
     "SubscriptionPause",
