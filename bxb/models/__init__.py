@@ -6,6 +6,7 @@ from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
+from bxb.models.coupon_credit import CouponCredit
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
@@ -22,6 +23,8 @@ from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.portal_secret import PortalSecret
+from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.subscription_trial import SubscriptionTrial
@@ -45,6 +48,7 @@ __all__ = [
     "Charge",
     "ChargeFilter",
     "Coupon",
+    "CouponCredit",
     "CouponTarget",
     "CreditNote",
     "CreditNoteApplication",
@@ -67,6 +71,8 @@ __all__ = [
     "Organization",
     "Payment",
     "Plan",
+    "PortalSecret",
+    "PortalTopUp",
     "Privilege",
     "Subscription",
     "SubscriptionPause",
