@@ -18,6 +18,8 @@ from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
+from bxb.models.mrr_monthly_total import MrrMonthlyTotal
+from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
@@ -25,6 +27,7 @@ from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
+from bxb.models.subscription_trial import SubscriptionTrial
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
@@ -63,6 +66,8 @@ __all__ = [
     "InvoiceSequence",
     "LateEventRerating",
     "LifetimeUsage",
+    "MrrMonthlyTotal",
+    "MrrMovement",
     "Organization",
     "Payment",
     "Plan",
@@ -71,6 +76,7 @@ __all__ = [
     "Privilege",
     "Subscription",
     "SubscriptionPause",
+    "SubscriptionTrial",
     "Tax",
     "TestClock",
     "TriggeredAlert",

@@ -1,0 +1,1 @@
+"""Analytics: figures read from the ledger, as plain async functions the API composes."""
