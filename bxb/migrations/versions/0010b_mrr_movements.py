@@ -8,7 +8,7 @@ yearly / 12, rounded half-up (bxb.billing.mrr). mrr_monthly_totals sums the move
 organization, currency, month and kind (the dashboard's reads).
 
 Revision ID: 0010b
-Revises: 0009b
+Revises: 0010d
 Create Date: 2026-12-05 11:50:00.000000
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010b"
-down_revision: str | None = "0009b"
+down_revision: str | None = "0010d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
