@@ -76,9 +76,9 @@ async def usages(
         )
         .join(Charge, Charge.id == Fee.charge_id)
         .join(BillableMetric, BillableMetric.id == Charge.billable_metric_id)
-        .join(Subscription, Subscription.id == Fee.subscription_id)
-        .join(Customer, Customer.id == Subscription.customer_id)
         .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
+        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
+        .join(Customer, Customer.id == func.coalesce(Invoice.customer_id, Subscription.customer_id))
         .where(
             Fee.organization_id == organization_id,
             Fee.fee_type == "charge",
