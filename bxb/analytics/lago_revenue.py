@@ -173,8 +173,8 @@ async def gross_revenues_from_ledger(
             func.count(),
             func.sum(Fee.amount_cents - Fee.precise_coupons_amount_cents),
         )
-        .join(Subscription, Subscription.id == Fee.subscription_id)
-        .join(Customer, Customer.id == Subscription.customer_id)
+        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
+        .outerjoin(Customer, Customer.id == Subscription.customer_id)
         .where(
             Fee.organization_id == organization_id,
             Fee.invoice_id.is_(None),

@@ -124,6 +124,11 @@ async def invoice(
                 coupons_amount_cents=f.coupons_cents,
                 precise_coupons_amount_cents=Decimal(f.coupons_cents),
                 taxes_amount_cents=f.taxes_amount_cents,
+                taxes_rate=(
+                    Decimal(f.taxes_amount_cents * 100) / (f.amount_cents - f.coupons_cents)
+                    if f.amount_cents > f.coupons_cents
+                    else Decimal(0)
+                ),
                 units=f.units,
                 from_datetime=f.period[0] if f.period else None,
                 to_datetime=f.period[1] if f.period else None,
