@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.support import revenue_ledger as ledger
 from tests.support.auth import Tenant
+from tests.support.lago_schema import lago_errors
 from tests.support.revenue_ledger import FeeSpec, InvoiceSpec
 
 
@@ -472,3 +473,24 @@ async def test_another_organization_sees_none_of_it(
             "/api/v1/dashboard/overdue", params={"currency": "EUR", "as_of": "2100-01-01"}
         )
         assert response.json()["overdue"][0]["amount_cents"] == 0
+
+
+async def test_answers_follow_lagos_schemas(
+    live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers) as client:
+        story, _ = await seed(sessions, tenant_a, client)
+        window = f"from_date={story.last.isoformat()}&to_date={story.this.isoformat()}"
+        for path, schema in (
+            ("gross_revenue?currency=EUR", "GrossRevenues"),
+            ("invoice_collection?currency=EUR", "InvoiceCollections"),
+            ("invoiced_usage", "InvoicedUsages"),
+            ("mrr?currency=USD", "Mrrs"),
+            ("overdue_balance", "OverdueBalances"),
+            (f"usage?{window}", "Usages"),
+        ):
+            response = await client.get(f"/api/v1/analytics/{path}")
+            assert response.status_code == 200, response.text
+            answer = response.json()
+            assert next(iter(answer.values())), path  # something to check
+            assert lago_errors(schema, answer) == [], path
