@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.revenue_periods import cents, lago_first_month, month_start, months_between
@@ -330,7 +331,7 @@ async def overdue_balances(
             month,
             Invoice.currency,
             func.sum(Invoice.total_amount_cents - Invoice.total_paid_amount_cents),
-            func.array_agg(Invoice.id),
+            func.array_agg(aggregate_order_by(cast(Invoice.id, Text), Invoice.id)),
         )
         .where(
             Invoice.organization_id == organization_id,
@@ -347,7 +348,7 @@ async def overdue_balances(
     if currency is not None:
         query = query.where(Invoice.currency == currency)
     return [
-        OverdueBalance(stamp.date(), code, int(amount), sorted(str(i) for i in ids))
+        OverdueBalance(stamp.date(), code, int(amount), ids)
         for stamp, code, amount, ids in (await session.execute(query)).all()
         if (first is None or stamp.date() >= first) and stamp.date() <= last
     ]
