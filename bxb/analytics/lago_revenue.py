@@ -324,6 +324,8 @@ async def overdue_balances(
     Read from the invoices (a partial index holds the overdue ones): Lago lists each
     invoice's id, so there is no smaller sum to keep."""
     first, last = _window(today, months)
+    # Tens of thousands of ids to sort by month: in memory, not in temporary files.
+    await session.execute(text("SET LOCAL work_mem = '32MB'"))
     month = func.date_trunc("month", Invoice.payment_due_date).label("month")
     query = (
         select(
