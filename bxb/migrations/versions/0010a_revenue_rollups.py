@@ -283,13 +283,13 @@ BEGIN
     ) THEN
         RETURN NULL;
     END IF;
-    FOR f IN SELECT * FROM fees WHERE invoice_id = OLD.id LOOP
+    FOR f IN SELECT * FROM fees WHERE invoice_id = OLD.id ORDER BY id LOOP
         PERFORM revenue_fee_apply(f, OLD, -1);
         IF TG_OP = 'UPDATE' THEN
             PERFORM revenue_fee_apply(f, NEW, 1);
         END IF;
     END LOOP;
-    FOR cn IN SELECT * FROM credit_notes WHERE invoice_id = OLD.id LOOP
+    FOR cn IN SELECT * FROM credit_notes WHERE invoice_id = OLD.id ORDER BY id LOOP
         PERFORM revenue_credit_note_apply(cn, OLD, -1);
         IF TG_OP = 'UPDATE' THEN
             PERFORM revenue_credit_note_apply(cn, NEW, 1);
