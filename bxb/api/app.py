@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from bxb.api import (
     add_ons,
     alerts,
+    analytics,
     applied_coupons,
     billable_metrics,
     checkout_links,
@@ -19,6 +20,7 @@ from bxb.api import (
     customer_usage,
     customers,
     dashboard_mrr,
+    dashboard_revenue,
     events,
     features,
     fees,
@@ -131,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         portal_subscriptions,
         portal_usage,
         portal_payment_method,
+        analytics,
+        dashboard_revenue,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

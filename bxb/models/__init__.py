@@ -25,6 +25,12 @@ from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
+from bxb.models.revenue_rollup import (
+    RevenueCustomerMonthly,
+    RevenueFeeDaily,
+    RevenueInvoiceDaily,
+    RevenueOutstandingDaily,
+)
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.subscription_trial import SubscriptionTrial
@@ -74,6 +80,10 @@ __all__ = [
     "PortalSecret",
     "PortalTopUp",
     "Privilege",
+    "RevenueCustomerMonthly",
+    "RevenueFeeDaily",
+    "RevenueInvoiceDaily",
+    "RevenueOutstandingDaily",
     "Subscription",
     "SubscriptionPause",
     "SubscriptionTrial",
