@@ -12,10 +12,11 @@ from typing import Any
 
 from bxb.analytics.movements import MonthMovements
 from bxb.analytics.mrr_months import divide_cents, rate
+from bxb.lago_objects.analytics import month_stamp
 
 
 def _month(entry: MonthMovements) -> str:
-    return entry.month.isoformat().replace("+00:00", "Z")
+    return month_stamp(entry.month.date())
 
 
 def mrr_series(series: list[MonthMovements]) -> list[dict[str, Any]]:

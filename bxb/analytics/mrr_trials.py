@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.mrr_months import add_months, months, rate
+from bxb.lago_objects.analytics import month_stamp
 from bxb.models import SubscriptionTrial
 
 
@@ -66,7 +67,7 @@ async def trial_conversion(
             count, converted = started.get((cur, month), (0, 0))
             entries.append(
                 {
-                    "month": month.isoformat().replace("+00:00", "Z"),
+                    "month": month_stamp(month.date()),
                     "started": count,
                     "converted": converted,
                     "conversion_rate": rate(converted, count),

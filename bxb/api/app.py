@@ -20,6 +20,7 @@ from bxb.api import (
     customer_usage,
     customers,
     dashboard_mrr,
+    dashboard_overview,
     dashboard_revenue,
     events,
     features,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         portal_payment_method,
         analytics,
         dashboard_revenue,
+        dashboard_overview,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

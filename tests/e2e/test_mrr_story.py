@@ -17,7 +17,7 @@ basic_eur EUR 20.00/month.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from bxb.analytics.mrr import current_mrr_by_currency, customer_counts, subscription_counts
-from bxb.models import MrrMovement, SubscriptionTrial
+from bxb.models import Invoice, MrrMovement, SubscriptionTrial
 from tests.support.auth import Tenant
 from tests.support.mrr_story import (
     RANGE,
@@ -39,7 +39,7 @@ from tests.support.mrr_story import (
 
 pytestmark = pytest.mark.slow
 
-MONTHS = [f"2026-0{m}-01T00:00:00Z" for m in range(1, 6)]
+MONTHS = [f"2026-0{m}-01T00:00:00.000Z" for m in range(1, 6)]
 
 
 def _column(months: list[dict[str, Any]], key: str) -> list[Any]:
@@ -257,6 +257,49 @@ async def test_mrr_figures_of_five_months(
             "customers": 8,
             "paying_customers": {"EUR": 2, "USD": 5},
         }
+
+    # The overview of May: the same figures as their own routes, 12-month sparklines.
+    overview = (await story.ok("GET", "/api/v1/dashboard/overview?as_of=2026-05-31"))["overview"]
+    assert (overview["as_of"], overview["customers_count"]) == ("2026-05-31", 8)
+    assert overview["subscriptions"] == {"active": 7, "trialing": 0, "paused": 0}
+    eur, usd = overview["currencies"]
+    assert [
+        (c["currency"], c["mrr_amount_cents"], c["arr_amount_cents"], c["paying_customers"])
+        for c in (eur, usd)
+    ] == [("EUR", 5000, 60000, 2), ("USD", 25500, 306000, 5)]
+    sparks = usd["sparklines"]
+    assert sparks["months"] == [f"2025-{m:02d}-01T00:00:00.000Z" for m in range(6, 13)] + MONTHS
+    assert sparks["mrr_amount_cents"] == [0] * 7 + [25500, 28600, 22400, 25500, 25500]
+    assert eur["sparklines"]["mrr_amount_cents"] == [0] * 7 + [5000, 5000, 5000, 3000, 5000]
+    revenue = await story.ok(
+        "GET", "/api/v1/dashboard/revenue?currency=USD&from_date=2025-06-01&to_date=2026-05-31"
+    )
+    net = [m["net_amount_cents"] for m in revenue["revenue"][0]["months"]]
+    assert sparks["revenue_amount_cents"] == net
+    assert usd["revenue_this_month_amount_cents"] == net[-1] > 0
+    # No payment provider: every finalized invoice due before May 31 is still owed.
+    async with sessions() as session:
+        owed = list(
+            await session.execute(
+                select(Invoice.total_amount_cents - Invoice.total_paid_amount_cents).where(
+                    Invoice.organization_id == org,
+                    Invoice.currency == "USD",
+                    Invoice.status == "finalized",
+                    Invoice.payment_status.in_(("pending", "failed")),
+                    Invoice.payment_due_date < date(2026, 5, 31),
+                )
+            )
+        )
+    assert (usd["overdue_amount_cents"], usd["overdue_invoices_count"]) == (
+        sum(amount for (amount,) in owed),
+        len(owed),
+    )
+    assert usd["overdue_invoices_count"] > 0
+    other = await temporal_client.get(
+        "/api/v1/dashboard/overview?as_of=2026-05-31", headers=tenant_b.headers
+    )
+    assert other.json()["overview"]["currencies"] == []
+    assert other.json()["overview"]["customers_count"] == 0
 
     # One currency alone, zero-filled before anything happened.
     only = await story.figure(

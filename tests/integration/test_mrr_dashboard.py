@@ -97,7 +97,7 @@ async def test_default_range_is_twelve_zero_filled_months(
     months = entry["months"]
     assert len(months) == 12
     now = datetime.now(UTC)
-    assert months[-1]["month"] == f"{now.year:04d}-{now.month:02d}-01T00:00:00Z"
+    assert months[-1]["month"] == f"{now.year:04d}-{now.month:02d}-01T00:00:00.000Z"
     assert {m["logo_churn_rate"] for m in months} == {None}
     assert {m["customers_at_start"] for m in months} == {0}
 
