@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-# The longest range one request may ask for (10 years of months).
-MAX_MONTHS = 120
-# Without `from_date`: the 12 months ending with `to_date`'s month.
-DEFAULT_MONTHS = 12
-
 
 def month_start(day: date) -> datetime:
     return datetime(day.year, day.month, 1, tzinfo=UTC)
+
+
+def instant(month: date) -> datetime:
+    """A month's first day as its first instant (UTC), as the movements are stamped."""
+    return month_start(month)
 
 
 def add_months(month: datetime, count: int) -> datetime:
@@ -24,19 +24,6 @@ def add_months(month: datetime, count: int) -> datetime:
 def months_between(first: datetime, last: datetime) -> int:
     """How many months from first to last, both included."""
     return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-def month_range(
-    from_date: date | None, to_date: date | None, today: date
-) -> tuple[datetime, datetime]:
-    """(first month, last month) of a request, both month starts; ValueError if out of bounds."""
-    last = month_start(to_date or today)
-    first = month_start(from_date) if from_date else add_months(last, 1 - DEFAULT_MONTHS)
-    if first > last:
-        raise ValueError("from_date is after to_date")
-    if months_between(first, last) > MAX_MONTHS:
-        raise ValueError(f"more than {MAX_MONTHS} months")
-    return first, last
 
 
 def months(first: datetime, last: datetime) -> list[datetime]:

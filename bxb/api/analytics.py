@@ -7,16 +7,17 @@ A filter Lago would not understand is refused with its 422 body, never a 500.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from bxb.analytics import lago_mrr, lago_revenue, lago_usage
 from bxb.analytics.revenue_periods import utc_today
+from bxb.api.analytics_params import parse_currency, parse_date
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import validation_error
-from bxb.api.validation import check_country, check_currency
+from bxb.api.validation import check_country
 from bxb.lago_objects import analytics as objects
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -37,15 +38,6 @@ CurrencyParam = Annotated[
     str | None, Query(max_length=3, description="ISO 4217 code (upper or lower case).")
 ]
 ExternalCustomerParam = Annotated[str | None, Query(max_length=255)]
-
-
-def parse_currency(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    try:
-        return check_currency(value.upper())
-    except ValueError:
-        raise validation_error({"currency": ["value_is_invalid"]}) from None
 
 
 def parse_months(value: str | None) -> int | None:
@@ -136,23 +128,6 @@ async def overdue_balance(
         external_customer_id=external_customer_id or None,
     )
     return {"overdue_balances": [objects.overdue_balance_object(row) for row in rows]}
-
-
-# Dates outside these years are no billing period's (and would overflow date arithmetic).
-FIRST_YEAR, LAST_YEAR = 1970, 9000
-
-
-def parse_date(field: str, value: str | None) -> date | None:
-    """An ISO date (YYYY-MM-DD), or Lago's 422 `invalid_date` on `field`."""
-    if value is None or value == "":
-        return None
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise validation_error({field: ["invalid_date"]}) from None
-    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise validation_error({field: ["invalid_date"]})
-    return parsed
 
 
 def _boolean(field: str, value: str | None) -> bool | None:

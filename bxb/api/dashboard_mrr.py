@@ -19,18 +19,18 @@ The figures are bxb.analytics functions; definitions in docs/analytics.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from bxb.analytics.movements import MonthMovements, monthly_movements
 from bxb.analytics.movements_figures import arpa, churn, movements, mrr_series, retention
 from bxb.analytics.mrr import current_mrr_by_currency
-from bxb.analytics.mrr_months import month_range
+from bxb.analytics.mrr_months import instant
 from bxb.analytics.mrr_trials import trial_conversion
+from bxb.api.analytics_params import CurrencyParam, DateParam, month_window, parse_currency
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.errors import validation_error
 from bxb.api.schemas.dashboard_mrr import (
     ArpaOut,
     ChurnOut,
@@ -39,48 +39,15 @@ from bxb.api.schemas.dashboard_mrr import (
     RetentionOut,
     TrialsOut,
 )
-from bxb.billing.money import is_known_currency
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
-
-CurrencyQuery = Annotated[
-    str | None, Query(description="One currency (ISO 4217); default: every currency")
-]
-FromQuery = Annotated[
-    str | None,
-    Query(description="ISO date or YYYY-MM: the first month (default: 11 months before to)"),
-]
-ToQuery = Annotated[
-    str | None, Query(description="ISO date or YYYY-MM: the last month (default: this month)")
-]
-# Dates outside these years are refused (the month after the last must exist).
-FIRST_YEAR, LAST_YEAR = 1970, 9998
-
-
-def _date(name: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        # A date (its month), or a month alone: 2026-03-15, 2026-03.
-        day = date.fromisoformat(value[:10] if len(value) != 7 else f"{value}-01")
-    except ValueError:
-        raise validation_error({name: ["invalid_date"]}) from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise validation_error({name: ["invalid_date"]})
-    return day
 
 
 def _query(
     currency: str | None, from_date: str | None, to_date: str | None
 ) -> tuple[str | None, datetime, datetime]:
-    if currency is not None and not is_known_currency(currency):
-        raise validation_error({"currency": ["value_is_invalid"]})
-    first_day, last_day = _date("from_date", from_date), _date("to_date", to_date)
-    try:
-        first, last = month_range(first_day, last_day, datetime.now(UTC).date())
-    except ValueError:
-        raise validation_error({"from_date": ["value_is_invalid"]}) from None
-    return currency, first, last
+    first, last = month_window(from_date, to_date)
+    return parse_currency(currency), instant(first), instant(last)
 
 
 async def _per_currency(
@@ -102,9 +69,9 @@ async def _per_currency(
 async def get_mrr(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, mrr_series)
     now = await current_mrr_by_currency(session, org.id)
@@ -120,9 +87,9 @@ async def get_mrr(
 async def get_mrr_movements(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, movements)
     return {"mrr_movements": entries}
@@ -134,9 +101,9 @@ async def get_mrr_movements(
 async def get_churn(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     return {"churn": await _per_currency(session, org, currency, from_date, to_date, churn)}
 
@@ -149,9 +116,9 @@ async def get_churn(
 async def get_retention(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, retention)
     return {"retention": entries}
@@ -161,9 +128,9 @@ async def get_retention(
 async def get_arpa(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     return {"arpa": await _per_currency(session, org, currency, from_date, to_date, arpa)}
 
@@ -172,9 +139,9 @@ async def get_arpa(
 async def get_trials(
     session: SessionDep,
     org: OrgDep,
-    currency: CurrencyQuery = None,
-    from_date: FromQuery = None,
-    to_date: ToQuery = None,
+    currency: CurrencyParam = None,
+    from_date: DateParam = None,
+    to_date: DateParam = None,
 ) -> dict[str, Any]:
     cur, first, last = _query(currency, from_date, to_date)
     series = await trial_conversion(session, org.id, first, last, cur)

@@ -14,8 +14,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from bxb.analytics.overview import overview
-from bxb.api.analytics import parse_currency, parse_date
-from bxb.api.dashboard_revenue import CurrencyParam, DateParam
+from bxb.api.analytics_params import CurrencyParam, DateParam, parse_currency, parse_date
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.schemas.dashboard_overview import OverviewOut
 from bxb.lago_objects.analytics import month_stamp

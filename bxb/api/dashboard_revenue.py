@@ -11,58 +11,28 @@ are computed in bxb.analytics (docs/analytics.md, "Revenue").
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics import revenue, revenue_customers
-from bxb.analytics.revenue_periods import add_months, month_start, utc_today
-from bxb.api.analytics import parse_currency, parse_date
+from bxb.analytics.revenue_periods import add_months, utc_today
+from bxb.api.analytics_params import (
+    CurrencyParam,
+    DateParam,
+    day_window,
+    month_window,
+    parse_currency,
+    parse_date,
+)
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.errors import validation_error
 from bxb.lago_objects import analytics as objects
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
-DEFAULT_MONTHS = 12
-MAX_MONTHS = 120
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
 MAX_LIMIT = 100
-
-DateParam = Annotated[str | None, Query(max_length=32, description="ISO date, YYYY-MM-DD.")]
-CurrencyParam = Annotated[
-    str | None,
-    Query(max_length=3, description="ISO 4217; without it, one entry per currency billed."),
-]
-
-
-def month_window(
-    from_date: str | None, to_date: str | None, default_months: int = DEFAULT_MONTHS
-) -> tuple[date, date]:
-    """The months holding from_date and to_date; by default the last `default_months`
-    months, this one included."""
-    last = month_start(parse_date("to_date", to_date) or utc_today())
-    given = parse_date("from_date", from_date)
-    first = month_start(given) if given else add_months(last, -(default_months - 1))
-    if first > last:
-        raise validation_error({"from_date": ["must_be_before_to_date"]})
-    if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
-        raise validation_error({"from_date": ["period_too_long"]})
-    return first, last
-
-
-def day_window(from_date: str | None, to_date: str | None) -> tuple[date, date]:
-    """From from_date to to_date; by default the last 30 days, today included."""
-    last = parse_date("to_date", to_date) or utc_today()
-    first = parse_date("from_date", from_date) or last - timedelta(days=DEFAULT_DAYS - 1)
-    if first > last:
-        raise validation_error({"from_date": ["must_be_before_to_date"]})
-    if (last - first).days >= MAX_DAYS:
-        raise validation_error({"from_date": ["period_too_long"]})
-    return first, last
 
 
 async def _currencies(

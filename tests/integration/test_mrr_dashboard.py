@@ -38,8 +38,8 @@ def _migration() -> ModuleType:
         ("currency=XYZ", "currency", "value_is_invalid"),
         ("from_date=yesterday", "from_date", "invalid_date"),
         ("to_date=2026-13-01", "to_date", "invalid_date"),
-        ("from_date=2026-05-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
-        ("from_date=2000-01-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
+        ("from_date=2026-05-01&to_date=2026-04-30", "from_date", "must_be_before_to_date"),
+        ("from_date=2000-01-01&to_date=2026-04-30", "from_date", "period_too_long"),
         ("to_date=9999-12-31", "to_date", "invalid_date"),
     ],
 )

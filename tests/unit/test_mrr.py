@@ -8,7 +8,9 @@ import pytest
 
 from bxb.analytics.movements import MonthMovements
 from bxb.analytics.movements_figures import arpa, churn, retention
-from bxb.analytics.mrr_months import month_range, months, rate
+from bxb.analytics.mrr_months import instant, months, rate
+from bxb.api.analytics_params import month_window
+from bxb.api.errors import ApiError
 from bxb.billing.mrr import monthly_amount_cents, movement_kind
 
 
@@ -31,17 +33,20 @@ def test_movement_kinds_are_the_customers() -> None:
     assert movement_kind(100, 100, churned_before=True) is None
 
 
-def test_month_range_defaults_and_bounds() -> None:
-    today = date(2026, 12, 5)
-    first, last = month_range(None, None, today)
-    assert (first, last) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
-    assert len(months(first, last)) == 12
-    first, last = month_range(date(2025, 11, 30), date(2026, 2, 1), today)
-    assert [m.month for m in months(first, last)] == [11, 12, 1, 2]
-    with pytest.raises(ValueError, match="after"):
-        month_range(date(2026, 3, 1), date(2026, 2, 1), today)
-    with pytest.raises(ValueError, match="months"):
-        month_range(date(2000, 1, 1), date(2026, 2, 1), today)
+def test_month_windows_of_the_dashboard_routes() -> None:
+    first, last = month_window("2025-11-30", "2026-02")
+    assert (first, last) == (date(2025, 11, 1), date(2026, 2, 1))
+    assert [m.month for m in months(instant(first), instant(last))] == [11, 12, 1, 2]
+    first, last = month_window(None, "2026-12-05")
+    assert len(months(instant(first), instant(last))) == 12
+    for window, code in (
+        (("2026-03-01", "2026-02-01"), "must_be_before_to_date"),
+        (("2000-01-01", "2026-02-01"), "period_too_long"),
+        (("2026-02-30", None), "invalid_date"),
+    ):
+        with pytest.raises(ApiError) as refused:
+            month_window(*window)
+        assert refused.value.error_details == {"from_date": [code]}
 
 
 def test_rates_and_ltv() -> None:
