@@ -20,6 +20,7 @@ from bxb.activities.usage import UsageActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.invoice_collection import resume_unstarted_collections
+from bxb.core.metrics import serve_worker_metrics
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
@@ -96,6 +97,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await ensure_search_attributes(client)
     engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
     events = create_event_store(settings, engine)
+    metrics = None
+    if settings.worker_metrics_port is not None:
+        metrics = serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
     try:
         sessions = create_sessionmaker(engine)
         outbox.configure(settings)
@@ -115,5 +119,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             await stop.wait()
     finally:
+        if metrics is not None:
+            metrics.stop()
         await events.close()
         await engine.dispose()
