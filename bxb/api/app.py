@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from bxb.api import (
     add_ons,
     alerts,
+    analytics,
     applied_coupons,
     billable_metrics,
     coupons,
     credit_notes,
     customers,
+    dashboard_revenue,
     events,
     features,
     fees,
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plan_charge_filters,
         subscription_charges,
         subscription_overrides,
+        analytics,
+        dashboard_revenue,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

@@ -20,6 +20,12 @@ from bxb.models.lifetime_usage import LifetimeUsage
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.revenue_rollup import (
+    RevenueCustomerMonthly,
+    RevenueFeeDaily,
+    RevenueInvoiceDaily,
+    RevenueOutstandingDaily,
+)
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
 from bxb.models.tax import AppliedTax, Tax
@@ -63,6 +69,10 @@ __all__ = [
     "Payment",
     "Plan",
     "Privilege",
+    "RevenueCustomerMonthly",
+    "RevenueFeeDaily",
+    "RevenueInvoiceDaily",
+    "RevenueOutstandingDaily",
     "Subscription",
     "SubscriptionPause",
     "Tax",

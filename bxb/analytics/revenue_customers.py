@@ -1,0 +1,113 @@
+"""Top customers by revenue, and the overdue balance with its aging."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.analytics.revenue_periods import cents
+from bxb.models import Customer, RevenueCustomerMonthly, RevenueOutstandingDaily
+
+# Days past due: 1-30, 31-60, 61-90, more than 90.
+AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0_30", 1, 30),
+    ("31_60", 31, 60),
+    ("61_90", 61, 90),
+    ("over_90", 91, None),
+)
+
+
+@dataclass(frozen=True)
+class CustomerRevenue:
+    lago_customer_id: uuid.UUID
+    external_customer_id: str
+    name: str | None
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    bucket: str
+    amount_cents: int
+    invoices_count: int
+
+
+@dataclass(frozen=True)
+class Overdue:
+    currency: str
+    as_of: date
+    amount_cents: int
+    invoices_count: int
+    aging: list[AgingBucket]
+
+
+async def top_customers(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    currency: str,
+    first_month: date,
+    last_month: date,
+    limit: int = 10,
+) -> list[CustomerRevenue]:
+    """Customers with the most revenue (fees before taxes, after coupons, less credit
+    notes) over the months from first_month to last_month, largest first."""
+    m = RevenueCustomerMonthly
+    total = func.sum(m.amount_cents).label("total")
+    ranked = (
+        select(m.customer_id, total)
+        .where(
+            m.organization_id == organization_id,
+            m.currency == currency,
+            m.month >= first_month,
+            m.month <= last_month,
+        )
+        .group_by(m.customer_id)
+        .having(func.sum(m.amount_cents) != 0)
+        .order_by(total.desc(), m.customer_id)
+        .limit(limit)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Customer.id, Customer.external_id, Customer.name, ranked.c.total)
+        .join(ranked, ranked.c.customer_id == Customer.id)
+        .order_by(ranked.c.total.desc(), Customer.id)
+    )
+    return [
+        CustomerRevenue(customer_id, external_id, name, cents(amount))
+        for customer_id, external_id, name, amount in rows.all()
+    ]
+
+
+async def overdue(
+    session: AsyncSession, organization_id: uuid.UUID, currency: str, as_of: date
+) -> Overdue:
+    """Finalized invoices not paid (pending or failed) whose payment due date is before
+    as_of: what they still owe (total less what was paid), by how late they are."""
+    o = RevenueOutstandingDaily
+    rows = (
+        await session.execute(
+            select(o.due_date, o.amount_cents, o.invoices_count).where(
+                o.organization_id == organization_id,
+                o.currency == currency,
+                o.due_date < as_of,
+                o.invoices_count != 0,
+            )
+        )
+    ).all()
+    aging: list[AgingBucket] = []
+    for name, low, high in AGING_BUCKETS:
+        latest = as_of - timedelta(days=low)
+        earliest = None if high is None else as_of - timedelta(days=high)
+        inside = [r for r in rows if r[0] <= latest and (earliest is None or r[0] >= earliest)]
+        aging.append(AgingBucket(name, sum(r[1] for r in inside), sum(r[2] for r in inside)))
+    return Overdue(
+        currency,
+        as_of,
+        sum(b.amount_cents for b in aging),
+        sum(b.invoices_count for b in aging),
+        aging,
+    )
