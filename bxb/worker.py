@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -91,6 +92,32 @@ def build_worker(
     )
 
 
+async def _recover_unstarted(
+    sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings
+) -> None:
+    """Start what a crash left unstarted after its commit: webhook deliveries (dispatching
+    twice does nothing, so every pending row is dispatched again), collections, provider
+    syncs and refunds."""
+    queue = settings.temporal_task_queue
+    try:
+        webhooks = await outbox.redispatch_pending(
+            sessions,
+            client,
+            timedelta(0),
+            task_queue=queue,
+            policy=outbox.policy_from_settings(settings),
+        )
+        await resume_unstarted_collections(sessions, client, queue)
+        await resume_unstarted_syncs(sessions, client, queue)
+        await resume_unstarted_refunds(sessions, client, queue)
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # the next start-up tries again; polling goes on meanwhile
+        log.exception("recovering unstarted work failed")
+        return
+    log.info("worker recovered unstarted work (%d webhook deliveries)", webhooks)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Run the worker until stop is set, then drain in-flight tasks and return."""
     client = await connect(settings.resolved_temporal_address, settings.temporal_namespace)
@@ -104,20 +131,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         sessions = create_sessionmaker(engine)
         outbox.configure(settings)
         async with build_worker(client, settings.temporal_task_queue, sessions, events, settings):
-            # Deliveries a crash left undispatched (after their commit): dispatching twice
-            # does nothing, so all pending rows are simply dispatched again.
-            await outbox.redispatch_pending(
-                sessions,
-                client,
-                timedelta(0),
-                task_queue=settings.temporal_task_queue,
-                policy=outbox.policy_from_settings(settings),
-            )
-            await resume_unstarted_collections(sessions, client, settings.temporal_task_queue)
-            await resume_unstarted_syncs(sessions, client, settings.temporal_task_queue)
-            await resume_unstarted_refunds(sessions, client, settings.temporal_task_queue)
             log.info("worker polling task queue %s", settings.temporal_task_queue)
-            await stop.wait()
+            # Catching up on what a crash left unstarted runs beside the polling, so a worker
+            # with thousands of pending rows takes its share of the queue at once.
+            recovery = asyncio.create_task(_recover_unstarted(sessions, client, settings))
+            try:
+                await stop.wait()
+            finally:
+                recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery
     finally:
         if metrics is not None:
             metrics.stop()

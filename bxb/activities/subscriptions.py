@@ -26,6 +26,7 @@ from bxb.events.store import EventStore
 from bxb.ledger import notifications
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
+from bxb.ledger.mrr_movements import record_mrr
 from bxb.ledger.subscription_pauses import record_pause
 from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
@@ -135,6 +136,8 @@ class SubscriptionActivities:
                     payment_status=invoice.payment_status,
                     collectable=await has_payment_provider(session, invoice.customer_id),
                 )
+            # Last in the transaction: it takes a lock per customer (mrr_movements.py).
+            await record_mrr(session, request)
         await dispatch_webhooks(webhooks)
         return result
 

@@ -16,6 +16,7 @@ from bxb.api import (
     coupons,
     credit_notes,
     customers,
+    dashboard_mrr,
     dashboard_revenue,
     events,
     features,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscription_overrides,
         analytics,
         dashboard_revenue,
+        dashboard_mrr,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

@@ -17,6 +17,7 @@ from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
+from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
@@ -28,6 +29,7 @@ from bxb.models.revenue_rollup import (
 )
 from bxb.models.subscription import Subscription
 from bxb.models.subscription_pause import SubscriptionPause
+from bxb.models.subscription_trial import SubscriptionTrial
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
@@ -65,6 +67,7 @@ __all__ = [
     "InvoiceSequence",
     "LateEventRerating",
     "LifetimeUsage",
+    "MrrMovement",
     "Organization",
     "Payment",
     "Plan",
@@ -75,6 +78,7 @@ __all__ = [
     "RevenueOutstandingDaily",
     "Subscription",
     "SubscriptionPause",
+    "SubscriptionTrial",
     "Tax",
     "TestClock",
     "TriggeredAlert",

@@ -11,6 +11,7 @@ happened (a crash between commit and dispatch).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Sequence
@@ -224,14 +225,19 @@ async def redispatch_pending(
                     .limit(REDISPATCH_BATCH)
                 )
             ).all()
-        for _created_at, webhook_id, manual_retries in batch:
-            await start_delivery(
-                client,
-                webhook_id,
-                manual_retries=manual_retries,
-                task_queue=task_queue,
-                policy=policy,
+        # A batch's starts go out together: thousands of rows take seconds, not minutes.
+        await asyncio.gather(
+            *(
+                start_delivery(
+                    client,
+                    webhook_id,
+                    manual_retries=manual_retries,
+                    task_queue=task_queue,
+                    policy=policy,
+                )
+                for _created_at, webhook_id, manual_retries in batch
             )
+        )
         count += len(batch)
         if len(batch) < REDISPATCH_BATCH:
             return count

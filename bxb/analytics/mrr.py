@@ -1,0 +1,84 @@
+"""Current MRR and ARR per currency, counts of subscriptions and customers.
+
+MRR is the sum of the recorded movements' deltas (each subscription's MRR starts at 0, so
+the deltas of its movements add up to its MRR now); the sum up to an instant is the MRR
+at that instant. One index-only scan per organization and currency
+(ix_mrr_movements_org_currency_occurred).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.models import Customer, MrrMovement, Subscription, SubscriptionTrial
+
+
+async def current_mrr_by_currency(
+    session: AsyncSession, organization_id: uuid.UUID
+) -> dict[str, int]:
+    """MRR now, in cents, per currency the organization has ever had MRR in."""
+    rows = await session.execute(
+        select(MrrMovement.currency, func.sum(MrrMovement.delta_cents))
+        .where(MrrMovement.organization_id == organization_id)
+        .group_by(MrrMovement.currency)
+        .order_by(MrrMovement.currency)
+    )
+    return {currency: int(total) for currency, total in rows.all()}
+
+
+async def subscription_counts(session: AsyncSession, organization_id: uuid.UUID) -> dict[str, int]:
+    """Subscriptions now: `active` (paying: active and past any trial), `trialing` (active,
+    in their free trial), `paused` (paused: no MRR while paused)."""
+    trialing = await session.scalar(
+        select(func.count())
+        .select_from(SubscriptionTrial)
+        .join(
+            Subscription,
+            (Subscription.organization_id == SubscriptionTrial.organization_id)
+            & (Subscription.external_id == SubscriptionTrial.external_subscription_id),
+        )
+        .where(
+            SubscriptionTrial.organization_id == organization_id,
+            SubscriptionTrial.ended_at.is_(None),
+            Subscription.status == "active",
+        )
+    )
+    rows = await session.execute(
+        select(Subscription.status, func.count())
+        .where(
+            Subscription.organization_id == organization_id,
+            Subscription.status.in_(("active", "paused")),
+        )
+        .group_by(Subscription.status)
+    )
+    by_status = dict(rows.tuples().all())
+    trialing = int(trialing or 0)
+    return {
+        "active": by_status.get("active", 0) - trialing,
+        "trialing": trialing,
+        "paused": by_status.get("paused", 0),
+    }
+
+
+async def customer_counts(session: AsyncSession, organization_id: uuid.UUID) -> dict[str, object]:
+    """Customers now: `customers` (not deleted) and `paying_customers` per currency (those
+    with MRR in it)."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Customer)
+        .where(Customer.organization_id == organization_id, Customer.deleted_at.is_(None))
+    )
+    # A customer's MRR in a currency rises from zero only by `new` or `reactivation` and
+    # falls to zero only by `churn`: paying customers = those counts' balance.
+    joined = func.count().filter(MrrMovement.kind.in_(("new", "reactivation")))
+    left = func.count().filter(MrrMovement.kind == "churn")
+    rows = await session.execute(
+        select(MrrMovement.currency, joined - left)
+        .where(MrrMovement.organization_id == organization_id)
+        .group_by(MrrMovement.currency)
+        .order_by(MrrMovement.currency)
+    )
+    return {"customers": int(total or 0), "paying_customers": dict(rows.tuples().all())}
