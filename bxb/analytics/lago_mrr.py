@@ -32,6 +32,7 @@ from bxb.models import Organization, RevenueFeeDaily
 
 DAYS_PER_MONTH = Decimal("30.44")
 WEEKS_PER_MONTH = Decimal("4.33")
+MAX_SPREAD_MONTHS = 13
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ async def mrrs(
     )
     if currency is not None:
         query = query.where(r.currency == currency)
+    earliest = lago_first_month(today, months)
+    if earliest is not None:
+        # A fee spreads over at most a year (yearly plans) around its issuing month.
+        query = query.where(r.day >= add_months(earliest, -MAX_SPREAD_MONTHS))
     totals: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     weekly: dict[tuple[date, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 2)
     for day, code, interval, advance, seconds, amount, count in (

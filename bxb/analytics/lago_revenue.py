@@ -118,6 +118,9 @@ async def gross_revenues(
     if currency is not None:
         query = query.where(RevenueInvoiceDaily.currency == currency)
         instant = instant.where(RevenueFeeDaily.currency == currency)
+    if first is not None:
+        query = query.where(RevenueInvoiceDaily.day >= first)
+        instant = instant.where(RevenueFeeDaily.day >= first)
     totals: dict[tuple[date, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
     for stamp, code, count, amount in (await session.execute(query)).all():
         row = totals[(stamp.date(), code)]
@@ -173,8 +176,8 @@ async def gross_revenues_from_ledger(
             func.count(),
             func.sum(Fee.amount_cents - Fee.precise_coupons_amount_cents),
         )
-        .join(Subscription, Subscription.id == Fee.subscription_id)
-        .join(Customer, Customer.id == Subscription.customer_id)
+        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
+        .outerjoin(Customer, Customer.id == Subscription.customer_id)
         .where(
             Fee.organization_id == organization_id,
             Fee.invoice_id.is_(None),
@@ -246,6 +249,8 @@ async def invoice_collections(
     )
     if currency is not None:
         query = query.where(r.currency == currency)
+    if first is not None:
+        query = query.where(r.day >= first)
     found: dict[date, list[InvoiceCollection]] = defaultdict(list)
     for stamp, code, *sums in (await session.execute(query)).all():
         for status, position in (("failed", 4), ("pending", 0), ("succeeded", 2)):
@@ -295,6 +300,8 @@ async def invoiced_usages(
     )
     if currency is not None:
         query = query.where(RevenueFeeDaily.currency == currency)
+    if first is not None:
+        query = query.where(RevenueFeeDaily.day >= first)
     rows = [
         InvoicedUsage(stamp.date(), code, cur, cents(amount))
         for stamp, code, cur, amount, count in (await session.execute(query)).all()

@@ -2,8 +2,11 @@
 
 Lago answers this route from its separate data service (events aggregated in its
 warehouse). bxb answers from its ledger: the usage (charge) fees of finalized invoices
-and the pay-in-advance fees on no invoice, bucketed by the start of the usage they bill
-(`from_datetime`) at the asked granularity; units and amounts after coupons.
+by their issuing day and the pay-in-advance fees on no invoice by the day they were
+created, at the asked granularity; units, and amounts after coupons before taxes.
+
+Without a customer or subscription filter the figure is read from the fee rollup
+(bxb.models.revenue_rollup); with one, from the fees of that customer or subscription.
 """
 
 from __future__ import annotations
@@ -11,14 +14,23 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.revenue_periods import add_months, cents, month_start
-from bxb.models import BillableMetric, Charge, Customer, Fee, Invoice, Plan, Subscription
+from bxb.models import (
+    BillableMetric,
+    Charge,
+    Customer,
+    Fee,
+    Invoice,
+    Plan,
+    RevenueFeeDaily,
+    Subscription,
+)
 
 GRANULARITIES = ("daily", "weekly", "monthly")
 
@@ -62,31 +74,120 @@ def bucket(day: date, granularity: str) -> tuple[date, date]:
 async def usages(
     session: AsyncSession, organization_id: uuid.UUID, filters: UsageFilters
 ) -> list[Usage]:
-    start = datetime.combine(filters.from_date, time(), tzinfo=UTC)
-    end = datetime.combine(filters.to_date + timedelta(days=1), time(), tzinfo=UTC)
-    day = func.date(func.timezone("UTC", Fee.from_datetime)).label("day")
+    per_customer = (
+        filters.customer_type,
+        filters.external_customer_id,
+        filters.customer_country,
+        filters.external_subscription_id,
+    )
+    if any(value is not None for value in per_customer):
+        days = await _from_fees(session, organization_id, filters)
+    else:
+        days = await _from_rollup(session, organization_id, filters)
+    metrics = (
+        await session.execute(
+            select(BillableMetric.code, BillableMetric.deleted_at.is_(None)).where(
+                BillableMetric.organization_id == organization_id
+            )
+        )
+    ).all()
+    live = {code for code, alive in metrics if alive}
+    sums: dict[tuple[date, date, str, str], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0), Decimal(0)]
+    )
+    for on_day, code, metric, amount, units in days:
+        first, last = bucket(on_day, filters.time_granularity)
+        row = sums[(first, last, code, metric)]
+        row[0] += amount
+        row[1] += units
+    return [
+        Usage(first, last, code, cents(amount), metric, units.normalize(), metric not in live)
+        for (first, last, code, metric), (amount, units) in sorted(sums.items())
+    ]
+
+
+DayRow = tuple[date, str, str, Decimal, Decimal]
+
+
+async def _recurring_codes(session: AsyncSession, organization_id: uuid.UUID) -> set[str]:
+    return set(
+        await session.scalars(
+            select(BillableMetric.code).where(
+                BillableMetric.organization_id == organization_id,
+                BillableMetric.recurring.is_(True),
+            )
+        )
+    )
+
+
+async def _from_rollup(
+    session: AsyncSession, organization_id: uuid.UUID, filters: UsageFilters
+) -> list[DayRow]:
+    r = RevenueFeeDaily
+    query = (
+        select(r.day, r.currency, r.metric_code, func.sum(r.amount_cents), func.sum(r.units))
+        .where(
+            r.organization_id == organization_id,
+            r.category.in_(("charge", "instant")),
+            r.day >= filters.from_date,
+            r.day <= filters.to_date,
+        )
+        .group_by(r.day, r.currency, r.metric_code)
+        .having(func.sum(r.fees_count) != 0)
+    )
+    if filters.currency is not None:
+        query = query.where(r.currency == filters.currency)
+    if filters.plan_code is not None:
+        query = query.where(r.plan_code == filters.plan_code)
+    if filters.billable_metric_code is not None:
+        query = query.where(r.metric_code == filters.billable_metric_code)
+    if filters.is_billable_metric_recurring is not None:
+        recurring = await _recurring_codes(session, organization_id)
+        wanted = r.metric_code.in_(recurring)
+        query = query.where(wanted if filters.is_billable_metric_recurring else ~wanted)
+    return [
+        (day, code, metric, amount, units)
+        for day, code, metric, amount, units in (await session.execute(query)).all()
+    ]
+
+
+async def _from_fees(
+    session: AsyncSession, organization_id: uuid.UUID, filters: UsageFilters
+) -> list[DayRow]:
+    """The same sums from the fees themselves, for filters the rollup does not keep."""
+    created_day = func.date(func.timezone("UTC", Fee.created_at))
+    day = func.coalesce(Invoice.issuing_date, created_day).label("day")
     query = (
         select(
             day,
             Fee.amount_currency,
             BillableMetric.code,
-            func.bool_or(BillableMetric.deleted_at.is_not(None)),
             func.sum(Fee.amount_cents - Fee.precise_coupons_amount_cents),
             func.sum(Fee.units),
         )
         .join(Charge, Charge.id == Fee.charge_id)
         .join(BillableMetric, BillableMetric.id == Charge.billable_metric_id)
-        .join(Subscription, Subscription.id == Fee.subscription_id)
-        .join(Customer, Customer.id == Subscription.customer_id)
         .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
+        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
+        .join(
+            Customer,
+            Customer.id == func.coalesce(Invoice.customer_id, Subscription.customer_id),
+        )
         .where(
             Fee.organization_id == organization_id,
             Fee.fee_type == "charge",
-            Fee.from_datetime >= start,
-            Fee.from_datetime < end,
             or_(
-                Invoice.status == "finalized",
-                and_(Fee.invoice_id.is_(None), Fee.pay_in_advance.is_(True)),
+                and_(
+                    Invoice.status == "finalized",
+                    Invoice.issuing_date >= filters.from_date,
+                    Invoice.issuing_date <= filters.to_date,
+                ),
+                and_(
+                    Fee.invoice_id.is_(None),
+                    Fee.pay_in_advance.is_(True),
+                    created_day >= filters.from_date,
+                    created_day <= filters.to_date,
+                ),
             ),
         )
         .group_by(day, Fee.amount_currency, BillableMetric.code)
@@ -96,7 +197,9 @@ async def usages(
     if filters.customer_type is not None:
         query = query.where(Customer.customer_type == filters.customer_type)
     if filters.external_customer_id is not None:
-        query = query.where(Customer.external_id == filters.external_customer_id)
+        query = query.where(
+            Customer.external_id == filters.external_customer_id, Customer.deleted_at.is_(None)
+        )
     if filters.customer_country is not None:
         query = query.where(Customer.country == filters.customer_country)
     if filters.external_subscription_id is not None:
@@ -107,17 +210,7 @@ async def usages(
         query = query.where(BillableMetric.code == filters.billable_metric_code)
     if filters.plan_code is not None:
         query = query.join(Plan, Plan.id == Charge.plan_id).where(Plan.code == filters.plan_code)
-    sums: dict[tuple[date, date, str, str], list[Decimal]] = defaultdict(
-        lambda: [Decimal(0), Decimal(0)]
-    )
-    deleted: dict[str, bool] = {}
-    for on_day, code, metric, is_deleted, amount, units in (await session.execute(query)).all():
-        first, last = bucket(on_day, filters.time_granularity)
-        row = sums[(first, last, code, metric)]
-        row[0] += amount
-        row[1] += units
-        deleted[metric] = deleted.get(metric, False) or bool(is_deleted)
     return [
-        Usage(first, last, code, cents(amount), metric, units.normalize(), deleted[metric])
-        for (first, last, code, metric), (amount, units) in sorted(sums.items())
+        (on_day, code, metric, Decimal(amount), units)
+        for on_day, code, metric, amount, units in (await session.execute(query)).all()
     ]

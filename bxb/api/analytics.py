@@ -138,13 +138,21 @@ async def overdue_balance(
     return {"overdue_balances": [objects.overdue_balance_object(row) for row in rows]}
 
 
-def _date(field: str, value: str | None) -> date | None:
+# Dates outside these years are no billing period's (and would overflow date arithmetic).
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
+def parse_date(field: str, value: str | None) -> date | None:
+    """An ISO date (YYYY-MM-DD), or Lago's 422 `invalid_date` on `field`."""
     if value is None or value == "":
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise validation_error({field: ["invalid_date"]}) from None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise validation_error({field: ["invalid_date"]})
+    return parsed
 
 
 def _boolean(field: str, value: str | None) -> bool | None:
@@ -179,8 +187,8 @@ def usage_filters(
             errors["customer_country"] = ["not_a_valid_country_code"]
     if errors:
         raise validation_error(errors)
-    last = _date("to_date", to_date) or utc_today()
-    first = _date("from_date", from_date) or last - timedelta(days=30)
+    last = parse_date("to_date", to_date) or utc_today()
+    first = parse_date("from_date", from_date) or last - timedelta(days=30)
     if first > last:
         raise validation_error({"from_date": ["must_be_before_to_date"]})
     if (last - first).days > MAX_USAGE_DAYS:

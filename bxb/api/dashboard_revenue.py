@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics import revenue, revenue_customers
 from bxb.analytics.revenue_periods import add_months, month_start, utc_today
-from bxb.api.analytics import parse_currency
+from bxb.api.analytics import parse_currency, parse_date
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import validation_error
 from bxb.lago_objects import analytics as objects
@@ -39,19 +39,10 @@ CurrencyParam = Annotated[
 ]
 
 
-def _date(field: str, value: str | None) -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise validation_error({field: ["invalid_date"]}) from None
-
-
 def month_window(from_date: str | None, to_date: str | None) -> tuple[date, date]:
     """The months holding from_date and to_date; by default the last 12, this one included."""
-    last = month_start(_date("to_date", to_date) or utc_today())
-    given = _date("from_date", from_date)
+    last = month_start(parse_date("to_date", to_date) or utc_today())
+    given = parse_date("from_date", from_date)
     first = month_start(given) if given else add_months(last, -(DEFAULT_MONTHS - 1))
     if first > last:
         raise validation_error({"from_date": ["must_be_before_to_date"]})
@@ -62,8 +53,8 @@ def month_window(from_date: str | None, to_date: str | None) -> tuple[date, date
 
 def day_window(from_date: str | None, to_date: str | None) -> tuple[date, date]:
     """From from_date to to_date; by default the last 30 days, today included."""
-    last = _date("to_date", to_date) or utc_today()
-    first = _date("from_date", from_date) or last - timedelta(days=DEFAULT_DAYS - 1)
+    last = parse_date("to_date", to_date) or utc_today()
+    first = parse_date("from_date", from_date) or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise validation_error({"from_date": ["must_be_before_to_date"]})
     if (last - first).days >= MAX_DAYS:
@@ -168,7 +159,7 @@ async def overdue(
     as_of: DateParam = None,
 ) -> dict[str, Any]:
     """Unpaid finalized invoices past their due date: balance, count, aging buckets."""
-    on = _date("as_of", as_of) or utc_today()
+    on = parse_date("as_of", as_of) or utc_today()
     entries = [
         objects.overdue_object(await revenue_customers.overdue(session, org.id, code, on))
         for code in await _currencies(session, org.id, currency)

@@ -138,57 +138,59 @@ FEE_APPLY = """
 CREATE FUNCTION revenue_fee_apply(f fees, inv invoices, sign integer) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    category varchar(16);
-    on_day date;
-    customer uuid;
-    plan varchar(255) := '';
-    metric varchar(255) := '';
-    plan_interval varchar(16) := '';
-    advance boolean := false;
-    seconds bigint := 0;
-    net numeric;
+    v_category varchar(16);
+    v_on_day date;
+    v_customer uuid;
+    v_plan varchar(255) := '';
+    v_metric varchar(255) := '';
+    v_plan_interval varchar(16) := '';
+    v_advance boolean := false;
+    v_seconds bigint := 0;
+    v_net numeric;
 BEGIN
     IF f.invoice_id IS NULL THEN
         IF NOT f.pay_in_advance THEN
             RETURN;
         END IF;
-        category := 'instant';
-        on_day := (f.created_at AT TIME ZONE 'UTC')::date;
-        SELECT s.customer_id INTO customer FROM subscriptions s WHERE s.id = f.subscription_id;
+        v_category := 'instant';
+        v_on_day := (f.created_at AT TIME ZONE 'UTC')::date;
+        SELECT s.customer_id INTO v_customer FROM subscriptions s
+        WHERE s.id = f.subscription_id;
     ELSE
         IF inv.id IS NULL OR inv.status <> 'finalized' THEN
             RETURN;
         END IF;
-        category := f.fee_type;
-        on_day := inv.issuing_date;
-        customer := inv.customer_id;
+        v_category := f.fee_type;
+        v_on_day := inv.issuing_date;
+        v_customer := inv.customer_id;
     END IF;
     IF f.fee_type IN ('subscription', 'commitment') THEN
-        plan := f.item_code;
+        v_plan := f.item_code;
     ELSIF f.charge_id IS NOT NULL THEN
-        metric := f.item_code;
-        SELECT p.code INTO plan FROM charges c JOIN plans p ON p.id = c.plan_id
+        v_metric := f.item_code;
+        SELECT p.code INTO v_plan FROM charges c JOIN plans p ON p.id = c.plan_id
         WHERE c.id = f.charge_id;
     ELSIF f.fixed_charge_id IS NOT NULL THEN
-        SELECT p.code INTO plan FROM fixed_charges c JOIN plans p ON p.id = c.plan_id
+        SELECT p.code INTO v_plan FROM fixed_charges c JOIN plans p ON p.id = c.plan_id
         WHERE c.id = f.fixed_charge_id;
     END IF;
-    plan := COALESCE(plan, '');
+    v_plan := COALESCE(v_plan, '');
     IF f.fee_type = 'subscription' THEN
-        SELECT p.interval, p.pay_in_advance INTO plan_interval, advance FROM plans p
+        SELECT p.interval, p.pay_in_advance INTO v_plan_interval, v_advance FROM plans p
         WHERE p.organization_id = f.organization_id AND p.code = f.item_code
         ORDER BY p.parent_id IS NOT NULL, p.created_at LIMIT 1;
-        plan_interval := COALESCE(plan_interval, '');
-        advance := COALESCE(advance, false);
-        seconds := COALESCE(EXTRACT(EPOCH FROM f.to_datetime - f.from_datetime)::bigint, 0);
+        v_plan_interval := COALESCE(v_plan_interval, '');
+        v_advance := COALESCE(v_advance, false);
+        v_seconds := COALESCE(EXTRACT(EPOCH FROM f.to_datetime - f.from_datetime)::bigint, 0);
     END IF;
-    net := f.amount_cents - f.precise_coupons_amount_cents;
+    v_net := f.amount_cents - f.precise_coupons_amount_cents;
     INSERT INTO revenue_fee_daily AS r (
         organization_id, currency, day, category, plan_code, metric_code, plan_interval,
         pay_in_advance, period_seconds, fees_count, amount_cents, taxes_amount_cents, units
     ) VALUES (
-        f.organization_id, f.amount_currency, on_day, category, plan, metric, plan_interval,
-        advance, seconds, sign, sign * net, sign * f.taxes_amount_cents, sign * f.units
+        f.organization_id, f.amount_currency, v_on_day, v_category, v_plan, v_metric,
+        v_plan_interval, v_advance, v_seconds, sign, sign * v_net, sign * f.taxes_amount_cents,
+        sign * f.units
     )
     ON CONFLICT (
         organization_id, currency, day, category, plan_code, metric_code, plan_interval,
@@ -198,12 +200,12 @@ BEGIN
         amount_cents = r.amount_cents + EXCLUDED.amount_cents,
         taxes_amount_cents = r.taxes_amount_cents + EXCLUDED.taxes_amount_cents,
         units = r.units + EXCLUDED.units;
-    IF category <> 'credit' AND customer IS NOT NULL THEN
+    IF v_category <> 'credit' AND v_customer IS NOT NULL THEN
         INSERT INTO revenue_customer_monthly AS m (
             organization_id, currency, month, customer_id, amount_cents
         ) VALUES (
-            f.organization_id, f.amount_currency, date_trunc('month', on_day)::date, customer,
-            sign * net
+            f.organization_id, f.amount_currency, date_trunc('month', v_on_day)::date,
+            v_customer, sign * v_net
         )
         ON CONFLICT (organization_id, currency, month, customer_id) DO UPDATE SET
             amount_cents = m.amount_cents + EXCLUDED.amount_cents;
