@@ -54,7 +54,7 @@ async def subscription_counts(session: AsyncSession, organization_id: uuid.UUID)
         )
         .group_by(Subscription.status)
     )
-    by_status = dict(rows.tuples().all())
+    by_status = {status: int(n) for status, n in rows.all()}
     trialing = int(trialing or 0)
     return {
         "active": by_status.get("active", 0) - trialing,
@@ -81,4 +81,5 @@ async def customer_counts(session: AsyncSession, organization_id: uuid.UUID) -> 
         .group_by(MrrMovement.currency)
         .order_by(MrrMovement.currency)
     )
-    return {"customers": int(total or 0), "paying_customers": dict(rows.tuples().all())}
+    paying = {currency: int(n) for currency, n in rows.all()}
+    return {"customers": int(total or 0), "paying_customers": paying}
