@@ -65,6 +65,7 @@ class Endpoint:
 
 _C = "?currency=USD"
 _E = "?currency=EUR"
+_YEAR = "&from_date={year_ago}&to_date={today}"
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(FLOOR, "/api/v1/organizations", ("",)),
     # Lago's analytics (branch h11-revenue).
@@ -97,22 +98,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ),
     ),
     # Dashboard figures from invoices (branch h11-revenue).
-    Endpoint("dashboard/revenue", "/api/v1/dashboard/revenue", (_C, _E)),
+    Endpoint("dashboard/revenue", "/api/v1/dashboard/revenue", ("", _C + _YEAR, _E)),
     Endpoint(
         "dashboard/revenue/daily",
         "/api/v1/dashboard/revenue/daily",
         (_C, _E + "&from_date={month_ago}&to_date={today}"),
     ),
-    Endpoint("dashboard/revenue/by_plan", "/api/v1/dashboard/revenue/by_plan", (_C, _E)),
-    Endpoint("dashboard/top_customers", "/api/v1/dashboard/top_customers", (_C, _E)),
-    Endpoint("dashboard/overdue", "/api/v1/dashboard/overdue", (_C, _E)),
+    Endpoint("dashboard/revenue/by_plan", "/api/v1/dashboard/revenue/by_plan", (_C, _E + _YEAR)),
+    Endpoint("dashboard/top_customers", "/api/v1/dashboard/top_customers", (_C, _E + _YEAR)),
+    Endpoint("dashboard/overdue", "/api/v1/dashboard/overdue", ("", _C, _E)),
     # MRR, churn and retention (branch h11-mrr).
-    Endpoint("dashboard/mrr", "/api/v1/dashboard/mrr", (_C, _E)),
-    Endpoint("dashboard/mrr/movements", "/api/v1/dashboard/mrr/movements", (_C, _E)),
-    Endpoint("dashboard/churn", "/api/v1/dashboard/churn", (_C, _E)),
-    Endpoint("dashboard/retention", "/api/v1/dashboard/retention", (_C, _E)),
-    Endpoint("dashboard/arpa", "/api/v1/dashboard/arpa", (_C, _E)),
-    Endpoint("dashboard/trials", "/api/v1/dashboard/trials", (_C, _E)),
+    *(
+        Endpoint(f"dashboard/{name}", f"/api/v1/dashboard/{name}", ("", _C + _YEAR, _E))
+        for name in ("mrr", "mrr/movements", "churn", "retention", "arpa", "trials")
+    ),
     # The overview composes both (the lead's, at merge).
     Endpoint("dashboard/overview", "/api/v1/dashboard/overview", ("", _C, _E)),
 )

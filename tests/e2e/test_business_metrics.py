@@ -20,7 +20,12 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from bxb.activities.webhooks import WebhookActivities
 from bxb.api.app import create_app
 from bxb.core.db import transaction
-from bxb.core.metrics import INVOICES_FINALIZED, count_on_commit, serve_worker_metrics
+from bxb.core.metrics import (
+    INVOICES_FINALIZED,
+    MRR_GAUGE,
+    count_on_commit,
+    serve_worker_metrics,
+)
 from bxb.core.settings import Settings
 from bxb.models import BillableMetric
 from bxb.webhooks.outbox import dispatch, emit
@@ -86,9 +91,13 @@ async def test_finalizing_and_a_good_card_count_once_per_invoice(
     grew = moved(before)
     assert (grew["finalized"], grew["paid"]) == (1, 1)
     # The API's /metrics serves them (API and worker in one process, as `bxb up`).
+    MRR_GAUGE.forget()  # figures cached by an earlier scrape are not this test's
     text = (await stack.get("/metrics")).text
     assert "bxb_invoices_finalized_total " in text
     assert 'bxb_payments_attempts_total{status="succeeded"}' in text
+    # The MRR gauge, computed at the scrape: the $10 monthly plan.
+    org = tenant_a.organization_id
+    assert f'bxb_mrr_amount_cents{{currency="USD",organization_id="{org}"}} 1000.0' in text
 
 
 async def test_each_declined_attempt_counts_as_failed(
