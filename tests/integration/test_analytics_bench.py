@@ -25,7 +25,7 @@ def test_a_tiny_run_seeds_the_ledger_and_reports_every_endpoint(tmp_path: Path) 
             sys.executable,
             str(ROOT / "bench" / "analytics.py"),
             *("--customers", "41", "--invoices", "400", "--requests", "3", "--warmup", "1"),
-            *("--results-dir", str(tmp_path), "--explain-ms", "0"),
+            *("--results-dir", str(tmp_path), "--no-explain"),
         ],
         capture_output=True,
         text=True,
