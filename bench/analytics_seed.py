@@ -160,7 +160,7 @@ async def seed(
         last,
     )
     seconds = time.perf_counter() - started
-    await conn.execute("ANALYZE")
+    await conn.execute("VACUUM (ANALYZE)")  # as autovacuum leaves a table at rest
     rows = {}
     for table in (
         "customers",
@@ -209,7 +209,7 @@ async def seed_missing_movements(
             await conn.execute(CUSTOMERS, lo, hi, *_shape(sizes))
             await _movements(inserter, args)
     progress("seeded the MRR movements")
-    await conn.execute("ANALYZE mrr_movements")
+    await conn.execute("VACUUM (ANALYZE) mrr_movements")
     rows = {"mrr_movements": await conn.fetchval("SELECT count(*) FROM mrr_movements")}
     if await inserter.required("subscription_trials") is not None:
         rows["subscription_trials"] = await conn.fetchval(
