@@ -8,6 +8,7 @@ process's (API and worker run in it, as in `bxb up`), read before and after each
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -29,10 +30,12 @@ from bxb.core.metrics import (
 from bxb.core.settings import Settings
 from bxb.models import BillableMetric
 from bxb.webhooks.outbox import dispatch, emit
+from bxb.worker import run_worker
 from bxb.workflows.webhook_delivery import DeliveryAttempt, DeliveryPolicy
 from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.billing import Billing, attempt_statuses, invoices_of
+from tests.support.ports import free_port
 from tests.support.stripe_cards import DECLINING_CARD, GOOD_CARD
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -223,6 +226,33 @@ async def test_counts_wait_for_the_commit_and_a_rollback_drops_them(
         count_on_commit(session, INVOICES_FINALIZED, amount=2)
         assert moved(before) == {}  # not committed yet
     assert moved(before) == {"finalized": 2}
+
+
+async def test_bxb_worker_serves_metrics_on_its_port_until_it_stops(
+    temporal_settings: Settings,
+) -> None:
+    port = free_port()
+    settings = temporal_settings.model_copy(update={"worker_metrics_port": port})
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_worker(settings, stop))
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    answer = await http.get(url)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the worker's metrics port never answered")
+            assert "bxb_payments_attempts_total" in answer.text
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 30)
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(url)
 
 
 async def test_the_worker_serves_its_own_metrics_on_a_port() -> None:
