@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -28,7 +29,7 @@ from bxb.core.metrics import (
     serve_worker_metrics,
 )
 from bxb.core.settings import Settings
-from bxb.models import BillableMetric
+from bxb.models import BillableMetric, Payment
 from bxb.webhooks.outbox import dispatch, emit
 from bxb.worker import run_worker
 from bxb.workflows.webhook_delivery import DeliveryAttempt, DeliveryPolicy
@@ -37,9 +38,13 @@ from tests.support.auth import Tenant
 from tests.support.billing import Billing, attempt_statuses, invoices_of
 from tests.support.ports import free_port
 from tests.support.stripe_cards import DECLINING_CARD, GOOD_CARD
+from tests.support.stripe_events import event, signature
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.slow
+
+# localstripe asks for 3-D Secure on this card: the PaymentIntent waits (requires_action).
+AUTHENTICATION_CARD = "4000002500003155"
 
 FAST = DeliveryPolicy(
     initial_interval_seconds=0.05,
@@ -119,6 +124,38 @@ async def test_each_declined_attempt_counts_as_failed(
     grew = moved(before)
     assert (grew["finalized"], grew["declined"]) == (1, 2)
     assert "paid" not in grew
+
+
+async def test_an_attempt_waiting_on_stripe_counts_once_when_its_webhook_settles_it(
+    stack: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: WebhookReceiver,
+    localstripe_url: str,
+) -> None:
+    billing = Billing(stack, tenant_a, localstripe_url)
+    before = figures()
+    await billing.setup(receiver, AUTHENTICATION_CARD)
+    [invoice] = await invoices_of(sessions)
+    assert await attempt_statuses(sessions, invoice.id) == ["processing"]
+    assert "paid" not in moved(before)  # waiting on Stripe: no outcome yet
+    async with sessions() as session:
+        intent_id = await session.scalar(
+            select(Payment.provider_payment_id).where(Payment.invoice_id == invoice.id)
+        )
+    assert intent_id is not None
+    intent = {"id": intent_id, "amount": 1000, "amount_received": 1000, "currency": "usd"}
+    body = event("payment_intent.succeeded", intent | {"status": "succeeded"})
+    for _ in range(2):  # Stripe delivers at least once
+        answer = await stack.post(
+            f"/api/v1/webhooks/stripe/{tenant_a.organization_id}",
+            content=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature(body)},
+        )
+        assert answer.status_code == 200, answer.text
+    assert await attempt_statuses(sessions, invoice.id) == ["succeeded"]
+    grew = moved(before)
+    assert (grew["finalized"], grew["paid"]) == (1, 1)
 
 
 @pytest.fixture
