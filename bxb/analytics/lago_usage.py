@@ -16,8 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.revenue_periods import add_months, cents, month_start
@@ -154,63 +155,87 @@ async def _from_rollup(
 async def _from_fees(
     session: AsyncSession, organization_id: uuid.UUID, filters: UsageFilters
 ) -> list[DayRow]:
-    """The same sums from the fees themselves, for filters the rollup does not keep."""
-    created_day = func.date(func.timezone("UTC", Fee.created_at))
-    day = func.coalesce(Invoice.issuing_date, created_day).label("day")
-    query = (
-        select(
-            day,
-            Fee.amount_currency,
-            BillableMetric.code,
-            func.sum(Fee.amount_cents - Fee.precise_coupons_amount_cents),
-            func.sum(Fee.units),
-        )
-        .join(Charge, Charge.id == Fee.charge_id)
-        .join(BillableMetric, BillableMetric.id == Charge.billable_metric_id)
-        .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
-        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
-        .join(
-            Customer,
-            Customer.id == func.coalesce(Invoice.customer_id, Subscription.customer_id),
-        )
-        .where(
-            Fee.organization_id == organization_id,
-            Fee.fee_type == "charge",
-            or_(
-                and_(
-                    Invoice.status == "finalized",
-                    Invoice.issuing_date >= filters.from_date,
-                    Invoice.issuing_date <= filters.to_date,
-                ),
-                and_(
-                    Fee.invoice_id.is_(None),
-                    Fee.pay_in_advance.is_(True),
-                    created_day >= filters.from_date,
-                    created_day <= filters.to_date,
-                ),
-            ),
-        )
-        .group_by(day, Fee.amount_currency, BillableMetric.code)
-    )
-    if filters.currency is not None:
-        query = query.where(Fee.amount_currency == filters.currency)
+    """The same sums from the fees of the customers (or subscription) asked for: their
+    finalized invoices' charge fees, and their instant fees on no invoice."""
+    customers = select(Customer.id).where(Customer.organization_id == organization_id)
     if filters.customer_type is not None:
-        query = query.where(Customer.customer_type == filters.customer_type)
+        customers = customers.where(Customer.customer_type == filters.customer_type)
     if filters.external_customer_id is not None:
-        query = query.where(
+        customers = customers.where(
             Customer.external_id == filters.external_customer_id, Customer.deleted_at.is_(None)
         )
     if filters.customer_country is not None:
-        query = query.where(Customer.country == filters.customer_country)
+        customers = customers.where(Customer.country == filters.customer_country)
+    subscriptions = select(Subscription.id).where(
+        Subscription.organization_id == organization_id,
+        Subscription.external_id == filters.external_subscription_id,
+    )
     if filters.external_subscription_id is not None:
-        query = query.where(Subscription.external_id == filters.external_subscription_id)
-    if filters.is_billable_metric_recurring is not None:
-        query = query.where(BillableMetric.recurring.is_(filters.is_billable_metric_recurring))
-    if filters.billable_metric_code is not None:
-        query = query.where(BillableMetric.code == filters.billable_metric_code)
-    if filters.plan_code is not None:
-        query = query.join(Plan, Plan.id == Charge.plan_id).where(Plan.code == filters.plan_code)
-    return [
-        (on_day, code, metric, Decimal(amount), units)
-        for on_day, code, metric, amount, units in (await session.execute(query)).all()
-    ]
+        customers = customers.where(
+            Customer.id.in_(
+                select(Subscription.customer_id).where(
+                    Subscription.organization_id == organization_id,
+                    Subscription.external_id == filters.external_subscription_id,
+                )
+            )
+        )
+
+    def narrowed(query: Any) -> Any:  # a Select of any columns
+        query = query.join(Charge, Charge.id == Fee.charge_id).join(
+            BillableMetric, BillableMetric.id == Charge.billable_metric_id
+        )
+        if filters.external_subscription_id is not None:
+            query = query.where(Fee.subscription_id.in_(subscriptions))
+        if filters.currency is not None:
+            query = query.where(Fee.amount_currency == filters.currency)
+        if filters.is_billable_metric_recurring is not None:
+            query = query.where(BillableMetric.recurring.is_(filters.is_billable_metric_recurring))
+        if filters.billable_metric_code is not None:
+            query = query.where(BillableMetric.code == filters.billable_metric_code)
+        if filters.plan_code is not None:
+            query = query.join(Plan, Plan.id == Charge.plan_id).where(
+                Plan.code == filters.plan_code
+            )
+        return query
+
+    amount = func.sum(Fee.amount_cents - Fee.precise_coupons_amount_cents)
+    invoiced = narrowed(
+        select(
+            Invoice.issuing_date,
+            Fee.amount_currency,
+            BillableMetric.code,
+            amount,
+            func.sum(Fee.units),
+        )
+        .select_from(Invoice)
+        .join(Fee, Fee.invoice_id == Invoice.id)
+        .where(
+            Invoice.organization_id == organization_id,
+            Invoice.customer_id.in_(customers),
+            Invoice.status == "finalized",
+            Invoice.issuing_date >= filters.from_date,
+            Invoice.issuing_date <= filters.to_date,
+            Fee.fee_type == "charge",
+        )
+    ).group_by(Invoice.issuing_date, Fee.amount_currency, BillableMetric.code)
+    created_day = func.date(func.timezone("UTC", Fee.created_at))
+    instant = narrowed(
+        select(created_day, Fee.amount_currency, BillableMetric.code, amount, func.sum(Fee.units))
+        .select_from(Fee)
+        .join(Subscription, Subscription.id == Fee.subscription_id)
+        .where(
+            Fee.organization_id == organization_id,
+            text("fees.invoice_id IS NULL AND fees.pay_in_advance"),  # a partial index's
+            Subscription.customer_id.in_(customers),
+            Fee.fee_type == "charge",
+            created_day >= filters.from_date,
+            created_day <= filters.to_date,
+        )
+    ).group_by(created_day, Fee.amount_currency, BillableMetric.code)
+    rows: list[DayRow] = []
+    for query in (invoiced, instant):
+        rows += [
+            (on_day, code, metric, Decimal(total), units)
+            for on_day, code, metric, total, units in (await session.execute(query)).all()
+        ]
+    return rows

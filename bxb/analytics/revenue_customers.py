@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.revenue_periods import cents
@@ -55,6 +55,9 @@ async def top_customers(
 ) -> list[CustomerRevenue]:
     """Customers with the most revenue (fees before taxes, after coupons, less credit
     notes) over the months from first_month to last_month, largest first."""
+    # Every customer of the window is summed before the top ones are known: room enough
+    # to hash them in memory rather than sort them on disk.
+    await session.execute(text("SET LOCAL work_mem = '32MB'"))
     m = RevenueCustomerMonthly
     total = func.sum(m.amount_cents).label("total")
     ranked = (

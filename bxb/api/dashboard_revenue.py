@@ -39,11 +39,14 @@ CurrencyParam = Annotated[
 ]
 
 
-def month_window(from_date: str | None, to_date: str | None) -> tuple[date, date]:
-    """The months holding from_date and to_date; by default the last 12, this one included."""
+def month_window(
+    from_date: str | None, to_date: str | None, default_months: int = DEFAULT_MONTHS
+) -> tuple[date, date]:
+    """The months holding from_date and to_date; by default the last `default_months`
+    months, this one included."""
     last = month_start(parse_date("to_date", to_date) or utc_today())
     given = parse_date("from_date", from_date)
-    first = month_start(given) if given else add_months(last, -(DEFAULT_MONTHS - 1))
+    first = month_start(given) if given else add_months(last, -(default_months - 1))
     if first > last:
         raise validation_error({"from_date": ["must_be_before_to_date"]})
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
@@ -140,8 +143,9 @@ async def top_customers(
     to_date: DateParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
 ) -> dict[str, Any]:
-    """Customers with the most revenue (net of credit notes) over the months."""
-    first, last = month_window(from_date, to_date)
+    """Customers with the most revenue (net of credit notes) over the months; by default
+    this month."""
+    first, last = month_window(from_date, to_date, default_months=1)
     entries = []
     for code in await _currencies(session, org.id, currency):
         rows = await revenue_customers.top_customers(session, org.id, code, first, last, limit)

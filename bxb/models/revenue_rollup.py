@@ -101,10 +101,13 @@ class RevenueOutstandingDaily(Base):
 
 
 # Indexes of the analytics read paths on the ledger's own tables (migration 0010a).
+# Lago's overdue balance lists every overdue invoice's id: read from this index alone.
 Index(
     "ix_invoices_org_payment_overdue",
     Invoice.organization_id,
+    Invoice.currency,
     Invoice.payment_due_date,
+    postgresql_include=["id", "total_amount_cents", "total_paid_amount_cents"],
     postgresql_where=text("payment_overdue AND status = 'finalized'"),
 )
 Index(

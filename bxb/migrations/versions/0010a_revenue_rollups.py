@@ -80,7 +80,9 @@ CREATE TABLE revenue_outstanding_daily (
     amount_cents bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (organization_id, currency, due_date)
 );
-CREATE INDEX ix_invoices_org_payment_overdue ON invoices (organization_id, payment_due_date)
+CREATE INDEX ix_invoices_org_payment_overdue
+    ON invoices (organization_id, currency, payment_due_date)
+    INCLUDE (id, total_amount_cents, total_paid_amount_cents)
     WHERE payment_overdue AND status = 'finalized';
 CREATE INDEX ix_fees_org_charge_from ON fees (organization_id, from_datetime)
     WHERE fee_type = 'charge';
@@ -281,13 +283,13 @@ BEGIN
     ) THEN
         RETURN NULL;
     END IF;
-    FOR f IN SELECT * FROM fees WHERE invoice_id = OLD.id LOOP
+    FOR f IN SELECT * FROM fees WHERE invoice_id = OLD.id ORDER BY id LOOP
         PERFORM revenue_fee_apply(f, OLD, -1);
         IF TG_OP = 'UPDATE' THEN
             PERFORM revenue_fee_apply(f, NEW, 1);
         END IF;
     END LOOP;
-    FOR cn IN SELECT * FROM credit_notes WHERE invoice_id = OLD.id LOOP
+    FOR cn IN SELECT * FROM credit_notes WHERE invoice_id = OLD.id ORDER BY id LOOP
         PERFORM revenue_credit_note_apply(cn, OLD, -1);
         IF TG_OP = 'UPDATE' THEN
             PERFORM revenue_credit_note_apply(cn, NEW, 1);
