@@ -1,8 +1,9 @@
 """Monthly MRR figures per currency from the recorded movements (bxb.ledger.mrr_movements).
 
-Two grouped index-only scans: the balance before the first month (starting MRR and
-paying customers) and each month's counts and sums per kind. Every other figure (churn,
-retention, ARPA, LTV) is arithmetic on these (movements_figures.py).
+Read from their monthly rollup (mrr_monthly_totals, exact: written with each movement):
+the balance before the first month (starting MRR and paying customers) and each month's
+counts and sums per kind, a few dozen rows whatever the number of subscriptions. Every
+other figure (churn, retention, ARPA, LTV) is arithmetic on these (movements_figures.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, DateTime, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import SQLCoreOperations
 
 from bxb.analytics.mrr_months import add_months, months
-from bxb.models import MrrMovement
+from bxb.models import MrrMonthlyTotal
 
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 
@@ -77,10 +77,6 @@ class MonthMovements:
             self.reactivated_customers += count
 
 
-def _month_of(column: SQLCoreOperations[datetime]) -> ColumnElement[datetime]:
-    return func.date_trunc("month", column, "UTC", type_=DateTime(timezone=True))
-
-
 async def monthly_movements(
     session: AsyncSession,
     organization_id: uuid.UUID,
@@ -91,20 +87,19 @@ async def monthly_movements(
     """Per currency (all the organization's, or `currency` alone), one entry per month
     from `first` to `last` (month starts, both included), zero-filled."""
     end = add_months(last, 1)
-    scope = [MrrMovement.organization_id == organization_id]
+    total = MrrMonthlyTotal
+    scope = [total.organization_id == organization_id]
     if currency is not None:
-        scope.append(MrrMovement.currency == currency)
-    count, total = func.count(), func.sum(MrrMovement.delta_cents)
+        scope.append(total.currency == currency)
     before = await session.execute(
-        select(MrrMovement.currency, MrrMovement.kind, count, total)
-        .where(*scope, MrrMovement.occurred_at < first)
-        .group_by(MrrMovement.currency, MrrMovement.kind)
+        select(total.currency, total.kind, func.sum(total.movements), func.sum(total.delta_cents))
+        .where(*scope, total.month < first)
+        .group_by(total.currency, total.kind)
     )
-    month = _month_of(MrrMovement.occurred_at)
     within = await session.execute(
-        select(MrrMovement.currency, month, MrrMovement.kind, count, total)
-        .where(*scope, MrrMovement.occurred_at >= first, MrrMovement.occurred_at < end)
-        .group_by(MrrMovement.currency, month, MrrMovement.kind)
+        select(total.currency, total.month, total.kind, total.movements, total.delta_cents).where(
+            *scope, total.month >= first, total.month < end
+        )
     )
     opening: dict[str, MonthMovements] = {}
     for cur, kind, n, delta in before.all():

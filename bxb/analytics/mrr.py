@@ -2,8 +2,7 @@
 
 MRR is the sum of the recorded movements' deltas (each subscription's MRR starts at 0, so
 the deltas of its movements add up to its MRR now); the sum up to an instant is the MRR
-at that instant. One index-only scan per organization and currency
-(ix_mrr_movements_org_currency_occurred).
+at that instant. Read from the movements' monthly rollup (mrr_monthly_totals).
 """
 
 from __future__ import annotations
@@ -13,7 +12,9 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.models import Customer, MrrMovement, Subscription, SubscriptionTrial
+from bxb.models import Customer, MrrMonthlyTotal, Subscription, SubscriptionTrial
+
+KINDS_JOINING = ("new", "reactivation")
 
 
 async def current_mrr_by_currency(
@@ -21,10 +22,10 @@ async def current_mrr_by_currency(
 ) -> dict[str, int]:
     """MRR now, in cents, per currency the organization has ever had MRR in."""
     rows = await session.execute(
-        select(MrrMovement.currency, func.sum(MrrMovement.delta_cents))
-        .where(MrrMovement.organization_id == organization_id)
-        .group_by(MrrMovement.currency)
-        .order_by(MrrMovement.currency)
+        select(MrrMonthlyTotal.currency, func.sum(MrrMonthlyTotal.delta_cents))
+        .where(MrrMonthlyTotal.organization_id == organization_id)
+        .group_by(MrrMonthlyTotal.currency)
+        .order_by(MrrMonthlyTotal.currency)
     )
     return {currency: int(total) for currency, total in rows.all()}
 
@@ -73,13 +74,14 @@ async def customer_counts(session: AsyncSession, organization_id: uuid.UUID) -> 
     )
     # A customer's MRR in a currency rises from zero only by `new` or `reactivation` and
     # falls to zero only by `churn`: paying customers = those counts' balance.
-    joined = func.count().filter(MrrMovement.kind.in_(("new", "reactivation")))
-    left = func.count().filter(MrrMovement.kind == "churn")
+    rollup = MrrMonthlyTotal
+    joined = func.coalesce(func.sum(rollup.movements).filter(rollup.kind.in_(KINDS_JOINING)), 0)
+    left = func.coalesce(func.sum(rollup.movements).filter(rollup.kind == "churn"), 0)
     rows = await session.execute(
-        select(MrrMovement.currency, joined - left)
-        .where(MrrMovement.organization_id == organization_id)
-        .group_by(MrrMovement.currency)
-        .order_by(MrrMovement.currency)
+        select(rollup.currency, joined - left)
+        .where(rollup.organization_id == organization_id)
+        .group_by(rollup.currency)
+        .order_by(rollup.currency)
     )
     paying = {currency: int(n) for currency, n in rows.all()}
     return {"customers": int(total or 0), "paying_customers": paying}

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -64,16 +65,19 @@ async def _overlaps(session: AsyncSession, customer: Customer, coupon: Coupon) -
     return clash is not None
 
 
-@router.post("/applied_coupons")
-async def apply_coupon_to_customer(
-    body: AppliedCouponCreateBody, org: OrgDep, session: SessionDep
-) -> dict[str, Any]:
-    data = body.applied_coupon
-    # Locking the customer serializes applications, so the reuse check holds.
-    customer = await find_customer(session, org.id, data.external_customer_id, for_update=True)
+async def apply_coupon_code(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    customer: Customer,
+    coupon_code: str,
+    overrides: Callable[[str], dict[str, Any]] | None = None,
+) -> AppliedCoupon:
+    """Apply the organization's coupon `coupon_code` to a customer locked by the caller
+    (the API's and the portal's one path); `overrides` gives the terms that replace the
+    coupon's for its type. Flushed, not committed; raises Lago's errors."""
     coupon = await session.scalar(
         select(Coupon).where(
-            live_coupons(org.id), Coupon.code == data.coupon_code, Coupon.status == "active"
+            live_coupons(organization_id), Coupon.code == coupon_code, Coupon.status == "active"
         )
     )
     if coupon is None:
@@ -95,7 +99,7 @@ async def apply_coupon_to_customer(
             coupon_terms(coupon_values(coupon)),
             applied_coupon_id=str(applied_id),
             at=now,
-            overrides=data.overrides(coupon.coupon_type),
+            overrides=overrides(coupon.coupon_type) if overrides else None,
         )
     except CouponError as error:
         raise validation_error(error.errors) from None
@@ -106,7 +110,7 @@ async def apply_coupon_to_customer(
             raise validation_error({"currency": ["currencies_does_not_match"]})
     applied = AppliedCoupon(
         id=applied_id,
-        organization_id=org.id,
+        organization_id=organization_id,
         coupon=coupon,
         customer_id=customer.id,
         status="active",
@@ -120,6 +124,18 @@ async def apply_coupon_to_customer(
         created_at=now,
     )
     session.add(applied)
+    await session.flush()
+    return applied
+
+
+@router.post("/applied_coupons")
+async def apply_coupon_to_customer(
+    body: AppliedCouponCreateBody, org: OrgDep, session: SessionDep
+) -> dict[str, Any]:
+    data = body.applied_coupon
+    # Locking the customer serializes applications, so the reuse check holds.
+    customer = await find_customer(session, org.id, data.external_customer_id, for_update=True)
+    applied = await apply_coupon_code(session, org.id, customer, data.coupon_code, data.overrides)
     await session.commit()
     return {"applied_coupon": applied_coupon_object(applied, customer.external_id)}
 

@@ -9,7 +9,7 @@ LTV, trial conversion, per currency and month.
     GET /dashboard/trials           trials started, converted, conversion rate
 
 Query: `currency` (one currency; else one entry per currency the organization has),
-`from_date` and `to_date` (ISO dates; their months are the first and last buckets; by
+`from_date` and `to_date` (ISO dates or YYYY-MM; their months are the first and last; by
 default the 12 months ending this month; at most 120 months). Buckets are Lago's: `month`
 is the first day of the month at 00:00 UTC; every month of the range is present. Money in
 integer cents, rates as decimal strings (null when the month starts with nothing).
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from bxb.analytics.movements import MonthMovements, monthly_movements
 from bxb.analytics.movements_figures import arpa, churn, movements, mrr_series, retention
@@ -31,18 +31,43 @@ from bxb.analytics.mrr_months import month_range
 from bxb.analytics.mrr_trials import trial_conversion
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import validation_error
+from bxb.api.schemas.dashboard_mrr import (
+    ArpaOut,
+    ChurnOut,
+    MovementsOut,
+    MrrOut,
+    RetentionOut,
+    TrialsOut,
+)
 from bxb.billing.money import is_known_currency
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
+
+CurrencyQuery = Annotated[
+    str | None, Query(description="One currency (ISO 4217); default: every currency")
+]
+FromQuery = Annotated[
+    str | None,
+    Query(description="ISO date or YYYY-MM: the first month (default: 11 months before to)"),
+]
+ToQuery = Annotated[
+    str | None, Query(description="ISO date or YYYY-MM: the last month (default: this month)")
+]
+# Dates outside these years are refused (the month after the last must exist).
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 
 def _date(name: str, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        # A date (its month), or a month alone: 2026-03-15, 2026-03.
+        day = date.fromisoformat(value[:10] if len(value) != 7 else f"{value}-01")
     except ValueError:
         raise validation_error({name: ["invalid_date"]}) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise validation_error({name: ["invalid_date"]})
+    return day
 
 
 def _query(
@@ -71,13 +96,15 @@ async def _per_currency(
     return [{"currency": c, "months": figure(months)} for c, months in series.items()]
 
 
-@router.get("/mrr", summary="MRR and ARR per currency, now and at each month's end")
+@router.get(
+    "/mrr", response_model=MrrOut, summary="MRR and ARR per currency, now and at each month's end"
+)
 async def get_mrr(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, mrr_series)
     now = await current_mrr_by_currency(session, org.id)
@@ -87,59 +114,67 @@ async def get_mrr(
     return {"mrr": entries}
 
 
-@router.get("/mrr/movements", summary="MRR movements per currency and month")
+@router.get(
+    "/mrr/movements", response_model=MovementsOut, summary="MRR movements per currency and month"
+)
 async def get_mrr_movements(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, movements)
     return {"mrr_movements": entries}
 
 
-@router.get("/churn", summary="Logo and revenue churn rates per currency and month")
+@router.get(
+    "/churn", response_model=ChurnOut, summary="Logo and revenue churn rates per currency and month"
+)
 async def get_churn(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     return {"churn": await _per_currency(session, org, currency, from_date, to_date, churn)}
 
 
-@router.get("/retention", summary="Net revenue retention per currency and month")
+@router.get(
+    "/retention",
+    response_model=RetentionOut,
+    summary="Net revenue retention per currency and month",
+)
 async def get_retention(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     entries = await _per_currency(session, org, currency, from_date, to_date, retention)
     return {"retention": entries}
 
 
-@router.get("/arpa", summary="ARPA and LTV per currency and month")
+@router.get("/arpa", response_model=ArpaOut, summary="ARPA and LTV per currency and month")
 async def get_arpa(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     return {"arpa": await _per_currency(session, org, currency, from_date, to_date, arpa)}
 
 
-@router.get("/trials", summary="Trial conversion per currency and month")
+@router.get("/trials", response_model=TrialsOut, summary="Trial conversion per currency and month")
 async def get_trials(
     session: SessionDep,
     org: OrgDep,
-    currency: str | None = None,
-    from_date: str | None = None,
-    to_date: str | None = None,
+    currency: CurrencyQuery = None,
+    from_date: FromQuery = None,
+    to_date: ToQuery = None,
 ) -> dict[str, Any]:
     cur, first, last = _query(currency, from_date, to_date)
     series = await trial_conversion(session, org.id, first, last, cur)

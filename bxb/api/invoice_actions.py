@@ -28,7 +28,7 @@ from bxb.core.invoice_collection import (
 )
 from bxb.core.workflow_calls import WorkflowRequestError
 from bxb.lago_objects.invoices import invoice_object
-from bxb.ledger import alert_triggers, credit_notes, notifications, wallets
+from bxb.ledger import alert_triggers, coupons, credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook
 from bxb.ledger.finalizing import refresh_draft
 from bxb.ledger.invoicing import Invoicing
@@ -119,6 +119,7 @@ async def void_invoice(
     # What it consumed goes back (credit-note balances, wallet credits); what was paid
     # becomes a credit note.
     await credit_notes.release_applied_credits(session, invoice, now)
+    await coupons.recredit_voided_invoice(session, invoice, now)
     await wallets.recredit_voided_invoice(session, invoice, now)
     webhooks = await alert_triggers.check_customer_wallet(session, invoice.customer_id, now)
     webhooks += await notifications.invoice_event(session, invoice, "invoice.voided")

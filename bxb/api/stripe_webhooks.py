@@ -6,9 +6,10 @@ the stripe SDK. Unsigned, wrongly signed or stale (older than 5 minutes) request
 400 in Lago's error shape and change nothing.
 
 payment_intent.succeeded / payment_intent.payment_failed settle the matching payment of
-that organization and its invoice. Replays are harmless (a final payment does not move),
-and events about other objects or unknown PaymentIntents are acknowledged and ignored,
-so that Stripe stops resending them.
+that organization and its invoice; a succeeded PaymentIntent of an invoice's payment page
+(`POST /invoices/{id}/payment_url`) is recorded on that invoice (payments.checkout_settle).
+Replays are harmless (a final payment does not move), and events about other objects or
+unknown PaymentIntents are acknowledged and ignored, so that Stripe stops resending them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bxb.core.invoice_collection import PaymentNoticeStatus
 from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Organization, Payment
 from bxb.models.base import utcnow
+from bxb.payments.checkout_settle import record_checkout_payment
 from bxb.payments.settle import apply_result
 from bxb.payments.stripe_provider import intent_result
 
@@ -82,7 +84,13 @@ async def stripe_webhook(
         )
     )
     if payment_id is None:
-        return {"received": True}  # not ours (another system on the same Stripe account)
+        # A payment page of POST /invoices/{id}/payment_url, else not ours (another
+        # system on the same Stripe account).
+        recorded = await record_checkout_payment(session, org_id, intent, utcnow())
+        if recorded is not None:
+            await session.commit()
+            await tell_collector(temporal, session, recorded[0], "succeeded", recorded[1])
+        return {"received": True}
     notice, invoice_id, webhooks = await _settle(session, payment_id, intent)
     await session.commit()
     if notice is not None:

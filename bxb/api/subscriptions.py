@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 
@@ -21,23 +21,18 @@ from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
 from bxb.api.schemas.bounds import AwareInstant, column_length, fits
-from bxb.billing.pauses import outside_pauses
-from bxb.billing.periods import local_day
-from bxb.billing.subscription_fees import zone
-from bxb.billing.usage import compute_customer_usage
 from bxb.core.subscriptions import (
     WorkflowRequestError,
+    change_plan,
     initial_state,
     live_rows,
     plan_snapshot,
-    query_view,
     send_update,
     start_subscription,
 )
-from bxb.core.tax_book import TaxBook
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
-from bxb.workflows.state import ChangePlanRequest, CreateRequest, TerminateRequest, UpdateRequest
+from bxb.workflows.state import CreateRequest, TerminateRequest, UpdateRequest
 from bxb.workflows.subscription import workflow_id
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
@@ -151,8 +146,7 @@ async def create_subscription(
             if current.external_customer_id != customer.external_id:
                 raise validation_error({"external_id": ["value_already_exist"]})
             if current.plan_code != plan.code:
-                change = ChangePlanRequest(plan=snapshot, new_lago_id=uuid.uuid4(), name=data.name)
-                await send_update(client, current.workflow_id, "change_plan", change, wait=wait)
+                await change_plan(client, current, plan, name=data.name, wait=wait)
         else:
             now, clock_time = await _now_for(session, customer)
             state = initial_state(
@@ -263,52 +257,3 @@ async def terminate_subscription(
     terminated = await session.get(Subscription, rows[0].id, populate_existing=True)
     assert terminated is not None
     return {"subscription": subscription_object(terminated)}
-
-
-@router.get("/customers/{external_customer_id}/current_usage")
-async def current_usage(
-    external_customer_id: str,
-    request: Request,
-    org: OrgDep,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    external_subscription_id: str,
-) -> dict[str, Any]:
-    """Usage of the subscription's current period so far, priced with its pinned plan."""
-    customer = await find_customer(session, org.id, external_customer_id)
-    rows = [
-        row
-        for row in await live_rows(session, org.id, external_subscription_id)
-        if row.customer_id == customer.id and row.status in ("active", "paused")
-    ]
-    if not rows:
-        raise not_found("subscription")
-    client = await temporal.client()
-    view = await query_view(client, rows[0].workflow_id, wait=settings.workflow_update_timeout)
-    state = view.state
-    assert state.usage_from is not None
-    assert state.period_end is not None
-    plan = state.segment.plan
-    store = request.app.state.event_pipeline.store
-    paused = [(p.start, p.end) for p in state.pauses]  # events during a pause: not billed
-    events = {
-        code: outside_pauses(
-            await store.fetch(
-                org.id, external_subscription_id, code, state.usage_from, state.period_end
-            ),
-            paused,
-        )
-        for code in {c.billable_metric.code for c in plan.charges}
-    }
-    taxes = await TaxBook.load(session, org.id, customer.id, [plan])
-    usage = compute_customer_usage(
-        [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges],
-        events,
-        state.usage_from,
-        state.period_end,
-        plan.currency,
-        taxes=taxes.for_plan(plan),
-        issuing_date=local_day(state.period_end, zone(state.timezone)),
-    )
-    return {"customer_usage": usage.to_lago_dict()}

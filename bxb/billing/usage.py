@@ -63,6 +63,8 @@ class FilterUsage:
     amount_cents: int
     taxes_amount_cents: int
     taxes: tuple[Tax, ...] = field(default=(), repr=False, compare=False)
+    # The fee before its rounding (projected usage scales it for the percentage models).
+    exact_amount_minor: Decimal = field(default=_ZERO, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -221,19 +223,24 @@ def _part(
         amount_cents=amount.amount_cents,
         taxes_amount_cents=0,  # set by _taxed, over the whole usage
         taxes=taxes,
+        exact_amount_minor=amount.exact_amount_minor,
     )
 
 
 # --- Lago's JSON -------------------------------------------------------------------------
 
 
-def _iso(moment: datetime) -> str:
+def iso_instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _units(value: Decimal) -> str:
+def units_text(value: Decimal) -> str:
     """Lago sends units as decimal strings, never in exponent notation."""
     return format(value.normalize(), "f")
+
+
+_iso = iso_instant
+_units = units_text
 
 
 def _filter_usage_dict(part: FilterUsage) -> dict[str, Any]:

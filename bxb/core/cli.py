@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     org.add_parser("list", help="list organizations and their key prefixes")
     revoke = org.add_parser("revoke-key", help="revoke an API key by its prefix")
     revoke.add_argument("prefix", help="the key's first 12 characters, as `org list` shows")
+    rotate = org.add_parser(
+        "rotate-portal-secret",
+        help="retire the stored secret of customer-portal tokens (it verifies one token "
+        "lifetime more); the next portal URL is signed by a new one",
+    )
+    rotate.add_argument("organization_id", type=uuid.UUID)
     events = commands.add_parser("events", help="usage events").add_subparsers(
         dest="events_command", required=True
     )
@@ -113,6 +119,15 @@ async def _org_command(args: argparse.Namespace, session: AsyncSession) -> None:
         for org, keys in await list_organizations(session):
             live = [k.prefix + "…" for k in keys if k.revoked_at is None]
             print(f"{org.id}  {org.name}  keys: {', '.join(live) or '-'}")
+    elif args.org_command == "rotate-portal-secret":
+        from bxb.models.base import utcnow
+        from bxb.portal.secrets import rotate_stored_secret
+
+        if await session.get(Organization, args.organization_id) is None:
+            print(f"no organization {args.organization_id}", file=sys.stderr)
+            raise SystemExit(1)
+        await rotate_stored_secret(session, args.organization_id, utcnow())
+        print(f"portal secret of {args.organization_id} rotated")
     else:
         revoked = await revoke_api_key(session, args.prefix)
         print(f"revoked {revoked} key(s)")

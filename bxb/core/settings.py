@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str | None = Field(
         default=None, validation_alias=_env("STRIPE_WEBHOOK_SECRET")
     )
+    # Where Stripe's hosted checkout pages send the payer back (Lago's success_redirect_url).
+    stripe_success_url: str = Field(
+        default="https://stripe.com/", validation_alias=_env("STRIPE_SUCCESS_URL")
+    )
 
     # HTTP API.
     api_host: str = Field(default="127.0.0.1", validation_alias=_env("BXB_API_HOST"))
@@ -105,6 +109,22 @@ class Settings(BaseSettings):
         default=5.0, ge=0, validation_alias=_env("BXB_USAGE_INTEREST_TTL_SECONDS")
     )
 
+    # Customer portal (issue 11). BXB_PUBLIC_URL is where customers reach bxb (the base of
+    # portal URLs; unset → http://{api_host}:{api_port}). BXB_PORTAL_SECRET signs portal
+    # tokens (unset → a secret per organization stored in the database, shared by every API
+    # process); on rotation the old one goes to BXB_PORTAL_PREVIOUS_SECRETS (comma-separated)
+    # and still verifies tokens until it is removed (keep it one token lifetime).
+    public_url: str | None = Field(default=None, validation_alias=_env("BXB_PUBLIC_URL"))
+    portal_secret: str | None = Field(
+        default=None, min_length=32, validation_alias=_env("BXB_PORTAL_SECRET")
+    )
+    portal_previous_secrets: str | None = Field(
+        default=None, validation_alias=_env("BXB_PORTAL_PREVIOUS_SECRETS")
+    )
+    portal_token_ttl_seconds: int = Field(
+        default=3600, gt=0, validation_alias=_env("BXB_PORTAL_TOKEN_TTL_SECONDS")
+    )
+
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
@@ -119,6 +139,10 @@ class Settings(BaseSettings):
         if self.database_url is None:
             return f"postgresql+asyncpg://postgres@127.0.0.1:{self.embedded_postgres_port}/bxb"
         return normalize_database_url(self.database_url)
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def resolved_temporal_address(self) -> str:

@@ -34,6 +34,7 @@ from bxb.workflows import search_attributes
 from bxb.workflows.state import (
     AdvanceRequest,
     BillableMetricSnapshot,
+    ChangePlanRequest,
     ChargeFilterSnapshot,
     ChargeSnapshot,
     CreateRequest,
@@ -43,6 +44,7 @@ from bxb.workflows.state import (
     Status,
     SubscriptionState,
     SubscriptionView,
+    UpdateRequest,
     UsageThresholdSnapshot,
 )
 from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
@@ -56,6 +58,8 @@ ADVANCE_CONCURRENCY = 256
 __all__ = [
     "WorkflowRequestError",
     "advance_workflows",
+    "change_plan",
+    "end_at",
     "initial_state",
     "live_rows",
     "plan_snapshot",
@@ -284,3 +288,21 @@ async def advance_workflows(
     if unreachable:
         raise unreachable[0]
     return {wf_id: failure for wf_id, failure in results if failure is not None}
+
+
+async def change_plan(
+    client: Client, row: Subscription, plan: Plan, *, name: str | None = None, wait: float
+) -> SubscriptionView:
+    """Move a live subscription to `plan` through its workflow (an upgrade at once with a
+    prorated invoice, a downgrade at the period's end). The one path of `/api/v1` and the
+    portal."""
+    change = ChangePlanRequest(plan=plan_snapshot(plan), new_lago_id=uuid.uuid4(), name=name)
+    return await send_update(client, row.workflow_id, "change_plan", change, wait=wait)
+
+
+async def end_at(
+    client: Client, row: Subscription, ending_at: datetime, *, wait: float
+) -> SubscriptionView:
+    """Set the subscription's `ending_at` through its workflow (as `PUT /subscriptions`)."""
+    request = UpdateRequest(ending_at=ending_at)
+    return await send_update(client, row.workflow_id, "update", request, wait=wait)

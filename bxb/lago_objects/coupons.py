@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bxb.lago_objects.formats import decimal_string, iso
-from bxb.models import AppliedCoupon, Coupon
+from bxb.models import AppliedCoupon, Coupon, CouponCredit, Invoice
 
 
 def coupon_object(
@@ -60,3 +64,38 @@ def applied_coupon_object(applied: AppliedCoupon, external_customer_id: str) -> 
         # Credits appear once invoices exist.
         "credits": [],
     }
+
+
+async def coupon_credits(
+    session: AsyncSession, invoices: Sequence[Invoice]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Lago's invoice `credits` of coupon kind, per invoice id (one query per page)."""
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {invoice.id: [] for invoice in invoices}
+    if not invoices:
+        return found
+    rows = await session.execute(
+        select(CouponCredit, Coupon)
+        .join(AppliedCoupon, AppliedCoupon.id == CouponCredit.applied_coupon_id)
+        .join(Coupon, Coupon.id == AppliedCoupon.coupon_id)
+        .where(CouponCredit.invoice_id.in_(list(found)))
+        .order_by(CouponCredit.created_at, CouponCredit.id)
+    )
+    by_id = {invoice.id: invoice for invoice in invoices}
+    for credit, coupon in rows:
+        invoice = by_id[credit.invoice_id]
+        found[invoice.id].append(
+            {
+                "lago_id": str(credit.id),
+                "amount_cents": credit.amount_cents,
+                "amount_currency": credit.amount_currency,
+                "before_taxes": True,
+                "item": {
+                    "lago_item_id": str(coupon.id),
+                    "type": "coupon",
+                    "code": coupon.code,
+                    "name": coupon.name,
+                },
+                "invoice": {"lago_id": str(invoice.id), "payment_status": invoice.payment_status},
+            }
+        )
+    return found

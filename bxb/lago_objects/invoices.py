@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.lago_objects.coupons import coupon_credits
 from bxb.lago_objects.credit_notes import invoice_credits
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.fees import Refs, fee_object
@@ -98,9 +99,14 @@ async def invoice_objects(
     credits = await invoice_credits(session, invoices)
     thresholds = await applied_usage_thresholds(session, invoices)
     progressive = await progressive_credits(session, invoices)
+    coupons = await coupon_credits(session, invoices)
     objects = [_invoice_dict(invoice, refs) for invoice in invoices]
     for invoice, data in zip(invoices, objects, strict=True):
-        data["credits"] = progressive.get(invoice.id, []) + credits.get(invoice.id, [])
+        data["credits"] = (
+            coupons.get(invoice.id, [])
+            + progressive.get(invoice.id, [])
+            + credits.get(invoice.id, [])
+        )
         data["applied_usage_thresholds"] = thresholds.get(invoice.id, [])
     return objects
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing import coupons as pure_coupons
 from bxb.billing.invoice import AssembledInvoice
-from bxb.models import AppliedCoupon, BillableMetric, Plan
+from bxb.models import AppliedCoupon, BillableMetric, CouponCredit, Invoice, Plan
 
 CouponPair = tuple[AppliedCoupon, pure_coupons.AppliedCoupon]
 
@@ -68,15 +68,56 @@ def _pure_coupon(row: AppliedCoupon, codes: dict[uuid.UUID, str]) -> pure_coupon
     )
 
 
-def consume_coupons(applied: list[CouponPair], assembled: AssembledInvoice, at: datetime) -> None:
-    """Write back what a final invoice used of each coupon (remaining amount, periods)."""
-    updated = {d.applied_coupon_id: d.updated for d in assembled.coupons}
+def consume_coupons(
+    session: AsyncSession,
+    applied: list[CouponPair],
+    assembled: AssembledInvoice,
+    invoice: Invoice,
+    at: datetime,
+) -> None:
+    """Write back what a final invoice used of each coupon (remaining amount, periods),
+    and record what each took off the invoice (its coupon credit)."""
+    updated = {d.applied_coupon_id: d for d in assembled.coupons}
     for row, pure in applied:
-        after = updated.get(pure.id)
-        if after is None:
+        discount = updated.get(pure.id)
+        if discount is None:
             continue
+        after = discount.updated
         row.amount_cents_remaining = after.amount_cents_remaining
         row.frequency_duration_remaining = after.frequency_duration_remaining
         if after.status is pure_coupons.AppliedCouponStatus.TERMINATED:
             row.status = "terminated"
             row.terminated_at = row.terminated_at or at
+        session.add(
+            CouponCredit(
+                organization_id=invoice.organization_id,
+                invoice=invoice,
+                applied_coupon_id=row.id,
+                amount_cents=discount.discount_cents,
+                amount_currency=invoice.currency,
+            )
+        )
+
+
+async def recredit_voided_invoice(session: AsyncSession, invoice: Invoice, at: datetime) -> None:
+    """Give each coupon back what the voided invoice took of it (Lago's
+    AppliedCoupons::RecreditService): the amount of a once coupon, a period of a recurring
+    one, and a coupon the invoice used up is active again (unless it is a forever coupon
+    or the coupon itself was terminated)."""
+    rows = await session.execute(
+        select(CouponCredit, AppliedCoupon)
+        .join(AppliedCoupon, AppliedCoupon.id == CouponCredit.applied_coupon_id)
+        .where(CouponCredit.invoice_id == invoice.id)
+        .order_by(CouponCredit.created_at, CouponCredit.id)
+        .with_for_update(of=AppliedCoupon)
+    )
+    for credit, applied in rows:
+        if applied.frequency == "once" and applied.amount_cents_remaining is not None:
+            applied.amount_cents_remaining += credit.amount_cents
+        if applied.frequency == "recurring" and applied.frequency_duration_remaining is not None:
+            applied.frequency_duration_remaining += 1
+        reusable = applied.frequency != "forever" and applied.coupon.status != "terminated"
+        if applied.status == "terminated" and reusable:
+            applied.status = "active"
+            applied.terminated_at = None
+        applied.updated_at = at

@@ -239,7 +239,7 @@ class Invoicing:
         # What its usage fees were computed from: late events re-rate the same windows.
         invoice.usage_windows = [w.model_dump(mode="json") for w in request.usage] or None
         if final:
-            consume_coupons(applied, assembled, request.at)
+            consume_coupons(session, applied, assembled, invoice, request.at)
         return webhooks
 
 

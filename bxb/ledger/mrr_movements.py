@@ -12,18 +12,21 @@ Idempotent: a retried step finds its movement written (the MRR no longer differs
 two attempts racing write the subscription's n-th movement once (unique seq). A lock per
 customer and currency orders the movements of one customer's subscriptions, whose
 workflows run in parallel, so that the customer-level kind (new, churn, ...) is exact.
+Each movement is also added to its month's row of mrr_monthly_totals (what the dashboard
+reads), in the same transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.mrr import monthly_amount_cents, movement_kind
-from bxb.models import MrrMovement, Plan, SubscriptionTrial
+from bxb.models import MrrMonthlyTotal, MrrMovement, Plan, SubscriptionTrial
 from bxb.workflows.billing_requests import BillingRequest, SubscriptionRow
 
 ENDED = ("terminated", "canceled")
@@ -43,9 +46,8 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     after = 0
     if row.status == "active" and not trialing:
         after = monthly_amount_cents(row.plan_amount_cents, plan.interval)
-    # One customer's subscriptions run in parallel workflows: take them one at a time.
-    lock = f"mrr:{request.organization_id}:{request.customer_id}:{request.currency}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock, 0))))
+    # The subscription's own steps run one at a time (its workflow): no lock to read its
+    # last movement, and none for the steps (most) that move no MRR.
     last = (
         await session.execute(
             select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
@@ -60,6 +62,9 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     before = last.mrr_after_cents if last else 0
     if before == after:
         return
+    # One customer's subscriptions run in parallel workflows: take them one at a time.
+    lock = f"mrr:{request.organization_id}:{request.customer_id}:{request.currency}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock, 0))))
     customer = (
         await session.execute(
             select(func.coalesce(func.sum(MrrMovement.delta_cents), 0), func.count()).where(
@@ -90,9 +95,35 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
         plan_code_after=row.plan_code if after else None,
         trial_conversion=converted and before == 0,
     )
-    await session.execute(
+    written = await session.scalar(
         statement.on_conflict_do_nothing(
             index_elements=["organization_id", "external_subscription_id", "seq"]
+        ).returning(MrrMovement.id)
+    )
+    if written is not None:  # not by a racing attempt: count it in its month, once
+        await _add_to_month(session, request, kind, after - before)
+
+
+async def _add_to_month(
+    session: AsyncSession, request: BillingRequest, kind: str, delta: int
+) -> None:
+    at = request.at.astimezone(UTC)
+    statement = insert(MrrMonthlyTotal).values(
+        organization_id=request.organization_id,
+        currency=request.currency,
+        month=datetime(at.year, at.month, 1, tzinfo=UTC),
+        kind=kind,
+        movements=1,
+        delta_cents=delta,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_mrr_monthly_totals_key",
+            set_={
+                "movements": MrrMonthlyTotal.movements + 1,
+                "delta_cents": MrrMonthlyTotal.delta_cents + delta,
+                "updated_at": func.now(),
+            },
         )
     )
 
@@ -140,3 +171,21 @@ async def _track_trial(
         .values(ended_at=ended, converted_at=ended if converted else None)
     )
     return False, converted
+
+
+# The rollup of one organization rebuilt from its movements (after movements are written
+# by something other than record_mrr: a bulk import, a benchmark's seed; or to check it).
+REBUILD_MONTHLY_TOTALS = """
+DELETE FROM mrr_monthly_totals WHERE organization_id = :organization_id;
+INSERT INTO mrr_monthly_totals (id, organization_id, currency, month, kind, movements, delta_cents)
+SELECT gen_random_uuid(), organization_id, currency, date_trunc('month', occurred_at, 'UTC'),
+    kind, count(*), sum(delta_cents)
+FROM mrr_movements WHERE organization_id = :organization_id
+GROUP BY organization_id, currency, date_trunc('month', occurred_at, 'UTC'), kind
+"""
+
+
+async def rebuild_monthly_totals(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Rebuild the organization's mrr_monthly_totals from its mrr_movements."""
+    for statement in REBUILD_MONTHLY_TOTALS.split(";"):
+        await session.execute(text(statement), {"organization_id": organization_id})

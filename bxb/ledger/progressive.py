@@ -183,11 +183,20 @@ async def historical_usage_cents(
 
 
 async def invoiced_usage_cents(
-    session: AsyncSession, organization_id: uuid.UUID, external_id: str
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    external_id: str,
+    *,
+    run_of: uuid.UUID | None = None,
 ) -> int:
     """Usage billed by the subscription's invoices (every plan it had; Lago's
-    `invoiced_usage_amount_cents`: charge fees of its draft and finalized invoices)."""
-    amount = await session.scalar(
+    `invoiced_usage_amount_cents`: charge fees of its draft and finalized period invoices;
+    a progressive invoice's fees are billed again, less the deduction, by its period's).
+
+    With `run_of` (a segment's id), only the segments of that run count: a subscription
+    re-created under the same external id starts again from zero.
+    """
+    query = (
         select(func.coalesce(func.sum(Fee.amount_cents), 0))
         .join(Invoice, Invoice.id == Fee.invoice_id)
         .join(Subscription, Subscription.id == Fee.subscription_id)
@@ -199,7 +208,10 @@ async def invoiced_usage_cents(
             Invoice.status.in_(("draft", "finalized")),
         )
     )
-    return int(amount or 0)
+    if run_of is not None:
+        started = select(Subscription.subscription_at).where(Subscription.id == run_of)
+        query = query.where(Subscription.subscription_at == started.scalar_subquery())
+    return int(await session.scalar(query) or 0)
 
 
 async def reached_levels(

@@ -6,6 +6,7 @@ from bxb.models.api_key import ApiKey
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
+from bxb.models.coupon_credit import CouponCredit
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
@@ -17,10 +18,13 @@ from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
+from bxb.models.mrr_monthly_total import MrrMonthlyTotal
 from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.portal_secret import PortalSecret
+from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.revenue_rollup import (
     RevenueCustomerMonthly,
     RevenueFeeDaily,
@@ -50,6 +54,7 @@ __all__ = [
     "Charge",
     "ChargeFilter",
     "Coupon",
+    "CouponCredit",
     "CouponTarget",
     "CreditNote",
     "CreditNoteApplication",
@@ -67,10 +72,13 @@ __all__ = [
     "InvoiceSequence",
     "LateEventRerating",
     "LifetimeUsage",
+    "MrrMonthlyTotal",
     "MrrMovement",
     "Organization",
     "Payment",
     "Plan",
+    "PortalSecret",
+    "PortalTopUp",
     "Privilege",
     "RevenueCustomerMonthly",
     "RevenueFeeDaily",

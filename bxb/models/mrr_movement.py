@@ -29,14 +29,7 @@ class MrrMovement(TenantMixin, Base):
     __tablename__ = "mrr_movements"
     __table_args__ = (
         UniqueConstraint("organization_id", "external_subscription_id", "seq"),
-        # The dashboard's figures: per currency and month, by kind (index-only scans).
-        Index(
-            "ix_mrr_movements_org_currency_occurred",
-            "organization_id",
-            "currency",
-            "occurred_at",
-            postgresql_include=["kind", "delta_cents"],
-        ),
+        Index("ix_mrr_movements_org_occurred", "organization_id", "occurred_at"),
         Index("ix_mrr_movements_org_customer", "organization_id", "customer_id", "currency"),
     )
 

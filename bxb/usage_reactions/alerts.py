@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -27,7 +27,8 @@ from bxb.billing.usage import CustomerUsage, compute_customer_usage
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
 from bxb.ledger.alert_triggers import Reading, lock, read
-from bxb.models import Fee, Invoice, Subscription, UsageAlert
+from bxb.ledger.progressive import historical_usage_cents, invoiced_usage_cents
+from bxb.models import UsageAlert
 from bxb.usage_reactions.context import UsageContext
 from bxb.usage_reactions.interest import Connection, EventTest, Interest, SubscriptionKey, any_event
 from bxb.webhooks import outbox
@@ -69,30 +70,13 @@ async def current_usage(events: EventStore, context: UsageContext) -> CustomerUs
     )
 
 
-async def invoiced_usage_cents(session: AsyncSession, context: UsageContext) -> int:
-    """Charge fees of the subscription's draft and finalized invoices, all plan segments
-    (the same external id and start: a re-created subscription starts again from zero)."""
-    started = (
-        select(Subscription.subscription_at)
-        .where(Subscription.id == context.subscription_id)
-        .scalar_subquery()
-    )
-    segments = select(Subscription.id).where(
-        Subscription.organization_id == context.organization_id,
-        Subscription.external_id == context.external_id,
-        Subscription.subscription_at == started,
-    )
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Fee.amount_cents), 0))
-        .join(Invoice, Invoice.id == Fee.invoice_id)
-        .where(
-            Fee.organization_id == context.organization_id,
-            Fee.fee_type == "charge",
-            Invoice.status.in_(("draft", "finalized")),
-            Invoice.subscription_id.in_(segments),
-        )
-    )
-    return int(total or 0)
+async def lifetime_usage_cents(session: AsyncSession, context: UsageContext) -> int:
+    """The subscription's lifetime usage before the open period: historical (set through
+    the API) and invoiced, as its lifetime usage object counts them."""
+    org, external_id = context.organization_id, context.external_id
+    historical = await historical_usage_cents(session, org, external_id)
+    invoiced = await invoiced_usage_cents(session, org, external_id, run_of=context.subscription_id)
+    return historical + invoiced
 
 
 def value_of(alert: UsageAlert, usage: CustomerUsage, lifetime_cents: int | None) -> Decimal | None:
@@ -124,7 +108,7 @@ async def react(
         alerts = await lock(session, _alerts(context))
         lifetime = None
         if any(a.alert_type == "lifetime_usage_amount" for a in alerts):
-            lifetime = await invoiced_usage_cents(session, context)
+            lifetime = await lifetime_usage_cents(session, context)
         for alert in alerts:
             value = value_of(alert, usage, lifetime)
             if value is None:

@@ -12,6 +12,7 @@ basic_eur EUR 20.00/month.
     cus_e  basic_eur Jan 1, paused Apr 1, resumed May 1      EUR: new 2000, churn, reactivation
     cus_f  annual Jan 1                                      new 10000
     cus_g  trial plan Feb 1, terminated Feb 5 (in trial)     no MRR, a trial not converted
+    cus_h  basic_eur at EUR 30.00 (plan_overrides) Jan 1     EUR: new 3000
 """
 
 from __future__ import annotations
@@ -25,79 +26,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.analytics.mrr import current_mrr_by_currency, customer_counts, subscription_counts
-from bxb.billing.mrr import monthly_amount_cents
-from bxb.events.postgres_store import PostgresEventStore
-from bxb.models import Fee, Invoice, MrrMovement, Plan, Subscription, SubscriptionTrial
-from bxb.workflows.billing_requests import BillingRequest
-from bxb.workflows.subscription import workflow_id
+from bxb.models import MrrMovement, SubscriptionTrial
 from tests.support.auth import Tenant
+from tests.support.mrr_story import (
+    RANGE,
+    Story,
+    a_retried_activity_writes_nothing,
+    movements_agree_with_invoices,
+    rollup_is_the_sum_of_movements,
+)
 
 pytestmark = pytest.mark.slow
 
-RANGE = "from_date=2026-01-01&to_date=2026-05-31"
 MONTHS = [f"2026-0{m}-01T00:00:00Z" for m in range(1, 6)]
-
-
-class Story:
-    def __init__(self, client: httpx.AsyncClient, tenant: Tenant) -> None:
-        self.client, self.headers = client, tenant.headers
-        self.clock = ""
-
-    async def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        response = await self.client.request(method, path, json=body, headers=self.headers)
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def setup(self) -> None:
-        body = {"test_clock": {"name": "mrr", "frozen_time": "2026-01-01T00:00:00Z"}}
-        self.clock = (await self.ok("POST", "/api/v1/test_clocks", body))["test_clock"]["lago_id"]
-        for name in "abcdefg":
-            currency = "EUR" if name == "e" else "USD"
-            customer = {"external_id": f"cus_{name}", "currency": currency}
-            await self.ok("POST", "/api/v1/customers", {"customer": customer | self._clock()})
-        plans: list[tuple[str, str, int, str, dict[str, Any]]] = [
-            ("basic", "monthly", 3100, "USD", {}),
-            ("pro", "monthly", 6200, "USD", {}),
-            ("trial", "monthly", 3100, "USD", {"trial_period": 14}),
-            ("annual", "yearly", 120000, "USD", {"pay_in_advance": True}),
-            ("basic_eur", "monthly", 2000, "EUR", {}),
-        ]
-        for code, interval, amount, currency, extra in plans:
-            plan = {
-                "name": code,
-                "code": code,
-                "interval": interval,
-                "amount_cents": amount,
-                "amount_currency": currency,
-                **extra,
-            }
-            await self.ok("POST", "/api/v1/plans", {"plan": plan})
-
-    def _clock(self) -> dict[str, str]:
-        return {"test_clock_id": self.clock}
-
-    async def subscribe(self, customer: str, plan: str, external_id: str) -> None:
-        body = {
-            "external_customer_id": customer,
-            "plan_code": plan,
-            "external_id": external_id,
-            "billing_time": "calendar",
-        }
-        await self.ok("POST", "/api/v1/subscriptions", {"subscription": body})
-
-    async def advance(self, to: str) -> None:
-        body = {"test_clock": {"frozen_time": to}}
-        clock = await self.ok("POST", f"/api/v1/test_clocks/{self.clock}/advance", body)
-        assert clock["test_clock"]["status"] == "ready"
-
-    async def figure(self, path: str, query: str = RANGE) -> dict[str, list[dict[str, Any]]]:
-        """Each currency's months of one figure."""
-        body = await self.ok("GET", f"/api/v1/dashboard/{path}?{query}")
-        (entries,) = body.values()
-        return {entry["currency"]: entry["months"] for entry in entries}
 
 
 def _column(months: list[dict[str, Any]], key: str) -> list[Any]:
@@ -124,13 +66,14 @@ async def test_mrr_figures_of_five_months(
     for name, plan in (("a", "basic"), ("b", "pro"), ("c", "basic"), ("e", "basic_eur")):
         await story.subscribe(f"cus_{name}", plan, f"sub_{name}")
     await story.subscribe("cus_f", "annual", "sub_f")
+    await story.subscribe("cus_h", "basic_eur", "sub_h", plan_overrides={"amount_cents": 3000})
     await story.advance("2026-01-10T00:00:00Z")
     await story.subscribe("cus_d", "trial", "sub_d")
     await story.advance("2026-02-01T00:00:00Z")
     await story.subscribe("cus_g", "trial", "sub_g")
     async with sessions() as session:
         assert await subscription_counts(session, org) == {
-            "active": 6,  # a, b, c, d (its trial is over), e, f
+            "active": 7,  # a, b, c, d (its trial is over), e, f, h
             "trialing": 1,  # g
             "paused": 0,
         }
@@ -180,6 +123,7 @@ async def test_mrr_figures_of_five_months(
         ("sub_c", _at(1, 1), "new", "USD", 0, 3100, 3100, None, "basic", False),
         ("sub_e", _at(1, 1), "new", "EUR", 0, 2000, 2000, None, "basic_eur", False),
         ("sub_f", _at(1, 1), "new", "USD", 0, 10000, 10000, None, "annual", False),
+        ("sub_h", _at(1, 1), "new", "EUR", 0, 3000, 3000, None, "basic_eur", False),
         ("sub_d", _at(1, 24), "new", "USD", 0, 3100, 3100, None, "trial", True),
         ("sub_a", _at(2, 15), "expansion", "USD", 3100, 6200, 3100, "basic", "pro", False),
         ("sub_b", _at(3, 1), "contraction", "USD", 6200, 3100, -3100, "pro", "basic", False),
@@ -195,20 +139,21 @@ async def test_mrr_figures_of_five_months(
         if m.external_subscription_id in ("sub_c", "sub_c2")
     ] == [3100, 0, 3100]
 
-    await _movements_agree_with_invoices(sessions, movements)
-    await _a_retried_activity_writes_nothing(story, sessions, engine, temporal_env, org)
+    await rollup_is_the_sum_of_movements(sessions, movements)
+    await movements_agree_with_invoices(sessions, movements)
+    await a_retried_activity_writes_nothing(story, sessions, engine, temporal_env, org)
 
     # MRR now and at each month's end: USD 5 customers, EUR 1.
     mrr = (await story.ok("GET", f"/api/v1/dashboard/mrr?{RANGE}"))["mrr"]
     assert [(e["currency"], e["mrr_amount_cents"], e["arr_amount_cents"]) for e in mrr] == [
-        ("EUR", 2000, 24000),
+        ("EUR", 5000, 60000),
         ("USD", 25500, 306000),
     ]
     usd = mrr[1]["months"]
     assert _column(usd, "mrr_amount_cents") == [25500, 28600, 22400, 25500, 25500]
     assert _column(usd, "arr_amount_cents") == [306000, 343200, 268800, 306000, 306000]
     assert _column(usd, "paying_customers") == [5, 5, 4, 5, 5]
-    assert _column(mrr[0]["months"], "mrr_amount_cents") == [2000, 2000, 2000, 0, 2000]
+    assert _column(mrr[0]["months"], "mrr_amount_cents") == [5000, 5000, 5000, 3000, 5000]
 
     moved = await story.figure("mrr/movements")
     usd = moved["USD"]
@@ -249,7 +194,15 @@ async def test_mrr_figures_of_five_months(
         "0.0000",
     ]
     eur = churn["EUR"]
-    assert _column(eur, "logo_churn_rate") == [None, "0.0000", "0.0000", "1.0000", None]
+    # Apr: cus_e's pause is a churn of one customer in two.
+    assert _column(eur, "logo_churn_rate") == [None, "0.0000", "0.0000", "0.5000", "0.0000"]
+    assert _column(eur, "gross_revenue_churn_rate") == [
+        None,
+        "0.0000",
+        "0.0000",
+        "0.4000",
+        "0.0000",
+    ]
 
     retention = (await story.figure("retention"))["USD"]
     # Feb: (25500 + 3100) / 25500 = 1.12157; Mar: 22400 / 28600 = 0.78322; Apr: the
@@ -294,15 +247,15 @@ async def test_mrr_figures_of_five_months(
             ("sub_d", _at(1, 10), _at(1, 24), _at(1, 24)),
             ("sub_g", _at(2, 1), _at(2, 5), None),
         ]
-        assert await current_mrr_by_currency(session, org) == {"EUR": 2000, "USD": 25500}
+        assert await current_mrr_by_currency(session, org) == {"EUR": 5000, "USD": 25500}
         assert await subscription_counts(session, org) == {
-            "active": 6,  # a, b, c2, d, e (resumed), f
+            "active": 7,  # a, b, c2, d, e (resumed), f, h
             "trialing": 0,
             "paused": 0,
         }
         assert await customer_counts(session, org) == {
-            "customers": 7,
-            "paying_customers": {"EUR": 1, "USD": 5},
+            "customers": 8,
+            "paying_customers": {"EUR": 2, "USD": 5},
         }
 
     # One currency alone, zero-filled before anything happened.
@@ -310,7 +263,7 @@ async def test_mrr_figures_of_five_months(
         "mrr/movements", "currency=EUR&from_date=2025-11-15&to_date=2026-01-31"
     )
     assert list(only) == ["EUR"]
-    assert [m["new_mrr_amount_cents"] for m in only["EUR"]] == [0, 0, 2000]
+    assert [m["new_mrr_amount_cents"] for m in only["EUR"]] == [0, 0, 5000]
 
     # Another organization sees nothing of these.
     for path in ("mrr", "mrr/movements", "churn", "retention", "arpa", "trials"):
@@ -321,64 +274,47 @@ async def test_mrr_figures_of_five_months(
         assert list(response.json().values()) == [[]]
 
 
-async def _movements_agree_with_invoices(
-    sessions: async_sessionmaker[AsyncSession], movements: list[MrrMovement]
-) -> None:
-    """Each subscription fee of a full period, normalised to a month, is the MRR the plan
-    segment it bills was recorded at."""
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(Fee.subscription_id, Fee.amount_cents, Fee.amount_details, Plan.interval)
-                .join(Invoice, Invoice.id == Fee.invoice_id)
-                .join(Subscription, Subscription.id == Fee.subscription_id)
-                .join(Plan, Plan.id == Subscription.plan_id)
-                .where(Fee.fee_type == "subscription", Invoice.status == "finalized")
-            )
-        ).all()
-    recorded: dict[object, set[int]] = {}
-    for m in movements:
-        if m.mrr_after_cents:
-            recorded.setdefault(m.subscription_id, set()).add(m.mrr_after_cents)
-    full = [
-        (segment, amount, interval)
-        for segment, amount, details, interval in rows
-        if details.get("days") == details.get("full_days")
-    ]
-    checked = {(amount, interval) for _, amount, interval in full}
-    # Full periods of every plan were billed: basic, pro (and trial), basic_eur, annual.
-    assert checked == {(3100, "monthly"), (6200, "monthly"), (2000, "monthly"), (120000, "yearly")}
-    for segment, amount, interval in full:
-        assert recorded[segment] == {monthly_amount_cents(amount, interval)}
-
-
-async def _a_retried_activity_writes_nothing(
-    story: Story,
+async def test_one_customers_trials_converting_together(
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
-    engine: AsyncEngine,
-    temporal_env: WorkflowEnvironment,
-    org: Any,
 ) -> None:
-    """The termination of sub_c, run again with the input the workflow gave it: no second
-    movement, no second invoice."""
-    handle = temporal_env.client.get_workflow_handle(workflow_id(org, "sub_c"))
-    request = None
-    async for event in handle.fetch_history_events():
-        scheduled = event.activity_task_scheduled_event_attributes
-        if event.HasField("activity_task_scheduled_event_attributes") and (
-            scheduled.activity_type.name == "terminate_subscription"
-        ):
-            (request,) = await temporal_env.client.data_converter.decode(
-                scheduled.input.payloads, [BillingRequest]
+    """Two subscriptions of one customer end their trials at the same instant; one clock
+    advance runs both workflows in parallel. The customer's first MRR is `new`, the other
+    an `expansion`, whichever commits first."""
+    story = Story(temporal_client, tenant_a)
+    await story.setup()
+    await story.subscribe("cus_a", "trial", "sub_1")
+    await story.subscribe("cus_a", "trial", "sub_2")
+    async with sessions() as session:
+        counts = await subscription_counts(session, tenant_a.organization_id)
+        assert (counts["active"], counts["trialing"]) == (0, 2)
+    await story.advance("2026-01-20T00:00:00Z")  # both trials end Jan 15
+    async with sessions() as session:
+        movements = list(
+            await session.execute(
+                select(
+                    MrrMovement.occurred_at,
+                    MrrMovement.kind,
+                    MrrMovement.customer_mrr_after_cents,
+                    MrrMovement.trial_conversion,
+                ).order_by(MrrMovement.customer_mrr_after_cents)
             )
-    assert isinstance(request, BillingRequest)
-
-    async def counts() -> tuple[int, int]:
-        async with sessions() as session:
-            movements = len(list(await session.scalars(select(MrrMovement.id))))
-            invoices = len(list(await session.scalars(select(Invoice.id))))
-            return movements, invoices
-
-    before = await counts()
-    await SubscriptionActivities(sessions, PostgresEventStore(engine)).record(request)
-    assert await counts() == before
+        )
+    assert [tuple(m) for m in movements] == [
+        (_at(1, 15), "new", 3100, True),
+        (_at(1, 15), "expansion", 6200, True),
+    ]
+    moved = (await story.figure("mrr/movements", "from_date=2026-01-01&to_date=2026-01-31"))["USD"]
+    assert (moved[0]["new_mrr_amount_cents"], moved[0]["expansion_mrr_amount_cents"]) == (
+        3100,
+        3100,
+    )
+    assert moved[0]["new_customers"] == 1
+    trials = (await story.figure("trials", "from_date=2026-01-01&to_date=2026-01-31"))["USD"]
+    assert (trials[0]["started"], trials[0]["converted"], trials[0]["conversion_rate"]) == (
+        2,
+        2,
+        "1.0000",
+    )

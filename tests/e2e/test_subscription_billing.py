@@ -106,6 +106,19 @@ async def test_coupon_then_tax_on_each_period(
         applied = await session.scalar(select(AppliedCoupon))
     assert applied is not None
     assert (applied.status, applied.amount_cents_remaining) == ("terminated", 0)
+    shown = await api.ok("GET", f"/api/v1/invoices/{january.id}")
+    [credit] = shown["invoice"]["credits"]
+    assert (credit["amount_cents"], credit["before_taxes"]) == (500, True)
+    assert (credit["item"]["type"], credit["item"]["code"]) == ("coupon", "welcome")
+    # Voiding January gives the coupon back its $5.00 (Lago's recredit): March uses it.
+    await api.ok("POST", f"/api/v1/invoices/{january.id}/void")
+    async with sessions() as session:
+        applied = await session.scalar(select(AppliedCoupon))
+    assert applied is not None
+    assert (applied.status, applied.amount_cents_remaining) == ("active", 500)
+    assert (await api.advance("2026-04-01T00:00:00Z")).status_code == 200
+    march = (await _invoices(sessions))[-1]
+    assert (march.coupons_amount_cents, march.total_amount_cents) == (500, 3120)
 
 
 async def test_yearly_plan_bills_usage_monthly(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bxb.core.db import transaction
 from bxb.events.postgres_store import PostgresEventStore
 from bxb.events.store import NewEvent
+from bxb.ledger.lifetime_usage import set_historical_usage
 from bxb.models import AlertCrossing, Fee, Invoice, TriggeredAlert, UsageAlert, Webhook
 from bxb.usage_reactions import alerts as reaction
 from tests.support.alerts import (
@@ -145,11 +146,15 @@ async def test_each_alert_type_reads_lagos_value_and_fires_once(
     spend = next(p["triggered_alert"] for p in payloads if crossed(p)[0][0] == "spend")
     assert (spend["previous_value"], spend["current_value"]) == ("750.0", "1950.0")
 
-    # Lifetime: 3,100 cents of usage invoiced before (charge fees only) + 1,950 now.
+    # Lifetime: 450 cents of historical usage + 3,100 invoiced before (charge fees of period
+    # invoices only: a progressive invoice's 700 are billed again by its period's) + 1,950.
     await invoiced(sessions, setup, charge_cents=3100, base_fee_cents=9900)
+    await invoiced(sessions, setup, charge_cents=700, base_fee_cents=0, progressive=True)
+    async with transaction(sessions) as session:
+        await set_historical_usage(session, setup.tenant.organization_id, "sub_1", 450)
     await react(sessions, setup, usage)
     life = (await webhooks(sessions))[-1]["triggered_alert"]
-    assert (life["alert_code"], life["current_value"]) == ("life", "5050.0")
+    assert (life["alert_code"], life["current_value"]) == ("life", "5500.0")
 
     async with sessions() as session:
         spend_alert = await session.scalar(select(UsageAlert).where(UsageAlert.code == "spend"))
@@ -169,13 +174,15 @@ async def invoiced(
     *,
     charge_cents: int,
     base_fee_cents: int,
+    progressive: bool = False,
 ) -> None:
     async with transaction(sessions) as session:
         invoice = Invoice(
             organization_id=setup.tenant.organization_id,
             customer_id=setup.customer_id,
             subscription_id=setup.subscription_id,
-            kind="period_end",
+            invoice_type="progressive_billing" if progressive else "subscription",
+            kind="progressive_billing" if progressive else "period_end",
             status="finalized",
             currency="USD",
             issuing_date=date(2026, 3, 1),

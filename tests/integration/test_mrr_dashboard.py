@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.db import transaction
-from bxb.models import MrrMovement, Plan, Subscription, SubscriptionTrial
+from bxb.models import MrrMonthlyTotal, MrrMovement, Plan, Subscription, SubscriptionTrial
 from tests.integration.test_invoices import insert_customer
 from tests.support.auth import Tenant
 
@@ -40,6 +40,7 @@ def _migration() -> ModuleType:
         ("to_date=2026-13-01", "to_date", "invalid_date"),
         ("from_date=2026-05-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
         ("from_date=2000-01-01&to_date=2026-04-30", "from_date", "value_is_invalid"),
+        ("to_date=9999-12-31", "to_date", "invalid_date"),
     ],
 )
 async def test_bad_queries_get_lagos_422(
@@ -49,6 +50,37 @@ async def test_bad_queries_get_lagos_422(
         response = await client.get(f"/api/v1/dashboard/{path}?{query}", headers=tenant_a.headers)
         assert response.status_code == 422, response.text
         assert response.json()["error_details"] == {field: [code]}
+
+
+async def test_documented_in_openapi(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for path, root in (
+        ("mrr", "mrr"),
+        ("mrr/movements", "mrr_movements"),
+        ("churn", "churn"),
+        ("retention", "retention"),
+        ("arpa", "arpa"),
+        ("trials", "trials"),
+    ):
+        operation = document["paths"][f"/api/v1/dashboard/{path}"]["get"]
+        assert {p["name"] for p in operation["parameters"]} == {"currency", "from_date", "to_date"}
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rpartition("/")[2]
+        assert list(document["components"]["schemas"][name]["properties"]) == [root]
+
+
+async def test_months_alone(client: httpx.AsyncClient, tenant_a: Tenant) -> None:
+    query = "currency=EUR&from_date=2025-11&to_date=2026-02"
+    response = await client.get(f"/api/v1/dashboard/arpa?{query}", headers=tenant_a.headers)
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["arpa"]
+    assert [m["month"][:10] for m in entry["months"]] == [
+        "2025-11-01",
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+    ]
+    assert {m["ltv_amount_cents"] for m in entry["months"]} == {None}
 
 
 async def test_no_key_gets_401(client: httpx.AsyncClient) -> None:
@@ -127,6 +159,7 @@ async def test_backfill_of_active_subscriptions(sessions: Sessions, tenant_a: Te
     async with transaction(sessions) as session:
         await session.execute(text(migration.BACKFILL_MOVEMENTS))
         await session.execute(text(migration.BACKFILL_TRIALS))
+        await session.execute(text(migration.BACKFILL_TOTALS))
     async with sessions() as session:
         movements = await session.execute(
             select(
@@ -161,3 +194,18 @@ async def test_backfill_of_active_subscriptions(sessions: Sessions, tenant_a: Te
             select(SubscriptionTrial.external_subscription_id, SubscriptionTrial.started_at)
         )
         assert [tuple(t) for t in trials] == [("sub_t", mar)]
+        totals = await session.execute(
+            select(
+                MrrMonthlyTotal.currency,
+                MrrMonthlyTotal.month,
+                MrrMonthlyTotal.kind,
+                MrrMonthlyTotal.movements,
+                MrrMonthlyTotal.delta_cents,
+            ).order_by(MrrMonthlyTotal.month, MrrMonthlyTotal.currency, MrrMonthlyTotal.kind)
+        )
+        assert [tuple(t) for t in totals] == [
+            ("EUR", jan, "new", 1, 5000),
+            ("USD", jan, "expansion", 1, 4333),
+            ("USD", jan, "new", 1, 10000),
+            ("USD", feb, "expansion", 1, 3100),
+        ]

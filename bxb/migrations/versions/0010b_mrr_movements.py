@@ -4,7 +4,8 @@ Subscriptions' MRR changes are recorded as they happen (bxb.ledger.mrr_movements
 subscriptions already active get one `new` movement (a customer's first subscription in
 a currency; its others are `expansion`) at their start, or their trial's end; those in a
 trial get an open trial row. Weekly plans count x 52 / 12, quarterly / 3, semiannual / 6,
-yearly / 12, rounded half-up (bxb.billing.mrr).
+yearly / 12, rounded half-up (bxb.billing.mrr). mrr_monthly_totals sums the movements per
+organization, currency, month and kind (the dashboard's reads).
 
 Revision ID: 0010b
 Revises: 0009b
@@ -111,6 +112,17 @@ WHERE s.status IN ('active', 'paused') AND s.started_at IS NOT NULL AND {TRIALIN
 """  # noqa: S608 - constant SQL
 
 
+BACKFILL_TOTALS = """
+INSERT INTO mrr_monthly_totals (
+    id, organization_id, currency, month, kind, movements, delta_cents
+)
+SELECT gen_random_uuid(), organization_id, currency, date_trunc('month', occurred_at, 'UTC'),
+    kind, count(*), sum(delta_cents)
+FROM mrr_movements
+GROUP BY organization_id, currency, date_trunc('month', occurred_at, 'UTC'), kind
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "mrr_movements",
@@ -140,10 +152,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_mrr_movements_organization_id"), "mrr_movements", ["organization_id"])
     op.create_index(
-        "ix_mrr_movements_org_currency_occurred",
-        "mrr_movements",
-        ["organization_id", "currency", "occurred_at"],
-        postgresql_include=["kind", "delta_cents"],
+        "ix_mrr_movements_org_occurred", "mrr_movements", ["organization_id", "occurred_at"]
     )
     op.create_index(
         "ix_mrr_movements_org_customer",
@@ -177,10 +186,34 @@ def upgrade() -> None:
         "subscription_trials",
         ["organization_id", "currency", "started_at"],
     )
+    op.create_table(
+        "mrr_monthly_totals",
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("month", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("movements", sa.Integer(), nullable=False),
+        sa.Column("delta_cents", sa.BigInteger(), nullable=False),
+        *_tenant_columns(),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_mrr_monthly_totals_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mrr_monthly_totals")),
+        sa.UniqueConstraint(
+            "organization_id", "currency", "month", "kind", name="uq_mrr_monthly_totals_key"
+        ),
+    )
+    op.create_index(
+        op.f("ix_mrr_monthly_totals_organization_id"), "mrr_monthly_totals", ["organization_id"]
+    )
     op.execute(BACKFILL_MOVEMENTS)
     op.execute(BACKFILL_TRIALS)
+    op.execute(BACKFILL_TOTALS)
 
 
 def downgrade() -> None:
+    op.drop_table("mrr_monthly_totals")
     op.drop_table("subscription_trials")
     op.drop_table("mrr_movements")

@@ -1,0 +1,121 @@
+"""A customer's usage (Lago): current, projected to the period's end, and past periods.
+
+Thin: the computations are in bxb.customer_usage (current and projected usage share one).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from bxb.api.customers import find_customer
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.errors import not_found, validation_error
+from bxb.api.pagination import PageDep, meta_for
+from bxb.customer_usage.current import (
+    CurrentUsage,
+    NoCurrentUsageError,
+    current_usage,
+    live_subscription,
+)
+from bxb.customer_usage.past import UnknownMetricError, past_usage
+from bxb.models import Organization
+
+router = APIRouter(prefix="/api/v1", tags=["customers"])
+
+
+async def _current(
+    request: Request,
+    org: Organization,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    external_customer_id: str,
+    external_subscription_id: str,
+) -> CurrentUsage:
+    customer = await find_customer(session, org.id, external_customer_id)
+    try:
+        row = await live_subscription(session, org.id, customer.id, external_subscription_id)
+    except NoCurrentUsageError:
+        raise not_found("subscription") from None
+    return await current_usage(
+        session,
+        request.app.state.event_pipeline.store,
+        await temporal.client(),
+        row,
+        wait=settings.workflow_update_timeout,
+    )
+
+
+def _without_taxes(usage: dict[str, Any]) -> dict[str, Any]:
+    return usage | {"taxes_amount_cents": 0, "total_amount_cents": usage["amount_cents"]}
+
+
+@router.get("/customers/{external_customer_id}/current_usage")
+async def get_current_usage(
+    external_customer_id: str,
+    request: Request,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    external_subscription_id: str,
+) -> dict[str, Any]:
+    """Usage of the subscription's current period so far, priced with its pinned plan."""
+    current = await _current(
+        request, org, session, temporal, settings, external_customer_id, external_subscription_id
+    )
+    return {"customer_usage": current.usage.to_lago_dict()}
+
+
+@router.get("/customers/{external_customer_id}/projected_usage")
+async def get_projected_usage(
+    external_customer_id: str,
+    request: Request,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    external_subscription_id: str,
+    apply_taxes: bool = True,
+) -> dict[str, Any]:
+    """The current usage and its projection to the period's end (billing.projection)."""
+    current = await _current(
+        request, org, session, temporal, settings, external_customer_id, external_subscription_id
+    )
+    projected = current.projected().to_lago_dict()
+    return {"customer_projected_usage": projected if apply_taxes else _without_taxes(projected)}
+
+
+@router.get("/customers/{external_customer_id}/past_usage")
+async def get_past_usage(
+    external_customer_id: str,
+    org: OrgDep,
+    session: SessionDep,
+    page: PageDep,
+    external_subscription_id: str | None = None,
+    billable_metric_code: str | None = None,
+    periods_count: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> dict[str, Any]:
+    """Usage invoiced in past periods, newest first (customer_usage.past)."""
+    customer = await find_customer(session, org.id, external_customer_id)
+    if not external_subscription_id:
+        raise validation_error({"external_subscription_id": ["value_is_mandatory"]})
+    try:
+        found = await past_usage(
+            session,
+            org.id,
+            customer.id,
+            external_subscription_id,
+            offset=page.offset,
+            limit=page.per_page,
+            billable_metric_code=billable_metric_code,
+            periods_count=periods_count,
+        )
+    except UnknownMetricError:
+        raise not_found("billable_metric") from None
+    return {
+        "usage_periods": found.usage_periods,
+        "meta": meta_for(page, found.total_count).model_dump(),
+    }
