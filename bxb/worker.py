@@ -21,6 +21,7 @@ from bxb.activities.usage import UsageActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.invoice_collection import resume_unstarted_collections
+from bxb.core.metrics import serve_worker_metrics
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
@@ -123,6 +124,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await ensure_search_attributes(client)
     engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
     events = create_event_store(settings, engine)
+    metrics = None
+    if settings.worker_metrics_port is not None:
+        metrics = serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
     try:
         sessions = create_sessionmaker(engine)
         outbox.configure(settings)
@@ -138,5 +142,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await recovery
     finally:
+        if metrics is not None:
+            metrics.stop()
         await events.close()
         await engine.dispose()

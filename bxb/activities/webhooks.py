@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from bxb.activities.guard import heartbeats
 from bxb.core.db import transaction
+from bxb.core.metrics import WEBHOOK_DELIVERIES, count_on_commit
 from bxb.models import Webhook, WebhookAttempt, WebhookEndpoint
 from bxb.models.base import utcnow
 from bxb.webhooks.keys import ensure_hmac_key
@@ -162,6 +163,8 @@ class WebhookActivities:
                     duration_ms=outcome.duration_ms,
                 )
             )
+            outcome_label = "succeeded" if outcome.succeeded else "failed"
+            count_on_commit(session, WEBHOOK_DELIVERIES, outcome_label)
             webhook.retries = number - 1
             webhook.http_status = outcome.http_status
             webhook.response = outcome.response if outcome.response is not None else outcome.error

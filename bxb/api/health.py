@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -10,12 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.analytics.mrr import current_mrr_by_currency
 from bxb.api.deps import SessionDep, SettingsDep, TemporalDep
+from bxb.core.metrics import MRR_GAUGE
+from bxb.models import Organization
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
@@ -60,5 +66,19 @@ async def _worker_round_trip(temporal: TemporalDep, task_queue: str) -> str:
 
 
 @router.get("/metrics")
-async def metrics() -> Response:
+async def metrics(session: SessionDep) -> Response:
+    """This process's metrics, and MRR per organization and currency (computed now)."""
+    try:
+        await MRR_GAUGE.refresh(lambda: _mrr_figures(session))
+    except Exception:  # the counters are still worth serving
+        log.exception("could not compute the MRR gauge")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _mrr_figures(session: AsyncSession) -> dict[tuple[str, str], int]:
+    figures: dict[tuple[str, str], int] = {}
+    for organization_id in (await session.scalars(select(Organization.id))).all():
+        by_currency = await current_mrr_by_currency(session, organization_id)
+        for currency, cents in by_currency.items():
+            figures[(str(organization_id), currency)] = cents
+    return figures

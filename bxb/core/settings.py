@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, validation_alias=_env("BXB_API_PORT"))
     max_body_bytes: int = Field(default=1_048_576, validation_alias=_env("BXB_MAX_BODY_BYTES"))
 
+    # Prometheus: `bxb worker` serves its own /metrics here when set (the API serves its
+    # own at /metrics; `bxb up`, one process, has both there). 0 picks a free port.
+    worker_metrics_port: int | None = Field(
+        default=None, validation_alias=_env("BXB_WORKER_METRICS_PORT")
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", validation_alias=_env("BXB_WORKER_METRICS_HOST")
+    )
+
     # When set and the database has no organization yet, `bxb up` creates one with this key.
     bootstrap_api_key: str | None = Field(
         default=None, validation_alias=_env("BXB_BOOTSTRAP_API_KEY")

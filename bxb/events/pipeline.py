@@ -25,6 +25,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from bxb.core.metrics import EVENTS_INGESTED
 from bxb.core.settings import Settings
 from bxb.events.group_commit import GroupCommit
 from bxb.events.postgres_store import postgres_failures
@@ -197,6 +198,7 @@ class EventPipeline:
                 outcomes.append(None)
                 valid.extend(unit)
         result = await self.store.insert_many(valid) if valid else InsertResult([], [])
+        EVENTS_INGESTED.inc(result.inserted)  # committed: the store answered
         if self.after_commit is not None and result.inserted:
             try:
                 self.after_commit(

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.core.metrics import INVOICES_FINALIZED, count_on_commit
 from bxb.models import InvoiceSequence, Organization
 
 
@@ -28,4 +29,5 @@ async def next_sequential_id(session: AsyncSession, organization_id: uuid.UUID) 
 async def assign_number(session: AsyncSession, organization: Organization) -> tuple[int, str]:
     """(sequential_id, number) for an invoice being finalized now."""
     sequential_id = await next_sequential_id(session, organization.id)
+    count_on_commit(session, INVOICES_FINALIZED)
     return sequential_id, f"{organization.document_number_prefix}-{sequential_id:06d}"

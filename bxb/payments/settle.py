@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.core.metrics import PAYMENT_ATTEMPTS, count_on_commit
 from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import alert_triggers, wallets
 from bxb.ledger.amounts import amount_due
@@ -68,6 +69,8 @@ async def settle_success(
     if payment.status == "succeeded":
         return []
     payment.status = "succeeded"
+    if payment.attempt is not None:  # a provider attempt (manual payments are not)
+        count_on_commit(session, PAYMENT_ATTEMPTS, "succeeded")
     payment.paid_at = payment.paid_at or at
     payment.failure_code = payment.failure_message = None
     invoice.total_paid_amount_cents += payment.amount_cents
@@ -87,6 +90,8 @@ async def settle_failure(
     if payment.status in FINAL:
         return []
     payment.status = "failed"
+    if payment.attempt is not None:
+        count_on_commit(session, PAYMENT_ATTEMPTS, "failed")
     payment.failure_code = code
     payment.failure_message = message
     if invoice.payment_status in ("succeeded", "failed"):
