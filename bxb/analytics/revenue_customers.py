@@ -102,6 +102,21 @@ async def top_customers(
     period = exact_period(first_month, last_month)
     if period is not None:
         return await top_customers_of_period(session, organization_id, currency, period, limit)
+    return await top_customers_summed(
+        session, organization_id, currency, first_month, last_month, limit
+    )
+
+
+async def top_customers_summed(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    currency: str,
+    first_month: date,
+    last_month: date,
+    limit: int = 10,
+) -> list[CustomerRevenue]:
+    """Top customers over any months: each customer's months summed (every customer of
+    the window, before the top ones are known)."""
     # Every customer of the window is summed before the top ones are known: room enough
     # to hash them in memory rather than sort them on disk.
     await session.execute(text("SET LOCAL work_mem = '32MB'"))

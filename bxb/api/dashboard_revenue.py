@@ -29,6 +29,7 @@ from bxb.api.analytics_params import (
 )
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import validation_error
+from bxb.api.schemas.dashboard_top_customers import TopCustomersOut
 from bxb.lago_objects import analytics as objects
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
@@ -144,6 +145,8 @@ def top_customers_window(
 
 @router.get(
     "/top_customers",
+    response_model=TopCustomersOut,
+    summary="Top customers by revenue per currency, over a calendar period or months",
     description=(
         "Customers with the most revenue (fees before taxes, after coupons, less credit "
         "notes), largest first, per currency. The window is a calendar `period` "

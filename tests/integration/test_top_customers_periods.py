@@ -158,3 +158,15 @@ async def test_another_organization_sees_no_top_customers(
         assert await _top(client, tenant_b, period=period, date="2026-05-10") == []
         assert await _top(client, tenant_b, period=period, currency="EUR") == [("EUR", [])]
     assert await _top(client, tenant_b, from_date="2025-01-01", to_date="2026-12-31") == []
+
+
+async def test_documented_in_openapi(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation = document["paths"][ROUTE]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert set(parameters) == {"currency", "period", "date", "from_date", "to_date", "limit"}
+    assert "all_time" in parameters["period"]["description"]
+    assert "period" in operation["description"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    name = schema["$ref"].rpartition("/")[2]
+    assert list(document["components"]["schemas"][name]["properties"]) == ["top_customers"]

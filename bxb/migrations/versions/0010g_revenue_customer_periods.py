@@ -126,6 +126,7 @@ FROM (
     FROM revenue_customer_monthly
 ) AS months
 GROUP BY organization_id, currency, granularity, period, customer_id
+HAVING sum(amount_cents) <> 0
 """
 
 
