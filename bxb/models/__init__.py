@@ -27,6 +27,7 @@ from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.revenue_rollup import (
     RevenueCustomerMonthly,
+    RevenueCustomerPeriod,
     RevenueFeeDaily,
     RevenueInvoiceDaily,
     RevenueOutstandingDaily,
@@ -81,6 +82,7 @@ __all__ = [
     "PortalTopUp",
     "Privilege",
     "RevenueCustomerMonthly",
+    "RevenueCustomerPeriod",
     "RevenueFeeDaily",
     "RevenueInvoiceDaily",
     "RevenueOutstandingDaily",

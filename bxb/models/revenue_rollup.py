@@ -1,6 +1,6 @@
 """Revenue rollups: aggregates of invoices, fees and credit notes kept by triggers.
 
-Written only by the PostgreSQL triggers of migration 0010a, in the transaction of each
+Written only by the PostgreSQL triggers of migrations 0010a and 0010g, in the transaction of each
 change to an invoice, a fee or a credit note; read by bxb.analytics. Amounts follow the
 rows they sum (see docs/analytics.md, "Revenue"): a rollup equals its definition over the
 rows as they are, so a void, a payment or a credit note moves it at once.
@@ -86,6 +86,49 @@ class RevenueCustomerMonthly(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     amount_cents: Mapped[Decimal] = _precise()
+
+
+# The period of every `all_time` row of RevenueCustomerPeriod (not date.min: asyncpg
+# sends that as -infinity).
+ALL_TIME_PERIOD = date(1970, 1, 1)
+
+
+class RevenueCustomerPeriod(Base):
+    """Revenue of each customer by calendar quarter, year and all time (`granularity`
+    `quarter`, `year`, `all_time`; `period` the first day, ALL_TIME_PERIOD for all time):
+    the sums of its RevenueCustomerMonthly rows, kept by a trigger on that table
+    (migration 0010g)."""
+
+    __tablename__ = "revenue_customer_periods"
+
+    organization_id: Mapped[uuid.UUID] = _organization()
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    granularity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    amount_cents: Mapped[Decimal] = _precise()
+
+
+# Top customers of one month, quarter, year or all time: an index scan with LIMIT.
+Index(
+    "ix_revenue_customer_monthly_top",
+    RevenueCustomerMonthly.organization_id,
+    RevenueCustomerMonthly.currency,
+    RevenueCustomerMonthly.month,
+    RevenueCustomerMonthly.amount_cents.desc(),
+    RevenueCustomerMonthly.customer_id,
+    postgresql_where=text("amount_cents <> 0"),
+)
+Index(
+    "ix_revenue_customer_periods_top",
+    RevenueCustomerPeriod.organization_id,
+    RevenueCustomerPeriod.currency,
+    RevenueCustomerPeriod.granularity,
+    RevenueCustomerPeriod.period,
+    RevenueCustomerPeriod.amount_cents.desc(),
+    RevenueCustomerPeriod.customer_id,
+    postgresql_where=text("amount_cents <> 0"),
+)
 
 
 class RevenueOutstandingDaily(Base):

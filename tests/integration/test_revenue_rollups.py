@@ -1,7 +1,9 @@
 """The revenue rollups stay exact: after each change to the ledger (a draft finalized, a
 payment, a credit note, a void, an instant fee put on an invoice) every rollup row equals
-a recomputation from the raw invoices, fees and credit notes, and the rollup-based gross
-revenue equals the one computed from the ledger alone.
+a recomputation from the raw invoices, fees and credit notes (the customer rollups by
+month, quarter, year and all time included), every calendar period's top customers equal
+the ranking of the recomputed sums, and the rollup-based gross revenue equals the one
+computed from the ledger alone.
 
 The changes go through the real paths where one exists (the ledger's finalize, the
 payments and credit notes API, the void route); the recomputation below is written
@@ -20,7 +22,9 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.analytics import lago_revenue
+from bxb.analytics import lago_revenue, revenue_customers
+from bxb.analytics.revenue_customers import Period
+from bxb.analytics.revenue_periods import add_months, cents
 from bxb.core.db import transaction
 from bxb.ledger import finalizing
 from bxb.models import Fee, Invoice
@@ -60,6 +64,11 @@ async def _rollups(session: AsyncSession) -> dict[str, dict[Key, tuple[Any, ...]
             "SELECT organization_id, currency, due_date, invoices_count, amount_cents "
             "FROM revenue_outstanding_daily",
             3,
+        ),
+        "customer_period": (
+            "SELECT organization_id, currency, granularity, period, customer_id, amount_cents "
+            "FROM revenue_customer_periods",
+            5,
         ),
     }
     found: dict[str, dict[Key, tuple[Any, ...]]] = {}
@@ -154,17 +163,63 @@ async def _recomputed(session: AsyncSession) -> dict[str, dict[Key, tuple[Any, .
         if category != "credit" and customer is not None:
             month = day.replace(day=1)
             customers[(fee["organization_id"], fee["amount_currency"], month, customer)] += net
+    periods: dict[Key, Decimal] = defaultdict(Decimal)
+    for (organization, currency, month, customer), amount in customers.items():
+        for granularity, start in (
+            ("quarter", month.replace(month=(month.month - 1) // 3 * 3 + 1)),
+            ("year", month.replace(month=1)),
+            ("all_time", date(1970, 1, 1)),
+        ):
+            periods[(organization, currency, granularity, start, customer)] += amount
     return {
         "invoice": _nonzero({k: tuple(v) for k, v in invoice_rows.items()}),
         "fee": _nonzero({k: tuple(v) for k, v in fee_rows.items()}),
         "customer": _nonzero({k: (v,) for k, v in customers.items()}),
         "outstanding": _nonzero({k: tuple(v) for k, v in outstanding.items()}),
+        "customer_period": _nonzero({k: (v,) for k, v in periods.items()}),
     }
+
+
+async def assert_top_customers_exact(
+    session: AsyncSession, recomputed: dict[str, dict[Key, tuple[Any, ...]]]
+) -> None:
+    """Every calendar period's top customers, from its rollup, equal the ranking of the
+    recomputed months (amount, then customer id), and so does the month-range path."""
+    windows: set[tuple[Any, str, Period]] = set()
+    for organization, currency, month, _customer in recomputed["customer"]:
+        for granularity in revenue_customers.PERIODS:
+            period = revenue_customers.calendar_period(granularity, month)
+            windows.add((organization, currency, period))
+    assert windows
+    for organization, currency, period in windows:
+        totals: dict[Any, Decimal] = defaultdict(Decimal)
+        for (org, cur, month, customer), (amount,) in recomputed["customer"].items():
+            holding = revenue_customers.calendar_period(period.granularity, month)
+            if (org, cur, holding) == (organization, currency, period):
+                totals[customer] += amount
+        ranked = sorted(
+            ((amount, customer) for customer, amount in totals.items() if amount),
+            key=lambda item: (-item[0], item[1]),
+        )
+        expected = [(customer, cents(amount)) for amount, customer in ranked]
+        found = await revenue_customers.top_customers_of_period(
+            session, organization, currency, period, limit=100
+        )
+        assert [(c.lago_customer_id, c.amount_cents) for c in found] == expected, period
+        if period.granularity != "all_time":
+            months = {"month": 0, "quarter": 2, "year": 11}[period.granularity]
+            summed = await revenue_customers.top_customers(
+                session, organization, currency, period.start,
+                add_months(period.start, months), limit=100,
+            )  # fmt: skip
+            assert summed == found
 
 
 async def assert_exact(sessions: async_sessionmaker[AsyncSession], tenant: Tenant) -> None:
     async with sessions() as session:
-        assert await _rollups(session) == await _recomputed(session)
+        recomputed = await _recomputed(session)
+        assert await _rollups(session) == recomputed
+        await assert_top_customers_exact(session, recomputed)
         for currency in (None, "EUR", "USD"):
             from_rollups = await lago_revenue.gross_revenues(
                 session, tenant.organization_id, currency, today=TODAY
