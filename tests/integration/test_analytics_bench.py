@@ -57,6 +57,7 @@ def test_a_tiny_run_seeds_the_ledger_and_reports_every_endpoint(tmp_path: Path) 
         "dashboard/revenue/daily",
         "dashboard/revenue/by_plan",
         "dashboard/top_customers",
+        "dashboard/top_customers (30-day range)",
         "dashboard/overdue",
         "dashboard/mrr",
         "dashboard/mrr/movements",
