@@ -5,9 +5,11 @@ Thin: the computations are in bxb.customer_usage (current and projected usage sh
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
@@ -25,6 +27,31 @@ from bxb.models import Organization
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
 
+async def current_usage_of(
+    request: Request,
+    session: AsyncSession,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    organization_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    external_subscription_id: str,
+) -> CurrentUsage:
+    """The customer's subscription's usage now (404 when it has none); the portal's too."""
+    try:
+        row = await live_subscription(
+            session, organization_id, customer_id, external_subscription_id
+        )
+    except NoCurrentUsageError:
+        raise not_found("subscription") from None
+    return await current_usage(
+        session,
+        request.app.state.event_pipeline.store,
+        await temporal.client(),
+        row,
+        wait=settings.workflow_update_timeout,
+    )
+
+
 async def _current(
     request: Request,
     org: Organization,
@@ -35,16 +62,8 @@ async def _current(
     external_subscription_id: str,
 ) -> CurrentUsage:
     customer = await find_customer(session, org.id, external_customer_id)
-    try:
-        row = await live_subscription(session, org.id, customer.id, external_subscription_id)
-    except NoCurrentUsageError:
-        raise not_found("subscription") from None
-    return await current_usage(
-        session,
-        request.app.state.event_pipeline.store,
-        await temporal.client(),
-        row,
-        wait=settings.workflow_update_timeout,
+    return await current_usage_of(
+        request, session, temporal, settings, org.id, customer.id, external_subscription_id
     )
 
 

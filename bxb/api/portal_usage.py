@@ -8,14 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from bxb.api.customer_usage import current_usage_of
 from bxb.api.deps import SettingsDep, TemporalDep
 from bxb.api.errors import not_found
 from bxb.api.pagination import PageDep, meta_for
 from bxb.customer_usage.current import (
     CurrentUsage,
-    NoCurrentUsageError,
-    current_usage,
-    live_subscription,
 )
 from bxb.customer_usage.past import UnknownMetricError, past_usage
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
@@ -33,16 +31,8 @@ async def _current(
     external_id: str,
 ) -> CurrentUsage:
     org, customer = portal.organization, portal.customer
-    try:
-        row = await live_subscription(session, org.id, customer.id, external_id)
-    except NoCurrentUsageError:
-        raise not_found("subscription") from None
-    return await current_usage(
-        session,
-        request.app.state.event_pipeline.store,
-        await temporal.client(),
-        row,
-        wait=settings.workflow_update_timeout,
+    return await current_usage_of(
+        request, session, temporal, settings, org.id, customer.id, external_id
     )
 
 
