@@ -44,7 +44,8 @@ async def test_invitation_mails_a_one_time_link_that_makes_a_signed_in_member(
     assert invite["invite_url"].endswith(f"/invitations/{token}")
     async with sessions() as session:  # only a digest of the token is stored
         row = await session.scalar(select(MemberInvitation))
-        assert row is not None and token not in row.token_hash
+        assert row is not None
+        assert token not in row.token_hash
 
     accepted = await m.client.post(
         f"/api/v1/invitations/{token}/accept",
@@ -63,7 +64,8 @@ async def test_invitation_mails_a_one_time_link_that_makes_a_signed_in_member(
     assert me.json()["member"]["lago_id"] == member["lago_id"]
     async with sessions() as session:
         stored = await session.scalar(select(Member))
-        assert stored is not None and stored.password_hash.startswith("$argon2id$")
+        assert stored is not None
+        assert stored.password_hash.startswith("$argon2id$")
 
     # The link works once: nothing changes the second time.
     again = await m.client.post(
@@ -221,11 +223,13 @@ async def test_organizations_never_see_each_others_members(
         assert response.status_code == 404, (method, path)
     async with sessions() as session:
         member = await session.scalar(select(Member))
-        assert member is not None and (member.role, member.status) == ("support", "active")
+        assert member is not None
+        assert (member.role, member.status) == ("support", "active")
         invitation = await session.scalar(
             select(MemberInvitation).where(MemberInvitation.accepted_at.is_(None))
         )
-        assert invitation is not None and invitation.revoked_at is None
+        assert invitation is not None
+        assert invitation.revoked_at is None
     # The same email can be a member of both organizations.
     await m.add_member(tenant_b, "ada@example.com", "admin")
     assert (await m.client.get("/api/v1/members", headers=b)).json()["meta"]["total_count"] == 1
