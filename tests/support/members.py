@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -40,11 +40,15 @@ class MemberApp:
     client: httpx.AsyncClient
     mails: CapturingTransport
     clock: Clock
+    browsers: list[httpx.AsyncClient] = field(default_factory=list)
 
     def browser(self) -> httpx.AsyncClient:
-        """Another client on the same app, with its own cookie jar (another browser)."""
+        """Another client on the same app, with its own cookie jar (another browser);
+        closed with the app."""
         transport = httpx.ASGITransport(app=self.app)
-        return httpx.AsyncClient(transport=transport, base_url="http://bxb.test")
+        client = httpx.AsyncClient(transport=transport, base_url="http://bxb.test")
+        self.browsers.append(client)
+        return client
 
     def last_link_token(self, kind: str) -> str:
         """The token of the last mailed link of `kind` ("invitations", "password_resets")."""
@@ -94,4 +98,9 @@ async def member_app(settings: Settings) -> AsyncIterator[MemberApp]:
     app.state.email = mails
     app.state.clock = clock
     async for client in app_client(app):
-        yield MemberApp(app, client, mails, clock)
+        member_app = MemberApp(app, client, mails, clock)
+        try:
+            yield member_app
+        finally:
+            for browser in member_app.browsers:
+                await browser.aclose()
