@@ -30,7 +30,8 @@ async def _password_hash(sessions: async_sessionmaker[AsyncSession]) -> str:
     async with sessions() as session:
         member = await session.scalar(select(Member))
         assert member is not None
-        return member.password_hash
+        password_hash: str = member.password_hash
+        return password_hash
 
 
 async def test_reset_link_sets_a_new_password_once_and_signs_out_everywhere(
