@@ -28,6 +28,7 @@ from bxb.governance import members, sign_in
 from bxb.governance.sessions import (
     SESSION_COOKIE,
     clear_session_cookies,
+    cookies_secure,
     live_session,
     member_actor,
     open_session,
@@ -54,7 +55,8 @@ async def _signed_in(
         session, member, now=request_now(request), ttl=timedelta(seconds=s.session_ttl_seconds)
     )
     await session.commit()
-    set_session_cookies(request, response, opened, secure=s.session_cookie_secure)
+    secure = cookies_secure(request, s.session_cookie_secure, s.resolved_public_url)
+    set_session_cookies(request, response, opened, secure=secure)
     return {
         "member": member_object(member),
         "session": {"csrf_token": opened.csrf_token, "expires_at": iso(opened.row.expires_at)},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.errors import ApiError, not_found, validation_error
@@ -157,7 +158,10 @@ async def create_member(
         password_hash=await hash_password(password),
     )
     session.add(member)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # the same email made a member concurrently
+        raise validation_error({"email": ["value_already_exist"]}) from None
     return member
 
 

@@ -63,9 +63,8 @@ async def open_session(
 
 
 def set_session_cookies(
-    request: Request, response: Response, opened: OpenedSession, *, secure: bool | None
+    request: Request, response: Response, opened: OpenedSession, *, secure: bool
 ) -> None:
-    secure = request.url.scheme == "https" if secure is None else secure
     for name, value, http_only in (
         (SESSION_COOKIE, opened.token, True),
         (CSRF_COOKIE, opened.csrf_token, False),  # read by the web app's scripts
@@ -79,6 +78,13 @@ def set_session_cookies(
             httponly=http_only,
             samesite="lax",
         )
+
+
+def cookies_secure(request: Request, setting: bool | None, public_url: str) -> bool:
+    """Secure cookies when configured so, else when bxb is reached (or published) by https."""
+    if setting is not None:
+        return setting
+    return request.url.scheme == "https" or public_url.startswith("https://")
 
 
 def clear_session_cookies(response: Response) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -259,3 +260,52 @@ async def test_member_actor_directly(
         await member_actor(request("PATCH", token, "nope"), sessions)
     assert refused.value.status == 403
     assert refused.value.code == "invalid_csrf_token"
+
+
+async def test_cookies_are_secure_over_https_and_when_configured(
+    settings: Settings, tenant_a: Tenant
+) -> None:
+    for i, (config, base_url, secure) in enumerate(
+        (
+            ({}, "https://bxb.test", True),
+            ({"public_url": "https://billing.acme.test"}, "http://bxb.test", True),
+            ({"session_cookie_secure": False}, "https://bxb.test", False),
+        )
+    ):
+        email = f"ada{i}@example.com"
+        async for app in member_app(settings.model_copy(update=config)):
+            await app.add_member(tenant_a, email, browser=app.browser())
+            browser = app.browser()
+            browser.base_url = httpx.URL(base_url)
+            response = await _sign_in(browser, email, STRONG_PASSWORD)
+            assert response.status_code == 200
+            for cookie in response.headers.get_list("set-cookie"):
+                assert ("; Secure" in cookie) is secure, (config, cookie)
+
+
+async def test_a_cross_site_form_cannot_sign_anyone_in(m: MemberApp, tenant_a: Tenant) -> None:
+    """Login CSRF: a plain HTML form can only send text/plain or form bodies, which the
+    JSON routes refuse, so no session cookie is set by a foreign page."""
+    await m.add_member(tenant_a, "ada@example.com", browser=m.browser())
+    response = await m.client.post(
+        "/api/v1/auth/sign_in",
+        content=f'{{"email": "ada@example.com", "password": "{STRONG_PASSWORD}"}}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 422
+    assert "set-cookie" not in response.headers
+
+
+async def test_concurrent_guesses_are_all_counted(
+    m: MemberApp, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await m.add_member(tenant_a, "ada@example.com", browser=m.browser())
+    answers = await asyncio.gather(
+        *(_sign_in(m.browser(), "ada@example.com", f"wrong-guess-{i:06}") for i in range(8))
+    )
+    # Attempts on one email are serialized: five get checked, then the lock refuses the rest.
+    assert sorted(a.status_code for a in answers) == [422] * 5 + [429] * 3
+    async with sessions() as session:
+        throttle = await session.get(SignInThrottle, "ada@example.com")
+        assert throttle is not None
+        assert throttle.failures == 5
