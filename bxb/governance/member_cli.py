@@ -16,10 +16,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.errors import ApiError
 from bxb.core.settings import Settings
 from bxb.governance import members
 from bxb.governance.actor import Role
+from bxb.lago_objects.errors import ApiError
 from bxb.models import Member, Organization
 from bxb.models.base import utcnow
 

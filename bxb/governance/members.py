@@ -15,11 +15,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.governance.actor import Role
 from bxb.governance.email import Mail
 from bxb.governance.passwords import hash_password, password_problem
 from bxb.governance.tokens import digest, new_token
+from bxb.lago_objects.errors import ApiError, not_found, validation_error
 from bxb.models import Member, MemberInvitation, MemberSession, Organization
 
 
@@ -45,14 +45,6 @@ def invitation_mail(issued: IssuedInvitation, organization_name: str, ttl: timed
             f"{issued.url}\n"
         ),
     )
-
-
-def invitation_status(invitation: MemberInvitation, now: datetime) -> str:
-    if invitation.accepted_at is not None:
-        return "accepted"
-    if invitation.revoked_at is not None:
-        return "revoked"
-    return "expired" if invitation.expires_at <= now else "pending"
 
 
 async def active_member_by_email(

@@ -18,9 +18,9 @@ from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.errors import ApiError
 from bxb.governance.actor import Actor, Role
 from bxb.governance.tokens import digest, matches, new_token
+from bxb.lago_objects.errors import ApiError
 from bxb.models import Member, MemberSession
 from bxb.models.base import utcnow
 

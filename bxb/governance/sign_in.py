@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.governance import lockout
 from bxb.governance.email import EmailTransport, EmailUnavailableError, Mail
 from bxb.governance.members import end_sessions
 from bxb.governance.passwords import hash_password, password_problem, verify_password
 from bxb.governance.tokens import digest, new_token
+from bxb.lago_objects.errors import ApiError, not_found, validation_error
 from bxb.models import Member, PasswordReset
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bxb.governance.members import invitation_status
 from bxb.lago_objects.formats import iso
 from bxb.models import Member, MemberInvitation
 
@@ -26,6 +25,14 @@ def member_object(member: Member) -> dict[str, Any]:
         "revoked_at": iso(member.revoked_at),
         "created_at": iso(member.created_at),
     }
+
+
+def invitation_status(invitation: MemberInvitation, now: datetime) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    return "expired" if invitation.expires_at <= now else "pending"
 
 
 def invite_object(invitation: MemberInvitation, now: datetime) -> dict[str, Any]:

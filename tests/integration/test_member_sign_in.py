@@ -265,13 +265,12 @@ async def test_member_actor_directly(
 async def test_cookies_are_secure_over_https_and_when_configured(
     settings: Settings, tenant_a: Tenant
 ) -> None:
-    for i, (config, base_url, secure) in enumerate(
-        (
-            ({}, "https://bxb.test", True),
-            ({"public_url": "https://billing.acme.test"}, "http://bxb.test", True),
-            ({"session_cookie_secure": False}, "https://bxb.test", False),
-        )
-    ):
+    cases: tuple[tuple[dict[str, Any], str, bool], ...] = (
+        ({}, "https://bxb.test", True),
+        ({"public_url": "https://billing.acme.test"}, "http://bxb.test", True),
+        ({"session_cookie_secure": False}, "https://bxb.test", False),
+    )
+    for i, (config, base_url, secure) in enumerate(cases):
         email = f"ada{i}@example.com"
         async for app in member_app(settings.model_copy(update=config)):
             await app.add_member(tenant_a, email, browser=app.browser())
