@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.governance.actor import Role
 from bxb.governance.email import Mail
-from bxb.governance.passwords import hash_password, password_problem
+from bxb.governance.passwords import hash_password, weak_password
 from bxb.governance.tokens import digest, new_token
 from bxb.lago_objects.errors import ApiError, not_found, validation_error
 from bxb.models import Member, MemberInvitation, MemberSession, Organization
@@ -136,7 +136,7 @@ async def create_member(
 ) -> Member:
     organization = await session.get(Organization, organization_id)
     assert organization is not None
-    problem = password_problem(password, [email, name or "", organization.name])
+    problem = await weak_password(password, [email, name or "", organization.name])
     if problem is not None:
         raise validation_error({"password": [problem]})
     if await active_member_by_email(session, organization_id, email) is not None:

@@ -8,6 +8,7 @@ words an attacker knows. Hashing runs in a thread: argon2 is slow on purpose.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -27,6 +28,11 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("bxb-no-such-member-placeholder")
 
 
+async def weak_password(password: str, user_inputs: Iterable[str] = ()) -> str | None:
+    """password_problem in a thread: zxcvbn takes tens of milliseconds on long inputs."""
+    return await asyncio.to_thread(password_problem, password, list(user_inputs))
+
+
 def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | None:
     """The error code of a password too weak to accept, or None when it is fine."""
     if len(password) < MIN_LENGTH:
@@ -40,11 +46,16 @@ def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | No
     return None
 
 
-def _words(value: str) -> list[str]:
-    parts = [value.lower()]
-    for separator in ("@", ".", " ", "-", "_"):
-        parts = [piece for part in parts for piece in part.split(separator)]
-    return [value.lower(), *(p for p in parts if len(p) >= 3)]
+def _words(value: str) -> set[str]:
+    """What an attacker would try from a known value: it whole, the local part and domain
+    of an email, each without separators, and each word of three letters or more."""
+    value = value.lower().strip()
+    found = {value}
+    for part in value.split("@"):
+        found.add(part)
+        found.add(re.sub(r"[\s._-]+", "", part))
+        found.update(w for w in re.split(r"[\s._-]+", part) if len(w) >= 3)
+    return {w for w in found if w}
 
 
 async def hash_password(password: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bxb.governance import lockout
 from bxb.governance.email import EmailTransport, EmailUnavailableError, Mail
 from bxb.governance.members import end_sessions
-from bxb.governance.passwords import hash_password, password_problem, verify_password
+from bxb.governance.passwords import hash_password, verify_password, weak_password
 from bxb.governance.tokens import digest, new_token
 from bxb.lago_objects.errors import ApiError, not_found, validation_error
 from bxb.models import Member, PasswordReset
@@ -146,7 +146,8 @@ async def reset_password(
     member = await session.get(Member, reset.member_id)
     if member is None or member.status != "active":
         raise not_found("password_reset")
-    problem = password_problem(password, [member.email, member.name or ""])
+    inputs = [member.email, member.name or "", member.organization.name]
+    problem = await weak_password(password, inputs)
     if problem is not None:
         raise validation_error({"password": [problem]})
     member.password_hash = await hash_password(password)
