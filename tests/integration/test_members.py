@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bxb.api.deps import current_organization
+from bxb.api.errors import ApiError
 from bxb.core.settings import Settings
-from bxb.models import Member, MemberInvitation, MemberSession
+from bxb.governance.sessions import member_actor
+from bxb.models import Member, MemberInvitation, MemberSession, Organization
 from tests.support.auth import Tenant
 from tests.support.members import STRONG_PASSWORD, MemberApp, mail_to, member_app
 
@@ -239,3 +244,53 @@ async def test_members_routes_need_a_credential(m: MemberApp) -> None:
     for method, path in (("GET", "/api/v1/members"), ("POST", "/api/v1/invites")):
         response = await m.client.request(method, path, json={})
         assert response.status_code == 401
+
+
+async def test_a_signed_in_member_acts_only_on_their_own_organization(
+    m: MemberApp, tenant_a: Tenant, tenant_b: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Through member sessions, as the auth dependency will resolve them (stood in for here
+    by an override of the organization dependency that trusts only member_actor)."""
+
+    async def organization_of_member(request: Request) -> Organization:
+        actor = await member_actor(request, request.app.state.sessions)
+        if actor is None:
+            raise ApiError(401)
+        async with request.app.state.sessions() as session:
+            organization = await session.get(Organization, actor.organization_id)
+        assert organization is not None
+        return organization
+
+    bea = await m.add_member(tenant_b, "bea@example.com", "support", browser=m.browser())
+    bea_id = bea["member"]["lago_id"]  # type: ignore[index]
+    await m.add_member(tenant_a, "ada@example.com", "admin")  # m.client: Ada's session
+    csrf = {"X-CSRF-Token": m.client.cookies["bxb_csrf"]}
+    m.app.dependency_overrides[current_organization] = organization_of_member
+
+    listed = (await m.client.get("/api/v1/members")).json()
+    assert [x["email"] for x in listed["members"]] == ["ada@example.com"]
+    for method, path, body in (
+        ("GET", f"/api/v1/members/{bea_id}", None),
+        ("PUT", f"/api/v1/members/{bea_id}", {"member": {"role": "admin"}}),
+        ("DELETE", f"/api/v1/members/{bea_id}", None),
+    ):
+        response = await m.client.request(method, path, json=body, headers=csrf)
+        assert response.status_code == 404, (method, path)
+    # A state change without the CSRF header is refused before anything happens.
+    no_csrf = await m.client.post(
+        "/api/v1/invites", json={"invite": {"email": "eve@example.com", "role": "admin"}}
+    )
+    assert no_csrf.status_code == 403
+    assert no_csrf.json()["code"] == "invalid_csrf_token"
+    invited = await m.client.post(
+        "/api/v1/invites",
+        json={"invite": {"email": "eve@example.com", "role": "admin"}},
+        headers=csrf,
+    )
+    assert invited.json()["invite"]["lago_organization_id"] == str(tenant_a.organization_id)
+    async with sessions() as session:
+        bea_row = await session.get(Member, uuid.UUID(bea_id))
+        assert bea_row is not None
+        assert (bea_row.role, bea_row.status) == ("support", "active")
+        invitations = (await session.scalars(select(MemberInvitation.email))).all()
+    assert sorted(invitations) == ["ada@example.com", "bea@example.com", "eve@example.com"]
