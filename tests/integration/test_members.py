@@ -253,10 +253,11 @@ async def test_a_signed_in_member_acts_only_on_their_own_organization(
     by an override of the organization dependency that trusts only member_actor)."""
 
     async def organization_of_member(request: Request) -> Organization:
-        actor = await member_actor(request, request.app.state.sessions)
+        factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
+        actor = await member_actor(request, factory)
         if actor is None:
             raise ApiError(401)
-        async with request.app.state.sessions() as session:
+        async with factory() as session:
             organization = await session.get(Organization, actor.organization_id)
         assert organization is not None
         return organization
