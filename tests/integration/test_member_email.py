@@ -4,6 +4,7 @@ invitation mailed through it by the app."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from email.message import Message
 
@@ -22,6 +23,7 @@ from bxb.governance.email import (
 )
 from tests.conftest import app_client
 from tests.support.auth import Tenant
+from tests.support.members import member_app
 
 
 class Inbox(MessageHandler):
@@ -121,3 +123,38 @@ async def test_invitation_that_cannot_be_mailed_is_not_kept(
         }
         listed = await client.get("/api/v1/invites", headers=tenant_a.headers)
         assert listed.json()["invites"] == []
+
+
+async def test_tls_and_login_are_required_when_configured(smtp_server: tuple[int, Inbox]) -> None:
+    """A server that offers neither STARTTLS nor AUTH gets nothing in clear text."""
+    port, inbox = smtp_server
+    mail = Mail(to="ada@example.com", subject="s", text="secret link")
+    for transport in (
+        SmtpTransport("127.0.0.1", port, "bxb@localhost"),  # starttls by default
+        SmtpTransport(
+            "127.0.0.1", port, "bxb@localhost", username="u", password="p", security="none"
+        ),
+    ):
+        with pytest.raises(EmailUnavailableError):
+            await transport.send(mail)
+    assert inbox.messages == []
+
+
+async def test_the_default_transport_logs_the_mail(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bxb.governance.email")
+    await LoggingTransport().send(Mail(to="ada@example.com", subject="Hi", text="the link"))
+    assert "email to ada@example.com: Hi" in caplog.text
+    assert "the link" in caplog.text
+
+
+async def test_a_reset_mail_that_fails_is_logged_and_the_answer_is_still_202(
+    settings: Settings, tenant_a: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async for m in member_app(settings):
+        await m.add_member(tenant_a, "ada@example.com", browser=m.browser())
+        m.app.state.email = SmtpTransport("127.0.0.1", 1, "bxb@localhost", security="none")
+        response = await m.client.post(
+            "/api/v1/auth/password_resets", json={"email": "ada@example.com"}
+        )
+        assert response.status_code == 202
+    assert "password reset mail to member" in caplog.text

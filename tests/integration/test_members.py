@@ -193,6 +193,14 @@ async def test_list_show_change_role_and_remove(
         assert (await bob_browser.get("/api/v1/auth/me")).status_code == 401
         again = await m.client.delete(f"/api/v1/members/{bob_id}", headers=tenant_a.headers)
         assert again.status_code == 404
+        revoked_role = await m.client.put(
+            f"/api/v1/members/{bob_id}",
+            json={"member": {"role": "admin"}},
+            headers=tenant_a.headers,
+        )
+        assert revoked_role.json()["error_details"] == {"base": ["member_revoked"]}
+        malformed = await m.client.get("/api/v1/members/not-a-uuid", headers=tenant_a.headers)
+        assert malformed.json() == {"status": 404, "error": "Not Found", "code": "member_not_found"}
     active = (await m.client.get("/api/v1/members", headers=tenant_a.headers)).json()
     assert [x["lago_id"] for x in active["members"]] == [ada["member"]["lago_id"]]  # type: ignore[index]
     revoked = (
