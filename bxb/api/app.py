@@ -12,6 +12,7 @@ from bxb.api import (
     alerts,
     analytics,
     applied_coupons,
+    auth,
     billable_metrics,
     checkout_links,
     coupons,
@@ -30,6 +31,7 @@ from bxb.api import (
     invoice_actions,
     invoices,
     lifetime_usages,
+    members,
     organizations,
     payments,
     plan_charge_filters,
@@ -61,6 +63,7 @@ from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.governance.email import transport_from_settings
 from bxb.webhooks import outbox
 
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.email = transport_from_settings(settings)  # tests swap in a capturing one
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
@@ -137,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics,
         dashboard_revenue,
         dashboard_overview,
+        members,
+        auth,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

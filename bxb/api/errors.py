@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Mapping, Sequence
-from http import HTTPStatus
 from typing import Any
 
 import asyncpg
@@ -25,51 +24,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from bxb.core.temporal import TemporalUnavailable
 
+# Lago's error body and its common cases sit below the API (member sessions raise them
+# too); re-exported here, where routers import them from.
+from bxb.lago_objects.errors import ApiError as ApiError
+from bxb.lago_objects.errors import not_found as not_found
+from bxb.lago_objects.errors import unauthorized as unauthorized
+from bxb.lago_objects.errors import validation_error as validation_error
+
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """Raise from a route to answer with Lago's error body."""
-
-    def __init__(
-        self,
-        status: int,
-        *,
-        code: str | None = None,
-        error_details: Mapping[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        super().__init__(code or status)
-        self.status = status
-        self.code = code
-        self.error_details = error_details
-        self.error = error or HTTPStatus(status).phrase
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": self.status, "error": self.error}
-        if self.code is not None:
-            body["code"] = self.code
-        if self.error_details is not None:
-            body["error_details"] = dict(self.error_details)
-        return body
-
-
-def not_found(resource: str) -> ApiError:
-    """404 with Lago's code, e.g. not_found("customer") → customer_not_found."""
-    return ApiError(404, code=f"{resource}_not_found")
-
-
-def validation_error(details: Mapping[str, Sequence[str]]) -> ApiError:
-    return ApiError(
-        422,
-        code="validation_errors",
-        error="Unprocessable Entity",
-        error_details={key: list(value) for key, value in details.items()},
-    )
-
-
-def unauthorized() -> ApiError:
-    return ApiError(401, error="Unauthorized")
 
 
 def _json(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:

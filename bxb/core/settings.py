@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -123,6 +124,32 @@ class Settings(BaseSettings):
     )
     portal_token_ttl_seconds: int = Field(
         default=3600, gt=0, validation_alias=_env("BXB_PORTAL_TOKEN_TTL_SECONDS")
+    )
+
+    # Members (issue 12). Email: BXB_SMTP_HOST unset → mails are logged, not sent.
+    # BXB_SMTP_SECURITY: "starttls" (default), "ssl" (implicit TLS) or "none".
+    smtp_host: str | None = Field(default=None, validation_alias=_env("BXB_SMTP_HOST"))
+    smtp_port: int = Field(default=587, validation_alias=_env("BXB_SMTP_PORT"))
+    smtp_from: str = Field(default="bxb@localhost", validation_alias=_env("BXB_SMTP_FROM"))
+    smtp_username: str | None = Field(default=None, validation_alias=_env("BXB_SMTP_USERNAME"))
+    smtp_password: str | None = Field(default=None, validation_alias=_env("BXB_SMTP_PASSWORD"))
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", validation_alias=_env("BXB_SMTP_SECURITY")
+    )
+    smtp_timeout: float = Field(default=10.0, gt=0, validation_alias=_env("BXB_SMTP_TIMEOUT"))
+    # Browser sessions last this long from sign-in; the cookie is Secure when the request
+    # came over https, or always (true) / never (false) when set.
+    session_ttl_seconds: int = Field(
+        default=12 * 3600, gt=0, validation_alias=_env("BXB_SESSION_TTL_SECONDS")
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None, validation_alias=_env("BXB_SESSION_COOKIE_SECURE")
+    )
+    invitation_ttl_seconds: int = Field(
+        default=7 * 86400, gt=0, validation_alias=_env("BXB_INVITATION_TTL_SECONDS")
+    )
+    password_reset_ttl_seconds: int = Field(
+        default=3600, gt=0, validation_alias=_env("BXB_PASSWORD_RESET_TTL_SECONDS")
     )
 
     @property

@@ -18,6 +18,13 @@ from bxb.models.fixed_charge import FixedCharge
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
+from bxb.models.member import (
+    Member,
+    MemberInvitation,
+    MemberSession,
+    PasswordReset,
+    SignInThrottle,
+)
 from bxb.models.mrr_monthly_total import MrrMonthlyTotal
 from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
@@ -73,9 +80,13 @@ __all__ = [
     "InvoiceSequence",
     "LateEventRerating",
     "LifetimeUsage",
+    "Member",
+    "MemberInvitation",
+    "MemberSession",
     "MrrMonthlyTotal",
     "MrrMovement",
     "Organization",
+    "PasswordReset",
     "Payment",
     "Plan",
     "PortalSecret",
@@ -86,6 +97,7 @@ __all__ = [
     "RevenueFeeDaily",
     "RevenueInvoiceDaily",
     "RevenueOutstandingDaily",
+    "SignInThrottle",
     "Subscription",
     "SubscriptionPause",
     "SubscriptionTrial",
