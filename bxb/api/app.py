@@ -22,6 +22,7 @@ from bxb.api import (
     dashboard_mrr,
     dashboard_overview,
     dashboard_revenue,
+    data_exports,
     events,
     features,
     fees,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics,
         dashboard_revenue,
         dashboard_overview,
+        data_exports,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
