@@ -69,7 +69,6 @@ async def _restart(
         export.rows_estimate = await session.scalar(
             select(func.count()).select_from(query.subquery())
         )
-        session.expunge(export)
         return export, run
 
 
