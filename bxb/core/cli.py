@@ -28,6 +28,7 @@ from bxb.core.organizations import (
 )
 from bxb.core.settings import Settings
 from bxb.core.stack import prepare_database, run_stack, serve, serve_api_processes
+from bxb.exports.cli import add_export_parser, run_export_command
 from bxb.models import Organization
 
 
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     owner.add_argument("--organization-id", help="the organization the events belong to")
     owner.add_argument("--api-key", help="an API key of that organization, instead of its id")
     load.add_argument("--batch-size", type=int, default=5000, help="events per insert")
+    add_export_parser(commands)
     return parser
 
 
@@ -96,6 +98,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print("database is up to date")
     elif args.command == "events":
         return await _import_events(args, settings)
+    elif args.command == "export":
+        return await run_export_command(args, settings)
     else:
         async with _database(settings) as run:
             await run(lambda session: _org_command(args, session))

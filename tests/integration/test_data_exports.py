@@ -78,9 +78,7 @@ async def test_credit_notes_customers_and_events(
     tenant_b: Tenant,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    invoice = await seed_invoice(
-        sessions, tenant_a, customer="cus_1", fees=((1000, 0, 200, "20"),)
-    )
+    invoice = await seed_invoice(sessions, tenant_a, customer="cus_1", fees=((1000, 0, 200, "20"),))
     body = {
         "credit_note": {
             "invoice_id": str(invoice.id),
