@@ -41,15 +41,19 @@ async def test_invoices_and_fees_row_for_row_with_the_webhook(
     export, rows = await exported(
         temporal_client, tenant_a, "invoices", {"external_customer_id": "cus_eur"}
     )
-    assert export["rows_exported"] == 1 and export["rows_estimate"] == 1
-    assert export["progress"] == 1.0 and export["completed_at"] is not None
+    assert export["rows_exported"] == 1
+    assert export["rows_estimate"] == 1
+    assert export["progress"] == 1.0
+    assert export["completed_at"] is not None
     assert export["file_url"].endswith(f"/api/v1/data_exports/{export['lago_id']}/file")
     assert [row["lago_id"] for row in rows] == [str(eur.id)]
     (row,) = rows
-    assert row["number"] == eur.number and row["external_customer_id"] == "cus_eur"
+    assert row["number"] == eur.number
+    assert row["external_customer_id"] == "cus_eur"
     assert (row["fees_amount_cents"], row["taxes_amount_cents"]) == ("1999", "400")
     assert (row["total_amount_cents"], row["currency"]) == ("2399", "EUR")
-    assert row["issuing_date"] == "2026-01-01" and row["created_at"].endswith("Z")
+    assert row["issuing_date"] == "2026-01-01"
+    assert row["created_at"].endswith("Z")
 
     _, fees = await exported(temporal_client, tenant_a, "fees", {"currency": "USD"})
     assert sorted(
@@ -58,7 +62,8 @@ async def test_invoices_and_fees_row_for_row_with_the_webhook(
         ("10000", "1800", "11800"),
         ("333", "18", "351"),
     ]
-    assert {f["currency"] for f in fees} == {"USD"} and {f["units"] for f in fees} == {"1"}
+    assert {f["currency"] for f in fees} == {"USD"}
+    assert {f["units"] for f in fees} == {"1"}
 
     async with sessions() as session:
         hooks = (
@@ -94,7 +99,8 @@ async def test_credit_notes_customers_and_events(
     (row,) = notes
     assert row["lago_id"] == note.json()["credit_note"]["lago_id"]
     assert (row["credit_amount_cents"], row["total_amount_cents"]) == ("1200", "1200")
-    assert row["invoice_number"] == invoice.number and row["external_customer_id"] == "cus_1"
+    assert row["invoice_number"] == invoice.number
+    assert row["external_customer_id"] == "cus_1"
 
     await seed_customer(sessions, tenant_a, "cus_2")
     await seed_customer(sessions, tenant_b, "cus_b")
@@ -166,7 +172,8 @@ async def test_bad_input_is_a_422_with_no_export(
     response = await temporal_client.post(URL, json={"data_export": body}, headers=tenant_a.headers)
     assert response.status_code == 422, response.text
     error = response.json()
-    assert error["code"] == "validation_errors" and error["status"] == 422
+    assert error["code"] == "validation_errors"
+    assert error["status"] == 422
     assert field in error["error_details"], error
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(DataExport)) == 0
@@ -182,7 +189,8 @@ async def test_another_organization_sees_nothing(
         assert response.status_code == 404
         assert response.json()["code"] == "data_export_not_found"
     listing = await temporal_client.get(URL, headers=tenant_b.headers)
-    assert listing.json()["data_exports"] == [] and listing.json()["meta"]["total_count"] == 0
+    assert listing.json()["data_exports"] == []
+    assert listing.json()["meta"]["total_count"] == 0
     mine = await temporal_client.get(URL, headers=tenant_a.headers)
     assert [e["lago_id"] for e in mine.json()["data_exports"]] == [lago_id]
     assert (await temporal_client.get(f"{URL}/nope", headers=tenant_a.headers)).status_code == 404
@@ -212,7 +220,8 @@ async def test_file_before_completion_is_409_and_progress_is_visible(
     response = await temporal_client.post(URL, json=body, headers=tenant_a.headers)
     lago_id = response.json()["data_export"]["lago_id"]
     early = await temporal_client.get(f"{URL}/{lago_id}/file", headers=tenant_a.headers)
-    assert early.status_code == 409 and early.json()["code"] == "data_export_not_ready"
+    assert early.status_code == 409
+    assert early.json()["code"] == "data_export_not_ready"
     seen: set[int] = set()
     export = response.json()["data_export"]
     while export["status"] not in ("completed", "failed"):
@@ -222,8 +231,10 @@ async def test_file_before_completion_is_409_and_progress_is_visible(
         if export["status"] == "processing":
             seen.add(export["rows_exported"])
     export = await finished(temporal_client, tenant_a, lago_id)
-    assert export["rows_exported"] == 12_000 and export["file_size"] > 2 * runner.CHUNK_CHARS
+    assert export["rows_exported"] == 12_000
+    assert export["file_size"] > 2 * runner.CHUNK_CHARS
     assert any(0 < rows < 12_000 for rows in seen), seen  # chunks committed with progress
     async with sessions() as session:
         stored = await session.get(DataExport, uuid.UUID(lago_id))
-        assert stored is not None and stored.chunks_count >= 3
+        assert stored is not None
+        assert stored.chunks_count >= 3

@@ -16,9 +16,9 @@ URL = "/api/v1/data_exports"
 
 
 async def finished(
-    client: httpx.AsyncClient, tenant: Tenant, lago_id: str, timeout: float = 60
+    client: httpx.AsyncClient, tenant: Tenant, lago_id: str, seconds: float = 60
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while True:
         response = await client.get(f"{URL}/{lago_id}", headers=tenant.headers)
         assert response.status_code == 200, response.text
