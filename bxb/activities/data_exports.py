@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from bxb.activities.heartbeat import heartbeating
+from bxb.activities.guard import fails_fast
 from bxb.activities.subscriptions import dispatch_webhooks
 from bxb.core.settings import Settings
 from bxb.events.postgres_store import PostgresEventStore
@@ -45,11 +45,12 @@ class DataExportActivities:
             )
 
     @activity.defn(name=WRITE_ACTIVITY)
+    @fails_fast  # filters that no longer parse, data errors: failed at once, not retried
     async def write_data_export(self, request: DataExportRequest) -> None:
         await self._check_store(request)
         # Heartbeats carry the rows done, so progress shows in Temporal's UI too.
         progress = activity.heartbeat if activity.in_activity() else (lambda *_: None)
-        export = await heartbeating(write_export(self.sessions, request.data_export_id, progress))
+        export = await write_export(self.sessions, request.data_export_id, progress)
         if export is None or export.started_at is None:
             return
         ids = await complete_export(

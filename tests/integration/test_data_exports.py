@@ -11,8 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from bxb.core.db import transaction
+from bxb.exports.service import start_data_export
 from bxb.models import DataExport, Event, Webhook
 from tests.support.auth import Tenant
 from tests.support.credit_notes import seed_customer, seed_invoice
@@ -238,3 +240,40 @@ async def test_file_before_completion_is_409_and_progress_is_visible(
         stored = await session.get(DataExport, uuid.UUID(lago_id))
         assert stored is not None
         assert stored.chunks_count >= 3
+
+
+async def test_an_export_that_cannot_run_fails_with_its_webhook(
+    temporal_client: httpx.AsyncClient,
+    temporal_env: WorkflowEnvironment,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Filters that no longer parse (written before a filter was removed, say): failed at
+    once, not retried, and data_export.failed is queued."""
+    await _listen(temporal_client, tenant_a)
+    async with transaction(sessions) as session:
+        export = DataExport(
+            organization_id=tenant_a.organization_id,
+            resource_type="invoices",
+            filters={"removed_filter": 1},
+            status="pending",
+            rows_exported=0,
+            chunks_count=0,
+            file_size=0,
+        )
+        session.add(export)
+    await start_data_export(temporal_env.client, export.id)
+    failed = await finished(temporal_client, tenant_a, str(export.id), seconds=20)
+    assert failed["status"] == "failed"
+    assert "validation error for InvoiceFilters" in failed["error"]
+    assert failed["file_url"] is None
+    gone = await temporal_client.get(f"{URL}/{export.id}/file", headers=tenant_a.headers)
+    assert gone.status_code == 409
+    async with sessions() as session:
+        hook = await session.scalar(
+            select(Webhook).where(
+                Webhook.object_id == export.id, Webhook.webhook_type == "data_export.failed"
+            )
+        )
+    assert hook is not None
+    assert hook.payload["data_export"]["status"] == "failed"
