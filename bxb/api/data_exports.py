@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
-from bxb.api.errors import ApiError, not_found
+from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
+from bxb.events.postgres_store import PostgresEventStore
 from bxb.exports.columns import SPECS
 from bxb.exports.service import create_data_export, file_chunks
 from bxb.lago_objects.data_exports import data_export_object
@@ -41,6 +42,12 @@ class DataExportIn(BaseModel):
 
 class DataExportBody(BaseModel):
     data_export: DataExportIn
+
+
+def _events_in_postgres(request: Request) -> bool:
+    """Events are exported from the PostgreSQL store (the default), not ClickHouse."""
+    pipeline = getattr(request.app.state, "event_pipeline", None)
+    return pipeline is None or isinstance(pipeline.store, PostgresEventStore)
 
 
 def _base(request: Request) -> str:
@@ -68,6 +75,8 @@ async def create_export(
 ) -> dict[str, Any]:
     data = body.data_export
     spec = SPECS[data.resource_type]
+    if data.resource_type == "events" and not _events_in_postgres(request):
+        raise validation_error({"resource_type": ["not_supported_by_event_store"]})
     filters = parse_filters(spec.filters, data.filters, root=("data_export", "filters"))
     client = await temporal.client()
     export = await create_data_export(

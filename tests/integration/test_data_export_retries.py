@@ -1,5 +1,6 @@
 """The export's writing, called as the activity calls it: a retried attempt restarts the
-file (no row twice) and an attempt superseded by a newer one can't write."""
+file (no row twice) and an attempt superseded by a newer one can't write. And events on
+the ClickHouse store are refused up front."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bxb.api.app import create_app
 from bxb.core.db import transaction
+from bxb.core.settings import Settings
 from bxb.exports.outcome import complete_export
 from bxb.exports.runner import SupersededError, write_export
 from bxb.models import DataExport, DataExportChunk, Event
+from tests.conftest import app_client
+from tests.integration.test_event_stores import CHDB_URL
 from tests.support.auth import Tenant
 
 
@@ -107,3 +112,17 @@ async def test_a_superseded_attempt_cannot_write(
     with pytest.raises(SupersededError):
         await task
     assert await _file(sessions, export_id) == []
+
+
+async def test_events_on_clickhouse_are_refused_before_anything_is_written(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    chdb = settings.model_copy(update={"clickhouse_url": CHDB_URL})
+    body = {"data_export": {"resource_type": "events", "format": "csv"}}
+    async for client in app_client(create_app(chdb)):
+        response = await client.post("/api/v1/data_exports", json=body, headers=tenant_a.headers)
+        assert response.status_code == 422
+        details = response.json()["error_details"]
+        assert details == {"resource_type": ["not_supported_by_event_store"]}
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(DataExport)) == 0
