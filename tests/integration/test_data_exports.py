@@ -97,7 +97,22 @@ async def test_credit_notes_customers_and_events(
     }
     note = await temporal_client.post("/api/v1/credit_notes", json=body, headers=tenant_a.headers)
     assert note.status_code == 200, note.text
-    _, notes = await exported(temporal_client, tenant_a, "credit_notes", {"reason": "other"})
+    other = await seed_invoice(sessions, tenant_a, customer="cus_3", fees=((500, 0, 0, "0"),))
+    other_body = {
+        "credit_note": {
+            "invoice_id": str(other.id),
+            "reason": "other",
+            "credit_amount_cents": 500,
+            "refund_amount_cents": 0,
+            "items": [{"fee_id": str(other.fee_ids[0]), "amount_cents": 500}],
+        }
+    }
+    response = await temporal_client.post(
+        "/api/v1/credit_notes", json=other_body, headers=tenant_a.headers
+    )
+    assert response.status_code == 200, response.text
+    filters = {"reason": "other", "invoice_number": invoice.number, "external_customer_id": "cus_1"}
+    _, notes = await exported(temporal_client, tenant_a, "credit_notes", filters)
     (row,) = notes
     assert row["lago_id"] == note.json()["credit_note"]["lago_id"]
     assert (row["credit_amount_cents"], row["total_amount_cents"]) == ("1200", "1200")
@@ -107,7 +122,7 @@ async def test_credit_notes_customers_and_events(
     await seed_customer(sessions, tenant_a, "cus_2")
     await seed_customer(sessions, tenant_b, "cus_b")
     _, customers = await exported(temporal_client, tenant_a, "customers", {"currencies": ["eur"]})
-    assert sorted(c["external_id"] for c in customers) == ["cus_1", "cus_2"]
+    assert sorted(c["external_id"] for c in customers) == ["cus_1", "cus_2", "cus_3"]
 
     start = datetime(2026, 3, 1, tzinfo=UTC)
     async with transaction(sessions) as session:
