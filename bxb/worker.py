@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bxb.activities.collection import CollectionActivities
+from bxb.activities.data_exports import DataExportActivities
 from bxb.activities.health import HealthActivities
 from bxb.activities.provider_customers import ProviderCustomerActivities
 from bxb.activities.refunds import RefundActivities
@@ -29,6 +30,7 @@ from bxb.payments.customers import resume_unstarted_syncs
 from bxb.payments.refund_starts import resume_unstarted_refunds
 from bxb.webhooks import outbox
 from bxb.workflows.credit_note_refund import CreditNoteRefundWorkflow
+from bxb.workflows.data_export import DataExportWorkflow
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
 from bxb.workflows.provider_customer import ProviderCustomerWorkflow
@@ -44,6 +46,7 @@ WORKFLOWS = [
     InvoicePaymentWorkflow,
     CreditNoteRefundWorkflow,
     ProviderCustomerWorkflow,
+    DataExportWorkflow,
 ]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
@@ -79,6 +82,7 @@ def build_worker(
             *WebhookActivities(sessions).all(),
             *ProviderCustomerActivities(sessions, settings).all(),
             *RefundActivities(sessions, settings).all(),
+            *DataExportActivities(sessions, events, settings).all(),
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),

@@ -17,7 +17,7 @@ from bxb.analytics.revenue_periods import utc_today
 from bxb.api.analytics_params import parse_currency, parse_date
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import validation_error
-from bxb.api.validation import check_country
+from bxb.inputs.validation import check_country
 from bxb.lago_objects import analytics as objects
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])

@@ -14,7 +14,7 @@ from fastapi import Query
 
 from bxb.analytics.revenue_periods import add_months, month_start, utc_today
 from bxb.api.errors import validation_error
-from bxb.api.validation import check_currency
+from bxb.inputs.validation import check_currency
 
 # Dates outside these years are no billing period's (and would overflow date arithmetic).
 FIRST_YEAR, LAST_YEAR = 1970, 9000

@@ -23,6 +23,7 @@ from bxb.api import (
     dashboard_mrr,
     dashboard_overview,
     dashboard_revenue,
+    data_exports,
     events,
     features,
     fees,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard_overview,
         members,
         auth,
+        data_exports,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

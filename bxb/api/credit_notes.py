@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,16 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.bounds import Cents, Day
 from bxb.api.schemas.credit_notes import (
     CreditNoteCreateBody,
     CreditNoteEstimateBody,
     CreditNoteUpdateBody,
-    CreditStatus,
     EstimateIn,
-    Reason,
-    RefundStatus,
 )
 from bxb.billing.credit_notes import (
     CreditableInvoice,
@@ -45,6 +41,8 @@ from bxb.billing.credit_notes import (
 )
 from bxb.core.customer_clock import customer_now
 from bxb.core.temporal import TemporalConnector
+from bxb.inputs.bounds import Cents, Day
+from bxb.inputs.credit_notes import CreditStatus, Reason, RefundStatus
 from bxb.lago_objects.credit_notes import applied_tax_objects, credit_note_objects
 from bxb.lago_objects.taxes import taxes_by_code
 from bxb.ledger.credit_note_issuing import (
@@ -54,6 +52,7 @@ from bxb.ledger.credit_note_issuing import (
     note_applied_taxes,
 )
 from bxb.ledger.credit_notes import void_credit_note
+from bxb.listings.credit_notes import CreditNoteFilters, credit_note_query
 from bxb.models import CreditNote, Customer, Invoice
 from bxb.models.base import utcnow
 from bxb.payments.refund_starts import start_credit_note_refund
@@ -241,37 +240,6 @@ async def void_note(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str,
     return await _respond(session, note)
 
 
-def _filtered(
-    query: Select[CreditNote],
-    *,
-    reason: Reason | None,
-    credit_status: str | None,
-    refund_status: RefundStatus | None,
-    currency: str | None,
-    issuing_date_from: date | None,
-    issuing_date_to: date | None,
-    amount_from: int | None,
-    amount_to: int | None,
-) -> Select[CreditNote]:
-    if reason is not None:
-        query = query.where(CreditNote.reason == reason)
-    if credit_status is not None:
-        query = query.where(CreditNote.credit_status == credit_status)
-    if refund_status is not None:
-        query = query.where(CreditNote.refund_status == refund_status)
-    if currency is not None:
-        query = query.where(CreditNote.currency == currency.upper())
-    if issuing_date_from is not None:
-        query = query.where(CreditNote.issuing_date >= issuing_date_from)
-    if issuing_date_to is not None:
-        query = query.where(CreditNote.issuing_date <= issuing_date_to)
-    if amount_from is not None:
-        query = query.where(CreditNote.total_amount_cents >= amount_from)
-    if amount_to is not None:
-        query = query.where(CreditNote.total_amount_cents <= amount_to)
-    return query
-
-
 async def _page(session: AsyncSession, query: Select[CreditNote], page: PageDep) -> dict[str, Any]:
     query = query.order_by(CreditNote.created_at.desc(), CreditNote.id.desc())
     notes, meta = await paginate(session, query, page)
@@ -297,35 +265,22 @@ async def list_credit_notes(
     amount_from: Cents | None = None,
     amount_to: Cents | None = None,
 ) -> dict[str, Any]:
-    query = select(CreditNote).where(CreditNote.organization_id == org.id)
-    if external_customer_id is not None:
-        query = query.where(
-            CreditNote.customer_id.in_(
-                select(Customer.id).where(
-                    Customer.organization_id == org.id,
-                    Customer.external_id == external_customer_id,
-                )
-            )
-        )
-    if invoice_number is not None:
-        query = query.where(
-            CreditNote.invoice_id.in_(
-                select(Invoice.id).where(
-                    Invoice.organization_id == org.id, Invoice.number == invoice_number
-                )
-            )
-        )
-    query = _filtered(
-        query,
-        reason=reason,
-        credit_status=credit_status,
-        refund_status=refund_status,
-        currency=currency,
-        issuing_date_from=issuing_date_from,
-        issuing_date_to=issuing_date_to,
-        amount_from=amount_from,
-        amount_to=amount_to,
+    filters = parse_filters(
+        CreditNoteFilters,
+        {
+            "external_customer_id": external_customer_id,
+            "invoice_number": invoice_number,
+            "reason": reason,
+            "credit_status": credit_status,
+            "refund_status": refund_status,
+            "currency": currency,
+            "issuing_date_from": issuing_date_from,
+            "issuing_date_to": issuing_date_to,
+            "amount_from": amount_from,
+            "amount_to": amount_to,
+        },
     )
+    query = credit_note_query(org.id, filters)
     return await _page(session, query, page)
 
 
@@ -344,18 +299,17 @@ async def list_customer_credit_notes(
     amount_to: Cents | None = None,
 ) -> dict[str, Any]:
     customer = await find_customer(session, org.id, external_customer_id)
-    query = select(CreditNote).where(
-        CreditNote.organization_id == org.id, CreditNote.customer_id == customer.id
+    filters = parse_filters(
+        CreditNoteFilters,
+        {
+            "reason": reason,
+            "credit_status": credit_status,
+            "refund_status": refund_status,
+            "issuing_date_from": issuing_date_from,
+            "issuing_date_to": issuing_date_to,
+            "amount_from": amount_from,
+            "amount_to": amount_to,
+        },
     )
-    query = _filtered(
-        query,
-        reason=reason,
-        credit_status=credit_status,
-        refund_status=refund_status,
-        currency=None,
-        issuing_date_from=issuing_date_from,
-        issuing_date_to=issuing_date_to,
-        amount_from=amount_from,
-        amount_to=amount_to,
-    )
+    query = credit_note_query(org.id, filters).where(CreditNote.customer_id == customer.id)
     return await _page(session, query, page)

@@ -13,17 +13,19 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
+from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.customers import CustomerBody, CustomerIn, merge_metadata
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.taxes import applied_taxes
+from bxb.listings.customers import CustomerFilters, customer_query
 from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
 from bxb.payments.customers import needs_sync, start_provider_customer_sync
@@ -195,41 +197,20 @@ async def list_customers(
     has_customer_type: bool | None = None,
     has_tax_identification_number: bool | None = None,
 ) -> dict[str, Any]:
-    query = select(Customer).where(
-        Customer.organization_id == org.id, Customer.deleted_at.is_(None)
+    filters = parse_filters(
+        CustomerFilters,
+        {
+            "search_term": search_term,
+            "countries": countries,
+            "currencies": currencies,
+            "states": states,
+            "zipcodes": zipcodes,
+            "customer_type": customer_type,
+            "has_customer_type": has_customer_type,
+            "has_tax_identification_number": has_tax_identification_number,
+        },
     )
-    if search_term:
-        query = query.where(
-            or_(
-                *(
-                    column.icontains(search_term, autoescape=True)
-                    for column in (
-                        Customer.name,
-                        Customer.firstname,
-                        Customer.lastname,
-                        Customer.legal_name,
-                        Customer.external_id,
-                        Customer.email,
-                    )
-                )
-            )
-        )
-    if countries:
-        query = query.where(Customer.country.in_([c.upper() for c in countries]))
-    if currencies:
-        query = query.where(Customer.currency.in_([c.upper() for c in currencies]))
-    if states:
-        query = query.where(Customer.state.in_(states))
-    if zipcodes:
-        query = query.where(Customer.zipcode.in_(zipcodes))
-    if customer_type is not None:
-        query = query.where(Customer.customer_type == customer_type)
-    if has_customer_type is not None:
-        has = Customer.customer_type.is_not(None)
-        query = query.where(has if has_customer_type else ~has)
-    if has_tax_identification_number is not None:
-        has = Customer.tax_identification_number.is_not(None)
-        query = query.where(has if has_tax_identification_number else ~has)
+    query = customer_query(org.id, filters)
     query = query.order_by(Customer.created_at.desc(), Customer.id.desc())
     customers, meta = await paginate(session, query, page)
     return {"customers": await _render(session, org, customers), "meta": meta.model_dump()}

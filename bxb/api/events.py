@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse
 
 from bxb.api.deps import OrganizationIdDep, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, meta_for
-from bxb.api.schemas.bounds import Instant
 from bxb.core.subscriptions import test_clock_time
 from bxb.events.group_commit import PipelineStoppedError
 from bxb.events.pipeline import (
@@ -35,13 +35,14 @@ from bxb.events.pipeline import (
     stop_event_pipeline,
 )
 from bxb.events.store import (
-    EventFilters,
     EventsRefusedError,
     EventStoreUnavailableError,
     NewEvent,
 )
 from bxb.events.validation import Errors, parse_event
+from bxb.inputs.bounds import Instant
 from bxb.lago_objects.events import event_object, event_objects
+from bxb.listings.events import EventListFilters
 from bxb.models.base import utcnow
 from bxb.usage_reactions.watcher import start_usage_watcher
 
@@ -221,13 +222,6 @@ async def get_event(
     return JSONResponse({"event": event_object(event)})
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Query instants without an offset are read as UTC."""
-    if moment is None or moment.utcoffset() is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 @router.get("/events")
 async def list_events(
     request: Request,
@@ -239,9 +233,17 @@ async def list_events(
     timestamp_to: Annotated[Instant | None, Query()] = None,
 ) -> JSONResponse:
     """Newest first; timestamp_from and timestamp_to are both inclusive."""
-    filters = EventFilters(external_subscription_id, code, _utc(timestamp_from), _utc(timestamp_to))
+    filters = parse_filters(
+        EventListFilters,
+        {
+            "external_subscription_id": external_subscription_id,
+            "code": code,
+            "timestamp_from": timestamp_from,
+            "timestamp_to": timestamp_to,
+        },
+    )
     events, total = await _pipeline(request).store.list_events(
-        organization_id, filters, offset=page.offset, limit=page.per_page
+        organization_id, filters.for_store(), offset=page.offset, limit=page.per_page
     )
     return JSONResponse(
         {

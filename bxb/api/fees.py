@@ -11,25 +11,24 @@ when the period closes.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, func, or_, select
 
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.bounds import Instant
+from bxb.inputs.bounds import Instant
 from bxb.lago_objects.fees import fee_objects
-from bxb.models import Customer, Fee, Invoice, Subscription
+from bxb.listings.fees import FeeFilters, FeePaymentStatus, fee_query
+from bxb.models import Fee
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["fees"])
 
-FEE_TYPES = ("charge", "add_on", "subscription", "credit", "commitment")
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded")
+PAYMENT_STATUSES = get_args(FeePaymentStatus)
 
 
 class FeeUpdate(BaseModel):
@@ -49,12 +48,6 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.utcoffset() is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 @router.get("/fees")
 async def list_fees(
     org: OrgDep,
@@ -70,44 +63,21 @@ async def list_fees(
     created_at_from: Annotated[Instant | None, Query()] = None,
     created_at_to: Annotated[Instant | None, Query()] = None,
 ) -> dict[str, Any]:
-    errors: dict[str, list[str]] = {}
-    if fee_type is not None and fee_type not in FEE_TYPES:
-        errors["fee_type"] = ["value_is_invalid"]
-    if payment_status is not None and payment_status not in PAYMENT_STATUSES:
-        errors["payment_status"] = ["value_is_invalid"]
-    if errors:
-        raise validation_error(errors)
-    query: Select[Fee] = (
-        select(Fee)
-        .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
-        .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
-        .where(Fee.organization_id == org.id)
+    filters = parse_filters(
+        FeeFilters,
+        {
+            "fee_type": fee_type,
+            "payment_status": payment_status,
+            "external_subscription_id": external_subscription_id,
+            "external_customer_id": external_customer_id,
+            "billable_metric_code": billable_metric_code,
+            "currency": currency,
+            "event_transaction_id": event_transaction_id,
+            "created_at_from": created_at_from,
+            "created_at_to": created_at_to,
+        },
     )
-    if fee_type is not None:
-        query = query.where(Fee.fee_type == fee_type)
-    if payment_status is not None:
-        query = query.where(
-            func.coalesce(Fee.payment_status, Invoice.payment_status) == payment_status
-        )
-    if external_subscription_id is not None:
-        query = query.where(Subscription.external_id == external_subscription_id)
-    if external_customer_id is not None:
-        customers = select(Customer.id).where(
-            Customer.organization_id == org.id, Customer.external_id == external_customer_id
-        )
-        query = query.where(
-            or_(Invoice.customer_id.in_(customers), Subscription.customer_id.in_(customers))
-        )
-    if billable_metric_code is not None:
-        query = query.where(Fee.fee_type == "charge", Fee.item_code == billable_metric_code)
-    if currency is not None:
-        query = query.where(Fee.amount_currency == currency.upper())
-    if event_transaction_id is not None:
-        query = query.where(Fee.pay_in_advance_event_transaction_id == event_transaction_id)
-    if created_at_from is not None:
-        query = query.where(Fee.created_at >= _utc(created_at_from))
-    if created_at_to is not None:
-        query = query.where(Fee.created_at <= _utc(created_at_to))
+    query = fee_query(org.id, filters)
     rows, meta = await paginate(session, query.order_by(Fee.created_at.desc(), Fee.id), page)
     return {"fees": await fee_objects(session, rows), "meta": meta.model_dump()}
 

@@ -9,7 +9,7 @@
   `json_too_deep`, before anything parses it (a deep document exhausts Python's recursion
   in the parser, the validators and the JSON encoders).
 
-Lengths, numbers and dates are bounded by the request schemas' types (bxb.api.schemas.bounds).
+Lengths, numbers and dates are bounded by the request schemas' types (bxb.inputs.bounds).
 
 The checks read raw bytes and cost a few substring searches in the common case; only a
 request that may break a rule is parsed here, to name the field.

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError
 from bxb.api.invoices import find_invoice
-from bxb.api.schemas.bounds import SignedCents
 from bxb.core.customer_clock import customer_now
 from bxb.core.invoice_collection import (
     next_attempt,
@@ -27,6 +26,7 @@ from bxb.core.invoice_collection import (
     start_invoice_collection,
 )
 from bxb.core.workflow_calls import WorkflowRequestError
+from bxb.inputs.bounds import SignedCents
 from bxb.lago_objects.invoices import invoice_object
 from bxb.ledger import alert_triggers, coupons, credit_notes, notifications, wallets
 from bxb.ledger.credit_note_issuing import created_webhook

@@ -7,43 +7,45 @@ and previews what an invoice would be.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import Select, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
 from bxb.api.errors import not_found
 from bxb.api.invoice_preview import preview_invoice
+from bxb.api.list_filters import parse_filters
 from bxb.api.one_off_invoices import create_one_off_invoice
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.bounds import Day
 from bxb.api.schemas.invoices import (
     InvoicePreviewIn,
     InvoiceUpdateBody,
     OneOffInvoiceBody,
 )
 from bxb.api.schemas.metadata import merge_metadata_entries
-from bxb.api.validation import Currency
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
+from bxb.inputs.bounds import Day
+from bxb.inputs.validation import Currency
 from bxb.lago_objects.invoices import invoice_object, invoice_objects
-from bxb.models import Customer, Invoice
+from bxb.listings.invoices import (
+    InvoiceFilters,
+    InvoiceStatus,
+    InvoiceType,
+    PaymentStatus,
+    invoice_query,
+)
+from bxb.models import Invoice
 from bxb.models.base import utcnow
 from bxb.webhooks import outbox
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 
-InvoiceStatus = Literal["draft", "finalized", "voided", "failed", "pending"]
-PaymentStatus = Literal["pending", "succeeded", "failed"]
-InvoiceType = Literal[
-    "subscription", "add_on", "credit", "one_off", "advance_charges", "progressive_billing"
-]
 METADATA_PREFIX = "metadata["
 MAX_CENTS = 2**63 - 1  # amounts are BIGINT
 
@@ -76,14 +78,6 @@ def _metadata_filters(request: Request) -> dict[str, str]:
     }
 
 
-def _search(query: Select[Invoice], term: str) -> Select[Invoice]:
-    columns = (Invoice.number, Customer.name, Customer.external_id, Customer.email)
-    matches = [column.icontains(term, autoescape=True) for column in columns]
-    with contextlib.suppress(ValueError):
-        matches.append(Invoice.id == uuid.UUID(term))
-    return query.where(or_(*matches))
-
-
 @router.get("/invoices")
 async def list_invoices(
     request: Request,
@@ -106,40 +100,27 @@ async def list_invoices(
     amount_from: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
     amount_to: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
 ) -> dict[str, Any]:
-    query = (
-        select(Invoice)
-        .join(Customer, Customer.id == Invoice.customer_id)
-        .where(Invoice.organization_id == org.id)
+    filters = parse_filters(
+        InvoiceFilters,
+        {
+            "external_customer_id": external_customer_id,
+            "statuses": [*(statuses or []), *([status] if status else [])],
+            "payment_statuses": [
+                *(payment_statuses or []),
+                *([payment_status] if payment_status else []),
+            ],
+            "payment_overdue": payment_overdue,
+            "invoice_type": invoice_type,
+            "issuing_date_from": issuing_date_from,
+            "issuing_date_to": issuing_date_to,
+            "currency": currency,
+            "search_term": search_term,
+            "amount_from": amount_from,
+            "amount_to": amount_to,
+            "metadata": _metadata_filters(request),
+        },
     )
-    if external_customer_id is not None:
-        query = query.where(Customer.external_id == external_customer_id)
-    wanted_statuses = [*(statuses or []), *([status] if status else [])]
-    if wanted_statuses:
-        query = query.where(Invoice.status.in_(wanted_statuses))
-    wanted_payments = [*(payment_statuses or []), *([payment_status] if payment_status else [])]
-    if wanted_payments:
-        query = query.where(Invoice.payment_status.in_(wanted_payments))
-    if payment_overdue is not None:
-        query = query.where(Invoice.payment_overdue.is_(payment_overdue))
-    if invoice_type is not None:
-        query = query.where(Invoice.invoice_type == invoice_type)
-    if issuing_date_from is not None:
-        query = query.where(Invoice.issuing_date >= issuing_date_from)
-    if issuing_date_to is not None:
-        query = query.where(Invoice.issuing_date <= issuing_date_to)
-    if currency is not None:
-        query = query.where(Invoice.currency == currency)
-    if amount_from is not None:
-        query = query.where(Invoice.total_amount_cents >= amount_from)
-    if amount_to is not None:
-        query = query.where(Invoice.total_amount_cents <= amount_to)
-    if search_term:
-        query = _search(query, search_term)
-    for key, value in _metadata_filters(request).items():
-        if value:
-            query = query.where(Invoice.metadata_.contains([{"key": key, "value": value}]))
-        else:  # Lago: an empty value asks for invoices without that key
-            query = query.where(~Invoice.metadata_.contains([{"key": key}]))
+    query = invoice_query(org.id, filters)
     query = query.order_by(Invoice.created_at.desc(), Invoice.id.desc())
     invoices, meta = await paginate(session, query, page)
     return {"invoices": await invoice_objects(session, invoices), "meta": meta.model_dump()}

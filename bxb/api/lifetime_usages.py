@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
-from bxb.api.schemas.bounds import SignedCents
 from bxb.core.subscriptions import plan_snapshot, query_view
+from bxb.inputs.bounds import SignedCents
 from bxb.ledger.lifetime_usage import current_usage_cents, lifetime_usage, set_historical_usage
 from bxb.ledger.progressive import period_usage_request
 from bxb.models import Organization, Plan, Subscription

@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.schemas.bounds import Count
-from bxb.api.validation import (
+from bxb.inputs.bounds import Count
+from bxb.inputs.validation import (
     Country,
     Currency,
     Email,

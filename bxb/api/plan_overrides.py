@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.api.errors import validation_error
 from bxb.api.fixed_charge_writes import copy_fixed_charge
 from bxb.api.schemas.billable_metrics import Name, Text
-from bxb.api.schemas.bounds import Cents
 from bxb.api.schemas.charges import charge_errors, draft_charge, model_properties
 from bxb.api.schemas.fixed_charges import Units
 from bxb.api.schemas.plans import (
@@ -35,9 +34,10 @@ from bxb.api.schemas.plans import (
     apply_commitment,
 )
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
-from bxb.api.validation import Currency
 from bxb.billing.charge_properties import ChargePropertiesError
 from bxb.billing.charges import charge_from_properties
+from bxb.inputs.bounds import Cents
+from bxb.inputs.validation import Currency
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.models import AppliedTax, Charge, ChargeFilter, Organization, Plan, Tax
 from bxb.models.base import utcnow

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from bxb.api.deps import SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
-from bxb.api.schemas.bounds import fits
 from bxb.core.subscriptions import WorkflowRequestError
+from bxb.inputs.bounds import fits
 from bxb.models import Plan, Subscription
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
 from bxb.portal.shapes import portal_plan_object, portal_subscription_object

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, validation_error
-from bxb.api.schemas.bounds import AwareInstant
 from bxb.api.subscriptions import _current_row
 from bxb.core.subscriptions import WorkflowRequestError, send_update
+from bxb.inputs.bounds import AwareInstant
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Organization
 from bxb.workflows.pausing import INVALID_DATE, TERMINATED

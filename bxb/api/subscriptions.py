@@ -20,7 +20,6 @@ from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
-from bxb.api.schemas.bounds import AwareInstant, column_length, fits
 from bxb.core.subscriptions import (
     WorkflowRequestError,
     change_plan,
@@ -30,6 +29,7 @@ from bxb.core.subscriptions import (
     send_update,
     start_subscription,
 )
+from bxb.inputs.bounds import AwareInstant, column_length, fits
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows.state import CreateRequest, TerminateRequest, UpdateRequest

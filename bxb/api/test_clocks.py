@@ -18,9 +18,9 @@ from sqlalchemy import select
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.api.schemas.bounds import AwareInstant
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
 from bxb.core.temporal import TemporalUnavailable
+from bxb.inputs.bounds import AwareInstant
 from bxb.lago_objects.test_clocks import test_clock_object
 from bxb.models import Customer, Organization, Subscription, TestClock
 

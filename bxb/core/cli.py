@@ -28,6 +28,7 @@ from bxb.core.organizations import (
 )
 from bxb.core.settings import Settings
 from bxb.core.stack import prepare_database, run_stack, serve, serve_api_processes
+from bxb.exports.cli import add_export_parser, run_export_command
 from bxb.governance.member_cli import add_member_parser, member_command
 from bxb.models import Organization
 
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     owner.add_argument("--api-key", help="an API key of that organization, instead of its id")
     load.add_argument("--batch-size", type=int, default=5000, help="events per insert")
     add_member_parser(commands)
+    add_export_parser(commands)
     return parser
 
 
@@ -101,6 +103,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "member":
         async with _database(settings) as run:
             await run(lambda session: member_command(args, session, settings))
+    elif args.command == "export":
+        return await run_export_command(args, settings)
     else:
         async with _database(settings) as run:
             await run(lambda session: _org_command(args, session))

@@ -10,6 +10,7 @@ from bxb.models.coupon_credit import CouponCredit
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
+from bxb.models.data_export import DataExport, DataExportChunk
 from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
@@ -69,6 +70,8 @@ __all__ = [
     "CreditNoteItem",
     "CreditNoteRefund",
     "Customer",
+    "DataExport",
+    "DataExportChunk",
     "Entitlement",
     "EntitlementRemoval",
     "EntitlementValue",

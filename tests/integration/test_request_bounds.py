@@ -7,7 +7,7 @@ enforces it, down to each string, number and date:
   name (the column it lands in, conservatively), unless WIDER_COLUMN says where it lands;
 - an integer is bounded, within BIGINT, and within INTEGER when a column of its name is;
 - a decimal is bounded (digits, or a range);
-- a date or instant goes through bxb.api.schemas.bounds' range check;
+- a date or instant goes through bxb.inputs.bounds' range check;
 - no floats.
 
 A new field without a bound fails here, before it can wedge a workflow or answer a 500.
@@ -26,8 +26,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import BigInteger, Integer, Numeric, String
 
 from bxb.api.app import create_app
-from bxb.api.schemas.bounds import INSTANT_CHECKS, MAX_BIGINT, MAX_INT
 from bxb.core.settings import Settings
+from bxb.inputs.bounds import INSTANT_CHECKS, MAX_BIGINT, MAX_INT
 from bxb.models import Base
 
 # Fields whose name matches a narrower column elsewhere, and the column they land in.

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from bxb.api.schemas.bounds import Cents, FreeText, fits
 from bxb.api.schemas.taxes import Code, Name, reject_null
-from bxb.api.validation import Currency
+from bxb.inputs.bounds import Cents, FreeText, fits
+from bxb.inputs.validation import Currency
 from bxb.models import AddOn
 
 DisplayName = Annotated[str, fits(AddOn.invoice_display_name)]

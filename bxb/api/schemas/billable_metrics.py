@@ -1,7 +1,7 @@
 """Billable metric requests.
 
 Also the small string types the catalog schemas share: a code or name is a non-blank
-string that fits its VARCHAR(255) column; free text is bounded (bxb.api.schemas.bounds).
+string that fits its VARCHAR(255) column; free text is bounded (bxb.inputs.bounds).
 NUL characters are refused for every request at the boundary (bxb.api.input_rules).
 """
 
@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.bounds import FreeText, fits
 from bxb.api.schemas.taxes import reject_null
+from bxb.inputs.bounds import FreeText, fits
 from bxb.models import BillableMetric
 
 INT32_MAX = 2**31 - 1

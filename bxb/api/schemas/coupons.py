@@ -13,10 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.bounds import MAX_INT, FreeText, Instant, SignedCents, fits
 from bxb.api.schemas.taxes import RATE_DECIMALS, Code, Name, reject_null
 from bxb.billing.coupons import Coupon as CouponTerms
 from bxb.billing.coupons import CouponError, CouponExpiration, CouponFrequency, CouponType
+from bxb.inputs.bounds import MAX_INT, FreeText, Instant, SignedCents, fits
 from bxb.models import Coupon, Customer
 
 CouponTypeName = Literal["fixed_amount", "percentage"]

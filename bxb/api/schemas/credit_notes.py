@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from bxb.api.schemas.bounds import Cents, FreeText
+from bxb.inputs.bounds import Cents, FreeText
+from bxb.inputs.credit_notes import Reason, RefundStatus
 
-Reason = Literal[
-    "duplicated_charge",
-    "product_unsatisfactory",
-    "order_change",
-    "order_cancellation",
-    "fraudulent_charge",
-    "other",
-]
-RefundStatus = Literal["pending", "succeeded", "failed"]
-CreditStatus = Literal["available", "consumed", "voided"]
 LagoId = Annotated[str, Field(max_length=64)]  # a UUID, parsed by the route
 
 

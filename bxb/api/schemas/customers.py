@@ -23,7 +23,7 @@ from pydantic import (
 
 from bxb.api.schemas.metadata import merge_metadata_entries
 from bxb.api.schemas.taxes import Code
-from bxb.api.validation import (
+from bxb.inputs.validation import (
     Country,
     Currency,
     Timezone,

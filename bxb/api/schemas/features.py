@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from bxb.api.schemas.bounds import fits
 from bxb.entitlements.features import DESCRIPTION_LENGTH
+from bxb.inputs.bounds import fits
 from bxb.models import Feature, Privilege
 
 FeatureCode = Annotated[str, fits(Feature.code)]

@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from bxb.api.schemas.bounds import AwareInstant as Instant
-from bxb.api.schemas.bounds import Cents, Count, fits
 from bxb.api.schemas.taxes import Code
-from bxb.api.validation import Country, Currency, Timezone
+from bxb.inputs.bounds import AwareInstant as Instant
+from bxb.inputs.bounds import Cents, Count, fits
+from bxb.inputs.validation import Country, Currency, Timezone
 from bxb.models import Customer, Plan, Subscription
 
 # Lago's limit on an invoice metadata value.

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bxb.api.schemas.bounds import Instant, SignedCents
+from bxb.inputs.bounds import Instant, SignedCents
 
 
 def parse_paid_at(value: Any) -> datetime | None:

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bxb.api.schemas.billable_metrics import Name, Text
-from bxb.api.schemas.bounds import Cents, fits
 from bxb.api.schemas.taxes import reject_null
 from bxb.api.schemas.usage_thresholds import UsageThresholdIn
-from bxb.api.validation import Currency
+from bxb.inputs.bounds import Cents, fits
+from bxb.inputs.validation import Currency
 from bxb.models import BillableMetricFilter, Plan, Tax
 
 DisplayName = Annotated[str, fits(Plan.invoice_display_name)]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from bxb.api.schemas.customers import Emails, ShortText, Text
 from bxb.api.schemas.wallets import PaidCredits
-from bxb.api.validation import Country
+from bxb.inputs.validation import Country
 
 
 class PortalProfileIn(BaseModel):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from bxb.api.schemas.bounds import FreeText, fits
+from bxb.inputs.bounds import FreeText, fits
 from bxb.models import Tax
 
 Code = Annotated[str, fits(Tax.code, min_length=1)]  # codes of every kind are VARCHAR(255)

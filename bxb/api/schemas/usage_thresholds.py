@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.schemas.bounds import SignedCents, fits
+from bxb.inputs.bounds import SignedCents, fits
 from bxb.models import Plan, UsageThreshold
 
 ThresholdName = Annotated[str, fits(UsageThreshold.threshold_display_name)]

@@ -14,10 +14,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from bxb.api.schemas.bounds import fits
 from bxb.api.schemas.coupons import ExpirationAt
 from bxb.billing.money import is_known_currency
 from bxb.billing.wallets import CREDIT_DECIMALS, RATE_DECIMALS, parse_credits, parse_rate
+from bxb.inputs.bounds import fits
 from bxb.models import Wallet, WalletTransaction
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
