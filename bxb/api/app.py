@@ -43,6 +43,7 @@ from bxb.api import (
     portal_subscriptions,
     portal_usage,
     portal_wallet,
+    rate_limits,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Events first: routers are matched in order, and events are the hot path.
     for module in (
         events,
+        rate_limits,
         organizations,
         customers,
         customer_portal_urls,

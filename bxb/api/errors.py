@@ -38,12 +38,14 @@ class ApiError(Exception):
         code: str | None = None,
         error_details: Mapping[str, Any] | None = None,
         error: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(code or status)
         self.status = status
         self.code = code
         self.error_details = error_details
         self.error = error or HTTPStatus(status).phrase
+        self.headers = headers  # e.g. a 429's Retry-After
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status, "error": self.error}
@@ -121,7 +123,7 @@ def details_from_validation(errors: Sequence[Mapping[str, Any]]) -> dict[str, li
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _json(exc)
+        return _json(exc, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
