@@ -57,6 +57,7 @@ from bxb.api import (
     webhook_endpoints,
 )
 from bxb.api.errors import install_error_handlers
+from bxb.api.idempotency import IdempotencyMiddleware
 from bxb.api.middleware import RequestContextMiddleware
 from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Inside the request middleware (added later = outside): it gets the buffered body.
+    app.add_middleware(IdempotencyMiddleware, wait_seconds=settings.idempotency_wait_seconds)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     # Events first: routers are matched in order, and events are the hot path.
