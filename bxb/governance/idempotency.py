@@ -60,7 +60,6 @@ async def claim(
                     credential_digest=credential_digest,
                     key=key,
                     fingerprint=fingerprint,
-                    state="running",
                     locked_until=now + CLAIM_LEASE,
                     created_at=now,
                     expires_at=now + KEY_LIFETIME,
@@ -84,7 +83,7 @@ async def claim(
                 continue
             if row.fingerprint != fingerprint:
                 return Mismatch()
-            if row.state == "done":
+            if row.finished_at is not None:
                 return Replay(row.status_code or 200, row.content_type, row.response_body or b"")
             if row.locked_until > now:
                 return Running()
@@ -99,7 +98,7 @@ async def _take_over(session: AsyncSession, claim_id: uuid.UUID, now: datetime) 
         update(IdempotencyKey)
         .where(
             IdempotencyKey.id == claim_id,
-            IdempotencyKey.state == "running",
+            IdempotencyKey.finished_at.is_(None),
             IdempotencyKey.locked_until <= now,
         )
         .values(locked_until=now + CLAIM_LEASE)
@@ -126,7 +125,7 @@ async def finish(
             update(IdempotencyKey)
             .where(IdempotencyKey.id == claimed.id)
             .values(
-                state="done",
+                finished_at=utcnow(),
                 status_code=replay.status_code,
                 content_type=replay.content_type,
                 response_body=replay.body,

@@ -33,7 +33,8 @@ class IdempotencyKey(IdMixin, Base):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    state: Mapped[str] = mapped_column(String(8))  # running | done
+    # Null while the first request runs; set when its answer is kept.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A running claim older than this was left by a crashed process: the next retry takes it.
     locked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status_code: Mapped[int | None] = mapped_column(Integer)

@@ -182,7 +182,6 @@ async def _claim_row(
         "credential_digest": hashlib.sha256(tenant.headers["Authorization"].encode()).hexdigest(),
         "key": key,
         "fingerprint": "0" * 64,
-        "state": "running",
         "locked_until": now + timedelta(minutes=1),
         "created_at": now,
         "expires_at": now + timedelta(hours=24),
@@ -219,7 +218,7 @@ async def test_keys_expire_after_24_hours(
     client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await _claim_row(
-        sessions, tenant_a, "old", state="done", expires_at=utcnow() - timedelta(seconds=1)
+        sessions, tenant_a, "old", finished_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1)
     )
     await _claim_row(sessions, tenant_a, "older", expires_at=utcnow() - timedelta(hours=1))
     # An expired key is a new key: this request runs.

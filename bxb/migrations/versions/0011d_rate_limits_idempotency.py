@@ -50,7 +50,7 @@ CREATE TABLE idempotency_keys (
     key varchar(255) NOT NULL,
     fingerprint varchar(64) NOT NULL,
     organization_id uuid,
-    state varchar(8) NOT NULL,
+    finished_at timestamptz,
     locked_until timestamptz NOT NULL,
     status_code integer,
     content_type varchar(255),
