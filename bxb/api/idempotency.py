@@ -49,7 +49,12 @@ KEY_IN_USE = _error(409, "Conflict", "idempotency_key_in_use")
 
 def _valid(key: str) -> bool:
     """1 to 255 visible ASCII characters (spaces allowed inside)."""
-    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable() and key.strip() == key
+    return (
+        0 < len(key) <= MAX_KEY_LENGTH
+        and key.isascii()
+        and key.isprintable()
+        and key.strip() == key
+    )
 
 
 class IdempotencyMiddleware:
@@ -148,7 +153,9 @@ class IdempotencyMiddleware:
         if complete and status < 500 and status not in NOT_KEPT:
             actor = scope.get(SCOPE_KEY)
             answer = idempotency.Replay(status, content_type, b"".join(chunks))
-            await idempotency.finish(sessions, claimed, answer, getattr(actor, "organization_id", None))
+            await idempotency.finish(
+                sessions, claimed, answer, getattr(actor, "organization_id", None)
+            )
         else:
             await idempotency.release(sessions, claimed)
 

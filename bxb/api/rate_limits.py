@@ -42,7 +42,9 @@ async def rate_limiter_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await limiter.counter.stop()
 
 
-router = APIRouter(prefix="/api/v1/rate_limits", tags=["rate_limits"], lifespan=rate_limiter_lifespan)
+router = APIRouter(
+    prefix="/api/v1/rate_limits", tags=["rate_limits"], lifespan=rate_limiter_lifespan
+)
 
 
 class LimitIn(BaseModel):
@@ -74,7 +76,9 @@ def _object(limits: dict[str, tuple[Limit, bool]]) -> dict[str, Any]:
 
 
 @router.get("")
-async def get_rate_limits(org: OrgDep, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def get_rate_limits(
+    org: OrgDep, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
     return _object(await organization_limits(session, org.id, default_limits(settings)))
 
 

@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     rate_limit_events: int = Field(
         default=120_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_EVENTS")
     )
-    rate_limit_reads: int = Field(default=6_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_READS"))
+    rate_limit_reads: int = Field(
+        default=6_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_READS")
+    )
     rate_limit_writes: int = Field(
         default=3_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_WRITES")
     )

@@ -4,15 +4,17 @@ Each process counts locally per (key, route class, window) and adds its counts t
 shared row per window (`rate_limit_counters`) with an UPSERT ... RETURNING that also
 brings back everybody's total. A request is decided locally, against the last known
 total plus the requests this process has admitted since, as long as that leaves more
-than `batch` requests of headroom and fewer than `batch` requests are unsynced here; then
+than `batch` requests of headroom and fewer than `batch` requests are pending here; then
 it costs no I/O at all. Near the limit (or when the background sync lags) a request adds
 itself to the shared row before it is answered, which makes the decision exact among the
 processes in that mode.
 
-Overshoot: a process admits at most `batch` requests that the others have not seen
-(fewer than `batch` unsynced, and only with more than `batch` of headroom in its own
-view). So with P processes the requests admitted in one window are at most
-limit + (P - 1) × batch, with batch = 1% of the limit (at least 1, at most 1,000).
+Overshoot: the requests of a process that the others have not seen are its pending ones
+(fewer than `batch`, or the request goes to PostgreSQL itself) and those of its one
+background sync in flight (at most `batch`). So with P processes the requests admitted
+in one window are at most limit + 2 × (P - 1) × batch, with batch = 0.5% of the limit
+(at least 1, at most 1,000): 1% over the limit per other process (give or take the
+requests in flight to PostgreSQL at that moment, each decided on the exact total).
 
 The limiter never refuses because it cannot count: if PostgreSQL is out of reach the
 request is admitted and the counts are kept for the next sync.
@@ -21,6 +23,7 @@ request is admitted and the counts are kept for the next sync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -56,17 +59,18 @@ class Decision:
 
 
 def batch_size(limit: int) -> int:
-    """How many requests a process may admit without telling the others."""
-    return max(1, min(limit // 100, 1000))
+    """How many requests a process admits before it sends them to the others."""
+    return max(1, min(limit // 200, 1000))
 
 
 class _Window:
-    __slots__ = ("known", "pending", "sending")
+    __slots__ = ("direct", "known", "pending", "sending")
 
     def __init__(self) -> None:
         self.known = 0  # the shared total at our last exchange (our synced requests included)
         self.pending = 0  # admitted here, not yet sent
         self.sending = 0  # sent, not yet acknowledged
+        self.direct = 0  # requests adding themselves to the shared row right now
 
 
 class SharedCounter:
@@ -99,7 +103,11 @@ class SharedCounter:
             return Decision(False, limit.limit, 0, reset)
         batch = batch_size(limit.limit)
         unsynced = window.pending + window.sending
-        if unsynced < batch and limit.limit - window.known - unsynced > batch:
+        # While requests add themselves to the shared row, the next ones do too: admitting
+        # locally meanwhile would rest on a total they are about to change. A background
+        # sync in flight (at most one, at most `batch`) does not stop local decisions.
+        local = window.pending < batch and not window.direct
+        if local and limit.limit - window.known - unsynced > batch:
             window.pending += 1
             if window.pending >= batch:
                 self._wake.set()
@@ -116,14 +124,16 @@ class SharedCounter:
         sent = window.pending + 1
         window.pending = 0
         window.sending += sent
+        window.direct += 1
         try:
             totals = await self._upsert({key: sent})
         except Exception as exc:
-            window.sending -= sent
             window.pending += sent
             log.warning("rate limit counters unavailable: %r", exc)
             return None
-        window.sending -= sent
+        finally:
+            window.sending -= sent
+            window.direct -= 1
         total = totals[key]
         window.known = max(window.known, total)
         return total
@@ -158,10 +168,10 @@ class SharedCounter:
             {"key_id": k[0], "route_class": k[1], "window_end": k[2], "count": n}
             for k, n in sorted(counts.items())
         ]
-        statement = insert(RateLimitCounter).values(rows)
-        statement = statement.on_conflict_do_update(
+        values = insert(RateLimitCounter).values(rows)
+        statement = values.on_conflict_do_update(
             index_elements=["key_id", "route_class", "window_end"],
-            set_={"count": RateLimitCounter.count + statement.excluded["count"]},
+            set_={"count": RateLimitCounter.count + values.excluded["count"]},
         ).returning(
             RateLimitCounter.key_id,
             RateLimitCounter.route_class,
@@ -176,10 +186,8 @@ class SharedCounter:
 
     async def _run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sync_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.sync()
             self._forget_past_windows()

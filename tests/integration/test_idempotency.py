@@ -100,7 +100,10 @@ async def test_concurrent_duplicates_have_one_effect(
 ) -> None:
     headers = _headers(tenant_a, "together")
     responses = await asyncio.gather(
-        *(client.post("/api/v1/coupons", json={"coupon": COUPON}, headers=headers) for _ in range(6))
+        *(
+            client.post("/api/v1/coupons", json={"coupon": COUPON}, headers=headers)
+            for _ in range(6)
+        )
     )
     # Run twice, a coupon code would be taken (422): every answer is the first one's.
     assert [r.status_code for r in responses] == [200] * 6
@@ -144,9 +147,9 @@ async def test_malformed_keys_are_refused(
 
 
 @pytest.fixture
-async def flaky(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[
-    httpx.AsyncClient
-]:
+async def flaky(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
     """The app plus a route that fails its first call (a 500), then creates a coupon."""
     app: FastAPI = create_app(settings.model_copy(update={"idempotency_wait_seconds": 0.3}))
     calls: list[int] = []
@@ -204,9 +207,7 @@ async def test_a_crashed_claim_is_taken_over_after_its_lease(
 ) -> None:
     body = {"customer": {"external_id": "cus-1", "name": "First"}}
     fingerprint = _fingerprint("POST", "/api/v1/customers", b"", httpx_json(body))
-    await _claim_row(
-        sessions, tenant_a, "crashed", fingerprint=fingerprint, locked_until=utcnow()
-    )
+    await _claim_row(sessions, tenant_a, "crashed", fingerprint=fingerprint, locked_until=utcnow())
     response = await client.post(
         "/api/v1/customers", json=body, headers=_headers(tenant_a, "crashed")
     )

@@ -1,0 +1,121 @@
+"""The rate limiter's cost on ingestion (issue 12), a scenario of bench/ingest.py.
+
+The same application (one process each, PostgreSQL store) with the limiter off and on,
+both running, the load alternating between them in one-second slices so that a slow
+moment of this shared machine does not land on one side only; single events and batches
+of 100. Limiter on means: the events class counted per key in PostgreSQL, with a limit
+high enough never to refuse (the cost of counting, not of refusing). The figure is
+events/s with the limiter on over off, per mode, over all slices; the floor is 0.95 (the
+limiter may cost at most 5%).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+FLOOR = 0.95
+SLICE_SECONDS = 1.0
+NEVER_REFUSED = {"BXB_RATE_LIMIT_EVENTS": "1000000000", "BXB_RATE_LIMIT_PERIOD": "60"}
+MODES = (
+    ("single", "/api/v1/events", "single_body", 1, "SINGLE_CONCURRENCY"),
+    ("batch", "/api/v1/events/batch", "batch_body", 100, "BATCH_CONCURRENCY"),
+)
+
+
+async def run(
+    db: Any,
+    env: dict[str, str],
+    log: Path,
+    duration: float,
+    warmup: float,
+    ingest: ModuleType,
+) -> dict[str, Any]:
+    """Both servers run at once; the load alternates between them in one-second slices
+    (off, on, on, off, ...), so that both sides meet the same moments of the machine."""
+    figures: dict[str, Any] = {"floor": FLOOR, "slice_s": SLICE_SECONDS}
+    off_env = env | NEVER_REFUSED | {"BXB_RATE_LIMITS": "false"}
+    on_env = env | NEVER_REFUSED | {"BXB_RATE_LIMITS": "true"}
+    with (
+        ingest.server("bxb_app_limited", 1, off_env, log) as off_url,
+        ingest.server("bxb_app_limited", 1, on_env, log) as on_url,
+    ):
+        for mode, path, body_name, per_request, concurrency_name in MODES:
+            body: Callable[[str, int], bytes] = getattr(ingest, body_name)
+            concurrency: int = getattr(ingest, concurrency_name)
+
+            for url in (off_url, on_url):
+                await ingest.load(url, db.api_key, path, body, per_request, concurrency, warmup)
+            events = {"off": 0, "on": 0}
+            seconds = {"off": 0.0, "on": 0.0}
+            errors = 0
+            for n in range(max(2, int(duration / SLICE_SECONDS))):
+                order = (("off", off_url), ("on", on_url))
+                for side, url in order if n % 2 == 0 else order[::-1]:
+                    result = await ingest.load(
+                        url, db.api_key, path, body, per_request, concurrency, SLICE_SECONDS
+                    )
+                    events[side] += result.events
+                    seconds[side] += result.seconds
+                    errors += result.errors
+            rates = {side: round(events[side] / seconds[side]) for side in events}
+            figures[mode] = {
+                "off_events_per_second": rates["off"],
+                "on_events_per_second": rates["on"],
+                "errors": errors,
+            }
+            figures[f"{mode}_ratio"] = (
+                round(rates["on"] / rates["off"], 3) if rates["off"] else None
+            )
+            print(f"limiter {mode:<6} {json.dumps(figures[mode])}", file=sys.stderr)
+    per_call = await microseconds_per_decision(db.url)
+    figures["us_per_request"] = per_call
+    if figures["single"]["off_events_per_second"]:
+        # The limiter's own time as a share of one single-event request's wall time.
+        share = per_call * figures["single"]["off_events_per_second"] / 1e6
+        figures["share_of_single_request"] = round(share, 4)
+    return figures
+
+
+async def microseconds_per_decision(url: str, calls: int = 200_000) -> float:
+    """What `enforce_rate_limit` does per request (limits lookup, local count), in this
+    process, with the background sync to PostgreSQL running: microseconds per call."""
+    import asyncio
+    import time
+    import uuid
+
+    from bxb.core.db import create_engine, create_sessionmaker
+    from bxb.core.settings import Settings
+    from bxb.governance.rate_limits import RateLimiter
+
+    engine = create_engine(url, pool_size=2)
+    settings = Settings(database_url=url, rate_limit_events=1_000_000_000)
+    limiter = RateLimiter(create_sessionmaker(engine), settings)
+    limiter.counter.start()
+    organization = uuid.uuid4()
+    try:
+        await limiter.limits(organization)
+        started = time.perf_counter()
+        for n in range(calls):
+            limit = (await limiter.limits(organization))["events"]
+            await limiter.counter.hit(organization, "events", limit, time.time())
+            if n % 32 == 0:  # a served request awaits I/O: let the background sync run
+                await asyncio.sleep(0)
+        elapsed = time.perf_counter() - started
+    finally:
+        await limiter.counter.stop()
+        await engine.dispose()
+    return round(elapsed / calls * 1e6, 2)
+
+
+def below_floor(figures: dict[str, Any]) -> list[str]:
+    """The modes whose ratio is under the floor (empty when the limiter is cheap enough)."""
+    return [
+        mode
+        for mode in ("single", "batch")
+        if figures.get(f"{mode}_ratio") is not None and figures[f"{mode}_ratio"] < FLOOR
+    ]
