@@ -56,10 +56,16 @@ class RateLimiter:
         self._limits: dict[uuid.UUID, tuple[dict[str, Limit], float]] = {}
         self._lookups: dict[uuid.UUID, asyncio.Future[dict[str, Limit]]] = {}
 
-    async def limits(self, organization_id: uuid.UUID) -> dict[str, Limit]:
+    def cached_limits(self, organization_id: uuid.UUID) -> dict[str, Limit] | None:
         cached = self._limits.get(organization_id)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        return None
+
+    async def limits(self, organization_id: uuid.UUID) -> dict[str, Limit]:
+        cached = self.cached_limits(organization_id)
+        if cached is not None:
+            return cached
         # Concurrent requests with an expired entry share one lookup.
         lookup = self._lookups.get(organization_id)
         if lookup is None:
@@ -146,8 +152,14 @@ async def enforce_rate_limit(request: Request, actor: Actor) -> None:
     if limiter is None or actor.kind in ("cli", "system"):
         return
     name = route_class(request.scope["method"], request.scope["path"])
-    limit = (await limiter.limits(actor.organization_id))[name]
+    # Awaits only on a miss: each coroutine costs on the events path.
+    limits = limiter.cached_limits(actor.organization_id)
+    if limits is None:
+        limits = await limiter.limits(actor.organization_id)
     key = actor.id or actor.organization_id
-    decision = await limiter.counter.hit(key, name, limit, time.time())
+    now = time.time()
+    decision = limiter.counter.hit_locally(key, name, limits[name], now)
+    if decision is None:
+        decision = await limiter.counter.hit_exactly(key, name, limits[name], now)
     if not decision.allowed:
         raise rate_limited(decision)

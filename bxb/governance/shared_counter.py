@@ -58,6 +58,11 @@ class Decision:
     reset: int  # whole seconds until the window ends (at least 1)
 
 
+# What `hit_locally` answers for a request admitted without I/O (no figures: nothing
+# reads them on success).
+ADMITTED = Decision(True, 0, 0, 0)
+
+
 def batch_size(limit: int) -> int:
     """How many requests a process admits before it sends them to the others."""
     return max(1, min(limit // 200, 1000))
@@ -92,32 +97,55 @@ class SharedCounter:
             self._task = None
         await self.sync()
 
-    async def hit(self, key_id: uuid.UUID, route_class: str, limit: Limit, now: float) -> Decision:
+    def hit_locally(
+        self, key_id: uuid.UUID, route_class: str, limit: Limit, now: float
+    ) -> Decision | None:
+        """ADMITTED or a refusal, decided without I/O; None: ask `hit_exactly`.
+
+        Plain (not async) because it is on every request's path.
+        """
+        window_end = (int(now) // limit.period + 1) * limit.period
+        key = (key_id, route_class, window_end)
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window()
+        if window.known >= limit.limit:  # counts never go down within a window
+            return Decision(False, limit.limit, 0, max(1, math.ceil(window_end - now)))
+        batch = batch_size(limit.limit)
+        # While requests add themselves to the shared row, the next ones do too: admitting
+        # locally meanwhile would rest on a total they are about to change. A background
+        # sync in flight (at most one, at most `batch`) does not stop local decisions.
+        if (
+            window.pending < batch
+            and not window.direct
+            and limit.limit - window.known - window.pending - window.sending > batch
+        ):
+            window.pending += 1
+            if window.pending >= batch:
+                self._wake.set()
+            return ADMITTED
+        return None
+
+    async def hit_exactly(
+        self, key_id: uuid.UUID, route_class: str, limit: Limit, now: float
+    ) -> Decision:
+        """Add the request to the shared row and decide on the total that comes back."""
         window_end = (int(now) // limit.period + 1) * limit.period
         key = (key_id, route_class, window_end)
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _Window()
         reset = max(1, math.ceil(window_end - now))
-        if window.known >= limit.limit:  # counts never go down within a window
-            return Decision(False, limit.limit, 0, reset)
-        batch = batch_size(limit.limit)
-        unsynced = window.pending + window.sending
-        # While requests add themselves to the shared row, the next ones do too: admitting
-        # locally meanwhile would rest on a total they are about to change. A background
-        # sync in flight (at most one, at most `batch`) does not stop local decisions.
-        local = window.pending < batch and not window.direct
-        if local and limit.limit - window.known - unsynced > batch:
-            window.pending += 1
-            if window.pending >= batch:
-                self._wake.set()
-            remaining = limit.limit - window.known - unsynced - 1
-            return Decision(True, limit.limit, remaining, reset)
         total = await self._add_now(key, window)
         if total is None:  # PostgreSQL out of reach: admit, count it later
             return Decision(True, limit.limit, 0, reset)
-        allowed = total <= limit.limit
-        return Decision(allowed, limit.limit, max(0, limit.limit - total), reset)
+        return Decision(total <= limit.limit, limit.limit, max(0, limit.limit - total), reset)
+
+    async def hit(self, key_id: uuid.UUID, route_class: str, limit: Limit, now: float) -> Decision:
+        decision = self.hit_locally(key_id, route_class, limit, now)
+        if decision is None:
+            decision = await self.hit_exactly(key_id, route_class, limit, now)
+        return decision
 
     async def _add_now(self, key: WindowKey, window: _Window) -> int | None:
         """Add this request (and the window's pending ones) to the shared row."""
