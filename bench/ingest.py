@@ -12,7 +12,7 @@ What runs, all on loopback:
   the ceiling this machine allows, measured in the same run;
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
 - the rate limiter off and on (issue 12; bench/rate_limiter.py): events/s on over off,
-  floor 0.95 (the run exits non-zero below it);
+  and the limiter's own cost per request; the run exits non-zero above 5%;
 - with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
   event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
