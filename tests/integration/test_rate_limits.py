@@ -4,6 +4,8 @@ shared by two API instances on one database, and lago-python-client's retry."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,9 +21,9 @@ from bxb.api.app import create_app
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
 from bxb.governance.rate_limits import set_organization_limits
-from bxb.governance.shared_counter import Limit, batch_size
+from bxb.governance.shared_counter import Limit, SharedCounter, batch_size
 from bxb.models import Customer as CustomerRow
-from bxb.models import RateLimitOverride
+from bxb.models import RateLimitCounter, RateLimitOverride
 from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
@@ -207,3 +209,37 @@ async def test_lago_python_client_waits_and_retries(
             select(func.count()).where(CustomerRow.organization_id == tenant_a.organization_id)
         )
     assert count == 5
+
+
+async def test_three_processes_overshoot_at_most_the_stated_bound(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Three counters (three API processes) on one database, each syncing in the
+    background, hammered concurrently: limit ≤ admitted ≤ limit + 2 × (P - 1) × batch."""
+    limit = Limit(1000, 3600)
+    counters = [SharedCounter(sessions, 0.05) for _ in range(3)]
+    for counter in counters:
+        counter.start()
+    key = uuid.uuid4()
+    try:
+
+        async def client(counter: SharedCounter) -> int:
+            admitted = 0
+            for _ in range(150):
+                decision = await counter.hit(key, "events", limit, time.time())
+                admitted += decision.allowed
+                await asyncio.sleep(0)  # a served request awaits I/O
+            return admitted
+
+        per_process = await asyncio.gather(*(client(c) for c in counters for _ in range(4)))
+    finally:
+        for counter in counters:
+            await counter.stop()
+    admitted = sum(per_process)
+    assert limit.limit <= admitted <= limit.limit + 2 * 2 * batch_size(limit.limit)
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.sum(RateLimitCounter.count)).where(RateLimitCounter.key_id == key)
+        )
+    # Every admitted request reached the shared row (refusals decided locally do not).
+    assert admitted <= total <= 1800
