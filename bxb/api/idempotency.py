@@ -28,6 +28,8 @@ MAX_KEY_LENGTH = 255
 POLL_SECONDS = 0.05
 # Answers that say nothing about what the request did: they are not replayed.
 NOT_KEPT = frozenset({401, 403, 408, 409, 429})
+# Larger answers are sent but not kept (the key is released): creation answers are small.
+MAX_KEPT_BYTES = 1_048_576
 
 
 def _error(status: int, error: str, code: str, details: dict[str, Any] | None = None) -> bytes:
@@ -123,6 +125,7 @@ class IdempotencyMiddleware:
         status = 0
         content_type: str | None = None
         chunks: list[bytes] = []
+        kept_bytes = 0
         complete = False
         replayed = False
 
@@ -134,14 +137,17 @@ class IdempotencyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type, complete
+            nonlocal status, content_type, complete, kept_bytes
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", []):
                     if name.lower() == b"content-type":
                         content_type = value.decode("latin-1")
             elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                kept_bytes += len(chunk)
+                if kept_bytes <= MAX_KEPT_BYTES:
+                    chunks.append(chunk)
                 complete = not message.get("more_body", False)
             await send(message)
 
@@ -150,7 +156,8 @@ class IdempotencyMiddleware:
         except BaseException:
             await asyncio.shield(idempotency.release(sessions, claimed))
             raise
-        if complete and status < 500 and status not in NOT_KEPT:
+        kept = complete and kept_bytes <= MAX_KEPT_BYTES
+        if kept and status < 500 and status not in NOT_KEPT:
             actor = scope.get(SCOPE_KEY)
             answer = idempotency.Replay(status, content_type, b"".join(chunks))
             await idempotency.finish(
