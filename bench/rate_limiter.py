@@ -78,6 +78,9 @@ async def run(
             # The median of adjacent slices' ratios: a burst of the machine's other work
             # moves one pair, not the figure.
             figures[f"{mode}_ratio"] = round(statistics.median(pairs), 3) if pairs else None
+            off_rate = figures[mode]["off_events_per_second"]
+            overall = figures[mode]["on_events_per_second"] / off_rate if off_rate else None
+            figures[mode]["overall_ratio"] = None if overall is None else round(overall, 3)
             print(f"limiter {mode:<6} {json.dumps(figures[mode])}", file=sys.stderr)
     per_call = await microseconds_per_decision(db.url)
     figures["us_per_request"] = per_call
