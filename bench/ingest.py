@@ -11,6 +11,8 @@ What runs, all on loopback:
 - the same server stack around a bare FastAPI endpoint (same middleware, no database):
   the ceiling this machine allows, measured in the same run;
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
+- the rate limiter off and on (issue 12; bench/rate_limiter.py): events/s on over off,
+  and the limiter's own cost per request; the run exits non-zero above 5%;
 - with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
   event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
@@ -63,6 +65,14 @@ def bxb_app() -> FastAPI:
     from bxb.api.app import create_served_app
 
     return create_served_app()
+
+
+def bxb_app_limited() -> FastAPI:
+    """The real application calling the rate limiter on every request, as the auth
+    dependency does once it is wired (BXB_RATE_LIMITS turns the limiter on or off)."""
+    from tests.support.rate_limit_wiring import wire_rate_limits
+
+    return wire_rate_limits(bxb_app())
 
 
 def bare_app() -> FastAPI:
@@ -369,6 +379,12 @@ async def main(
                 continue
             with server(app, workers, env | extra, log) as url:
                 figures[name] = await scenario(name, url, db, duration, warmup)
+        if only is None or "limiter" in only:
+            import rate_limiter
+
+            figures["limiter"] = await rate_limiter.run(
+                db, env, log, duration, warmup, sys.modules[__name__]
+            )
         if only is None or "instant" in only:
             figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
     return {
@@ -397,6 +413,12 @@ def run() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures))
+    if "limiter" in figures["results"]:
+        import rate_limiter
+
+        failed = rate_limiter.below_floor(figures["results"]["limiter"])
+        if failed:
+            sys.exit(f"the rate limiter costs more than 5% of ingestion ({', '.join(failed)})")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from bxb.api import (
     portal_subscriptions,
     portal_usage,
     portal_wallet,
+    rate_limits,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -59,6 +60,7 @@ from bxb.api import (
     webhook_endpoints,
 )
 from bxb.api.errors import install_error_handlers
+from bxb.api.idempotency import IdempotencyMiddleware
 from bxb.api.middleware import RequestContextMiddleware
 from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
@@ -93,11 +95,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.email = transport_from_settings(settings)  # tests swap in a capturing one
     install_error_handlers(app)
+    # Inside the request middleware (added later = outside): it gets the buffered body.
+    app.add_middleware(IdempotencyMiddleware, wait_seconds=settings.idempotency_wait_seconds)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     # Events first: routers are matched in order, and events are the hot path.
     for module in (
         events,
+        rate_limits,
         organizations,
         customers,
         customer_portal_urls,

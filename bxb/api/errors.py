@@ -83,7 +83,7 @@ def details_from_validation(errors: Sequence[Mapping[str, Any]]) -> dict[str, li
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _json(exc)
+        return _json(exc, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

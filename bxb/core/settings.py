@@ -152,6 +152,30 @@ class Settings(BaseSettings):
         default=3600, gt=0, validation_alias=_env("BXB_PASSWORD_RESET_TTL_SECONDS")
     )
 
+    # Rate limits (issue 12): requests per key and route class in fixed windows of
+    # `period` seconds; organizations override them through /api/v1/rate_limits.
+    rate_limits_enabled: bool = Field(default=True, validation_alias=_env("BXB_RATE_LIMITS"))
+    rate_limit_events: int = Field(
+        default=120_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_EVENTS")
+    )
+    rate_limit_reads: int = Field(
+        default=6_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_READS")
+    )
+    rate_limit_writes: int = Field(
+        default=3_000, ge=1, validation_alias=_env("BXB_RATE_LIMIT_WRITES")
+    )
+    rate_limit_period: int = Field(
+        default=60, ge=1, le=3600, validation_alias=_env("BXB_RATE_LIMIT_PERIOD")
+    )
+    # How often each process adds its local counts to the shared counters (milliseconds).
+    rate_limit_sync_ms: int = Field(
+        default=250, ge=10, validation_alias=_env("BXB_RATE_LIMIT_SYNC_MS")
+    )
+    # Idempotency-Key: how long a duplicate waits for the first request before a 409.
+    idempotency_wait_seconds: float = Field(
+        default=5.0, ge=0, validation_alias=_env("BXB_IDEMPOTENCY_WAIT_SECONDS")
+    )
+
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None

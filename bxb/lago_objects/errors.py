@@ -18,12 +18,14 @@ class ApiError(Exception):
         code: str | None = None,
         error_details: Mapping[str, Any] | None = None,
         error: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(code or status)
         self.status = status
         self.code = code
         self.error_details = error_details
         self.error = error or HTTPStatus(status).phrase
+        self.headers = headers  # e.g. a 429's Retry-After
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status, "error": self.error}

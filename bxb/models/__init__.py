@@ -16,6 +16,7 @@ from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
 from bxb.models.feature import Feature, Privilege
 from bxb.models.fixed_charge import FixedCharge
+from bxb.models.idempotency_key import IdempotencyKey
 from bxb.models.invoice import Fee, Invoice, InvoiceSequence
 from bxb.models.late_event_rerating import LateEventRerating
 from bxb.models.lifetime_usage import LifetimeUsage
@@ -33,6 +34,7 @@ from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
+from bxb.models.rate_limit import RateLimitCounter, RateLimitOverride
 from bxb.models.revenue_rollup import (
     RevenueCustomerMonthly,
     RevenueCustomerPeriod,
@@ -79,6 +81,7 @@ __all__ = [
     "Feature",
     "Fee",
     "FixedCharge",
+    "IdempotencyKey",
     "Invoice",
     "InvoiceSequence",
     "LateEventRerating",
@@ -95,6 +98,8 @@ __all__ = [
     "PortalSecret",
     "PortalTopUp",
     "Privilege",
+    "RateLimitCounter",
+    "RateLimitOverride",
     "RevenueCustomerMonthly",
     "RevenueCustomerPeriod",
     "RevenueFeeDaily",

@@ -1,0 +1,246 @@
+"""Rate limits: the per-organization settings route, 429s in Lago's shape, one limit
+shared by two API instances on one database, and lago-python-client's retry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from lago_python_client.client import Client
+from lago_python_client.models.customer import Customer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bxb.api.app import create_app
+from bxb.core.db import transaction
+from bxb.core.settings import Settings
+from bxb.governance.rate_limits import set_organization_limits
+from bxb.governance.shared_counter import Limit, SharedCounter, batch_size
+from bxb.models import Customer as CustomerRow
+from bxb.models import RateLimitCounter, RateLimitOverride
+from tests.conftest import app_client
+from tests.support.auth import Tenant
+from tests.support.ports import free_port
+from tests.support.rate_limit_wiring import wire_rate_limits
+
+
+@pytest.fixture
+async def limited(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on an app that calls the limiter on every request."""
+    async for c in app_client(wire_rate_limits(create_app(settings))):
+        yield c
+
+
+async def _set(client: httpx.AsyncClient, tenant: Tenant, body: dict[str, Any]) -> httpx.Response:
+    return await client.put(
+        "/api/v1/rate_limits", json={"rate_limits": body}, headers=tenant.headers
+    )
+
+
+async def test_defaults_overrides_and_reset(
+    client: httpx.AsyncClient, tenant_a: Tenant, tenant_b: Tenant, settings: Settings
+) -> None:
+    response = await client.get("/api/v1/rate_limits", headers=tenant_a.headers)
+    assert response.status_code == 200
+    assert response.json()["rate_limits"]["writes"] == {
+        "limit": settings.rate_limit_writes,
+        "period": settings.rate_limit_period,
+        "customized": False,
+    }
+
+    response = await _set(client, tenant_a, {"events": {"limit": 50, "period": 1}})
+    assert response.status_code == 200
+    limits = response.json()["rate_limits"]
+    assert limits["events"] == {"limit": 50, "period": 1, "customized": True}
+    assert limits["reads"]["customized"] is False
+
+    # Tenant B sees its defaults and cannot change A's limits.
+    response = await client.get("/api/v1/rate_limits", headers=tenant_b.headers)
+    assert response.json()["rate_limits"]["events"]["customized"] is False
+    await _set(client, tenant_b, {"events": {"limit": 7, "period": 2}})
+    response = await client.get("/api/v1/rate_limits", headers=tenant_a.headers)
+    assert response.json()["rate_limits"]["events"] == {
+        "limit": 50,
+        "period": 1,
+        "customized": True,
+    }
+
+    # null goes back to the default; classes not named stay as they are.
+    response = await _set(client, tenant_a, {"events": None})
+    assert response.json()["rate_limits"]["events"]["customized"] is False
+    response = await client.get("/api/v1/rate_limits", headers=tenant_b.headers)
+    assert response.json()["rate_limits"]["events"] == {"limit": 7, "period": 2, "customized": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"events": {"limit": 0, "period": 1}}, "events.limit"),
+        ({"reads": {"limit": 10, "period": 0}}, "reads.period"),
+        ({"writes": {"limit": 10}}, "writes.period"),
+        ({"everything": {"limit": 10, "period": 1}}, "everything"),
+    ],
+)
+async def test_bad_limits_are_refused_and_change_nothing(
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    response = await _set(client, tenant_a, body)
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_errors"
+    assert field in response.json()["error_details"]
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(RateLimitOverride)) == 0
+
+
+async def test_over_the_limit_is_a_lago_429(
+    limited: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with transaction(sessions) as session:  # not through the API: that is a write
+        await set_organization_limits(session, tenant_a.organization_id, {"writes": Limit(3, 3600)})
+    statuses = []
+    for n in range(5):
+        body = {"customer": {"external_id": f"c-{n}", "name": "C"}}
+        response = await limited.post("/api/v1/customers", json=body, headers=tenant_a.headers)
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429, 429]
+    assert response.json() == {
+        "status": 429,
+        "error": "Too Many Requests",
+        "code": "rate_limit_exceeded",
+    }
+    reset = int(response.headers["x-ratelimit-reset"])
+    assert 1 <= reset <= 3600
+    assert response.headers["retry-after"] == str(reset)
+    assert response.headers["x-ratelimit-limit"] == "3"
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    # Reads are another class: still allowed.
+    response = await limited.get("/api/v1/customers", headers=tenant_a.headers)
+    assert response.status_code == 200
+    assert len(response.json()["customers"]) == 3
+
+
+async def test_keys_are_limited_separately(
+    limited: httpx.AsyncClient, tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    await _set(limited, tenant_a, {"reads": {"limit": 2, "period": 3600}})
+    for _ in range(2):
+        assert (await limited.get("/api/v1/organizations", headers=tenant_a.headers)).is_success
+    assert (await limited.get("/api/v1/organizations", headers=tenant_a.headers)).status_code == 429
+    for _ in range(5):  # tenant B keeps its defaults
+        assert (await limited.get("/api/v1/organizations", headers=tenant_b.headers)).is_success
+
+
+async def test_two_instances_share_one_limit(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    """Two apps on one database (two API processes): the combined limit holds."""
+    limit = 300
+    one = wire_rate_limits(create_app(settings))
+    two = wire_rate_limits(create_app(settings))
+    async for first in app_client(one):
+        async for second in app_client(two):
+            await _set(first, tenant_a, {"reads": {"limit": limit, "period": 3600}})
+
+            async def read(client: httpx.AsyncClient) -> int:
+                response = await client.get("/api/v1/organizations", headers=tenant_a.headers)
+                return response.status_code
+
+            statuses: list[int] = []
+            for _ in range(12):  # waves of concurrent requests across both instances
+                wave = [read(first if n % 2 else second) for n in range(40)]
+                statuses += await asyncio.gather(*wave)
+            admitted = statuses.count(200)
+            assert statuses.count(429) == len(statuses) - admitted
+            # The bound of bxb.governance.shared_counter: limit + 2 × (P - 1) × batch.
+            assert limit <= admitted <= limit + 2 * batch_size(limit)
+
+
+async def test_lago_python_client_waits_and_retries(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    """The unmodified client meets a 429, waits `x-ratelimit-reset` seconds, succeeds."""
+    port = free_port()
+    app = wire_rate_limits(create_app(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
+            await asyncio.sleep(0.01)
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url) as http:
+            response = await http.put(
+                "/api/v1/rate_limits",
+                json={"rate_limits": {"writes": {"limit": 2, "period": 2}}},
+                headers=tenant_a.headers,
+            )
+            assert response.status_code == 200
+        lago = Client(api_key=tenant_a.api_key, api_url=url)
+        created = []
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for n in range(5):
+            customer = Customer(external_id=f"retry-{n}", name=f"Retry {n}")
+            created.append(await asyncio.to_thread(lago.customers.create, customer))
+        elapsed = loop.time() - started
+    finally:
+        server.should_exit = True
+        await task
+    assert [c.external_id for c in created] == [f"retry-{n}" for n in range(5)]
+    # 2 writes per 2 s window: 5 writes span 3 windows, so the client met a 429 and
+    # waited for the next window at least once (a whole window lies between the first
+    # write and the last).
+    assert elapsed >= 1.5
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(CustomerRow.organization_id == tenant_a.organization_id)
+        )
+    assert count == 5
+
+
+async def test_three_processes_overshoot_at_most_the_stated_bound(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Three counters (three API processes) on one database, each syncing in the
+    background, hammered concurrently: limit ≤ admitted ≤ limit + 2 × (P - 1) × batch."""
+    limit = Limit(1000, 3600)
+    counters = [SharedCounter(sessions, 0.05) for _ in range(3)]
+    for counter in counters:
+        counter.start()
+    key = uuid.uuid4()
+    try:
+
+        async def client(counter: SharedCounter) -> int:
+            admitted = 0
+            for _ in range(150):
+                decision = await counter.hit(key, "events", limit, time.time())
+                admitted += decision.allowed
+                await asyncio.sleep(0)  # a served request awaits I/O
+            return admitted
+
+        per_process = await asyncio.gather(*(client(c) for c in counters for _ in range(4)))
+    finally:
+        for counter in counters:
+            await counter.stop()
+    admitted = sum(per_process)
+    assert limit.limit <= admitted <= limit.limit + 2 * 2 * batch_size(limit.limit)
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.sum(RateLimitCounter.count)).where(RateLimitCounter.key_id == key)
+        )
+    # Every admitted request reached the shared row (refusals decided locally do not).
+    assert total is not None
+    assert admitted <= total <= 1800
