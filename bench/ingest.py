@@ -11,6 +11,10 @@ What runs, all on loopback:
 - the same server stack around a bare FastAPI endpoint (same middleware, no database):
   the ceiling this machine allows, measured in the same run;
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
+- with tracing on (`postgres-traced`): the same API exporting every span by OTLP/HTTP to a
+  sink in its own process that reads and discards them (docs/tracing.md), against the
+  `postgres` figures of the same run, where tracing is off as by default; then keeping one
+  trace in a hundred (`-sampled`), and with the events routes left out (`-no-events`);
 - with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
   event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
@@ -53,6 +57,10 @@ SINGLE_CONCURRENCY = 32
 BATCH_CONCURRENCY = 16
 MAX_REQUESTS = 200_000  # a bound on top of the time bound
 TIMESTAMP = int(time.time()) - 3600
+# Tracing on, with the two knobs docs/tracing.md suggests for ingestion at volume: keep one
+# trace in a hundred, or leave the events routes out of tracing.
+SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.01"}
+NO_EVENTS = {"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "/health,/ready,/metrics,/api/v1/events"}
 
 
 # --- the servers (run in child processes) ------------------------------------------------------
@@ -134,6 +142,40 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError("the server did not listen in time")
+
+
+@contextlib.contextmanager
+def otlp_sink(log: Path) -> Iterator[str]:
+    """A collector stand-in in its own process: reads each export, answers 200."""
+    port = _free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, __file__, "sink", str(port)], stdout=out, stderr=out
+        )
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def serve_sink(port: int) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -363,11 +405,18 @@ async def main(
                 ("bare-2w", "bare_app", 2, {}),
                 ("postgres-2w", "bxb_app", 2, {}),
                 ("chdb", "bxb_app", 1, chdb),
+                ("postgres-traced", "bxb_app", 1, {}),
+                ("postgres-traced-sampled", "bxb_app", 1, SAMPLED),
+                ("postgres-traced-no-events", "bxb_app", 1, NO_EVENTS),
             ]
         for name, app, workers, extra in plans:
             if only is not None and name not in only:
                 continue
-            with server(app, workers, env | extra, log) as url:
+            with contextlib.ExitStack() as stack:
+                if "-traced" in name:
+                    endpoint = stack.enter_context(otlp_sink(log))
+                    extra = extra | {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+                url = stack.enter_context(server(app, workers, env | extra, log))
                 figures[name] = await scenario(name, url, db, duration, warmup)
         if only is None or "instant" in only:
             figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
@@ -402,5 +451,7 @@ def run() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "sink":
+        serve_sink(int(sys.argv[2]))
     else:
         run()

@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
 
 from bxb.core.settings import Settings
 
@@ -70,12 +74,14 @@ class Tracing:
         self._apps.add(app)
 
     def instrument_engine(self, engine: AsyncEngine) -> None:
-        """A client span per SQL statement on this engine (listeners on this engine only)."""
+        """A client span per SQL statement run inside a trace, on this engine only."""
         from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
         from opentelemetry.instrumentation.sqlalchemy.version import __version__
         from opentelemetry.metrics import NoOpUpDownCounter
 
-        tracer = self.provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)
+        tracer = _InsideTraces(
+            self.provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)
+        )
         # bxb's pool figures are Prometheus metrics already; no OTel meter here.
         usage = NoOpUpDownCounter("db.client.connections.usage")
         EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
@@ -102,6 +108,32 @@ class Tracing:
         EngineTracer.remove_all_event_listeners()  # type: ignore[no-untyped-call]
         HTTPXClientInstrumentor().uninstrument()
         self.provider.shutdown()
+
+
+class _InsideTraces(trace.Tracer):
+    """A tracer whose spans only continue a trace. A statement run outside any (a cache
+    refresh, a start-up recovery, a route excluded from tracing) would otherwise become a
+    trace of its own, one per statement, and cost as much as a traced one."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def start_span(  # the same parameters, passed through
+        self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
+    ) -> trace.Span:
+        if not trace.get_current_span(context).get_span_context().is_valid:
+            return trace.INVALID_SPAN
+        return self._tracer.start_span(name, context, *args, **kwargs)
+
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self, name: str, context: Context | None = None, *args: Any, **kwargs: Any
+    ) -> Iterator[trace.Span]:
+        if not trace.get_current_span(context).get_span_context().is_valid:
+            yield trace.INVALID_SPAN
+            return
+        with self._tracer.start_as_current_span(name, context, *args, **kwargs) as span:
+            yield span
 
 
 _active: Tracing | None = None
