@@ -118,12 +118,47 @@ def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[s
             stdout=out,
             stderr=out,
         )
+    url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        SERVER_PIDS[url] = process.pid
+        yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         process.terminate()
         process.wait(30)
+
+
+# The process serving each URL, to read the CPU time it spends per request.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def server_cpu_seconds(url: str) -> float:
+    """CPU time (user + system) of the server at url and its worker processes so far.
+
+    Throughput on a machine shared with other work moves with their load; the CPU the API
+    spends per request does much less, so the two are read side by side.
+    """
+    root = SERVER_PIDS[url]
+    return sum(_cpu_seconds(pid) for pid in [root, *_children(root)])
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name; fields 14, 15 of proc(5)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    return found
 
 
 def _free_port() -> int:
@@ -363,9 +398,13 @@ async def scenario(
     ):
         await load(url, db.api_key, path, body, per_request, concurrency, warmup)
         before = await commits(db.url)
+        cpu_before = server_cpu_seconds(url)
         result = await load(url, db.api_key, path, body, per_request, concurrency, duration)
+        cpu = server_cpu_seconds(url) - cpu_before
         committed = await commits(db.url) - before
         entry = asdict(result) | {"concurrency": concurrency}
+        if result.requests:
+            entry["api_cpu_us_per_request"] = round(cpu * 1e6 / result.requests)
         if not name.startswith(("bare", "chdb")) and result.events:
             # Every transaction in the database during the run: flushes, plus a few lookups.
             entry["events_per_commit"] = round(result.events / max(committed, 1), 1)
