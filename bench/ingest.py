@@ -13,6 +13,10 @@ What runs, all on loopback:
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
 - the rate limiter off and on (issue 12; bench/rate_limiter.py): events/s on over off,
   and the limiter's own cost per request; the run exits non-zero above 5%;
+- with tracing on (`postgres-traced`): the same API exporting every span by OTLP/HTTP to a
+  sink in its own process that reads and discards them (docs/tracing.md), against the
+  `postgres` figures of the same run, where tracing is off as by default; then keeping one
+  trace in a hundred (`-sampled`), and with the events routes left out (`-no-events`);
 - with the Temporal dev server and a worker, the instant-fee scenario (issue 10): every
   event of a subscription with a pay-in-advance charge (bench/usage_reactions.py);
 - a lean keep-alive HTTP/1.1 load generator (asyncio streams on uvloop) with bounded
@@ -55,6 +59,10 @@ SINGLE_CONCURRENCY = 32
 BATCH_CONCURRENCY = 16
 MAX_REQUESTS = 200_000  # a bound on top of the time bound
 TIMESTAMP = int(time.time()) - 3600
+# Tracing on, with the two knobs docs/tracing.md suggests for ingestion at volume: keep one
+# trace in a hundred, or leave the events routes out of tracing.
+SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.01"}
+NO_EVENTS = {"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "/health,/ready,/metrics,/api/v1/events"}
 
 
 # --- the servers (run in child processes) ------------------------------------------------------
@@ -120,12 +128,47 @@ def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[s
             stdout=out,
             stderr=out,
         )
+    url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        SERVER_PIDS[url] = process.pid
+        yield url
     finally:
+        SERVER_PIDS.pop(url, None)
         process.terminate()
         process.wait(30)
+
+
+# The process serving each URL, to read the CPU time it spends per request.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def server_cpu_seconds(url: str) -> float:
+    """CPU time (user + system) of the server at url and its worker processes so far.
+
+    Throughput on a machine shared with other work moves with their load; the CPU the API
+    spends per request does much less, so the two are read side by side.
+    """
+    root = SERVER_PIDS[url]
+    return sum(_cpu_seconds(pid) for pid in [root, *_children(root)])
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # exited meanwhile
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name; fields 14, 15 of proc(5)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_children(int(child))]
+    return found
 
 
 def _free_port() -> int:
@@ -144,6 +187,40 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError("the server did not listen in time")
+
+
+@contextlib.contextmanager
+def otlp_sink(log: Path) -> Iterator[str]:
+    """A collector stand-in in its own process: reads each export, answers 200."""
+    port = _free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, __file__, "sink", str(port)], stdout=out, stderr=out
+        )
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def serve_sink(port: int) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Sink(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    ThreadingHTTPServer(("127.0.0.1", port), Sink).serve_forever()
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -331,9 +408,13 @@ async def scenario(
     ):
         await load(url, db.api_key, path, body, per_request, concurrency, warmup)
         before = await commits(db.url)
+        cpu_before = server_cpu_seconds(url)
         result = await load(url, db.api_key, path, body, per_request, concurrency, duration)
+        cpu = server_cpu_seconds(url) - cpu_before
         committed = await commits(db.url) - before
         entry = asdict(result) | {"concurrency": concurrency}
+        if result.requests:
+            entry["api_cpu_us_per_request"] = round(cpu * 1e6 / result.requests)
         if not name.startswith(("bare", "chdb")) and result.events:
             # Every transaction in the database during the run: flushes, plus a few lookups.
             entry["events_per_commit"] = round(result.events / max(committed, 1), 1)
@@ -373,11 +454,18 @@ async def main(
                 ("bare-2w", "bare_app", 2, {}),
                 ("postgres-2w", "bxb_app", 2, {}),
                 ("chdb", "bxb_app", 1, chdb),
+                ("postgres-traced", "bxb_app", 1, {}),
+                ("postgres-traced-sampled", "bxb_app", 1, SAMPLED),
+                ("postgres-traced-no-events", "bxb_app", 1, NO_EVENTS),
             ]
         for name, app, workers, extra in plans:
             if only is not None and name not in only:
                 continue
-            with server(app, workers, env | extra, log) as url:
+            with contextlib.ExitStack() as stack:
+                if "-traced" in name:
+                    endpoint = stack.enter_context(otlp_sink(log))
+                    extra = extra | {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+                url = stack.enter_context(server(app, workers, env | extra, log))
                 figures[name] = await scenario(name, url, db, duration, warmup)
         if only is None or "limiter" in only:
             import rate_limiter
@@ -424,5 +512,7 @@ def run() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "sink":
+        serve_sink(int(sys.argv[2]))
     else:
         run()

@@ -20,6 +20,7 @@ from bxb.activities.refunds import RefundActivities
 from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.activities.usage import UsageActivities
 from bxb.activities.webhooks import WebhookActivities
+from bxb.core import tracing
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.invoice_collection import resume_unstarted_collections
 from bxb.core.metrics import serve_worker_metrics
@@ -93,6 +94,8 @@ def build_worker(
         # long before any worker may take it: short, so a dead worker's workflows move on
         # within seconds (the default, 10 s, doubled the takeover after a crash).
         sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+        # While tracing is on, and the client does not trace already (see bxb.core.tracing).
+        interceptors=tracing.worker_interceptors(client),
     )
 
 

@@ -66,6 +66,8 @@ from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.core.tracing import active as active_tracing
+from bxb.core.tracing import configure_tracing
 from bxb.governance.email import transport_from_settings
 from bxb.webhooks import outbox
 
@@ -153,6 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     install_openapi_links(app)
+    tracing = active_tracing()
+    if tracing is not None:  # a server span per request, only when tracing is on
+        tracing.instrument_app(app)
     return app
 
 
@@ -167,6 +172,8 @@ def create_served_app() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    # Once per process; spans still pending are exported at exit (the SDK's atexit hook).
+    configure_tracing(settings, "bxb-api")
     app = create_app(settings)
     tune_gc_for_serving()
     return app

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bxb.core.tracing import active as active_tracing
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -22,6 +24,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # Postgres stores instants in UTC; keep the session there so nothing is reinterpreted.
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "bxb"}},
     )
+    tracing = active_tracing()
+    if tracing is not None:  # a span per statement, only when tracing is on
+        tracing.instrument_engine(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

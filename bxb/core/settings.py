@@ -176,6 +176,25 @@ class Settings(BaseSettings):
         default=5.0, ge=0, validation_alias=_env("BXB_IDEMPOTENCY_WAIT_SECONDS")
     )
 
+    # Tracing (OpenTelemetry), off unless an OTLP endpoint is given: the standard variables
+    # operators already set for every service. OTEL_EXPORTER_OTLP_ENDPOINT is the collector's
+    # base URL (traces go to <it>/v1/traces); OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, when set, is
+    # the full URL used as is. OTEL_SDK_DISABLED=true turns tracing off whatever is set.
+    # OTEL_SERVICE_NAME replaces the process's own name (bxb, bxb-api, bxb-worker).
+    # See docs/tracing.md.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None, validation_alias=_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+    otel_exporter_otlp_protocol: str = Field(
+        default="http/protobuf",
+        validation_alias=_env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+    )
+    otel_service_name: str | None = Field(default=None, validation_alias=_env("OTEL_SERVICE_NAME"))
+    otel_sdk_disabled: bool = Field(default=False, validation_alias=_env("OTEL_SDK_DISABLED"))
+
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
@@ -194,6 +213,17 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def otel_traces_url(self) -> str | None:
+        """Where spans are exported (OTLP over HTTP); None when tracing is off."""
+        if self.otel_sdk_disabled:
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
     @property
     def resolved_temporal_address(self) -> str:

@@ -22,6 +22,7 @@ from bxb.core.organizations import bootstrap_organization
 from bxb.core.serving import AnswersWhenCancelled, graceful_seconds
 from bxb.core.settings import Settings
 from bxb.core.temporal import SEARCH_ATTRIBUTE_TYPES
+from bxb.core.tracing import configure_tracing
 from bxb.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,29 @@ async def serve(
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the worker and/or the API until stop is set or one of them ends."""
+    # Before the app and the worker are built: they instrument themselves when it is on.
+    stop_tracing = configure_tracing(settings, service_name(worker=worker, api=api))
+    try:
+        await _serve(settings, stop, worker=worker, api=api, on_ready=on_ready)
+    finally:
+        stop_tracing()
+
+
+def service_name(*, worker: bool, api: bool) -> str:
+    """The name a process's spans carry unless OTEL_SERVICE_NAME says otherwise."""
+    if worker and api:
+        return "bxb"
+    return "bxb-worker" if worker else "bxb-api"
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    worker: bool,
+    api: bool,
+    on_ready: Callable[[], None] | None,
+) -> None:
     worker_stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     server = api_server(settings) if api else None

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
+from bxb.core import tracing
 from bxb.core.settings import Settings
 from bxb.workflows import search_attributes
 
@@ -46,7 +47,11 @@ class TemporalUnavailable(Exception):  # noqa: N818 - named for what the caller 
 
 async def connect(address: str, namespace: str) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        # While tracing is on: the request's trace goes on into the workflows it starts.
+        interceptors=tracing.client_interceptors(),
     )
 
 
