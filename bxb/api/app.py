@@ -12,6 +12,7 @@ from bxb.api import (
     alerts,
     analytics,
     applied_coupons,
+    audit_logs,
     billable_metrics,
     checkout_links,
     coupons,
@@ -61,6 +62,8 @@ from bxb.api.openapi_links import install_openapi_links
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.governance.audit import recorder  # noqa: F401 - installs the activity-log events
+from bxb.governance.audit.api_logs import ApiLogMiddleware, ApiLogWriter
 from bxb.webhooks import outbox
 
 
@@ -74,10 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessions = create_sessionmaker(engine)
         app.state.temporal = TemporalConnector(settings)
+        app.state.api_logs = ApiLogWriter(engine)
+        app.state.api_logs.start()
         outbox.configure(settings)  # the task queue and retry policy of webhook deliveries
         try:
             yield
         finally:
+            await app.state.api_logs.close()  # what is buffered is written before we go
             await engine.dispose()
 
     app = FastAPI(
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(ApiLogMiddleware)  # inside the next one: request id and body known
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     # Events first: routers are matched in order, and events are the hot path.
@@ -137,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics,
         dashboard_revenue,
         dashboard_overview,
+        audit_logs,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
