@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     portal_token_ttl_seconds: int = Field(
         default=3600, gt=0, validation_alias=_env("BXB_PORTAL_TOKEN_TTL_SECONDS")
     )
+    # Audit trail (issue 12): activity and API logs older than this many days are deleted
+    # by a daily Temporal schedule (three years by default, as the seed documents ask).
+    audit_retention_days: int = Field(
+        default=1095, gt=0, validation_alias=_env("BXB_AUDIT_RETENTION_DAYS")
+    )
 
     @property
     def embedded_database(self) -> bool:

@@ -46,7 +46,7 @@ def api_log_object(row: ApiLog) -> dict[str, Any]:
         "request_path": row.request_path,
         # Lago's field is a required string: "" when the organization keeps no bodies.
         "request_body": row.request_body or "",
-        "request_response": row.request_response,
+        "request_response": row.request_response or "",
         "duration_ms": row.duration_ms,
         "user_email": row.user_email,
         "logged_at": iso(row.logged_at),
