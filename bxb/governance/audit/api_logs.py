@@ -14,6 +14,7 @@ newly enabled setting applies from the next batch, a disabled one at once in the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -102,10 +103,8 @@ class ApiLogWriter:
 
     async def _run(self) -> None:
         while not self._closing:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.flush()

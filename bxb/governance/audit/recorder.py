@@ -186,8 +186,8 @@ def _before_commit(session: Session) -> None:
     pending: Pending | None = session.info.pop(PENDING, None)
     if pending is None:
         return
-    rows = [_row(session, pending.actor, entry) for entry in pending.entries.values()]
-    rows = [row for row in rows if row is not None]
+    made = (_row(session, pending.actor, entry) for entry in pending.entries.values())
+    rows = [row for row in made if row is not None]
     if rows:
         session.execute(insert(ActivityLog), rows)
 

@@ -8,6 +8,7 @@ The daily run is a Temporal Schedule, created (idempotently) when the worker sta
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -68,7 +69,5 @@ async def ensure_schedule(client: Client, task_queue: str) -> None:
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    try:
+    with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(schedule_id(task_queue), schedule)
-    except ScheduleAlreadyRunningError:
-        pass

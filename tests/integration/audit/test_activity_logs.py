@@ -56,7 +56,7 @@ async def test_create_update_delete_leave_one_row_each(
     listed = await client.get("/api/v1/activity_logs", headers=tenant_a.headers)
     assert listed.status_code == 200
     assert lago_errors("ActivityLogsPaginated", listed.json()) == []
-    assert [a["activity_type"] for a in listed.json()["activity_logs"]][0] == (
+    assert next(a["activity_type"] for a in listed.json()["activity_logs"]) == (
         "billable_metric.deleted"
     )
     one = await client.get(f"/api/v1/activity_logs/{rows[0].id}", headers=tenant_a.headers)

@@ -100,7 +100,8 @@ async def test_bodies_when_the_organization_asks_with_secrets_redacted(
         json={"organization": {"api_log_bodies": True}},
         headers=tenant_a.headers,
     )
-    assert on.status_code == 200 and on.json()["organization"]["api_log_bodies"] is True
+    assert on.status_code == 200
+    assert on.json()["organization"]["api_log_bodies"] is True
     await _flushed(app)  # the writer learns the setting with its next batch
     secret_body = {**METRIC, "password": "hunter2", "api_key": {"value": "k", "name": "n"}}
     await api.post("/api/v1/billable_metrics", json=secret_body, headers=tenant_a.headers)

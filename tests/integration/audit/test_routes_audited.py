@@ -355,7 +355,8 @@ async def test_every_change_leaves_its_activity_row(
         )
         for row in new:
             assert row.organization_id == tenant_a.organization_id
-            assert row.actor_kind == "api_key" and row.activity_source == "api"
+            assert row.actor_kind == "api_key"
+            assert row.activity_source == "api"
             if step.external_customer_id is not None:
                 assert row.external_customer_id == step.external_customer_id, where
             changes = row.activity_object_changes or {}

@@ -39,7 +39,7 @@ async def test_subscription_routes_are_logged_by_the_request(
     tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    client, seen = temporal_client, []
+    client, seen = temporal_client, list[ActivityLog]()
     plan = {"name": "Pro", "code": "pro", "interval": "monthly", "amount_cents": 1000}
     await _call(client, tenant_a, "POST", "/plans", {"plan": plan | {"amount_currency": "USD"}})
     customer = {"external_id": "cus_1", "name": "Ada", "currency": "USD"}
@@ -66,7 +66,7 @@ async def test_one_off_invoice_and_its_void_are_logged(
     tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    client, seen = temporal_client, []
+    client, seen = temporal_client, list[ActivityLog]()
     add_on = {"name": "Setup", "code": "setup", "amount_cents": 1000, "amount_currency": "USD"}
     await _call(client, tenant_a, "POST", "/add_ons", {"add_on": add_on})
     customer = {"external_id": "cus_1", "name": "Ada", "currency": "USD"}
