@@ -17,6 +17,7 @@ from sqlalchemy import Select, or_, select
 from bxb.api.deps import OrgDep, SessionDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
+from bxb.api.schemas.bounds import Day
 from bxb.lago_objects.audit_logs import activity_log_object, api_log_object
 from bxb.models import ActivityLog, ApiLog
 
@@ -51,8 +52,8 @@ async def list_activity_logs(
     org: OrgDep,
     session: SessionDep,
     page: PageDep,
-    from_date: date | None = None,
-    to_date: date | None = None,
+    from_date: Day | None = None,
+    to_date: Day | None = None,
     activity_types: Annotated[Names, Query(alias="activity_types[]")] = None,
     activity_sources: Annotated[Names, Query(alias="activity_sources[]")] = None,
     user_emails: Annotated[Names, Query(alias="user_emails[]")] = None,
@@ -119,8 +120,8 @@ async def list_api_logs(
     org: OrgDep,
     session: SessionDep,
     page: PageDep,
-    from_date: date | None = None,
-    to_date: date | None = None,
+    from_date: Day | None = None,
+    to_date: Day | None = None,
     http_methods: Annotated[Names, Query(alias="http_methods[]")] = None,
     http_statuses: Annotated[Names, Query(alias="http_statuses[]")] = None,
     api_version: Annotated[str | None, Query(max_length=8)] = None,
