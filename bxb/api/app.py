@@ -77,13 +77,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessions = create_sessionmaker(engine)
         app.state.temporal = TemporalConnector(settings)
-        app.state.api_logs = ApiLogWriter(engine)
-        app.state.api_logs.start()
+        app.state.api_logs = ApiLogWriter(engine) if settings.api_logs_enabled else None
+        if app.state.api_logs is not None:
+            app.state.api_logs.start()
         outbox.configure(settings)  # the task queue and retry policy of webhook deliveries
         try:
             yield
         finally:
-            await app.state.api_logs.close()  # what is buffered is written before we go
+            if app.state.api_logs is not None:  # what is buffered is written before we go
+                await app.state.api_logs.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=1095, gt=0, validation_alias=_env("BXB_AUDIT_RETENTION_DAYS")
     )
+    # API logs (POST/PUT/DELETE to /api/v1, written in batches after the answer): on by
+    # default; off leaves the requests unrecorded (bench/ingest.py measures both).
+    api_logs_enabled: bool = Field(default=True, validation_alias=_env("BXB_API_LOGS"))
 
     @property
     def embedded_database(self) -> bool:

@@ -129,3 +129,22 @@ async def test_a_full_buffer_drops_and_counts_instead_of_waiting(
     assert DROPPED._value.get() - before >= 1
     await _flushed(app)
     assert 1 <= (await _api_logs(api, tenant_a))["meta"]["total_count"] < 3
+
+
+async def test_event_ingestion_is_logged_without_an_activity(
+    app: FastAPI, api: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    await api.post("/api/v1/billable_metrics", json=METRIC, headers=tenant_a.headers)
+    event = {"transaction_id": "t1", "external_subscription_id": "sub_1", "code": "calls"}
+    answer = await api.post("/api/v1/events", json={"event": event}, headers=tenant_a.headers)
+    assert answer.status_code == 200, answer.text
+    await _flushed(app)
+    logs = (await _api_logs(api, tenant_a))["api_logs"]
+    assert [(log["request_path"], log["http_status"]) for log in logs] == [
+        ("/events", 200),
+        ("/billable_metrics", 200),
+    ]
+    activities = (await api.get("/api/v1/activity_logs", headers=tenant_a.headers)).json()
+    assert [a["activity_type"] for a in activities["activity_logs"]] == [
+        "billable_metric.created"
+    ]
