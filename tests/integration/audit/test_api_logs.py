@@ -145,6 +145,4 @@ async def test_event_ingestion_is_logged_without_an_activity(
         ("/billable_metrics", 200),
     ]
     activities = (await api.get("/api/v1/activity_logs", headers=tenant_a.headers)).json()
-    assert [a["activity_type"] for a in activities["activity_logs"]] == [
-        "billable_metric.created"
-    ]
+    assert [a["activity_type"] for a in activities["activity_logs"]] == ["billable_metric.created"]
