@@ -448,6 +448,8 @@ async def main(
         plans: list[tuple[str, str, int, dict[str, str]]] = [
             ("bare", "bare_app", 1, {}),
             ("postgres", "bxb_app", 1, {}),
+            # The cost of API logs (issue 12): the same server with them off.
+            ("postgres-no-api-logs", "bxb_app", 1, {"BXB_API_LOGS": "false"}),
         ]
         if not quick:
             plans += [

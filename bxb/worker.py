@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from bxb.activities.audit_retention import AuditRetentionActivities
 from bxb.activities.collection import CollectionActivities
 from bxb.activities.data_exports import DataExportActivities
 from bxb.activities.health import HealthActivities
@@ -27,9 +28,11 @@ from bxb.core.metrics import serve_worker_metrics
 from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
+from bxb.governance.audit import retention
 from bxb.payments.customers import resume_unstarted_syncs
 from bxb.payments.refund_starts import resume_unstarted_refunds
 from bxb.webhooks import outbox
+from bxb.workflows.audit_retention import AuditRetentionWorkflow
 from bxb.workflows.credit_note_refund import CreditNoteRefundWorkflow
 from bxb.workflows.data_export import DataExportWorkflow
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
@@ -48,6 +51,7 @@ WORKFLOWS = [
     CreditNoteRefundWorkflow,
     ProviderCustomerWorkflow,
     DataExportWorkflow,
+    AuditRetentionWorkflow,
 ]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
@@ -84,6 +88,7 @@ def build_worker(
             *ProviderCustomerActivities(sessions, settings).all(),
             *RefundActivities(sessions, settings).all(),
             *DataExportActivities(sessions, events, settings).all(),
+            AuditRetentionActivities(sessions, settings).delete_expired_audit_rows,
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
@@ -139,6 +144,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         outbox.configure(settings)
         async with build_worker(client, settings.temporal_task_queue, sessions, events, settings):
             log.info("worker polling task queue %s", settings.temporal_task_queue)
+            try:
+                await retention.ensure_schedule(client, settings.temporal_task_queue)
+            except Exception:  # the next start-up tries again; billing goes on meanwhile
+                log.exception("creating the audit retention schedule failed")
             # Catching up on what a crash left unstarted runs beside the polling, so a worker
             # with thousands of pending rows takes its share of the queue at once.
             recovery = asyncio.create_task(_recover_unstarted(sessions, client, settings))

@@ -12,6 +12,7 @@ from bxb.api import (
     alerts,
     analytics,
     applied_coupons,
+    audit_logs,
     auth,
     billable_metrics,
     checkout_links,
@@ -68,6 +69,8 @@ from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
 from bxb.core.tracing import active as active_tracing
 from bxb.core.tracing import configure_tracing
+from bxb.governance.audit import recorder  # noqa: F401 - installs the activity-log events
+from bxb.governance.audit.api_logs import ApiLogMiddleware, ApiLogWriter
 from bxb.governance.email import transport_from_settings
 from bxb.webhooks import outbox
 
@@ -82,10 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessions = create_sessionmaker(engine)
         app.state.temporal = TemporalConnector(settings)
+        app.state.api_logs = ApiLogWriter(engine) if settings.api_logs_enabled else None
+        if app.state.api_logs is not None:
+            app.state.api_logs.start()
         outbox.configure(settings)  # the task queue and retry policy of webhook deliveries
         try:
             yield
         finally:
+            if app.state.api_logs is not None:  # what is buffered is written before we go
+                await app.state.api_logs.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -99,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Inside the request middleware (added later = outside): it gets the buffered body.
     app.add_middleware(IdempotencyMiddleware, wait_seconds=settings.idempotency_wait_seconds)
+    app.add_middleware(ApiLogMiddleware)  # inside the next one: request id and body known
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     # Events first: routers are matched in order, and events are the hot path.
@@ -152,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members,
         auth,
         data_exports,
+        audit_logs,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

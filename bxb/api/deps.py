@@ -17,6 +17,7 @@ from bxb.api.errors import unauthorized
 from bxb.core.organizations import authenticate, hash_api_key
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
+from bxb.governance.actor import SCOPE_KEY, Actor, Role, current_actor
 from bxb.models import ApiKey, Organization
 
 
@@ -58,7 +59,22 @@ async def current_organization(request: Request, session: SessionDep) -> Organiz
     organization = await authenticate(session, _bearer_key(request))
     if organization is None:
         raise unauthorized()
+    _act_for_key(request, organization.id)
     return organization
+
+
+def _act_for_key(request: Request, organization_id: uuid.UUID, *, changes: bool = True) -> None:
+    """Minimal actor for the audit trail (issue 12, audit helper): the organization's key
+    as an admin. The auth dependency of issue 12 replaces this with the key's own id, name
+    and role; an actor it already set is kept. Event ingestion (changes=False) only needs
+    it in the scope (for the API log): its background tasks, started from a request, must
+    not inherit an actor."""
+    if SCOPE_KEY in request.scope:
+        return
+    actor = Actor(organization_id, Role.ADMIN, "api_key", label="api_key")
+    request.scope[SCOPE_KEY] = actor
+    if changes:
+        current_actor.set(actor)
 
 
 OrgDep = Annotated[Organization, Depends(current_organization)]
@@ -89,6 +105,7 @@ async def current_organization_id(request: Request) -> uuid.UUID:
     organization_id = await asyncio.shield(lookup)
     if organization_id is None:
         raise unauthorized()
+    _act_for_key(request, organization_id, changes=False)
     return organization_id
 
 

@@ -68,6 +68,8 @@ class OrganizationUpdate(BaseModel):
     finalize_zero_amount_invoice: bool | None = None
     email_settings: Annotated[list[EmailSetting], Field(max_length=16)] | None = None
     billing_configuration: BillingConfigurationIn | None = None
+    # bxb: API logs keep request and response bodies (secrets redacted) when true.
+    api_log_bodies: bool | None = None
 
 
 class OrganizationUpdateBody(BaseModel):

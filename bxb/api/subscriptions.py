@@ -29,6 +29,8 @@ from bxb.core.subscriptions import (
     send_update,
     start_subscription,
 )
+from bxb.governance.audit.recorder import record_activity
+from bxb.governance.audit.resources import plain
 from bxb.inputs.bounds import AwareInstant, column_length, fits
 from bxb.lago_objects.subscriptions import subscription_object
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
@@ -168,7 +170,26 @@ async def create_subscription(
             await start_subscription(client, queue, state, request, wait=wait)
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
-    return {"subscription": subscription_object(await _current_row(session, org, data.external_id))}
+    row = await _current_row(session, org, data.external_id)
+    if not existing:
+        await _audited(session, row, "created", "started")
+    elif existing[0].plan_code != row.plan_code:
+        await _audited(
+            session, row, "updated", changes={"plan_code": [existing[0].plan_code, row.plan_code]}
+        )
+    return {"subscription": subscription_object(row)}
+
+
+async def _audited(
+    session: SessionDep,
+    row: Subscription,
+    op: str,
+    verb: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """The workflow's activity wrote the change (no actor there): the request records it."""
+    record_activity(session.sync_session, row, op, verb=verb, changes=changes)
+    await session.commit()
 
 
 @router.get("/subscriptions")
@@ -214,6 +235,7 @@ async def update_subscription(
     rows = await live_rows(session, org.id, external_id)
     if not rows:
         raise not_found("subscription")
+    before = {"name": rows[0].name, "ending_at": rows[0].ending_at}
     fields = body.subscription.model_fields_set
     request = UpdateRequest(
         name=body.subscription.name,
@@ -230,7 +252,14 @@ async def update_subscription(
         )
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
-    return {"subscription": subscription_object(await _current_row(session, org, external_id))}
+    row = await _current_row(session, org, external_id)
+    after = {"name": row.name, "ending_at": row.ending_at}
+    changes = {
+        key: [plain(before[key]), plain(after[key])] for key in before if before[key] != after[key]
+    }
+    if changes:
+        await _audited(session, row, "updated", changes=changes)
+    return {"subscription": subscription_object(row)}
 
 
 @router.delete("/subscriptions/{external_id}")
@@ -256,4 +285,11 @@ async def terminate_subscription(
         raise _refused(exc) from exc
     terminated = await session.get(Subscription, rows[0].id, populate_existing=True)
     assert terminated is not None
+    await _audited(
+        session,
+        terminated,
+        "updated",
+        "terminated",
+        {"status": [rows[0].status, terminated.status]},
+    )
     return {"subscription": subscription_object(terminated)}

@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     portal_token_ttl_seconds: int = Field(
         default=3600, gt=0, validation_alias=_env("BXB_PORTAL_TOKEN_TTL_SECONDS")
     )
+    # Audit trail (issue 12): activity and API logs older than this many days are deleted
+    # by a daily Temporal schedule (three years by default, as the seed documents ask).
+    audit_retention_days: int = Field(
+        default=1095, gt=0, validation_alias=_env("BXB_AUDIT_RETENTION_DAYS")
+    )
+    # API logs (POST/PUT/DELETE to /api/v1, written in batches after the answer): on by
+    # default; off leaves the requests unrecorded (bench/ingest.py measures both).
+    api_logs_enabled: bool = Field(default=True, validation_alias=_env("BXB_API_LOGS"))
 
     # Members (issue 12). Email: BXB_SMTP_HOST unset → mails are logged, not sent.
     # BXB_SMTP_SECURITY: "starttls" (default), "ssl" (implicit TLS) or "none".

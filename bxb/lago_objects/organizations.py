@@ -41,4 +41,5 @@ def organization_object(org: Organization) -> dict[str, Any]:
             "late_events_rerating": org.late_events_rerating,
         },
         "events_store": "postgres",
+        "api_log_bodies": org.api_log_bodies,
     }

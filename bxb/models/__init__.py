@@ -3,6 +3,7 @@
 from bxb.models.add_on import AddOn
 from bxb.models.alert import AlertCrossing, AlertThreshold, TriggeredAlert, UsageAlert
 from bxb.models.api_key import ApiKey
+from bxb.models.audit_log import ActivityLog, ApiLog
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
@@ -52,10 +53,12 @@ from bxb.models.wallet import Wallet, WalletTransaction
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
+    "ActivityLog",
     "AddOn",
     "AlertCrossing",
     "AlertThreshold",
     "ApiKey",
+    "ApiLog",
     "AppliedCoupon",
     "AppliedTax",
     "AppliedUsageThreshold",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text, true
+from sqlalchemy import String, Text, false, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,5 +41,7 @@ class Organization(IdMixin, TimestampMixin, Base):
     # re-rates that period (true: a credit note or a corrective invoice settles the
     # difference) or is stored and ignored (false, bxb's behaviour before issue 10).
     late_events_rerating: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # API logs keep request and response bodies (secrets redacted) only when this is on.
+    api_log_bodies: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Secret that signs outgoing webhooks (HMAC-SHA256); made on first use.
     hmac_key: Mapped[str | None] = mapped_column(String(64))

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.settings import Settings
+from bxb.governance.actor import SCOPE_KEY, Actor, Role, current_actor
 from bxb.models import Customer, Organization
 from bxb.models.base import utcnow
 from bxb.portal.secrets import verification_key
@@ -99,6 +100,13 @@ async def current_portal_customer(request: Request, session: PortalSessionDep) -
     if row is None:
         raise _unauthorized()
     customer, organization = row
+    # The audit trail's actor: this customer, through the portal (the role matrix does
+    # not apply to portal routes: the token is the authorization).
+    actor = Actor(
+        organization.id, Role.SUPPORT, "portal", id=customer.id, label=customer.external_id
+    )
+    request.scope[SCOPE_KEY] = actor
+    current_actor.set(actor)
     return PortalCustomer(customer=customer, organization=organization)
 
 
