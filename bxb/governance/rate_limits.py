@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.errors import ApiError
 from bxb.core.settings import Settings
 from bxb.governance.actor import Actor
 from bxb.governance.shared_counter import Decision, Limit, SharedCounter
+from bxb.lago_objects.errors import ApiError
 from bxb.models import RateLimitOverride
 
 ROUTE_CLASSES: Final = ("events", "reads", "writes")
