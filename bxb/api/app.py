@@ -11,6 +11,7 @@ from bxb.api import (
     add_ons,
     alerts,
     analytics,
+    api_keys,
     applied_coupons,
     billable_metrics,
     checkout_links,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics,
         dashboard_revenue,
         dashboard_overview,
+        api_keys,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
