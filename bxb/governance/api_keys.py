@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.core.organizations import IssuedKey, issue_api_key
@@ -28,7 +28,7 @@ class KeyChanges:
     clear_expiry: bool = False
 
 
-def live(now: datetime) -> list[object]:
+def live(now: datetime) -> list[ColumnElement[bool]]:
     """Conditions of a key that still authenticates at `now`."""
     return [
         ApiKey.revoked_at.is_(None),
@@ -44,7 +44,7 @@ async def _lock_keys(session: AsyncSession, organization_id: uuid.UUID) -> None:
 
 
 async def _other_live_admins(session: AsyncSession, key: ApiKey) -> int:
-    count = await session.scalar(
+    count: int | None = await session.scalar(
         select(func.count())
         .select_from(ApiKey)
         .where(

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.models import ApiKey
@@ -44,14 +44,14 @@ async def record_use(sessions: async_sessionmaker[AsyncSession], key_id: uuid.UU
     _written_at[key_id] = clock()
     now = utcnow()
     table = ApiKey.__table__
+    assert isinstance(table, Table)
     statement = (
         update(table)
         .where(
             table.c.id == key_id,
             or_(
                 table.c.last_used_at.is_(None),
-                table.c.last_used_at
-                < now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS),
+                table.c.last_used_at < now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS),
             ),
         )
         # A use is not a change of the key: updated_at stays.

@@ -34,9 +34,7 @@ class Rule:
     note: str = ""
 
 
-def _rule(
-    pattern: str, read: Iterable[Role], write: Iterable[Role] = (), note: str = ""
-) -> Rule:
+def _rule(pattern: str, read: Iterable[Role], write: Iterable[Role] = (), note: str = "") -> Rule:
     # Admin may always; whoever may write may also read.
     writers = frozenset(write) | {A}
     return Rule(pattern, frozenset(read) | writers, writers, note=note)
@@ -121,7 +119,7 @@ def _family_matches(pattern: str, path: str) -> bool:
 
 
 def _split(pattern: str) -> tuple[str | None, str]:
-    """"DELETE /api/v1/x" → ("DELETE", "/api/v1/x"); "/api/v1/x*" → (None, "/api/v1/x*")."""
+    """ "DELETE /api/v1/x" → ("DELETE", "/api/v1/x"); "/api/v1/x*" → (None, "/api/v1/x*")."""
     method, _, path = pattern.rpartition(" ")
     return method or None, path
 
@@ -185,4 +183,4 @@ def render_table() -> str:
 
 
 if __name__ == "__main__":
-    print(render_table(), end="")
+    print(render_table(), end="")  # noqa: T201 - regenerates docs/roles.md

@@ -21,7 +21,9 @@ def _later(**delta: float) -> str:
 
 
 async def _create(client: httpx.AsyncClient, tenant: Tenant, **fields: object) -> dict[str, object]:
-    response = await client.post("/api/v1/api_keys", json={"api_key": fields}, headers=tenant.headers)
+    response = await client.post(
+        "/api/v1/api_keys", json={"api_key": fields}, headers=tenant.headers
+    )
     assert response.status_code == 200, response.text
     key: dict[str, object] = response.json()["api_key"]
     return key
@@ -35,14 +37,17 @@ async def test_create_shows_the_value_once_and_the_key_works_with_its_role(
     client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     key = await _create(client, tenant_a, name="Reporting", role="finance_viewer")
-    assert key["name"] == "Reporting" and key["role"] == "finance_viewer"
+    assert key["name"] == "Reporting"
+    assert key["role"] == "finance_viewer"
     assert str(key["value"]).startswith(str(key["prefix"]))
-    assert key["expires_at"] is None and key["revoked_at"] is None
+    assert key["expires_at"] is None
+    assert key["revoked_at"] is None
     headers = _bearer(key["value"])
     assert (await client.get("/api/v1/invoices", headers=headers)).status_code == 200
     # Never shown again, never stored in plain.
     shown = await client.get(f"/api/v1/api_keys/{key['lago_id']}", headers=tenant_a.headers)
-    assert shown.status_code == 200 and "value" not in shown.json()["api_key"]
+    assert shown.status_code == 200
+    assert "value" not in shown.json()["api_key"]
     listed = await client.get("/api/v1/api_keys", headers=tenant_a.headers)
     assert listed.json()["meta"]["total_count"] == 2
     assert all("value" not in item for item in listed.json()["api_keys"])
@@ -80,7 +85,8 @@ async def test_bad_input_is_422_and_creates_nothing(
     response = await client.post("/api/v1/api_keys", json=body, headers=tenant_a.headers)
     assert response.status_code == 422, response.text
     answer = response.json()
-    assert answer["code"] == "validation_errors" and answer["status"] == 422
+    assert answer["code"] == "validation_errors"
+    assert answer["status"] == 422
     assert field in answer["error_details"]
     if code is not None:
         assert code in answer["error_details"][field]
@@ -144,17 +150,17 @@ async def test_rotation_keeps_the_old_key_until_the_chosen_time(
     assert response.status_code == 200, response.text
     new = response.json()["api_key"]
     assert (new["name"], new["role"]) == ("Backend", "billing_admin")
-    assert new["value"] != old["value"] and new["rotated_from_id"] == old["lago_id"]
+    assert new["value"] != old["value"]
+    assert new["rotated_from_id"] == old["lago_id"]
     for value in (old["value"], new["value"]):
         assert (await client.get("/api/v1/plans", headers=_bearer(value))).status_code == 200
     async with sessions() as session:
         row = await session.get(ApiKey, old["lago_id"])
-        assert row is not None and row.expires_at is not None
+        assert row is not None
+        assert row.expires_at is not None
         assert row.expires_at > datetime.now(UTC) + timedelta(hours=1)
     # Without a time, the old key stops at once.
-    again = await client.post(
-        f"/api/v1/api_keys/{new['lago_id']}/rotate", headers=tenant_a.headers
-    )
+    again = await client.post(f"/api/v1/api_keys/{new['lago_id']}/rotate", headers=tenant_a.headers)
     assert again.status_code == 200
     assert (await client.get("/api/v1/plans", headers=_bearer(new["value"]))).status_code == 401
     newest = again.json()["api_key"]["value"]
@@ -177,7 +183,8 @@ async def test_revocation_and_the_last_admin_key(
     assert demote.status_code == 422
     second = await _create(client, tenant_a, name="Second admin", role="admin")
     revoked = await client.delete(f"/api/v1/api_keys/{default_id}", headers=tenant_a.headers)
-    assert revoked.status_code == 200 and revoked.json()["api_key"]["revoked_at"] is not None
+    assert revoked.status_code == 200
+    assert revoked.json()["api_key"]["revoked_at"] is not None
     assert (await client.get("/api/v1/plans", headers=tenant_a.headers)).status_code == 401
     assert (await client.get("/api/v1/plans", headers=_bearer(second["value"]))).status_code == 200
 
@@ -233,4 +240,5 @@ async def test_last_used_at_is_written_at_most_once_a_minute(
     now[0] += 61
     assert (await client.get("/api/v1/customers", headers=key.headers)).status_code == 200
     second = await last_used()
-    assert second is not None and second > first
+    assert second is not None
+    assert second > first

@@ -61,7 +61,7 @@ def _keyed_operations(app: FastAPI) -> list[tuple[str, str]]:
         (method, route.path)
         for route in _routes(app.router.routes)
         if authenticates_with_key(route)
-        for method in route.methods
+        for method in route.methods or ()
     }
     operations = [
         (method.upper(), path)
@@ -79,7 +79,7 @@ def test_every_api_route_is_in_the_matrix_or_authenticates_otherwise() -> None:
         if not route.path.startswith("/api/v1"):
             continue
         if authenticates_with_key(route):
-            for method in route.methods:
+            for method in route.methods or ():
                 assert rule_for(method, route.path) is not None, (
                     f"{method} {route.path} has no entry in bxb.governance.permissions"
                 )
@@ -115,9 +115,13 @@ async def test_every_operation_with_every_role(
 ) -> None:
     from tests.conftest import app_client
 
-    keys = {
+    keys: dict[Role, Tenant] = {
         Role.ADMIN: tenant_a,
-        **{role: await key_with_role(sessions, tenant_a, role.value) for role in Role if role is not Role.ADMIN},
+        **{
+            role: await key_with_role(sessions, tenant_a, role.value)
+            for role in Role
+            if role is not Role.ADMIN
+        },
     }
     app = create_app(settings)
     operations = _keyed_operations(app)
@@ -126,7 +130,7 @@ async def test_every_operation_with_every_role(
         for method, path in operations:
             url = _fill(path)
             for role, tenant in keys.items():
-                body = None if method in ("GET", "DELETE") else {}
+                body: dict[str, object] | None = None if method in ("GET", "DELETE") else {}
                 response = await client.request(method, url, json=body, headers=tenant.headers)
                 allowed = role in allowed_roles(method, path) or role is Role.ADMIN
                 if allowed and response.status_code == 403:
@@ -174,7 +178,8 @@ async def test_a_finance_viewer_reads_money_and_changes_nothing(
         assert (response.status_code, response.json()) == (403, FORBIDDEN), (method, path)
     async with sessions() as session:
         customer = (await session.scalars(select(Customer))).one()
-    assert customer.name == "Acme" and customer.deleted_at is None
+    assert customer.name == "Acme"
+    assert customer.deleted_at is None
 
 
 async def test_a_support_key_cannot_see_api_keys_but_edits_customers(
@@ -197,7 +202,10 @@ async def test_a_support_key_cannot_see_api_keys_but_edits_customers(
 
 @pytest.mark.parametrize("role", [role for role in Role if role is not Role.ADMIN])
 async def test_an_existing_single_key_organization_is_admin(
-    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession], role: Role
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    role: Role,
 ) -> None:
     # tenant_a's key is the organization's first key: admin, so every route is open to it.
     other = await key_with_role(sessions, tenant_a, role.value)
