@@ -11,6 +11,7 @@ from bxb.api import (
     add_ons,
     alerts,
     analytics,
+    api_keys,
     applied_coupons,
     audit_logs,
     auth,
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         data_exports,
         audit_logs,
+        api_keys,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

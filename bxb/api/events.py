@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from bxb.api.deps import OrganizationIdDep, current_organization_id
+from bxb.api.deps import OrganizationIdDep, authenticates_inline, current_organization_id
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, meta_for
@@ -161,6 +161,7 @@ async def _parse(
 
 
 @router.post("/events", openapi_extra=_body("event", _EVENT_INPUT_SCHEMA))
+@authenticates_inline
 async def create_event(request: Request) -> JSONResponse:
     organization_id = await current_organization_id(request)
     payload = _root(await _json_body(request), "event")
@@ -177,6 +178,7 @@ async def create_event(request: Request) -> JSONResponse:
     "/events/batch",
     openapi_extra=_body("events", {"type": "array", "items": _EVENT_INPUT_SCHEMA}),
 )
+@authenticates_inline
 async def create_batch_events(request: Request) -> JSONResponse:
     """All or nothing: one invalid event rejects the batch, with errors keyed by index."""
     organization_id = await current_organization_id(request)

@@ -29,6 +29,7 @@ from bxb.core.organizations import (
 from bxb.core.settings import Settings
 from bxb.core.stack import prepare_database, run_stack, serve, serve_api_processes
 from bxb.exports.cli import add_export_parser, run_export_command
+from bxb.governance import api_key_cli
 from bxb.governance.member_cli import add_member_parser, member_command
 from bxb.models import Organization
 
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         "lifetime more); the next portal URL is signed by a new one",
     )
     rotate.add_argument("organization_id", type=uuid.UUID)
+    api_key_cli.add_parser(commands)
     events = commands.add_parser("events", help="usage events").add_subparsers(
         dest="events_command", required=True
     )
@@ -105,6 +107,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await run(lambda session: member_command(args, session, settings))
     elif args.command == "export":
         return await run_export_command(args, settings)
+    elif args.command == "api-key":
+        async with _database(settings) as run:
+            await run(lambda session: api_key_cli.run(args, session))
     else:
         async with _database(settings) as run:
             await run(lambda session: _org_command(args, session))

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,8 @@ from bxb.models.base import utcnow
 KEY_PREFIX = "bxb_"
 DISPLAY_PREFIX_LENGTH = 12
 MIN_KEY_LENGTH = 16
+# The organization's first key (and, after the 0011a upgrade, every key that existed).
+DEFAULT_KEY_NAME = "Default key"
 
 
 class InvalidApiKeyError(ValueError):
@@ -29,6 +32,7 @@ class IssuedKey:
     organization_id: uuid.UUID
     prefix: str
     plaintext: str
+    row: ApiKey
 
 
 def generate_api_key() -> str:
@@ -64,27 +68,40 @@ async def create_organization(
 
 
 async def issue_api_key(
-    session: AsyncSession, organization_id: uuid.UUID, *, api_key: str | None = None
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    *,
+    api_key: str | None = None,
+    name: str = DEFAULT_KEY_NAME,
+    role: str = "admin",
+    expires_at: datetime | None = None,
+    rotated_from_id: uuid.UUID | None = None,
 ) -> IssuedKey:
     plaintext = api_key if api_key is not None else generate_api_key()
     if len(plaintext) < MIN_KEY_LENGTH:
         raise InvalidApiKeyError(f"an API key needs at least {MIN_KEY_LENGTH} characters")
     row = ApiKey(
         organization_id=organization_id,
+        name=name,
+        role=role,
         prefix=display_prefix(plaintext),
         key_hash=hash_api_key(plaintext),
+        expires_at=expires_at,
+        rotated_from_id=rotated_from_id,
     )
     session.add(row)
     await session.flush()
-    return IssuedKey(organization_id, row.prefix, plaintext)
+    return IssuedKey(organization_id, row.prefix, plaintext, row)
 
 
 async def authenticate(session: AsyncSession, api_key: str) -> Organization | None:
-    """The organization a live key belongs to, or None for unknown and revoked keys."""
+    """The organization a live key belongs to, or None for unknown, revoked, expired keys."""
     row = await session.scalar(
         select(ApiKey).where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
     )
-    return None if row is None else row.organization
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
+        return None
+    return row.organization
 
 
 async def revoke_api_key(session: AsyncSession, prefix: str) -> int:

@@ -9,6 +9,7 @@ import pytest
 
 from bxb.core.cli import main
 from bxb.core.settings import Settings
+from tests.support.auth import Tenant
 
 
 @pytest.fixture
@@ -62,3 +63,59 @@ async def test_revoking_an_unknown_or_too_short_prefix_fails(
 async def test_migrate_is_idempotent(capsys: pytest.CaptureFixture[str], client: object) -> None:
     assert await _run("migrate") == 0
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_api_key_create_list_rotate_revoke(
+    capsys: pytest.CaptureFixture[str], client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    org = str(tenant_a.organization_id)
+    assert await _run("api-key", "create", org, "Support desk", "--role", "support") == 0
+    out = capsys.readouterr().out
+    found = re.search(r"key (\S+) Support desk \(support\)\n.*store it now\): (\S+)", out)
+    assert found is not None
+    key_id, value = found.groups()
+    headers = {"Authorization": f"Bearer {value}"}
+    assert (await client.get("/api/v1/customers", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/api_keys", headers=headers)).status_code == 403
+
+    assert await _run("api-key", "list", org) == 0
+    listing = capsys.readouterr().out
+    assert "Support desk" in listing
+    assert "Default key" in listing
+    assert value not in listing
+
+    assert await _run("api-key", "rotate", org, key_id) == 0
+    rotated = re.search(r"store it now\): (\S+)", capsys.readouterr().out)
+    assert rotated is not None
+    assert (await client.get("/api/v1/customers", headers=headers)).status_code == 401
+    new_headers = {"Authorization": f"Bearer {rotated.group(1)}"}
+    assert (await client.get("/api/v1/customers", headers=new_headers)).status_code == 200
+
+    new_id = re.search(r"key (\S+) replaces", rotated.string)
+    assert new_id is not None
+    assert await _run("api-key", "revoke", org, new_id.group(1)) == 0
+    assert (await client.get("/api/v1/customers", headers=new_headers)).status_code == 401
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_api_key_cli_refuses_bad_input(
+    capsys: pytest.CaptureFixture[str], client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    org = str(tenant_a.organization_id)
+    for argv in (
+        ("api-key", "create", org, "x", "--expires-at", "2001-01-01T00:00:00Z"),
+        ("api-key", "create", "00000000-0000-0000-0000-000000000000", "x"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            await _run(*argv)
+        assert exited.value.code == 2
+    with pytest.raises(SystemExit):
+        await _run("api-key", "create", org, "x", "--role", "owner")
+    # The only admin key stays.
+    assert await _run("api-key", "list", org) == 0
+    default_id = capsys.readouterr().out.split()[0]
+    with pytest.raises(SystemExit) as exited:
+        await _run("api-key", "revoke", org, default_id)
+    assert exited.value.code == 2
+    assert (await client.get("/api/v1/api_keys", headers=tenant_a.headers)).status_code == 200

@@ -674,17 +674,17 @@ async def test_caches_are_bounded(
     sessions: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bxb.api import deps
     from bxb.events import pipeline
+    from bxb.governance import key_grants
 
     await add_metric(sessions, tenant_a, "storage", "sum_agg", "gb")
-    monkeypatch.setattr(deps, "API_KEY_CACHE_MAX_ENTRIES", 0)
+    monkeypatch.setattr(key_grants, "API_KEY_CACHE_MAX_ENTRIES", 0)
     monkeypatch.setattr(pipeline, "METRIC_CACHE_MAX_ENTRIES", 0)
     for n in range(3):
-        deps.forget_api_keys()
+        key_grants.forget_api_keys()
         pipeline.forget_metrics()
         assert (await post_event(client, tenant_a, event(f"b-{n}"))).status_code == 200
-        assert len(deps._live_keys) == 1
+        assert len(key_grants._live_keys) == 1
         assert len(pipeline._live_metrics) == 1
 
 
