@@ -75,14 +75,6 @@ def bxb_app() -> FastAPI:
     return create_served_app()
 
 
-def bxb_app_limited() -> FastAPI:
-    """The real application calling the rate limiter on every request, as the auth
-    dependency does once it is wired (BXB_RATE_LIMITS turns the limiter on or off)."""
-    from tests.support.rate_limit_wiring import wire_rate_limits
-
-    return wire_rate_limits(bxb_app())
-
-
 def bare_app() -> FastAPI:
     """The same stack (uvicorn, FastAPI, bxb's middleware, JSON logs) with no database."""
     from bxb.api.middleware import RequestContextMiddleware

@@ -44,8 +44,8 @@ async def run(
     off_env = env | NEVER_REFUSED | {"BXB_RATE_LIMITS": "false"}
     on_env = env | NEVER_REFUSED | {"BXB_RATE_LIMITS": "true"}
     with (
-        ingest.server("bxb_app_limited", 1, off_env, log) as off_url,
-        ingest.server("bxb_app_limited", 1, on_env, log) as on_url,
+        ingest.server("bxb_app", 1, off_env, log) as off_url,
+        ingest.server("bxb_app", 1, on_env, log) as on_url,
     ):
         for mode, path, body_name, per_request, concurrency_name in MODES:
             body: Callable[[str, int], bytes] = getattr(ingest, body_name)

@@ -88,6 +88,7 @@ RULES: tuple[Rule, ...] = (
     # Governance.
     _rule("/api/v1/api_keys*", NONE),
     _rule("/api/v1/members*", NONE),
+    _rule("/api/v1/invites*", NONE),
     _rule("/api/v1/rate_limits*", NONE),
     _rule("/api/v1/activity_logs*", {B, F}),
     _rule("/api/v1/api_logs*", {B}),

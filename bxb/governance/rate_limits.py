@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.settings import Settings
 from bxb.governance.actor import Actor
+from bxb.governance.audit.recorder import record_activity
 from bxb.governance.shared_counter import Decision, Limit, SharedCounter
 from bxb.lago_objects.errors import ApiError
-from bxb.models import RateLimitOverride
+from bxb.models import Organization, RateLimitOverride
 
 ROUTE_CLASSES: Final = ("events", "reads", "writes")
 # The ingestion routes; reading events back is a read.
@@ -104,7 +105,12 @@ async def organization_limits(
 async def set_organization_limits(
     session: AsyncSession, organization_id: uuid.UUID, changes: Mapping[str, Limit | None]
 ) -> None:
-    """Override (a Limit) or return to the default (None) per route class."""
+    """Override (a Limit) or return to the default (None) per route class; the change is
+    in the audit trail as an update of the organization."""
+    overrides = await session.scalars(
+        select(RateLimitOverride).where(RateLimitOverride.organization_id == organization_id)
+    )
+    before = {row.route_class: {"limit": row.limit, "period": row.period} for row in overrides}
     for name, limit in changes.items():
         if limit is None:
             await session.execute(
@@ -124,6 +130,16 @@ async def set_organization_limits(
                 set_={**values, "updated_at": statement.excluded.updated_at},
             )
         )
+    organization = await session.get(Organization, organization_id)
+    if organization is not None:
+        audited = {
+            f"api_rate_limits.{name}": [
+                before.get(name),
+                None if limit is None else {"limit": limit.limit, "period": limit.period},
+            ]
+            for name, limit in changes.items()
+        }
+        record_activity(session.sync_session, organization, "updated", changes=audited)
 
 
 def rate_limited(decision: Decision) -> ApiError:

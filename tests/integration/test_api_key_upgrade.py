@@ -36,7 +36,7 @@ async def fresh_database_url(engine: AsyncEngine) -> AsyncIterator[str]:
 async def test_the_existing_key_becomes_the_admin_default_key(
     fresh_database_url: str, settings: Settings
 ) -> None:
-    await upgrade(fresh_database_url, "0010g")
+    await upgrade(fresh_database_url, "0011c")  # the revision before 0011a
     key = generate_api_key()
     org_id = uuid.uuid4()
     old = create_engine(fresh_database_url, pool_size=1)

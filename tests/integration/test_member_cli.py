@@ -26,7 +26,11 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
 
 
 @pytest.fixture
-async def m(settings: Settings) -> AsyncIterator[MemberApp]:
+async def m(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[MemberApp]:
+    # After `sessions` (so closed before its truncation): the app's last API logs are
+    # written before the tables are emptied, not into the next test.
     async for app in member_app(settings):
         yield app
 

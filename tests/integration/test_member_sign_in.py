@@ -27,7 +27,11 @@ from tests.support.members import (
 
 
 @pytest.fixture
-async def m(settings: Settings) -> AsyncIterator[MemberApp]:
+async def m(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[MemberApp]:
+    # After `sessions` (so closed before its truncation): the app's last API logs are
+    # written before the tables are emptied, not into the next test.
     async for app in member_app(settings):
         # A route that trusts only member_actor, as the auth dependency will.
         async def whoami(request: Request) -> dict[str, Any]:

@@ -6,21 +6,21 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.api.deps import current_organization
-from bxb.api.errors import ApiError
 from bxb.core.settings import Settings
-from bxb.governance.sessions import member_actor
-from bxb.models import Member, MemberInvitation, MemberSession, Organization
+from bxb.models import Member, MemberInvitation, MemberSession
 from tests.support.auth import Tenant
 from tests.support.members import STRONG_PASSWORD, MemberApp, mail_to, member_app
 
 
 @pytest.fixture
-async def m(settings: Settings) -> AsyncIterator[MemberApp]:
+async def m(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[MemberApp]:
+    # After `sessions` (so closed before its truncation): the app's last API logs are
+    # written before the tables are emptied, not into the next test.
     async for app in member_app(settings):
         yield app
 
@@ -257,24 +257,11 @@ async def test_members_routes_need_a_credential(m: MemberApp) -> None:
 async def test_a_signed_in_member_acts_only_on_their_own_organization(
     m: MemberApp, tenant_a: Tenant, tenant_b: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """Through member sessions, as the auth dependency will resolve them (stood in for here
-    by an override of the organization dependency that trusts only member_actor)."""
-
-    async def organization_of_member(request: Request) -> Organization:
-        factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
-        actor = await member_actor(request, factory)
-        if actor is None:
-            raise ApiError(401)
-        async with factory() as session:
-            organization = await session.get(Organization, actor.organization_id)
-        assert organization is not None
-        return organization
-
+    """Through member sessions, resolved by the auth dependency like API keys."""
     bea = await m.add_member(tenant_b, "bea@example.com", "support", browser=m.browser())
     bea_id = bea["member"]["lago_id"]  # type: ignore[index]
     await m.add_member(tenant_a, "ada@example.com", "admin")  # m.client: Ada's session
     csrf = {"X-CSRF-Token": m.client.cookies["bxb_csrf"]}
-    m.app.dependency_overrides[current_organization] = organization_of_member
 
     listed = (await m.client.get("/api/v1/members")).json()
     assert [x["email"] for x in listed["members"]] == ["ada@example.com"]

@@ -27,15 +27,14 @@ from bxb.models import RateLimitCounter, RateLimitOverride
 from tests.conftest import app_client
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
-from tests.support.rate_limit_wiring import wire_rate_limits
 
 
 @pytest.fixture
 async def limited(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on an app that calls the limiter on every request."""
-    async for c in app_client(wire_rate_limits(create_app(settings))):
+    """A client on the app (the auth dependency calls the limiter on every request)."""
+    async for c in app_client(create_app(settings)):
         yield c
 
 
@@ -147,8 +146,8 @@ async def test_two_instances_share_one_limit(
 ) -> None:
     """Two apps on one database (two API processes): the combined limit holds."""
     limit = 300
-    one = wire_rate_limits(create_app(settings))
-    two = wire_rate_limits(create_app(settings))
+    one = create_app(settings)
+    two = create_app(settings)
     async for first in app_client(one):
         async for second in app_client(two):
             await _set(first, tenant_a, {"reads": {"limit": limit, "period": 3600}})
@@ -172,7 +171,7 @@ async def test_lago_python_client_waits_and_retries(
 ) -> None:
     """The unmodified client meets a 429, waits `x-ratelimit-reset` seconds, succeeds."""
     port = free_port()
-    app = wire_rate_limits(create_app(settings))
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )

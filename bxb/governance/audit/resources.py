@@ -23,6 +23,7 @@ from sqlalchemy import inspect
 from bxb.models import (
     AddOn,
     AlertThreshold,
+    ApiKey,
     AppliedCoupon,
     BillableMetric,
     BillableMetricFilter,
@@ -32,12 +33,15 @@ from bxb.models import (
     CouponTarget,
     CreditNote,
     Customer,
+    DataExport,
     Entitlement,
     EntitlementRemoval,
     EntitlementValue,
     Feature,
     FixedCharge,
     Invoice,
+    Member,
+    MemberInvitation,
     Organization,
     Payment,
     Plan,
@@ -84,6 +88,11 @@ RESOURCES: dict[type[Any], Resource] = {
     UsageAlert: Resource("UsageMonitoring::Alert", "alert"),
     TestClock: Resource("TestClock", "test_clock"),
     Organization: Resource("Organization", "organization"),
+    # Governance: who may act, and what was taken out (issue 12).
+    ApiKey: Resource("ApiKey", "api_key"),
+    Member: Resource("Membership", "membership"),
+    MemberInvitation: Resource("Invite", "invite"),
+    DataExport: Resource("DataExport", "data_export"),
 }
 
 # A part's owner: (owner model, the column holding its id), or a function of the part
