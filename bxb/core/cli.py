@@ -30,6 +30,7 @@ from bxb.core.settings import Settings
 from bxb.core.stack import prepare_database, run_stack, serve, serve_api_processes
 from bxb.exports.cli import add_export_parser, run_export_command
 from bxb.governance import api_key_cli
+from bxb.governance.audit.cli import as_cli
 from bxb.governance.member_cli import add_member_parser, member_command
 from bxb.models import Organization
 
@@ -104,12 +105,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _import_events(args, settings)
     elif args.command == "member":
         async with _database(settings) as run:
-            await run(lambda session: member_command(args, session, settings))
+            with as_cli(args.org):  # what it changes is in the audit trail
+                await run(lambda session: member_command(args, session, settings))
     elif args.command == "export":
         return await run_export_command(args, settings)
     elif args.command == "api-key":
         async with _database(settings) as run:
-            await run(lambda session: api_key_cli.run(args, session))
+            with as_cli(args.organization_id):
+                await run(lambda session: api_key_cli.run(args, session))
     else:
         async with _database(settings) as run:
             await run(lambda session: _org_command(args, session))

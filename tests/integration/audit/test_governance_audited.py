@@ -3,6 +3,7 @@ limits; made through the API, a member's session or the CLI. No secret is ever l
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -80,3 +81,25 @@ async def test_a_member_session_invites_and_is_named_in_the_trail(
         ("organization.updated", "ada@example.com"),
     ]
     assert "token_hash" not in str(by_ada[0].activity_object)
+
+
+async def test_a_key_issued_by_the_cli_is_logged_as_the_cli(
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bxb.core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("BXB_DATA_DIR", str(settings.data_dir))
+    org = str(tenant_a.organization_id)
+    assert (
+        await asyncio.to_thread(main, ["api-key", "create", org, "Ops", "--role", "support"]) == 0
+    )
+    rows = [r for r in await _rows(sessions) if r.resource_type == "ApiKey"]
+    assert [(r.activity_type, r.actor_kind, r.activity_source) for r in rows] == [
+        ("api_key.created", "cli", "system")
+    ]
+    assert (rows[0].actor_label or "").startswith("cli:")
