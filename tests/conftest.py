@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -61,8 +63,17 @@ async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[Asyn
     """Sessions on a database that is empty again after the test."""
     yield create_sessionmaker(engine)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # An app torn down after this fixture may still be writing its last API logs or rate
+    # counters; their foreign-key checks can deadlock with TRUNCATE's locks. Try again.
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except DBAPIError as error:
+            if "deadlock" not in str(error) or attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

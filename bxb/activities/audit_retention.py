@@ -10,6 +10,7 @@ from temporalio import activity
 from bxb.activities.heartbeat import heartbeating
 from bxb.core.settings import Settings
 from bxb.governance.audit.retention import delete_expired
+from bxb.governance.idempotency import purge_expired_idempotency_keys
 
 
 class AuditRetentionActivities:
@@ -21,4 +22,6 @@ class AuditRetentionActivities:
     async def delete_expired_audit_rows(self) -> int:
         # The wall clock is fine here (an activity); retrying deletes what is left.
         cutoff = datetime.now(UTC) - timedelta(days=self.settings.audit_retention_days)
-        return await heartbeating(delete_expired(self.sessions, cutoff))
+        deleted = await heartbeating(delete_expired(self.sessions, cutoff))
+        # The same daily sweep drops Idempotency-Keys past their 24 hours.
+        return deleted + await purge_expired_idempotency_keys(self.sessions)

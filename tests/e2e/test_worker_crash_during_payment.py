@@ -31,7 +31,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def api(temporal_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    temporal_settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    # After `sessions`, so the app stops (and writes its last API logs) before truncation.
     async for client in app_client(create_app(temporal_settings)):
         yield client
 
