@@ -43,6 +43,7 @@ from bxb.api import (
     portal_subscriptions,
     portal_usage,
     portal_wallet,
+    search,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analytics,
         dashboard_revenue,
         dashboard_overview,
+        search,
     ):
         app.include_router(module.router)
     install_openapi_links(app)
