@@ -193,26 +193,18 @@ async def measure(
 
 
 async def explain(url: str, organization_id: uuid.UUID) -> dict[str, Any]:
-    """Each type's statement, for a fragment and a 2-letter prefix: plan time and indexes."""
-    import asyncpg
-    from sqlalchemy.dialects import postgresql
+    """Each type's statement, for a fragment and a 2-letter prefix: its time and indexes."""
+    from sqlalchemy import text
 
-    from bxb.search.queries import CANDIDATES, STATEMENTS
+    from bxb.core.db import create_engine, create_sessionmaker
+    from bxb.search.queries import CANDIDATES, statement
 
-    conn = await asyncpg.connect(analytics._asyncpg_dsn(url))
+    engine = create_engine(url, pool_size=1)
     plans: dict[str, Any] = {}
     try:
-        for query, pattern in (("smi", "%smi%"), ("sm", "% sm%")):
-            for type_, statement in STATEMENTS.items():
-                compiled = statement.compile(
-                    dialect=postgresql.dialect(),
-                    compile_kwargs={"literal_binds": False},
-                )
-                sql = str(compiled)
-                names = list(compiled.params)
-                for i, name in enumerate(sorted(set(names), key=names.index), 1):
-                    sql = sql.replace(f"%({name})s", f"${i}")
-                values = {
+        async with create_sessionmaker(engine)() as session:
+            for query, pattern in (("smi", "%smi%"), ("sm", "% sm%")):
+                params = {
                     "org": organization_id,
                     "s": query,
                     "pattern": pattern,
@@ -220,18 +212,25 @@ async def explain(url: str, organization_id: uuid.UUID) -> dict[str, Any]:
                     "cap": CANDIDATES,
                     "limit": 6,
                 }
-                ordered = [values[n] for n in sorted(set(names), key=names.index)]
-                rows = await conn.fetch(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) {sql.replace('%%', '%')}", *ordered
-                )
-                plan = json.loads(rows[0][0])[0]
-                plans[f"{type_} {query!r}"] = {
-                    "execution_ms": round(plan["Execution Time"], 2),
-                    "indexes": sorted(set(_indexes(plan["Plan"]))),
-                }
+                for type_ in search_seed_types():
+                    sql = statement((type_,)).element.text
+                    rows = await session.execute(
+                        text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"), params
+                    )
+                    plan = rows.scalar_one()[0]
+                    plans[f"{type_} {query!r}"] = {
+                        "execution_ms": round(plan["Execution Time"], 2),
+                        "indexes": sorted(set(_indexes(plan["Plan"]))),
+                    }
     finally:
-        await conn.close()
+        await engine.dispose()
     return plans
+
+
+def search_seed_types() -> tuple[str, ...]:
+    from bxb.search.service import TYPES
+
+    return TYPES
 
 
 def _indexes(node: dict[str, Any]) -> list[str]:

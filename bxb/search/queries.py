@@ -25,7 +25,7 @@ from bxb.search.documents import (
     SearchedTable,
 )
 
-CANDIDATES = 500
+CANDIDATES = 200
 
 _CUSTOMER = "LEFT JOIN customers c ON c.id = t.customer_id"
 _INVOICE = "LEFT JOIN invoices i ON i.id = t.invoice_id"
@@ -40,35 +40,54 @@ class TypeQuery:
     more_candidates: str = ""  # another indexed way to find rows, UNIONed
 
     def ranked(self) -> str:
-        """This type's best :limit rows: (type, id, tier, score, fields as jsonb)."""
+        """This type's best :limit rows: (type, id, position, tier, score, fields as jsonb).
+
+        Candidates are read whole by the index scans that find them (the heap is visited
+        for the recheck anyway), each found once: the trigram branch leaves out the exact
+        key matches. They are ranked and limited; only then are the display joins made,
+        on the few rows left."""
         s = self.searched
         doc = s.document()
         equal = ", ".join([f"lower(t.{c})" for c in s.columns] + list(self.also_equal))
-        more = f"UNION ({self.more_candidates})" if self.more_candidates else ""
+        not_exact = f"lower(t.{s.key}) IS DISTINCT FROM :s"
+        more = (
+            f"UNION ALL ({self.more_candidates} AND {not_exact} AND {doc} NOT LIKE :pattern"
+            " LIMIT :cap)"
+            if self.more_candidates
+            else ""
+        )
         fields = ", ".join(f"'{_name(e)}', {_expr(e)}" for e in self.select)
+        order = "tier DESC, score DESC, created_at DESC, id"
         return f"""(
-    WITH candidates AS (
-        (SELECT t.id FROM {s.table} t
-         WHERE t.organization_id = :org AND {s.live} AND lower(t.{s.key}) = :s
-         LIMIT :cap)
-        UNION
-        (SELECT t.id FROM {s.table} t
-         WHERE t.organization_id = :org AND {s.live} AND {doc} LIKE :pattern
-         LIMIT :cap)
-        {more}
+    WITH ranked AS (
+        SELECT t.*,
+            CASE WHEN lower(t.{s.key}) = :s THEN 3
+                 WHEN :s = ANY(ARRAY[{equal}]) THEN 2
+                 WHEN {doc} LIKE :word THEN 1
+                 ELSE 0 END AS tier,
+            word_similarity(:s, {doc}) AS score
+        FROM (
+            (SELECT t.* FROM {s.table} t
+             WHERE t.organization_id = :org AND {s.live} AND lower(t.{s.key}) = :s
+             LIMIT :cap)
+            UNION ALL
+            (SELECT t.* FROM {s.table} t
+             WHERE t.organization_id = :org AND {s.live} AND {doc} LIKE :pattern
+                AND {not_exact}
+             LIMIT :cap)
+            {more}
+        ) t
+        ORDER BY {order}
+        LIMIT :limit
     )
-    SELECT '{s.type}' AS type, t.id,
-        CASE WHEN lower(t.{s.key}) = :s THEN 3
-             WHEN :s = ANY(ARRAY[{equal}]) THEN 2
-             WHEN {doc} LIKE :word THEN 1
-             ELSE 0 END AS tier,
-        word_similarity(:s, {doc}) AS score,
-        jsonb_build_object({fields}) AS fields
-    FROM candidates JOIN {s.table} t ON t.id = candidates.id {self.joins}
-    WHERE t.organization_id = :org
-    ORDER BY tier DESC, score DESC, t.created_at DESC, t.id
-    LIMIT :limit
+    SELECT '{s.type}' AS type, t.id, row_number() OVER (ORDER BY {_on("t", order)}) AS position,
+        t.tier, t.score, jsonb_build_object({fields}) AS fields
+    FROM ranked t {self.joins}
 )"""
+
+
+def _on(alias: str, order: str) -> str:
+    return ", ".join(f"{alias}.{part.strip()}" for part in order.split(","))
 
 
 def _name(select: str) -> str:
@@ -119,13 +138,14 @@ QUERIES: dict[str, TypeQuery] = {
                 "c.name AS customer_name",
             ),
             joins=_CUSTOMER,
-            also_equal=("lower(c.external_id)",),
+            also_equal=(
+                "(SELECT lower(e.external_id) FROM customers e WHERE e.id = t.customer_id)",
+            ),
             # An invoice is also found by its customer's external id, exactly.
             more_candidates="""
-    SELECT t.id FROM customers c JOIN invoices t ON t.customer_id = c.id
+    SELECT t.* FROM customers c JOIN invoices t ON t.customer_id = c.id
     WHERE c.organization_id = :org AND c.deleted_at IS NULL AND lower(c.external_id) = :s
-        AND t.organization_id = :org
-    ORDER BY t.created_at DESC LIMIT :cap""",
+        AND t.organization_id = :org""",
         ),
         TypeQuery(
             PLANS,
@@ -179,6 +199,7 @@ def statement(types: tuple[str, ...]) -> TextualSelect:
     return text(union).columns(
         column("type", String),
         column("id", Uuid),
+        column("position", Integer),
         column("tier", Integer),
         column("score", Float),
         column("fields", JSONB),

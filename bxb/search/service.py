@@ -87,7 +87,7 @@ async def search(
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = (await session.execute(statement(tuple(types)), params)).all()
     by_type: dict[str, list[Found]] = {t: [] for t in types}
-    for type_, id_, tier, score, fields in rows:
+    for type_, id_, _, tier, score, fields in sorted(rows, key=lambda r: (r[0], r[2])):
         row = {"id": id_} | fields
         by_type[type_].append(Found(type_, row, tier, score, _matched(type_, row, needle)))
     return {t: Group(found[:limit], len(found) > limit) for t, found in by_type.items()}
