@@ -24,7 +24,6 @@ kept there and reused by later runs of the same size.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
@@ -101,7 +100,9 @@ async def database(data_dir: Path, customers: int, log: Any) -> AsyncIterator[Se
                 "seed": seed,
             }
             marker.write_text(json.dumps(kept, indent=2))
-        yield Seeded(postgres.url, kept["api_key"], uuid.UUID(kept["organization_id"]), kept["seed"])
+        yield Seeded(
+            postgres.url, kept["api_key"], uuid.UUID(kept["organization_id"]), kept["seed"]
+        )
     finally:
         postgres.stop()
 
@@ -197,7 +198,8 @@ async def explain(url: str, organization_id: uuid.UUID) -> dict[str, Any]:
     from sqlalchemy import text
 
     from bxb.core.db import create_engine, create_sessionmaker
-    from bxb.search.queries import CANDIDATES, statement
+    from bxb.search.queries import CANDIDATES
+    from bxb.search.queries import sql as search_sql
 
     engine = create_engine(url, pool_size=1)
     plans: dict[str, Any] = {}
@@ -213,7 +215,7 @@ async def explain(url: str, organization_id: uuid.UUID) -> dict[str, Any]:
                     "limit": 6,
                 }
                 for type_ in search_seed_types():
-                    sql = statement((type_,)).element.text
+                    sql = search_sql((type_,))
                     rows = await session.execute(
                         text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"), params
                     )

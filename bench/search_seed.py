@@ -25,12 +25,12 @@ from analytics_seed import Inserter
 
 CHUNK = 5000  # customers per transaction
 
-FIRST = (
+FIRST = (  # noqa: SIM905 - a list of names reads best as words
     "Ava Liam Noah Emma Olivia Mia Lucas Ethan Amelia Harper Elijah James Sofia Mateo Chloe"
     " Leo Hugo Jules Louise Alice Lina Rose Anna Nora Paul Adam Sami Yara Omar Lea Ines"
     " Max Ben Finn Ida Ella Clara Arthur Victor Louis Jack Oscar Maya Zoe Ivy Ruby Eli Kai"
 ).split()
-LAST = (
+LAST = (  # noqa: SIM905
     "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez"
     " Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson"
     " White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott"
@@ -118,7 +118,7 @@ async def seed(
     for lo in range(1, customers + 1, CHUNK):
         hi = min(customers, lo + CHUNK - 1)
         async with conn.transaction():
-            for table, count in (await _chunk(inserter, args, lo, hi, invoices_per_customer)):
+            for table, count in await _chunk(inserter, args, lo, hi, invoices_per_customer):
                 rows[table] = rows.get(table, 0) + count
         progress(f"seeded customers 1-{hi} ({time.perf_counter() - started:.0f} s)")
     await conn.execute("ANALYZE")

@@ -49,14 +49,19 @@ SEARCHED: dict[str, tuple[str, tuple[str, ...], str | None]] = {
 
 def search_indexes(table: str) -> tuple[Index, Index]:
     key, columns, live = SEARCHED[table]
-    where = {"postgresql_where": text(live)} if live else {}
+    where = text(live) if live else None
     return (
         Index(
             f"ix_{table}_search",
             "organization_id",
             text(f"{document(columns)} gin_trgm_ops"),
             postgresql_using="gin",
-            **where,
+            postgresql_where=where,
         ),
-        Index(f"ix_{table}_search_key", "organization_id", text(f"lower({key})"), **where),
+        Index(
+            f"ix_{table}_search_key",
+            "organization_id",
+            text(f"lower({key})"),
+            postgresql_where=where,
+        ),
     )

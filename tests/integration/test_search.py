@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.search.queries import CANDIDATES, statement
+from bxb.search.queries import CANDIDATES
+from bxb.search.queries import sql as search_sql
 from tests.support.auth import Tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,10 +78,12 @@ async def test_an_exact_customer_id_ranks_first_and_finds_its_invoices(
     first = results["customers"][0]
     assert (first["external_id"], first["type"], first["exact"]) == ("cus_12", "customer", True)
     assert first["matched_fields"] == ["external_id"]
-    assert first["label"] == (await seeded.fetchval(
-        "SELECT name FROM customers WHERE organization_id = $1 AND external_id = 'cus_12'",
-        tenant_a.organization_id,
-    ))
+    assert first["label"] == (
+        await seeded.fetchval(
+            "SELECT name FROM customers WHERE organization_id = $1 AND external_id = 'cus_12'",
+            tenant_a.organization_id,
+        )
+    )
     assert all(h["external_id"].startswith("cus_12") for h in results["customers"])
     assert not any(h["exact"] for h in results["customers"][1:])
     # The subscription whose customer is cus_12 before the others (cus_120 ...).
@@ -116,7 +119,7 @@ async def test_an_exact_invoice_number_and_payment_id(
     assert (note["number"], note["invoice_number"]) == (f"{number}-CN1", number)
     assert (note["exact"], note["lago_invoice_id"]) == (False, str(invoice_id))
 
-    note_hit = (await _search(client, tenant_a, f"{number}-cn1", **{"types[]": "credit_notes"}))
+    note_hit = await _search(client, tenant_a, f"{number}-cn1", **{"types[]": "credit_notes"})
     assert note_hit["results"]["credit_notes"][0]["exact"] is True
 
     payment_id, pay_invoice = await seeded.fetchrow(
@@ -164,17 +167,20 @@ async def test_names_rank_equal_then_prefix_then_substring(
     hits = body["results"]["customers"]
     assert [h["external_id"] for h in hits] == ["zz_1", "zz_2", "zz_3"]
     assert [h["matched_fields"] for h in hits] == [["name"]] * 3
-    assert hits[0]["score"] == 1.0 and hits[0]["exact"] is False
+    assert hits[0]["score"] == 1.0
+    assert hits[0]["exact"] is False
 
     # A last name shared by many: limit and has_more; every hit holds it.
     body = await _search(client, tenant_a, "Dubois", **{"types[]": "customers", "limit": 7})
     hits = body["results"]["customers"]
-    assert len(hits) == 7 and body["meta"]["has_more"] == {"customers": True}
+    assert len(hits) == 7
+    assert body["meta"]["has_more"] == {"customers": True}
     assert all("lastname" in h["matched_fields"] for h in hits)
 
     # Plans: an exact code first.
     plans = (await _search(client, tenant_a, "pro", **{"types[]": "plans"}))["results"]["plans"]
-    assert plans[0]["code"] == "pro" and plans[0]["exact"] is True
+    assert plans[0]["code"] == "pro"
+    assert plans[0]["exact"] is True
 
 
 async def test_two_letters_match_word_prefixes_only(
@@ -216,7 +222,8 @@ async def test_another_organization_never_sees_a_row(
         results = (await _search(client, tenant_b, q, limit=25))["results"]
         ids = {h["lago_id"] for hits in results.values() for h in hits}
         ids |= {h.get("lago_customer_id") for hits in results.values() for h in hits} - {None}
-        assert ids and not ids & a_ids, q
+        assert ids, q
+        assert not ids & a_ids, q
 
 
 @pytest.mark.parametrize(
@@ -230,7 +237,10 @@ async def test_another_organization_never_sees_a_row(
         ({"q": "acme", "limit": "0"}, {"limit": ["value_is_out_of_range"]}),
         ({"q": "acme", "limit": "26"}, {"limit": ["value_is_out_of_range"]}),
         ({"q": "acme", "limit": "five"}, {"limit": ["value_is_invalid"]}),
-        ({"q": "a", "limit": "0"}, {"q": ["value_is_too_short"], "limit": ["value_is_out_of_range"]}),
+        (
+            {"q": "a", "limit": "0"},
+            {"q": ["value_is_too_short"], "limit": ["value_is_out_of_range"]},
+        ),
     ],
 )
 async def test_bad_input_gets_lagos_422(
@@ -284,7 +294,7 @@ async def test_each_type_can_use_its_trigram_index(
             )
             for name in others.all():
                 await session.execute(text(f'DROP INDEX "{name}"'))
-            sql = statement((type_,)).element.text
+            sql = search_sql((type_,))
             plan = "\n".join(
                 (await session.execute(text(f"EXPLAIN {sql}"), params)).scalars().all()
             )

@@ -67,8 +67,7 @@ def upgrade() -> None:
             f" (organization_id, {_document(columns)} gin_trgm_ops){where}"
         )
         op.execute(
-            f"CREATE INDEX ix_{table}_search_key ON {table}"
-            f" (organization_id, lower({key})){where}"
+            f"CREATE INDEX ix_{table}_search_key ON {table} (organization_id, lower({key})){where}"
         )
 
 
