@@ -1,7 +1,8 @@
 """global search: trigram indexes on what /api/v1/search reads
 
 pg_trgm (and btree_gin, so that one GIN index holds the organization and the trigrams:
-a search never reads another organization's postings) and, per searched table:
+the organization is matched inside the index scan, never by fetching other rows) and,
+per searched table:
 
 - a GIN index on (organization_id, document gin_trgm_ops), the document being every
   searched column lowercased, each after a space (bxb/search/documents.py builds the same
