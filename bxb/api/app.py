@@ -49,6 +49,7 @@ from bxb.api import (
     portal_usage,
     portal_wallet,
     rate_limits,
+    search,
     stripe_webhooks,
     subscription_charges,
     subscription_entitlements,
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data_exports,
         audit_logs,
         api_keys,
+        search,
     ):
         app.include_router(module.router)
     install_openapi_links(app)

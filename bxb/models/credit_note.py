@@ -17,11 +17,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, TenantMixin
+from bxb.models.search_index import search_indexes
 
 
 class CreditNote(TenantMixin, Base):
     __tablename__ = "credit_notes"
     __table_args__ = (
+        *search_indexes("credit_notes"),
         Index(
             "uq_credit_notes_invoice_id_sequential_id", "invoice_id", "sequential_id", unique=True
         ),

@@ -10,11 +10,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bxb.models.base import Base, SoftDeleteMixin, TenantMixin
+from bxb.models.search_index import search_indexes
 
 
 class Customer(TenantMixin, SoftDeleteMixin, Base):
     __tablename__ = "customers"
     __table_args__ = (
+        *search_indexes("customers"),
         Index(
             "uq_customers_live_external_id",
             "organization_id",

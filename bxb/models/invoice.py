@@ -27,11 +27,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, TenantMixin
+from bxb.models.search_index import search_indexes
 
 
 class Invoice(TenantMixin, Base):
     __tablename__ = "invoices"
     __table_args__ = (
+        *search_indexes("invoices"),
         Index(
             "uq_invoices_subscription_period_kind",
             "subscription_id",

@@ -14,11 +14,12 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bxb.models.base import Base, TenantMixin
+from bxb.models.search_index import search_indexes
 
 
 class Payment(TenantMixin, Base):
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("invoice_id", "attempt"),)
+    __table_args__ = (UniqueConstraint("invoice_id", "attempt"), *search_indexes("payments"))
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("invoices.id", ondelete="CASCADE"), index=True

@@ -13,12 +13,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from bxb.models.base import Base, IdMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from bxb.models.billable_metric import BillableMetric
 from bxb.models.fixed_charge import FixedCharge
+from bxb.models.search_index import search_indexes
 from bxb.models.usage_threshold import UsageThreshold
 
 
 class Plan(TenantMixin, SoftDeleteMixin, Base):
     __tablename__ = "plans"
     __table_args__ = (
+        *search_indexes("plans"),
         # Overridden copies (parent_id set) share their parent's code.
         Index(
             "uq_plans_live_code",

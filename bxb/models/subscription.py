@@ -14,11 +14,13 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bxb.models.base import Base, TenantMixin
+from bxb.models.search_index import search_indexes
 
 
 class Subscription(TenantMixin, Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
+        *search_indexes("subscriptions"),
         Index("ix_subscriptions_org_external_id", "organization_id", "external_id"),
         Index("ix_subscriptions_org_status", "organization_id", "status"),
     )

@@ -1,0 +1,1 @@
+"""Global search across customers, subscriptions, invoices, plans, credit notes, payments."""
