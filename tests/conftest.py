@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import AliasChoices
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,6 +39,30 @@ from bxb.worker import build_worker
 from bxb.workflows import search_attributes
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
+
+
+def settings_environment() -> set[str]:
+    """Every environment variable `Settings` reads (its aliases, else its field names)."""
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(choice for choice in alias.choices if isinstance(choice, str))
+        elif isinstance(alias, str):
+            names.add(alias)
+        else:
+            names.add(name.upper())
+    return names
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_ignore_the_callers_environment() -> Iterator[None]:
+    """A developer's exported BXB_*, DATABASE_URL or OTEL_* must not change what a test
+    sees (nor what the processes it starts inherit); tests set what they need."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in settings_environment():
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
