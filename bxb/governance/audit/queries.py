@@ -111,18 +111,23 @@ def api_logs_query(organization_id: uuid.UUID, filters: ApiLogFilters) -> Select
 async def find_activity_log(
     session: AsyncSession, organization_id: uuid.UUID, activity_id: uuid.UUID
 ) -> ActivityLog | None:
-    return await session.scalar(
-        select(ActivityLog).where(
-            ActivityLog.organization_id == organization_id, ActivityLog.id == activity_id
-        )
-    )
+    return await _find(session, ActivityLog, ActivityLog.id, organization_id, activity_id)
 
 
 async def find_api_log(
     session: AsyncSession, organization_id: uuid.UUID, request_id: uuid.UUID
 ) -> ApiLog | None:
+    return await _find(session, ApiLog, ApiLog.request_id, organization_id, request_id)
+
+
+async def _find(
+    session: AsyncSession,
+    model: type[AuditRow],
+    key_column: Any,
+    organization_id: uuid.UUID,
+    key: uuid.UUID,
+) -> AuditRow | None:
+    """One organization's row by its id (never another organization's)."""
     return await session.scalar(
-        select(ApiLog).where(
-            ApiLog.organization_id == organization_id, ApiLog.request_id == request_id
-        )
+        select(model).where(model.organization_id == organization_id, key_column == key)
     )
