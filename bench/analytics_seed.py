@@ -126,7 +126,7 @@ def model_default(table: str, column: str) -> str:
 # --- the seed ----------------------------------------------------------------------------------
 
 
-def _id(kind: str, *parts: str) -> str:
+def uuid_expression(kind: str, *parts: str) -> str:
     """A deterministic uuid expression: md5(salt:kind:parts)."""
     joined = " || ':' || ".join(parts)
     return f"md5($1 || ':{kind}:' || {joined})::uuid"
@@ -241,7 +241,7 @@ async def _catalog(inserter: Inserter, salt: str, org: str) -> None:
     await inserter.insert(
         "plans",
         {
-            "id": _id("p", "p.cur", "p.tier"),
+            "id": uuid_expression("p", "p.cur", "p.tier"),
             "organization_id": "$2::uuid",
             "code": "p.name || '_' || lower(p.cur)",
             "name": "initcap(p.name) || ' ' || p.cur",
@@ -257,9 +257,9 @@ async def _catalog(inserter: Inserter, salt: str, org: str) -> None:
     await inserter.insert(
         "charges",
         {
-            "id": _id("ch", "p.cur", "p.tier"),
+            "id": uuid_expression("ch", "p.cur", "p.tier"),
             "organization_id": "$2::uuid",
-            "plan_id": _id("p", "p.cur", "p.tier"),
+            "plan_id": uuid_expression("p", "p.cur", "p.tier"),
             "billable_metric_id": "md5($1 || ':bm')::uuid",
             "code": "'api_calls'",
             "charge_model": "'standard'",
@@ -355,8 +355,8 @@ async def _chunk(
     await conn.execute(CUSTOMERS, lo, hi, base, rem, vmax, last_odd)
     await conn.execute(INVOICES.format(usd=_amounts("USD"), eur=_amounts("EUR")))
     args = (salt, org)
-    cus = _id("c", "b.n")
-    sub = _id("s", "b.n")
+    cus = uuid_expression("c", "b.n")
+    sub = uuid_expression("s", "b.n")
     await inserter.insert(
         "customers",
         {
@@ -383,7 +383,7 @@ async def _chunk(
             "external_id": "'sub_' || b.n",
             "customer_id": cus,
             "external_customer_id": "'cus_' || b.n",
-            "plan_id": _id("p", "b.cur", "b.tier1"),
+            "plan_id": uuid_expression("p", "b.cur", "b.tier1"),
             "plan_code": _plan_code("b.tier1"),
             "plan_amount_cents": _plan_amount("b.tier1"),
             "plan_amount_currency": "b.cur",
@@ -405,7 +405,7 @@ async def _chunk(
         "FROM bench_cus b",
         *args,
     )
-    inv = _id("i", "b.n", "b.j")
+    inv = uuid_expression("i", "b.n", "b.j")
     await inserter.insert(
         "invoices",
         {
@@ -453,7 +453,7 @@ async def _chunk(
         "fees",
         common_fee
         | {
-            "id": _id("fs", "b.n", "b.j"),
+            "id": uuid_expression("fs", "b.n", "b.j"),
             "position": "0",
             "fee_type": "'subscription'",
             "description": "initcap(split_part(" + _plan_code("b.tier") + ", '_', 1))",
@@ -469,8 +469,8 @@ async def _chunk(
         "fees",
         common_fee
         | {
-            "id": _id("fc", "b.n", "b.j"),
-            "charge_id": _id("ch", "b.cur", "b.tier"),
+            "id": uuid_expression("fc", "b.n", "b.j"),
+            "charge_id": uuid_expression("ch", "b.cur", "b.tier"),
             "position": "1",
             "fee_type": "'charge'",
             "description": "'API calls'",
@@ -487,7 +487,7 @@ async def _chunk(
         await inserter.insert(
             "payments",
             {
-                "id": _id("pa", "b.n", "b.j", f"'{attempt}'"),
+                "id": uuid_expression("pa", "b.n", "b.j", f"'{attempt}'"),
                 "organization_id": "$2::uuid",
                 "invoice_id": inv,
                 "customer_id": cus,
@@ -511,7 +511,7 @@ async def _chunk(
     await inserter.insert(
         "credit_notes",
         {
-            "id": _id("cn", "b.n", "b.j"),
+            "id": uuid_expression("cn", "b.n", "b.j"),
             "organization_id": "$2::uuid",
             "customer_id": cus,
             "invoice_id": inv,
@@ -542,10 +542,10 @@ async def _chunk(
     await inserter.insert(
         "credit_note_items",
         {
-            "id": _id("cni", "b.n", "b.j"),
+            "id": uuid_expression("cni", "b.n", "b.j"),
             "organization_id": "$2::uuid",
-            "credit_note_id": _id("cn", "b.n", "b.j"),
-            "fee_id": _id("fs", "b.n", "b.j"),
+            "credit_note_id": uuid_expression("cn", "b.n", "b.j"),
+            "fee_id": uuid_expression("fs", "b.n", "b.j"),
             "position": "0",
             "amount_cents": half,
             "amount_currency": "b.cur",
@@ -560,8 +560,8 @@ async def _chunk(
 
 async def _movements(inserter: Inserter, args: tuple[str, str]) -> None:
     """MRR movements and trials (branch h11-mrr), when their tables exist."""
-    cus = _id("c", "b.n")
-    sub = _id("s", "b.n")
+    cus = uuid_expression("c", "b.n")
+    sub = uuid_expression("s", "b.n")
     amount0, amount1 = _plan_amount("b.tier0"), _plan_amount("b.tier1")
     common = {
         "organization_id": "$2::uuid",
@@ -576,7 +576,7 @@ async def _movements(inserter: Inserter, args: tuple[str, str]) -> None:
         "mrr_movements",
         common
         | {
-            "id": _id("mv", "b.n", "'1'"),
+            "id": uuid_expression("mv", "b.n", "'1'"),
             "occurred_at": "b.start_at",
             "kind": "'new'",
             "seq": "1",
@@ -596,7 +596,7 @@ async def _movements(inserter: Inserter, args: tuple[str, str]) -> None:
         "mrr_movements",
         common
         | {
-            "id": _id("mv", "b.n", "'2'"),
+            "id": uuid_expression("mv", "b.n", "'2'"),
             "occurred_at": halfway,
             "kind": "CASE WHEN b.tier1 > b.tier0 THEN 'expansion' ELSE 'contraction' END",
             "seq": "2",
@@ -617,7 +617,7 @@ async def _movements(inserter: Inserter, args: tuple[str, str]) -> None:
         "mrr_movements",
         common
         | {
-            "id": _id("mv", "b.n", "'3'"),
+            "id": uuid_expression("mv", "b.n", "'3'"),
             "occurred_at": "b.end_at",
             "kind": "'churn'",
             "seq": f"CASE WHEN {changed} THEN 3 ELSE 2 END",
@@ -636,7 +636,7 @@ async def _movements(inserter: Inserter, args: tuple[str, str]) -> None:
     await inserter.insert(
         "subscription_trials",
         {
-            "id": _id("tr", "b.n"),
+            "id": uuid_expression("tr", "b.n"),
             "organization_id": "$2::uuid",
             "subscription_id": sub,
             "external_subscription_id": "'sub_' || b.n",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from analytics_seed import Inserter
+from analytics_seed import Inserter, uuid_expression
 
 CHUNK = 5000  # customers per transaction
 
@@ -78,11 +78,6 @@ FROM bench_cus b, generate_series(1, $1::int) j
 """
 
 
-def _id(kind: str, *parts: str) -> str:
-    joined = " || ':' || ".join(parts)
-    return f"md5($1 || ':{kind}:' || {joined})::uuid"
-
-
 async def seed(
     conn: asyncpg.Connection,
     organization_id: uuid.UUID,
@@ -103,7 +98,7 @@ async def seed(
         rows["plans"] = await inserter.insert(
             "plans",
             {
-                "id": _id("p", "p.i"),
+                "id": uuid_expression("p", "p.i"),
                 "organization_id": "$2::uuid",
                 "code": "p.code",
                 "name": "p.name",
@@ -131,7 +126,7 @@ async def _chunk(
     conn = inserter.conn
     await conn.execute(CUSTOMERS, lo, hi)
     await conn.execute(INVOICES, per_customer)
-    cus = _id("c", "b.n")
+    cus = uuid_expression("c", "b.n")
     company = "b.kind < 40"
     done = [
         (
@@ -164,13 +159,13 @@ async def _chunk(
             await inserter.insert(
                 "subscriptions",
                 {
-                    "id": _id("s", "b.n"),
+                    "id": uuid_expression("s", "b.n"),
                     "organization_id": "$2::uuid",
                     "external_id": "'sub_' || b.n",
                     "customer_id": cus,
                     "external_customer_id": "'cus_' || b.n",
                     "name": "CASE WHEN b.kind % 10 = 0 THEN 'Team ' || b.last END",
-                    "plan_id": _id("p", "b.plan"),
+                    "plan_id": uuid_expression("p", "b.plan"),
                     "plan_code": f"({_array([c for c, _ in PLANS])})[b.plan]",
                     "plan_amount_cents": "b.plan * 1000",
                     "plan_amount_currency": "'USD'",
@@ -185,7 +180,7 @@ async def _chunk(
             ),
         ),
     ]
-    inv = _id("i", "b.n", "b.j")
+    inv = uuid_expression("i", "b.n", "b.j")
     done.append(
         (
             "invoices",
@@ -220,7 +215,7 @@ async def _chunk(
             await inserter.insert(
                 "payments",
                 {
-                    "id": _id("pa", "b.n", "b.j"),
+                    "id": uuid_expression("pa", "b.n", "b.j"),
                     "organization_id": "$2::uuid",
                     "invoice_id": inv,
                     "customer_id": cus,
@@ -247,7 +242,7 @@ async def _chunk(
             await inserter.insert(
                 "credit_notes",
                 {
-                    "id": _id("cn", "b.n", "b.j"),
+                    "id": uuid_expression("cn", "b.n", "b.j"),
                     "organization_id": "$2::uuid",
                     "customer_id": cus,
                     "invoice_id": inv,
