@@ -10,6 +10,7 @@ deleted first), so no row is ever written twice; each run fences its writes with
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import uuid
 from collections.abc import Callable
@@ -100,7 +101,9 @@ async def write_export(
     progress: Callable[[int], Any] = lambda rows: None,
 ) -> DataExport | None:
     """Write the export's file; the export as claimed (with its organization, type and
-    filters), or None when it was finished already. The caller completes it."""
+    filters), or None when it was finished already. The caller completes it. `progress`
+    gets the rows written so far after each batch; when it returns an awaitable, the
+    writing waits for it."""
     claimed = await _restart(sessions, export_id)
     if claimed is None:
         return None
@@ -116,7 +119,9 @@ async def write_export(
             file.rows += len(rows)
             if file.buffer.tell() >= CHUNK_CHARS:
                 await _flush(sessions, file)
-            progress(file.rows)
+            reported = progress(file.rows)
+            if inspect.isawaitable(reported):
+                await reported
     await _flush(sessions, file)  # the last (maybe header-only) chunk
     export.rows_exported, export.chunks_count, export.file_size = file.rows, file.chunks, file.size
     return export

@@ -105,10 +105,17 @@ async def test_a_superseded_attempt_cannot_write(
                 .values(started_at=datetime.now(UTC) + timedelta(seconds=1))
             )
 
-    first_rows = asyncio.Event()
-    task = asyncio.create_task(write_export(sessions, export_id, lambda _: first_rows.set()))
-    await first_rows.wait()  # 2,000 rows read, none committed yet
-    await restarted_elsewhere()
+    restarted = False
+
+    async def restart_after_the_first_rows(_: int) -> None:
+        # Runs inside the writer after 2,000 rows are read and before any chunk is
+        # committed, so the newer attempt always claims the export first.
+        nonlocal restarted
+        if not restarted:
+            restarted = True
+            await restarted_elsewhere()
+
+    task = asyncio.create_task(write_export(sessions, export_id, restart_after_the_first_rows))
     with pytest.raises(SupersededError):
         await task
     assert await _file(sessions, export_id) == []
