@@ -27,7 +27,7 @@ def quickstart_code() -> str:
     section = section[: section.index("\n## ", 1)]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert len(blocks) == 1, "the Quickstart has one Python block"
-    return blocks[0]
+    return str(blocks[0])
 
 
 def _run(code: str) -> str:
