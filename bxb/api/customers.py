@@ -25,6 +25,7 @@ from bxb.api.schemas.customers import CustomerBody, CustomerIn, merge_metadata
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.taxes import applied_taxes
+from bxb.ledger.billing_entities import resolve_entity
 from bxb.listings.customers import CustomerFilters, customer_query
 from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
@@ -108,7 +109,13 @@ async def _check_currency_change(session: AsyncSession, customer: Customer, curr
 def _apply(customer: Customer, data: CustomerIn) -> None:
     changes = data.model_dump(
         exclude_unset=True,
-        exclude={"external_id", "metadata", "billing_configuration", "tax_codes"},
+        exclude={
+            "external_id",
+            "metadata",
+            "billing_configuration",
+            "tax_codes",
+            "billing_entity_code",
+        },
     )
     if data.billing_configuration is not None:
         changes |= data.billing_configuration.model_dump(exclude_unset=True)
@@ -148,6 +155,7 @@ async def upsert_customer(
     taxes = (
         None if data.tax_codes is None else await taxes_for_codes(session, org.id, data.tax_codes)
     )
+    entity = await resolve_entity(session, org.id, data.billing_entity_code)
     customer = await live_customer(session, org.id, data.external_id)
     await _check_test_clock(session, org.id, customer, data)
     if customer is None:
@@ -156,10 +164,14 @@ async def upsert_customer(
             external_id=data.external_id,
             sequential_id=await _next_sequential_id(session, org.id),
             metadata_=[],
+            billing_entity=entity,
         )
         session.add(customer)
-    elif data.currency is not None and data.currency != customer.currency:
-        await _check_currency_change(session, customer, data.currency)
+    else:
+        if data.currency is not None and data.currency != customer.currency:
+            await _check_currency_change(session, customer, data.currency)
+        if "billing_entity_code" in data.model_fields_set:
+            customer.billing_entity = entity
     _apply(customer, data)
     try:
         await session.flush()

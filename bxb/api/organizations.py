@@ -20,6 +20,7 @@ from bxb.inputs.validation import (
     Timezone,
 )
 from bxb.lago_objects.organizations import organization_object
+from bxb.ledger.billing_entities import sync_default_entity
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
@@ -97,6 +98,7 @@ async def update_organization(
     for key, value in changes.items():
         if value is not None or key in _NULLABLE:
             setattr(org, key, value)
+    await sync_default_entity(session, org, changes)
     await session.commit()
     return {"organization": organization_object(org)}
 

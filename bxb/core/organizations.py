@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.ledger.billing_entities import default_entity_for
 from bxb.models import ApiKey, Organization
 from bxb.models.base import utcnow
 
@@ -63,6 +64,9 @@ async def create_organization(
         email_settings=[],
     )
     session.add(org)
+    await session.flush()
+    # Every organization has a default billing entity, made from its settings.
+    session.add(default_entity_for(org))
     await session.flush()
     return org, await issue_api_key(session, org.id, api_key=api_key)
 

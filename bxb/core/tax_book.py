@@ -1,4 +1,5 @@
-"""Which taxes apply to which fee, by Lago's precedence: charge, plan, customer, organization.
+"""Which taxes apply to which fee, by Lago's precedence: charge, plan, customer, and last the
+customer's billing entity (the default entity's are the organization's default taxes).
 
 Read once per invoice (or current-usage answer) from the tax tables.
 """
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.billing.invoice import AssembledInvoice
 from bxb.billing.taxes import Tax as PureTax
 from bxb.billing.taxes import resolve_applicable_taxes
-from bxb.models import AppliedTax, Tax
+from bxb.models import AppliedTax, BillingEntity, BillingEntityTax, Customer, Tax
 from bxb.workflows.state import PlanSnapshot
 
 
@@ -56,6 +57,7 @@ class TaxBook:
                 select(AppliedTax).where(AppliedTax.organization_id == organization_id)
             )
         )
+        defaults = await _entity_tax_ids(session, customer_id)
         by_target: dict[uuid.UUID, list[PureTax]] = {}
         for row in applied:
             target = row.customer_id or row.plan_id or row.charge_id or row.add_on_id
@@ -65,7 +67,12 @@ class TaxBook:
             {k: tuple(sorted(v, key=lambda t: t.code)) for k, v in by_target.items()},
             tuple(
                 sorted(
-                    (pure[t.id] for t in taxes if t.applied_to_organization), key=lambda t: t.code
+                    (
+                        pure[t.id]
+                        for t in taxes
+                        if (t.applied_to_organization if defaults is None else t.id in defaults)
+                    ),
+                    key=lambda t: t.code,
                 )
             ),
             tuple(by_target.get(customer_id, ())),
@@ -118,3 +125,19 @@ class TaxBook:
             }
             for code, amount in sorted(assembled.taxes_by_code.items())
         ]
+
+
+async def _entity_tax_ids(session: AsyncSession, customer_id: uuid.UUID) -> set[uuid.UUID] | None:
+    """The taxes of the customer's billing entity when it is not the default one (None:
+    the organization's default taxes apply)."""
+    entity_id = await session.scalar(
+        select(BillingEntity.id)
+        .join(Customer, Customer.billing_entity_id == BillingEntity.id)
+        .where(Customer.id == customer_id, BillingEntity.is_default.is_(False))
+    )
+    if entity_id is None:
+        return None
+    rows = await session.scalars(
+        select(BillingEntityTax.tax_id).where(BillingEntityTax.billing_entity_id == entity_id)
+    )
+    return set(rows)

@@ -47,6 +47,8 @@ def _reading(pattern: str, read: Iterable[Role], note: str = "") -> Rule:
 RULES: tuple[Rule, ...] = (
     # Identity check (GET) for every key; billing settings (PUT) for billing admins.
     _rule("/api/v1/organizations", ALL, {B}),
+    # Legal entities (address, numbering, taxes): billing settings, as the organization's.
+    _rule("/api/v1/billing_entities*", {S, F}, {B}),
     # Catalog: billing admins shape it, support reads it.
     _rule("/api/v1/billable_metrics*", {S}, {B}),
     _rule("/api/v1/plans*", {S}, {B}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bxb.lago_objects.billing_entities import customer_billing_entity_code
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.taxes import tax_object
 from bxb.models import Customer, Organization, Tax
@@ -18,6 +19,7 @@ def customer_object(
         "sequential_id": customer.sequential_id,
         "slug": f"{organization.document_number_prefix}-{customer.sequential_id:03d}",
         "external_id": customer.external_id,
+        "billing_entity_code": customer_billing_entity_code(customer),
         "account_type": "customer",
         "name": customer.name,
         "firstname": customer.firstname,

@@ -26,6 +26,7 @@ from bxb.ledger.amounts import amount_due
 from bxb.models import (
     AddOn,
     AppliedTax,
+    BillingEntity,
     Charge,
     ChargeFilter,
     Customer,
@@ -101,7 +102,14 @@ async def invoice_objects(
     progressive = await progressive_credits(session, invoices)
     coupons = await coupon_credits(session, invoices)
     objects = [_invoice_dict(invoice, refs) for invoice in invoices]
+    entities = await rows_by_id(
+        session, BillingEntity, {i.billing_entity_id for i in invoices if i.billing_entity_id}
+    )
     for invoice, data in zip(invoices, objects, strict=True):
+        entity = entities.get(invoice.billing_entity_id) if invoice.billing_entity_id else None
+        data["billing_entity_code"] = (
+            entity.code if entity is not None else data["customer"]["billing_entity_code"]
+        )
         data["credits"] = (
             coupons.get(invoice.id, [])
             + progressive.get(invoice.id, [])

@@ -15,30 +15,33 @@ from bxb.billing.periods import local_day
 from bxb.core.db import transaction
 from bxb.ledger import alert_triggers, credit_notes, notifications, wallets
 from bxb.ledger.amounts import amount_due
+from bxb.ledger.billing_entities import customer_entity
 from bxb.ledger.invoicing import Invoicing, lock_invoice
 from bxb.ledger.numbering import assign_number
-from bxb.models import Customer, Invoice, Organization
+from bxb.models import BillingEntity, Customer, Invoice, Organization
 from bxb.workflows.billing_requests import BillingRequest
 
 
 async def grace_period_days(session: AsyncSession, customer_id: uuid.UUID) -> int:
-    """The customer's grace period, else its organization's (Lago's precedence).
+    """The customer's grace period, else its billing entity's (Lago's precedence; the
+    default entity's is the organization's).
 
-    Loads both rows into the session, where finalizing finds them again.
+    Loads the rows into the session, where finalizing finds them again.
     """
     customer = await session.get(Customer, customer_id)
     assert customer is not None
-    if customer.invoice_grace_period is not None:
-        return customer.invoice_grace_period
     organization = await session.get(Organization, customer.organization_id)
     assert organization is not None
-    return organization.invoice_grace_period
+    if customer.invoice_grace_period is not None:
+        return customer.invoice_grace_period
+    entity = await customer_entity(session, customer)
+    return (entity or organization).invoice_grace_period
 
 
-def net_payment_term(customer: Customer, organization: Organization) -> int:
-    """Days to pay: the customer's term, else its organization's (Lago's precedence)."""
+def net_payment_term(customer: Customer, fallback: Organization | BillingEntity) -> int:
+    """Days to pay: the customer's term, else its billing entity's (Lago's precedence)."""
     term = customer.net_payment_term
-    return term if term is not None else organization.net_payment_term
+    return term if term is not None else fallback.net_payment_term
 
 
 def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:
@@ -57,11 +60,20 @@ async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> lis
     assert organization is not None
     customer = await session.get(Customer, invoice.customer_id)
     assert customer is not None
-    invoice.sequential_id, invoice.number = await assign_number(session, organization)
+    if invoice.billing_entity_id is None:
+        invoice.billing_entity_id = customer.billing_entity_id
+    invoice.sequential_id, invoice.number = await assign_number(
+        session, organization, invoice.billing_entity_id
+    )
     invoice.status = "finalized"
     invoice.finalized_at = at
     invoice.draft_source = None
-    invoice.net_payment_term = net_payment_term(customer, organization)
+    entity = (
+        await session.get(BillingEntity, invoice.billing_entity_id)
+        if invoice.billing_entity_id
+        else None
+    )
+    invoice.net_payment_term = net_payment_term(customer, entity or organization)
     invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
     await credit_notes.apply_credit_notes(session, invoice, at)
     consumed = await wallets.apply_prepaid_credits(session, invoice, at)

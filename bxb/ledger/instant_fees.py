@@ -37,7 +37,7 @@ from bxb.ledger.finalizing import finalize
 from bxb.ledger.invoicing import FeeLine, Invoicing, new_invoice
 from bxb.ledger.notifications import fee_events, invoice_event
 from bxb.ledger.numbering import assign_number
-from bxb.models import Fee, Invoice, Organization
+from bxb.models import Customer, Fee, Invoice, Organization
 from bxb.models.base import utcnow
 from bxb.payments.collect import has_payment_provider
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
@@ -293,7 +293,11 @@ async def regroup_paid_fees(
         invoice.total_paid_amount_cents = invoice.total_amount_cents
         organization = await session.get(Organization, subject.organization_id)
         assert organization is not None
-        invoice.sequential_id, invoice.number = await assign_number(session, organization)
+        customer = await session.get(Customer, invoice.customer_id)
+        invoice.billing_entity_id = customer.billing_entity_id if customer else None
+        invoice.sequential_id, invoice.number = await assign_number(
+            session, organization, invoice.billing_entity_id
+        )
         invoice.status, invoice.finalized_at, invoice.payment_status = "finalized", at, "succeeded"
         invoice.payment_due_date = invoice.issuing_date
         for position, fee in enumerate(fees):

@@ -23,6 +23,7 @@ from bxb.billing.wallets import MAX_CENTS, MAX_CREDITS, Balance, credits_to_cent
 from bxb.core.customer_clock import customer_zone
 from bxb.core.invoice_collection import start_invoice_collection
 from bxb.ledger import alert_triggers, notifications
+from bxb.ledger.billing_entities import customer_entity
 from bxb.ledger.finalizing import net_payment_term
 from bxb.ledger.numbering import assign_number
 from bxb.ledger.wallets import grant, record_transaction, void
@@ -117,8 +118,9 @@ async def _purchase(
     credits = request.paid_credits
     cents = paid_amount_cents(wallet, credits)
     issuing_date = local_day(at, customer_zone(customer, organization))
-    payment_term = net_payment_term(customer, organization)
-    sequential_id, number = await assign_number(session, organization)
+    entity = await customer_entity(session, customer)
+    payment_term = net_payment_term(customer, entity or organization)
+    sequential_id, number = await assign_number(session, organization, customer.billing_entity_id)
     fee = Fee(
         organization_id=wallet.organization_id,
         fee_type="credit",
@@ -134,6 +136,7 @@ async def _purchase(
         id=uuid.uuid4(),
         organization_id=wallet.organization_id,
         customer_id=customer.id,
+        billing_entity_id=customer.billing_entity_id,
         subscription_id=None,
         invoice_type="credit",
         kind="credit",

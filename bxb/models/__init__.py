@@ -6,6 +6,7 @@ from bxb.models.api_key import ApiKey
 from bxb.models.audit_log import ActivityLog, ApiLog
 from bxb.models.base import Base
 from bxb.models.billable_metric import BillableMetric, BillableMetricFilter
+from bxb.models.billing_entity import BillingEntity, BillingEntitySequence, BillingEntityTax
 from bxb.models.coupon import AppliedCoupon, Coupon, CouponTarget
 from bxb.models.coupon_credit import CouponCredit
 from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNoteItem
@@ -65,6 +66,9 @@ __all__ = [
     "Base",
     "BillableMetric",
     "BillableMetricFilter",
+    "BillingEntity",
+    "BillingEntitySequence",
+    "BillingEntityTax",
     "Charge",
     "ChargeFilter",
     "Coupon",
@@ -123,3 +127,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookEndpoint",
 ]
+
+# Registers the insert defaults of customers' and invoices' billing entity.
+import bxb.models.billing_entity_defaults  # noqa: F401

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Index, String, false, text
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, SoftDeleteMixin, TenantMixin
+from bxb.models.billing_entity import BillingEntity
 from bxb.models.search_index import search_indexes
 
 
@@ -62,3 +63,9 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     # A test clock (bxb extension, as in Stripe): "now" for this customer's subscriptions.
     test_clock_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The legal entity that bills this customer (Lago's billing_entity); set to the
+    # organization's default entity when created without one (bxb.ledger.billing_entities).
+    billing_entity_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("billing_entities.id"), index=True
+    )
+    billing_entity: Mapped[BillingEntity | None] = relationship(lazy="selectin")

@@ -59,7 +59,11 @@ class Invoice(TenantMixin, Base):
     payment_status: Mapped[str] = mapped_column(String(16), default="pending")
     currency: Mapped[str] = mapped_column(String(3))
     issuing_date: Mapped[date] = mapped_column(Date)
-    # Gapless among finalized invoices of the organization; null while draft.
+    # The billing entity that issues it (its customer's when created); see numbering.
+    billing_entity_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("billing_entities.id"), index=True
+    )
+    # Gapless among finalized invoices of its billing entity; null while draft.
     sequential_id: Mapped[int | None]
     number: Mapped[str | None] = mapped_column(String(64))
     fees_amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -85,6 +85,7 @@ async def test_create_returns_lagos_customer_object(
         "sequential_id": 1,
         "slug": f"{org.document_number_prefix}-001",
         "external_id": "cus_1",
+        "billing_entity_code": "org_a",  # the organization's default entity
         "account_type": "customer",
         "name": "Gavin Belson",
         "firstname": "Gavin",

@@ -120,6 +120,8 @@ class CustomerIn(BaseModel):
     metadata: Annotated[list[MetadataIn], AfterValidator(check_metadata)] | None = None
     billing_configuration: BillingConfigurationIn | None = None
     tax_codes: list[Code] | None = None
+    # The billing entity that bills the customer; left out: the default one (on create).
+    billing_entity_code: Code | None = None
     # bxb extension: the test clock whose time this customer's subscriptions follow.
     test_clock_id: uuid.UUID | None = None
 

@@ -27,6 +27,8 @@ from bxb.models import (
     AppliedCoupon,
     BillableMetric,
     BillableMetricFilter,
+    BillingEntity,
+    BillingEntityTax,
     Charge,
     ChargeFilter,
     Coupon,
@@ -88,6 +90,7 @@ RESOURCES: dict[type[Any], Resource] = {
     UsageAlert: Resource("UsageMonitoring::Alert", "alert"),
     TestClock: Resource("TestClock", "test_clock"),
     Organization: Resource("Organization", "organization"),
+    BillingEntity: Resource("BillingEntity", "billing_entities"),
     # Governance: who may act, and what was taken out (issue 12).
     ApiKey: Resource("ApiKey", "api_key"),
     Member: Resource("Membership", "membership"),
@@ -107,6 +110,7 @@ PARTS: dict[type[Any], Owner | Callable[[Any, Any], tuple[type[Any], uuid.UUID] 
     Privilege: (Feature, "feature_id"),
     AlertThreshold: (UsageAlert, "alert_id"),
     EntitlementRemoval: (Subscription, "subscription_id"),
+    BillingEntityTax: (BillingEntity, "billing_entity_id"),
 }
 
 

@@ -64,8 +64,22 @@ STEPS = [
         "PUT",
         "/organizations",
         {"organization": {"legal_name": "Acme"}},
-        [("organization.updated", "Organization")],
+        # The default billing entity shares the organization's settings (as in Lago).
+        [("organization.updated", "Organization"), ("billing_entities.updated", "BillingEntity")],
         changes={"legal_name": [None, "Acme"]},
+    ),
+    Step(
+        "POST",
+        "/billing_entities",
+        {"billing_entity": {"code": "eu", "name": "Acme EU"}},
+        [("billing_entities.created", "BillingEntity")],
+    ),
+    Step(
+        "PUT",
+        "/billing_entities/eu",
+        {"billing_entity": {"city": "Paris"}},
+        [("billing_entities.updated", "BillingEntity")],
+        changes={"city": [None, "Paris"]},
     ),
     Step(
         "POST",
