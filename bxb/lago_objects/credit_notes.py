@@ -15,6 +15,7 @@ from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
 from bxb.models import (
     AppliedTax,
+    BillingEntity,
     CreditNote,
     CreditNoteApplication,
     Customer,
@@ -101,10 +102,18 @@ async def credit_note_objects(
     fees = await rows_by_id(session, Fee, {item.fee_id for note in notes for item in note.items})
     codes = {entry["tax_code"] for note in notes for entry in note.applied_taxes}
     taxes = await taxes_by_code(session, organization.id, codes)
+    entities = await rows_by_id(
+        session,
+        BillingEntity,
+        {i.billing_entity_id for i in invoices.values() if i.billing_entity_id},
+    )
     objects = []
     for note in notes:
         invoice, customer = invoices[note.invoice_id], customers[note.customer_id]
         data = _note_dict(note, invoice, taxes)
+        # The billing entity of the invoice it credits.
+        entity = entities.get(invoice.billing_entity_id) if invoice.billing_entity_id else None
+        data["billing_entity_code"] = entity.code if entity else None
         data["items"] = [
             {
                 "lago_id": str(item.id),

@@ -358,9 +358,13 @@ async def test_invoices_take_number_taxes_and_terms_from_the_entity(
     )
     add_on = {"name": "Setup", "code": "setup", "amount_cents": 10000, "amount_currency": "EUR"}
     await ok(client, tenant_a, "POST", "/api/v1/add_ons", {"add_on": add_on})
-    for external_id, code in (("home", None), ("paris", "acme_eu")):
-        customer: dict[str, Any] = {"external_id": external_id, "currency": "EUR"}
-        customer["billing_entity_code"] = code
+    placements: list[tuple[str, str | None]] = [("home", None), ("paris", "acme_eu")]
+    for external_id, entity_code in placements:
+        customer = {
+            "external_id": external_id,
+            "currency": "EUR",
+            "billing_entity_code": entity_code,
+        }
         await ok(client, tenant_a, "POST", "/api/v1/customers", {"customer": customer})
 
     first_home = await _one_off(client, tenant_a, "home")
