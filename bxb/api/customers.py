@@ -25,7 +25,7 @@ from bxb.api.schemas.customers import CustomerBody, CustomerIn, merge_metadata
 from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.taxes import applied_taxes
-from bxb.ledger.billing_entities import resolve_entity
+from bxb.ledger.billing_entities import entity_ids_for_codes, resolve_entity
 from bxb.listings.customers import CustomerFilters, customer_query
 from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
 from bxb.models.base import utcnow
@@ -208,7 +208,9 @@ async def list_customers(
     customer_type: Literal["company", "individual"] | None = None,
     has_customer_type: bool | None = None,
     has_tax_identification_number: bool | None = None,
+    billing_entity_codes: Annotated[list[str] | None, Query(alias="billing_entity_codes[]")] = None,
 ) -> dict[str, Any]:
+    entity_ids = await entity_ids_for_codes(session, org.id, billing_entity_codes)
     filters = parse_filters(
         CustomerFilters,
         {
@@ -220,6 +222,7 @@ async def list_customers(
             "customer_type": customer_type,
             "has_customer_type": has_customer_type,
             "has_tax_identification_number": has_tax_identification_number,
+            "billing_entity_ids": entity_ids,
         },
     )
     query = customer_query(org.id, filters)

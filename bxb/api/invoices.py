@@ -32,6 +32,7 @@ from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pd
 from bxb.inputs.bounds import Day
 from bxb.inputs.validation import Currency
 from bxb.lago_objects.invoices import invoice_object, invoice_objects
+from bxb.ledger.billing_entities import entity_ids_for_codes
 from bxb.listings.invoices import (
     InvoiceFilters,
     InvoiceStatus,
@@ -99,7 +100,9 @@ async def list_invoices(
     search_term: str | None = None,
     amount_from: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
     amount_to: Annotated[int, Query(ge=0, le=MAX_CENTS)] | None = None,
+    billing_entity_codes: Annotated[list[str] | None, Query(alias="billing_entity_codes[]")] = None,
 ) -> dict[str, Any]:
+    entity_ids = await entity_ids_for_codes(session, org.id, billing_entity_codes)
     filters = parse_filters(
         InvoiceFilters,
         {
@@ -118,6 +121,7 @@ async def list_invoices(
             "amount_from": amount_from,
             "amount_to": amount_to,
             "metadata": _metadata_filters(request),
+            "billing_entity_ids": entity_ids,
         },
     )
     query = invoice_query(org.id, filters)

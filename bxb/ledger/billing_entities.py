@@ -285,3 +285,23 @@ async def sync_default_entity(
     )
     if entity is not None:
         copy_shared(organization, entity, list(fields))
+
+
+async def entity_ids_for_codes(
+    session: AsyncSession, organization_id: uuid.UUID, codes: Sequence[str] | None
+) -> tuple[uuid.UUID, ...]:
+    """The ids of the entities a list filter names (`billing_entity_codes[]`); 404
+    billing_entity_not_found when one is unknown, as Lago's list routes answer."""
+    wanted = set(codes or ())
+    if not wanted:
+        return ()
+    ids = tuple(
+        await session.scalars(
+            select(BillingEntity.id).where(
+                BillingEntity.organization_id == organization_id, BillingEntity.code.in_(wanted)
+            )
+        )
+    )
+    if len(ids) != len(wanted):
+        raise not_found("billing_entity")
+    return ids

@@ -32,6 +32,8 @@ class CustomerFilters(ListFilters):
     customer_type: Literal["company", "individual"] | None = None
     has_customer_type: bool | None = None
     has_tax_identification_number: bool | None = None
+    # Lago's billing_entity_codes[], resolved to ids by the caller.
+    billing_entity_ids: tuple[uuid.UUID, ...] = ()
 
 
 def customer_query(organization_id: uuid.UUID, f: CustomerFilters) -> Select[Customer]:
@@ -59,4 +61,6 @@ def customer_query(organization_id: uuid.UUID, f: CustomerFilters) -> Select[Cus
     if f.has_tax_identification_number is not None:
         has = Customer.tax_identification_number.is_not(None)
         query = query.where(has if f.has_tax_identification_number else ~has)
+    if f.billing_entity_ids:
+        query = query.where(Customer.billing_entity_id.in_(f.billing_entity_ids))
     return query

@@ -34,6 +34,8 @@ class InvoiceFilters(ListFilters):
     search_term: FilterText | None = None
     amount_from: AmountFilter | None = None
     amount_to: AmountFilter | None = None
+    # Lago's billing_entity_codes[], resolved to ids by the caller.
+    billing_entity_ids: tuple[uuid.UUID, ...] = ()
     # Lago's metadata[key]=value; an empty value asks for invoices without that key.
     metadata: Annotated[dict[FilterText, FilterText], Field(max_length=MAX_METADATA_FILTERS)] = (
         Field(default_factory=dict)
@@ -57,6 +59,8 @@ def invoice_query(organization_id: uuid.UUID, f: InvoiceFilters) -> Select[Invoi
     )
     if f.external_customer_id is not None:
         query = query.where(Customer.external_id == f.external_customer_id)
+    if f.billing_entity_ids:
+        query = query.where(Invoice.billing_entity_id.in_(f.billing_entity_ids))
     if f.statuses:
         query = query.where(Invoice.status.in_(f.statuses))
     if f.payment_statuses:

@@ -393,6 +393,21 @@ async def test_invoices_take_number_taxes_and_terms_from_the_entity(
     assert (first_home["total_amount_cents"], first_paris["total_amount_cents"]) == (11000, 12000)
     # Payment term: the customer's, else its entity's (acme_eu: 30 days; default: 0).
     assert (first_home["net_payment_term"], first_paris["net_payment_term"]) == (0, 30)
+    # Lago's billing_entity_codes[] filters of the invoice and customer lists.
+    query = "billing_entity_codes[]=acme_eu"
+    listed = await ok(client, tenant_a, "GET", f"/api/v1/invoices?{query}")
+    assert sorted(i["number"] for i in listed["invoices"]) == ["EU-000001", "EU-000002"]
+    listed = await ok(client, tenant_a, "GET", f"/api/v1/customers?{query}")
+    assert [c["external_id"] for c in listed["customers"]] == ["paris"]
+    both = f"{query}&billing_entity_codes[]={default['code']}"
+    listed = await ok(client, tenant_a, "GET", f"/api/v1/invoices?{both}")
+    assert len(listed["invoices"]) == 4
+    for path in ("/api/v1/invoices", "/api/v1/customers"):
+        response = await client.get(
+            f"{path}?{query}&billing_entity_codes[]=nope", headers=tenant_a.headers
+        )
+        assert response.status_code == 404
+        assert response.json()["code"] == "billing_entity_not_found"
     async with sessions() as session:
         rows = (await session.scalars(select(Invoice).where(Invoice.number == "EU-000001"))).all()
         entity = await session.scalar(select(BillingEntity).where(BillingEntity.code == "acme_eu"))
