@@ -32,7 +32,7 @@ from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pd
 from bxb.inputs.bounds import Day
 from bxb.inputs.validation import Currency
 from bxb.lago_objects.invoices import invoice_object, invoice_objects
-from bxb.ledger.billing_entities import entity_ids_for_codes
+from bxb.ledger.billing_entities import entity_ids_for_codes, issuing_party
 from bxb.listings.invoices import (
     InvoiceFilters,
     InvoiceStatus,
@@ -154,8 +154,9 @@ async def download_invoice_pdf(lago_id: str, org: OrgDep, session: SessionDep) -
     """The invoice as a PDF; a draft's carries a DRAFT watermark."""
     invoice = await find_invoice(session, org.id, lago_id)
     data = await invoice_object(session, invoice)
+    issuer = await issuing_party(session, invoice, org)
     return Response(
-        content=render_invoice_pdf(data, issuer_of(org)),
+        content=render_invoice_pdf(data, issuer_of(issuer)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{pdf_filename(data)}"'},
     )

@@ -18,6 +18,7 @@ from bxb.api.pagination import PageDep, paginate
 from bxb.core.workflow_calls import WorkflowRequestError
 from bxb.documents.invoice_pdf import issuer_of, pdf_filename, render_invoice_pdf
 from bxb.lago_objects.invoices import invoice_object, invoice_objects
+from bxb.ledger.billing_entities import issuing_party
 from bxb.models import Invoice
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
 from bxb.portal.pay_now import pay_now
@@ -82,8 +83,9 @@ async def download_invoice_pdf(
     """The invoice's PDF (the token may come as ?token= so that a plain link works)."""
     invoice = await _find(session, portal, lago_id)
     data = await invoice_object(session, invoice)
+    issuer = await issuing_party(session, invoice, portal.organization)
     return Response(
-        content=render_invoice_pdf(data, issuer_of(portal.organization)),
+        content=render_invoice_pdf(data, issuer_of(issuer)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{pdf_filename(data)}"'},
     )

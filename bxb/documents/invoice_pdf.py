@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from bxb.documents.text import latin1, money, percent, units
-from bxb.models import Organization
+from bxb.models import BillingEntity, Organization
 
 PAGE_WIDTH = 210  # A4, millimetres
 MARGIN = 15
@@ -30,8 +30,8 @@ COLUMNS = (120, 20, 40)
 _ADDRESS_KEYS = ("address_line1", "address_line2")
 
 
-def issuer_of(organization: Organization) -> dict[str, Any]:
-    """What the PDF shows of the organization that issues the invoice."""
+def issuer_of(organization: Organization | BillingEntity) -> dict[str, Any]:
+    """What the PDF shows of who issues the invoice: its billing entity (or organization)."""
     return {
         "name": organization.legal_name or organization.name,
         "address_line1": organization.address_line1,

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.lago_objects.errors import not_found, validation_error
-from bxb.models import BillingEntity, BillingEntityTax, Customer, Organization, Tax
+from bxb.models import BillingEntity, BillingEntityTax, Customer, Invoice, Organization, Tax
 
 # Settings the organization and its default entity share (same column names).
 SHARED_FIELDS = (
@@ -305,3 +305,15 @@ async def entity_ids_for_codes(
     if len(ids) != len(wanted):
         raise not_found("billing_entity")
     return ids
+
+
+async def issuing_party(
+    session: AsyncSession, invoice: Invoice, organization: Organization
+) -> BillingEntity | Organization:
+    """Who issues the invoice, for its PDF: its billing entity; the organization for the
+    default entity (whose settings are the organization's)."""
+    if invoice.billing_entity_id is not None:
+        entity = await session.get(BillingEntity, invoice.billing_entity_id)
+        if entity is not None and not entity.is_default:
+            return entity
+    return organization

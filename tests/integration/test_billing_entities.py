@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.models import ActivityLog, BillingEntity, Customer, Invoice
+from tests.integration.test_invoice_pdf import pdf_text
 from tests.support.auth import Tenant
 from tests.support.lago_schema import lago_errors
 
@@ -393,6 +394,13 @@ async def test_invoices_take_number_taxes_and_terms_from_the_entity(
     assert (first_home["total_amount_cents"], first_paris["total_amount_cents"]) == (11000, 12000)
     # Payment term: the customer's, else its entity's (acme_eu: 30 days; default: 0).
     assert (first_home["net_payment_term"], first_paris["net_payment_term"]) == (0, 30)
+    # The PDF names the issuing entity, its address and footer.
+    pdf = await client.get(
+        f"/api/v1/invoices/{first_paris['lago_id']}/download", headers=tenant_a.headers
+    )
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.content)
+    assert all(part in text for part in ("Acme Europe SAS", "1 rue de Rivoli", "Merci"))
     # Lago's billing_entity_codes[] filters of the invoice and customer lists.
     query = "billing_entity_codes[]=acme_eu"
     listed = await ok(client, tenant_a, "GET", f"/api/v1/invoices?{query}")
