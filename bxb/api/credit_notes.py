@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,7 @@ from bxb.inputs.bounds import Cents, Day
 from bxb.inputs.credit_notes import CreditStatus, Reason, RefundStatus
 from bxb.lago_objects.credit_notes import applied_tax_objects, credit_note_objects
 from bxb.lago_objects.taxes import taxes_by_code
+from bxb.ledger.billing_entities import entity_ids_for_codes
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,
@@ -264,10 +265,13 @@ async def list_credit_notes(
     issuing_date_to: Day | None = None,
     amount_from: Cents | None = None,
     amount_to: Cents | None = None,
+    billing_entity_codes: Annotated[list[str] | None, Query(alias="billing_entity_codes[]")] = None,
 ) -> dict[str, Any]:
+    entity_ids = await entity_ids_for_codes(session, org.id, billing_entity_codes)
     filters = parse_filters(
         CreditNoteFilters,
         {
+            "billing_entity_ids": entity_ids,
             "external_customer_id": external_customer_id,
             "invoice_number": invoice_number,
             "reason": reason,

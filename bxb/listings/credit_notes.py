@@ -23,6 +23,8 @@ class CreditNoteFilters(ListFilters):
     issuing_date_to: Day | None = None
     amount_from: Cents | None = None
     amount_to: Cents | None = None
+    # Lago's billing_entity_codes[] (the credited invoice's entity), resolved by the caller.
+    billing_entity_ids: tuple[uuid.UUID, ...] = ()
 
 
 def credit_note_query(organization_id: uuid.UUID, f: CreditNoteFilters) -> Select[CreditNote]:
@@ -42,6 +44,15 @@ def credit_note_query(organization_id: uuid.UUID, f: CreditNoteFilters) -> Selec
             CreditNote.invoice_id.in_(
                 select(Invoice.id).where(
                     Invoice.organization_id == organization_id, Invoice.number == f.invoice_number
+                )
+            )
+        )
+    if f.billing_entity_ids:
+        query = query.where(
+            CreditNote.invoice_id.in_(
+                select(Invoice.id).where(
+                    Invoice.organization_id == organization_id,
+                    Invoice.billing_entity_id.in_(f.billing_entity_ids),
                 )
             )
         )

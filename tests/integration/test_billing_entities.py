@@ -410,7 +410,24 @@ async def test_invoices_take_number_taxes_and_terms_from_the_entity(
     both = f"{query}&billing_entity_codes[]={default['code']}"
     listed = await ok(client, tenant_a, "GET", f"/api/v1/invoices?{both}")
     assert len(listed["invoices"]) == 4
-    for path in ("/api/v1/invoices", "/api/v1/customers"):
+    # A credit note shows, and is filtered by, the entity of the invoice it credits.
+    note_body = {
+        "credit_note": {
+            "invoice_id": first_paris["lago_id"],
+            "reason": "other",
+            "credit_amount_cents": 6000,
+            "items": [{"fee_id": first_paris["fees"][0]["lago_id"], "amount_cents": 5000}],
+        }
+    }
+    note = (await ok(client, tenant_a, "POST", "/api/v1/credit_notes", note_body))["credit_note"]
+    assert (note["billing_entity_code"], note["number"]) == ("acme_eu", "EU-000001-CN1")
+    listed = await ok(client, tenant_a, "GET", f"/api/v1/credit_notes?{query}")
+    assert [n["lago_id"] for n in listed["credit_notes"]] == [note["lago_id"]]
+    listed = await ok(
+        client, tenant_a, "GET", f"/api/v1/credit_notes?billing_entity_codes[]={default['code']}"
+    )
+    assert listed["credit_notes"] == []
+    for path in ("/api/v1/invoices", "/api/v1/customers", "/api/v1/credit_notes"):
         response = await client.get(
             f"{path}?{query}&billing_entity_codes[]=nope", headers=tenant_a.headers
         )
