@@ -32,6 +32,8 @@ from bxb.models.mrr_monthly_total import MrrMonthlyTotal
 from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
+from bxb.models.payment_method import PaymentMethod
+from bxb.models.payment_request import PaymentReceipt, PaymentRequest, payment_request_invoices
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
@@ -53,6 +55,7 @@ from bxb.models.wallet import Wallet, WalletTransaction
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
+    "payment_request_invoices",
     "ActivityLog",
     "AddOn",
     "AlertCrossing",
@@ -97,6 +100,9 @@ __all__ = [
     "Organization",
     "PasswordReset",
     "Payment",
+    "PaymentMethod",
+    "PaymentReceipt",
+    "PaymentRequest",
     "Plan",
     "PortalSecret",
     "PortalTopUp",
