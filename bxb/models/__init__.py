@@ -55,7 +55,6 @@ from bxb.models.wallet import Wallet, WalletTransaction
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
-    "payment_request_invoices",
     "ActivityLog",
     "AddOn",
     "AlertCrossing",
@@ -128,4 +127,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookEndpoint",
+    "payment_request_invoices",
 ]

@@ -21,10 +21,16 @@ def _tenant_columns(table: str) -> list[sa.Column[object]]:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
     ]
 
@@ -63,7 +69,9 @@ def upgrade() -> None:
         ),
         *_tenant_constraints("payment_methods"),
     )
-    op.create_index(op.f("ix_payment_methods_organization_id"), "payment_methods", ["organization_id"])
+    op.create_index(
+        op.f("ix_payment_methods_organization_id"), "payment_methods", ["organization_id"]
+    )
     op.create_index(op.f("ix_payment_methods_customer_id"), "payment_methods", ["customer_id"])
 
     op.create_table(

@@ -1,0 +1,45 @@
+"""Payment receipts: one per succeeded payment, numbered per organization.
+
+Lago issues a receipt for each succeeded payment when the organization enables them;
+bxb always does (see docs/decisions.md), in the transaction where the payment succeeds,
+so a payment is never succeeded without its receipt. Numbers are gapless per
+organization (`<document_number_prefix>-RCPT-000001`): the next one is taken under a
+transaction-scoped advisory lock on the organization.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bxb.models import Organization, Payment, PaymentReceipt
+
+
+async def issue_receipt(session: AsyncSession, payment: Payment) -> PaymentReceipt:
+    """The payment's receipt, issued now unless it exists (idempotent)."""
+    existing = await session.scalar(
+        select(PaymentReceipt).where(PaymentReceipt.payment_id == payment.id)
+    )
+    if existing is not None:
+        return existing
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": f"payment_receipts:{payment.organization_id}"},
+    )
+    last = await session.scalar(
+        select(func.max(PaymentReceipt.sequential_id)).where(
+            PaymentReceipt.organization_id == payment.organization_id
+        )
+    )
+    organization = await session.get(Organization, payment.organization_id)
+    assert organization is not None
+    sequential_id = (last or 0) + 1
+    receipt = PaymentReceipt(
+        organization_id=payment.organization_id,
+        payment_id=payment.id,
+        sequential_id=sequential_id,
+        number=f"{organization.document_number_prefix}-RCPT-{sequential_id:06d}",
+    )
+    session.add(receipt)
+    await session.flush()
+    return receipt
