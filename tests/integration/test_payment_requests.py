@@ -1,0 +1,269 @@
+"""Payment requests and payment receipts (Lago's /payment_requests, /payment_receipts),
+collected through the stripe SDK against localstripe.
+
+A request gathers a customer's unpaid invoices into one PaymentIntent for their total;
+when it succeeds each invoice gets its share as a payment (and a receipt) and is paid.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bxb.api.app import create_app
+from bxb.core.settings import Settings
+from bxb.models import Payment, PaymentReceipt, PaymentRequest
+from tests.conftest import app_client
+from tests.integration.test_payments import (
+    insert_customer,
+    insert_invoice,
+    invoice_row,
+    listen_to_webhooks,
+    queued_webhooks,
+)
+from tests.support.auth import Tenant
+from tests.support.lago_schema import lago_errors
+from tests.support.stripe_cards import (
+    API_KEY,
+    DECLINING_CARD,
+    payment_intents_of,
+    stripe_customer,
+)
+
+
+@pytest.fixture
+def stripe_settings(settings: Settings, localstripe_url: str) -> Settings:
+    return settings.model_copy(
+        update={"stripe_api_key": API_KEY, "stripe_api_base": localstripe_url}
+    )
+
+
+@pytest.fixture
+async def stripe_http(stripe_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in app_client(create_app(stripe_settings)):
+        yield c
+
+
+def request_body(customer: str, invoices: list[Any], email: str = "ap@acme.test") -> Any:
+    return {
+        "payment_request": {
+            "external_customer_id": customer,
+            "email": email,
+            "lago_invoice_ids": [str(i) for i in invoices],
+        }
+    }
+
+
+EMBEDDED = re.compile(r"^\[('payment_requests?', (\d+, )?)?'(customer|invoices)'")
+
+
+def own_errors(schema: str, body: Any) -> list[str]:
+    """Schema errors of the request itself: its embedded customer and invoices are the
+    customer and invoice objects of their own routes, whose null-valued fields the
+    conformance work on those routes settles."""
+    return [e for e in lago_errors(schema, body) if not EMBEDDED.match(e)]
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession], model: Any) -> list[Any]:
+    async with sessions() as session:
+        return list(await session.scalars(select(model)))
+
+
+async def test_a_payment_request_charges_the_invoices_total_once_and_pays_them(
+    stripe_http: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    localstripe_url: str,
+    tenant_a: Tenant,
+    tenant_b: Tenant,
+) -> None:
+    await listen_to_webhooks(sessions, tenant_a)
+    provider_customer = await stripe_customer(localstripe_url)
+    customer_id = await insert_customer(sessions, tenant_a, "acme", provider_customer)
+    first = await insert_invoice(sessions, tenant_a, customer_id, total=1000)
+    second = await insert_invoice(sessions, tenant_a, customer_id, total=2550)
+
+    created = await stripe_http.post(
+        "/api/v1/payment_requests",
+        json=request_body("acme", [first, second]),
+        headers=tenant_a.headers,
+    )
+    assert created.status_code == 200, created.text
+    assert own_errors("PaymentRequest", created.json()) == []
+    data = created.json()["payment_request"]
+    assert (data["amount_cents"], data["amount_currency"]) == (3550, "USD")
+    assert (data["payment_status"], data["email"]) == ("succeeded", "ap@acme.test")
+    assert data["customer"]["external_id"] == "acme"
+    assert sorted(i["lago_id"] for i in data["invoices"]) == sorted([str(first), str(second)])
+
+    # One PaymentIntent at Stripe for the total; each invoice paid by its share.
+    intents = await payment_intents_of(localstripe_url, provider_customer)
+    assert [(i.amount, i.status) for i in intents] == [(3550, "succeeded")]
+    assert intents[0].metadata["lago_payment_request_id"] == data["lago_id"]
+    for invoice_id, total in ((first, 1000), (second, 2550)):
+        invoice = await invoice_row(sessions, invoice_id)
+        assert (invoice.payment_status, invoice.total_paid_amount_cents) == ("succeeded", total)
+    payments = await rows(sessions, Payment)
+    assert sorted(p.amount_cents for p in payments) == [1000, 2550]
+    assert {p.provider_payment_id for p in payments} == {intents[0].id}
+    assert {str(p.payment_request_id) for p in payments} == {data["lago_id"]}
+    kinds = [w.webhook_type for w in await queued_webhooks(sessions, tenant_a)]
+    assert kinds.count("payment_request.created") == 1
+    assert kinds.count("payment_request.payment_status_updated") == 1
+    assert kinds.count("invoice.payment_status_updated") == 2
+
+    # Receipts: one per succeeded payment, numbered in order.
+    receipts = await stripe_http.get("/api/v1/payment_receipts", headers=tenant_a.headers)
+    assert lago_errors("PaymentReceiptsPaginated", receipts.json()) == []
+    numbers = sorted(r["number"] for r in receipts.json()["payment_receipts"])
+    assert [n.rsplit("-", 1)[1] for n in numbers] == ["000001", "000002"]
+    assert all("-RCPT-" in n for n in numbers)
+    only_second = await stripe_http.get(
+        "/api/v1/payment_receipts", params={"invoice_id": str(second)}, headers=tenant_a.headers
+    )
+    [receipt] = only_second.json()["payment_receipts"]
+    assert receipt["payment"]["amount_cents"] == 2550
+    found = await stripe_http.get(
+        f"/api/v1/payment_receipts/{receipt['lago_id']}", headers=tenant_a.headers
+    )
+    assert found.status_code == 200
+    assert lago_errors("PaymentReceipt", found.json()) == []
+
+    # Read back, listed, filtered, and invisible to another organization.
+    shown = await stripe_http.get(
+        f"/api/v1/payment_requests/{data['lago_id']}", headers=tenant_a.headers
+    )
+    assert shown.json()["payment_request"]["payment_status"] == "succeeded"
+    assert own_errors("PaymentRequestObject", shown.json()["payment_request"]) == []
+    for params, count in (
+        ({}, 1),
+        ({"external_customer_id": "acme"}, 1),
+        ({"external_customer_id": "other"}, 0),
+        ({"payment_status": "succeeded"}, 1),
+        ({"payment_status": "failed"}, 0),
+    ):
+        listed = await stripe_http.get(
+            "/api/v1/payment_requests", params=params, headers=tenant_a.headers
+        )
+        assert own_errors("PaymentRequestsPaginated", listed.json()) == []
+        assert len(listed.json()["payment_requests"]) == count, params
+    scoped = await stripe_http.get(
+        "/api/v1/customers/acme/payment_requests", headers=tenant_a.headers
+    )
+    assert own_errors("PaymentRequestsPaginated", scoped.json()) == []
+    assert [r["lago_id"] for r in scoped.json()["payment_requests"]] == [data["lago_id"]]
+    bad_status = await stripe_http.get(
+        "/api/v1/payment_requests", params={"payment_status": "paid"}, headers=tenant_a.headers
+    )
+    assert bad_status.status_code == 422
+    for path in (
+        f"/api/v1/payment_requests/{data['lago_id']}",
+        f"/api/v1/payment_receipts/{receipt['lago_id']}",
+        "/api/v1/customers/acme/payment_requests",
+    ):
+        assert (await stripe_http.get(path, headers=tenant_b.headers)).status_code == 404
+    assert (
+        await stripe_http.get("/api/v1/payment_requests/nope", headers=tenant_a.headers)
+    ).json()["code"] == "payment_request_not_found"
+    other = await stripe_http.get("/api/v1/payment_requests", headers=tenant_b.headers)
+    assert other.json()["payment_requests"] == []
+    other_receipts = await stripe_http.get("/api/v1/payment_receipts", headers=tenant_b.headers)
+    assert other_receipts.json()["payment_receipts"] == []
+
+
+async def test_a_declined_payment_request_fails_and_leaves_the_invoices_unpaid(
+    stripe_http: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    localstripe_url: str,
+    tenant_a: Tenant,
+) -> None:
+    await listen_to_webhooks(sessions, tenant_a)
+    provider_customer = await stripe_customer(localstripe_url, DECLINING_CARD)
+    customer_id = await insert_customer(sessions, tenant_a, "acme", provider_customer)
+    invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=1200)
+
+    created = await stripe_http.post(
+        "/api/v1/payment_requests",
+        json=request_body("acme", [invoice_id]),
+        headers=tenant_a.headers,
+    )
+    assert created.status_code == 200, created.text
+    assert created.json()["payment_request"]["payment_status"] == "failed"
+    invoice = await invoice_row(sessions, invoice_id)
+    assert (invoice.payment_status, invoice.total_paid_amount_cents) == ("pending", 0)
+    assert await rows(sessions, Payment) == []
+    assert await rows(sessions, PaymentReceipt) == []
+    [request] = await rows(sessions, PaymentRequest)
+    assert request.failure_code == "card_declined"
+    kinds = [w.webhook_type for w in await queued_webhooks(sessions, tenant_a)]
+    assert "payment_request.payment_failure" in kinds
+
+
+async def test_a_customer_without_a_provider_keeps_a_pending_request(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
+) -> None:
+    customer_id = await insert_customer(sessions, tenant_a, "acme")
+    invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=700)
+    created = await client.post(
+        "/api/v1/payment_requests",
+        json=request_body("acme", [invoice_id]),
+        headers=tenant_a.headers,
+    )
+    assert created.status_code == 200
+    body = created.json()["payment_request"]
+    assert (body["payment_status"], body["amount_cents"]) == ("pending", 700)
+    # A manual payment pays the invoice as usual, with its receipt.
+    paid = await client.post(
+        "/api/v1/payments",
+        json={"payment": {"invoice_id": str(invoice_id), "amount_cents": 700, "reference": "w"}},
+        headers=tenant_a.headers,
+    )
+    assert paid.status_code == 200
+    [receipt] = await rows(sessions, PaymentReceipt)
+    assert str(receipt.payment_id) == paid.json()["payment"]["lago_id"]
+
+
+async def test_payment_requests_refuse_bad_input_and_create_nothing(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+    tenant_b: Tenant,
+) -> None:
+    customer_id = await insert_customer(sessions, tenant_a, "acme")
+    other_customer = await insert_customer(sessions, tenant_a, "bob")
+    due = await insert_invoice(sessions, tenant_a, customer_id, total=500)
+    draft = await insert_invoice(sessions, tenant_a, customer_id, total=500, status="draft")
+    bobs = await insert_invoice(sessions, tenant_a, other_customer, total=500)
+    foreign_customer = await insert_customer(sessions, tenant_b, "acme")
+    foreign = await insert_invoice(sessions, tenant_b, foreign_customer, total=500)
+
+    async def post(body: Any, tenant: Tenant = tenant_a) -> httpx.Response:
+        return await client.post("/api/v1/payment_requests", json=body, headers=tenant.headers)
+
+    missing_email = request_body("acme", [due])
+    del missing_email["payment_request"]["email"]
+    answer = await post(missing_email)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "validation_errors"
+    assert "email" in answer.json()["error_details"]
+    assert (await post(request_body("acme", [due], email="nope"))).status_code == 422
+    empty = await post(request_body("acme", []))
+    assert empty.json()["error_details"] == {"lago_invoice_ids": ["value_is_mandatory"]}
+    not_due = await post(request_body("acme", [due, draft]))
+    assert not_due.status_code == 422
+    assert not_due.json()["error_details"] == {"lago_invoice_ids": ["invoices_not_overdue"]}
+    for ids in ([bobs], [foreign], [uuid.uuid4()], ["not-a-uuid"]):
+        answer = await post(request_body("acme", ids))
+        assert (answer.status_code, answer.json()["code"]) == (404, "invoice_not_found")
+    unknown = await post(request_body("nobody", [due]))
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "customer_not_found")
+    # tenant_b's "acme" cannot ask for tenant_a's invoice.
+    crossed = await post(request_body("acme", [due]), tenant_b)
+    assert crossed.status_code == 404
+    assert await rows(sessions, PaymentRequest) == []
