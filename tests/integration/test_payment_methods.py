@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
 from bxb.core.settings import Settings
-from bxb.models import PaymentMethod
+from bxb.models import ActivityLog, PaymentMethod
 from bxb.payments.stripe_provider import StripeProvider
 from tests.conftest import app_client
 from tests.integration.test_payments import insert_customer
@@ -88,6 +88,13 @@ async def test_payment_methods_follow_stripe_and_the_default_is_what_gets_charge
             for row in await session.scalars(select(PaymentMethod))
         }
     assert flags == {first_card: False, second_card: True}
+    async with sessions() as session:
+        audit = [
+            (a.activity_type, a.resource_type, a.external_customer_id)
+            for a in await session.scalars(select(ActivityLog).order_by(ActivityLog.logged_at))
+        ]
+    # Methods are part of the customer: the sync and the new default update it.
+    assert audit[-1] == ("customer.updated", "Customer", "acme")
 
     # Another organization sees none of it.
     assert (await stripe_http.get(base, headers=tenant_b.headers)).status_code == 404

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
 from bxb.core.settings import Settings
-from bxb.models import Payment, PaymentReceipt, PaymentRequest
+from bxb.models import ActivityLog, Payment, PaymentReceipt, PaymentRequest
 from tests.conftest import app_client
 from tests.integration.test_payments import (
     insert_customer,
@@ -218,6 +218,11 @@ async def test_a_customer_without_a_provider_keeps_a_pending_request(
     assert created.status_code == 200
     body = created.json()["payment_request"]
     assert (body["payment_status"], body["amount_cents"]) == ("pending", 700)
+    audit = [
+        (a.activity_type, a.resource_type, str(a.resource_id))
+        for a in await rows(sessions, ActivityLog)
+    ]
+    assert audit == [("payment_request.created", "PaymentRequest", body["lago_id"])]
     # A manual payment pays the invoice as usual, with its receipt.
     paid = await client.post(
         "/api/v1/payments",
@@ -267,3 +272,4 @@ async def test_payment_requests_refuse_bad_input_and_create_nothing(
     crossed = await post(request_body("acme", [due]), tenant_b)
     assert crossed.status_code == 404
     assert await rows(sessions, PaymentRequest) == []
+    assert await rows(sessions, ActivityLog) == []
