@@ -17,7 +17,7 @@ from sqlalchemy.sql import Select
 
 from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
-from bxb.api.errors import not_found, validation_error
+from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, PageParams, paginate
 from bxb.api.payments import tell_collector
 from bxb.api.schemas.payments import PaymentRequestBody
@@ -54,19 +54,18 @@ async def create(
     data = body.payment_request
     if not data.lago_invoice_ids:
         raise validation_error({"lago_invoice_ids": ["value_is_mandatory"]})
-    invoice_ids = [_uuid(value) for value in data.lago_invoice_ids]
     customer = await find_customer(session, org.id, data.external_customer_id)
+    email = data.email or (customer.email or "").split(",")[0].strip()
+    if not email:
+        raise validation_error({"email": ["value_is_mandatory"]})
+    invoice_ids = [i for i in (_uuid(value) for value in data.lago_invoice_ids) if i is not None]
     try:
-        if any(invoice_id is None for invoice_id in invoice_ids):
-            raise PaymentRequestError("invoice_not_found")
-        request, webhooks = await create_payment_request(
-            session, customer, data.email, [i for i in invoice_ids if i is not None]
-        )
+        request, webhooks = await create_payment_request(session, customer, email, invoice_ids)
     except PaymentRequestError as error:
         await session.rollback()
-        if error.field is None:
+        if error.status == 404:
             raise not_found(error.code.removesuffix("_not_found")) from None
-        raise validation_error({error.field: [error.code]}) from None
+        raise ApiError(error.status, code=error.code) from None
     await session.commit()
     # Collected now, in its own transaction: the request stays (pending) whatever Stripe says.
     try:

@@ -1,8 +1,10 @@
 """Payment requests (Lago's `POST /payment_requests`): a customer's unpaid invoices,
 collected together as one provider payment.
 
-- `create_payment_request` checks the invoices (the customer's, finalized, something
-  still due, one currency), writes the request and queues `payment_request.created`.
+- `create_payment_request` checks the invoices as Lago does (those of the customer among
+  the ids; all overdue, one currency: else 405 `invoices_not_overdue` /
+  `invoices_have_different_currencies`), writes the request and queues
+  `payment_request.created`.
 - `collect_payment_request` charges what the invoices still owe, in one PaymentIntent
   (idempotency key `payment_request-<id>`, metadata `lago_payment_request_id`). When it
   succeeds, each invoice gets a Payment row for its share, naming that PaymentIntent,
@@ -40,12 +42,13 @@ FAILURE = "payment_request.payment_failure"
 
 
 class PaymentRequestError(Exception):
-    """Lago refuses the request: a 404 (`field` None) or a 422 on `field`."""
+    """Lago refuses the request: 404 `<thing>_not_found`, or 405 (Lago's
+    not_allowed_failure) with `code`."""
 
-    def __init__(self, code: str, field: str | None = None) -> None:
+    def __init__(self, code: str, *, status: int = 404) -> None:
         super().__init__(code)
         self.code = code
-        self.field = field
+        self.status = status
 
 
 @dataclass
@@ -63,16 +66,18 @@ async def create_payment_request(
     invoice_ids: list[uuid.UUID],
 ) -> tuple[PaymentRequest, list[uuid.UUID]]:
     """The request (flushed) and the webhooks queued; raises PaymentRequestError."""
+    # As Lago: the ids that are not the customer's invoices are left out; none left is a 404.
     invoices: list[Invoice] = []
     for invoice_id in sorted(set(invoice_ids)):  # one lock order for every request
         invoice = await lock_invoice(session, invoice_id)
-        if invoice is None or invoice.customer_id != customer.id:
-            raise PaymentRequestError("invoice_not_found")
-        invoices.append(invoice)
-    if any(invoice.status != "finalized" or amount_due(invoice) <= 0 for invoice in invoices):
-        raise PaymentRequestError("invoices_not_overdue", "lago_invoice_ids")
+        if invoice is not None and invoice.customer_id == customer.id:
+            invoices.append(invoice)
+    if not invoices:
+        raise PaymentRequestError("invoice_not_found")
+    if any(not invoice.payment_overdue or amount_due(invoice) <= 0 for invoice in invoices):
+        raise PaymentRequestError("invoices_not_overdue", status=405)
     if len({invoice.currency for invoice in invoices}) > 1:
-        raise PaymentRequestError("invoices_have_different_currencies", "lago_invoice_ids")
+        raise PaymentRequestError("invoices_have_different_currencies", status=405)
     request = PaymentRequest(
         organization_id=customer.organization_id,
         customer_id=customer.id,

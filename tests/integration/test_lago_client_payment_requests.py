@@ -22,6 +22,7 @@ from lago_python_client.models.payment_request import PaymentRequest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.settings import Settings
+from tests.integration.test_payment_requests import overdue
 from tests.integration.test_payments import insert_customer, insert_invoice, invoice_row
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
@@ -62,6 +63,7 @@ async def test_lago_client_drives_payment_requests_receipts_and_payment_methods(
     spare = await add_card(localstripe_url, provider_customer, "5555555555554444", default=False)
     customer_id = await insert_customer(sessions, tenant_a, "acme", provider_customer)
     invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=4200)
+    await overdue(sessions, invoice_id)
 
     http = httpx.AsyncClient(base_url=f"{stripe_api}/api/v1", headers=tenant_a.headers)
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
+from bxb.core.db import transaction
 from bxb.core.settings import Settings
-from bxb.models import ActivityLog, Payment, PaymentReceipt, PaymentRequest
+from bxb.models import ActivityLog, Invoice, Payment, PaymentReceipt, PaymentRequest
 from tests.conftest import app_client
 from tests.integration.test_payments import (
     insert_customer,
@@ -71,6 +72,13 @@ def own_errors(schema: str, body: Any) -> list[str]:
     return [e for e in lago_errors(schema, body) if not EMBEDDED.match(e)]
 
 
+async def overdue(sessions: async_sessionmaker[AsyncSession], *invoice_ids: uuid.UUID) -> None:
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(Invoice).where(Invoice.id.in_(invoice_ids)).values(payment_overdue=True)
+        )
+
+
 async def rows(sessions: async_sessionmaker[AsyncSession], model: Any) -> list[Any]:
     async with sessions() as session:
         return list(await session.scalars(select(model)))
@@ -88,10 +96,12 @@ async def test_a_payment_request_charges_the_invoices_total_once_and_pays_them(
     customer_id = await insert_customer(sessions, tenant_a, "acme", provider_customer)
     first = await insert_invoice(sessions, tenant_a, customer_id, total=1000)
     second = await insert_invoice(sessions, tenant_a, customer_id, total=2550)
+    await overdue(sessions, first, second)
 
+    # As Lago, ids that are not the customer's invoices are left out.
     created = await stripe_http.post(
         "/api/v1/payment_requests",
-        json=request_body("acme", [first, second]),
+        json=request_body("acme", [first, second, uuid.uuid4(), "not-a-uuid"]),
         headers=tenant_a.headers,
     )
     assert created.status_code == 200, created.text
@@ -187,6 +197,7 @@ async def test_a_declined_payment_request_fails_and_leaves_the_invoices_unpaid(
     provider_customer = await stripe_customer(localstripe_url, DECLINING_CARD)
     customer_id = await insert_customer(sessions, tenant_a, "acme", provider_customer)
     invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=1200)
+    await overdue(sessions, invoice_id)
 
     created = await stripe_http.post(
         "/api/v1/payment_requests",
@@ -210,6 +221,7 @@ async def test_a_customer_without_a_provider_keeps_a_pending_request(
 ) -> None:
     customer_id = await insert_customer(sessions, tenant_a, "acme")
     invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=700)
+    await overdue(sessions, invoice_id)
     created = await client.post(
         "/api/v1/payment_requests",
         json=request_body("acme", [invoice_id]),
@@ -243,26 +255,39 @@ async def test_payment_requests_refuse_bad_input_and_create_nothing(
     customer_id = await insert_customer(sessions, tenant_a, "acme")
     other_customer = await insert_customer(sessions, tenant_a, "bob")
     due = await insert_invoice(sessions, tenant_a, customer_id, total=500)
+    not_yet_due = await insert_invoice(sessions, tenant_a, customer_id, total=500)
     draft = await insert_invoice(sessions, tenant_a, customer_id, total=500, status="draft")
     bobs = await insert_invoice(sessions, tenant_a, other_customer, total=500)
     foreign_customer = await insert_customer(sessions, tenant_b, "acme")
     foreign = await insert_invoice(sessions, tenant_b, foreign_customer, total=500)
+    await overdue(sessions, due, bobs, foreign)
 
     async def post(body: Any, tenant: Tenant = tenant_a) -> httpx.Response:
         return await client.post("/api/v1/payment_requests", json=body, headers=tenant.headers)
 
+    # No email given, and none on the customer to fall back on.
     missing_email = request_body("acme", [due])
     del missing_email["payment_request"]["email"]
     answer = await post(missing_email)
     assert answer.status_code == 422
     assert answer.json()["code"] == "validation_errors"
-    assert "email" in answer.json()["error_details"]
-    assert (await post(request_body("acme", [due], email="nope"))).status_code == 422
+    assert answer.json()["error_details"] == {"email": ["value_is_mandatory"]}
+    invalid_email = await post(request_body("acme", [due], email="nope"))
+    assert invalid_email.status_code == 422
+    assert "email" in invalid_email.json()["error_details"]
+    no_ids = request_body("acme", [])
+    del no_ids["payment_request"]["lago_invoice_ids"]
+    assert "lago_invoice_ids" in (await post(no_ids)).json()["error_details"]
     empty = await post(request_body("acme", []))
     assert empty.json()["error_details"] == {"lago_invoice_ids": ["value_is_mandatory"]}
-    not_due = await post(request_body("acme", [due, draft]))
-    assert not_due.status_code == 422
-    assert not_due.json()["error_details"] == {"lago_invoice_ids": ["invoices_not_overdue"]}
+    # Lago's not_allowed_failure: 405 with the code.
+    for ids in ([due, not_yet_due], [draft]):
+        answer = await post(request_body("acme", ids))
+        assert answer.json() == {
+            "status": 405,
+            "error": "Method Not Allowed",
+            "code": "invoices_not_overdue",
+        }
     for ids in ([bobs], [foreign], [uuid.uuid4()], ["not-a-uuid"]):
         answer = await post(request_body("acme", ids))
         assert (answer.status_code, answer.json()["code"]) == (404, "invoice_not_found")
