@@ -288,8 +288,9 @@ async def test_payment_requests_refuse_bad_input_and_create_nothing(
             "error": "Method Not Allowed",
             "code": "invoices_not_overdue",
         }
-    for ids in ([bobs], [foreign], [uuid.uuid4()], ["not-a-uuid"]):
-        answer = await post(request_body("acme", ids))
+    unknown_ids: list[list[Any]] = [[bobs], [foreign], [uuid.uuid4()], ["not-a-uuid"]]
+    for unknown_id in unknown_ids:
+        answer = await post(request_body("acme", unknown_id))
         assert (answer.status_code, answer.json()["code"]) == (404, "invoice_not_found")
     unknown = await post(request_body("nobody", [due]))
     assert (unknown.status_code, unknown.json()["code"]) == (404, "customer_not_found")
