@@ -75,11 +75,11 @@ async def settle_success(
     payment.paid_at = payment.paid_at or at
     payment.failure_code = payment.failure_message = None
     await session.flush()
-    await issue_receipt(session, payment)
+    receipts = await issue_receipt(session, payment)
     invoice.total_paid_amount_cents += payment.amount_cents
     if amount_due(invoice) == 0:
-        return await mark_paid(session, invoice, payment.id, at)
-    return []
+        return await mark_paid(session, invoice, payment.id, at) + receipts
+    return receipts
 
 
 async def settle_failure(
