@@ -19,7 +19,7 @@ from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, PageParams, paginate
-from bxb.api.payments import tell_collector
+from bxb.api.payments import deliver, tell_collector
 from bxb.api.schemas.payments import PaymentRequestBody
 from bxb.lago_objects.payment_requests import payment_receipt_object, payment_request_objects
 from bxb.models import Customer, Payment, PaymentReceipt, PaymentRequest
@@ -80,7 +80,7 @@ async def create(
         for invoice_id in collection.paid_invoice_ids:
             await tell_collector(temporal, session, invoice_id, "succeeded", [])
     if webhooks:
-        await tell_collector(temporal, session, request.id, None, webhooks)
+        await deliver(temporal, webhooks)
     await session.refresh(request)
     [data_out] = await payment_request_objects(session, [request])
     return {"payment_request": data_out}

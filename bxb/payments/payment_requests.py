@@ -11,7 +11,9 @@ collected together as one provider payment.
   settled by `settle_success` like any payment: the invoice is paid, its receipt issued,
   `invoice.payment_status_updated` queued. A decline marks the request failed
   (`payment_request.payment_failure`); both send `payment_request.payment_status_updated`.
-  A customer without a provider keeps a pending request (paid by manual payments).
+  A customer without a provider keeps a pending request (paid by manual payments); a
+  charge Stripe leaves processing is settled by its Stripe webhook
+  (`settle_request_intent`).
 
 The request row is locked while the provider is called, so two collections never charge
 twice; a request already charged (it has a PaymentIntent) is not charged again.
@@ -19,9 +21,12 @@ twice; a request already charged (it has a PaymentIntent) is not charged again.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +39,10 @@ from bxb.models import Customer, Invoice, Payment, PaymentRequest, payment_reque
 from bxb.payments.collect import provider_for
 from bxb.payments.provider import ChargeResult
 from bxb.payments.settle import settle_success
+from bxb.payments.stripe_provider import intent_result
 from bxb.webhooks import outbox
+
+log = logging.getLogger(__name__)
 
 CREATED = "payment_request.created"
 STATUS_UPDATED = "payment_request.payment_status_updated"
@@ -137,16 +145,62 @@ async def collect_payment_request(
             {"lago_payment_request_id": str(request.id), "payment_type": "payment_request"},
         )
     request.provider_payment_id = result.provider_payment_id
+    return await _apply(session, request, invoices, result, total, at)
+
+
+async def settle_request_intent(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    intent: Mapping[str, Any],
+    at: datetime,
+) -> Collection | None:
+    """A Stripe event about the PaymentIntent of a pending request (one Stripe left
+    processing): settle the request as collection would have; None when it is no
+    request's."""
+    request = await session.scalar(
+        select(PaymentRequest)
+        .where(
+            PaymentRequest.organization_id == organization_id,
+            PaymentRequest.provider_payment_id == str(intent["id"]),
+        )
+        .with_for_update()
+    )
+    if request is None:
+        return None
+    if request.payment_status != "pending":
+        return Collection()  # settled already: a replayed event
+    invoices = [
+        locked
+        for invoice in await request_invoices(session, request)
+        if (locked := await lock_invoice(session, invoice.id)) is not None
+    ]
+    received = int(intent.get("amount_received") or intent.get("amount") or 0)
+    return await _apply(session, request, invoices, intent_result(intent), received, at)
+
+
+async def _apply(
+    session: AsyncSession,
+    request: PaymentRequest,
+    invoices: list[Invoice],
+    result: ChargeResult,
+    received: int,
+    at: datetime,
+) -> Collection:
+    """Record the provider's word on the request's charge of `received` cents: on success
+    each invoice gets its share (what it still owes, within what was received)."""
+    done = Collection()
     if result.status == "succeeded":
         request.payment_status = "succeeded"
+        left = received
         for invoice in invoices:
-            share = shares.get(invoice.id, 0)
+            share = min(amount_due(invoice), left) if invoice.status == "finalized" else 0
             if share <= 0:
                 continue
+            left -= share
             payment = Payment(
                 organization_id=request.organization_id,
                 invoice_id=invoice.id,
-                customer_id=customer.id,
+                customer_id=request.customer_id,
                 provider="stripe",
                 attempt=None,
                 amount_cents=share,
@@ -161,13 +215,15 @@ async def collect_payment_request(
             done.webhook_ids += await settle_success(session, invoice, payment, at)
             if invoice.payment_status == "succeeded":
                 done.paid_invoice_ids.append(invoice.id)
+        if left > 0:
+            log.warning("payment request %s: %s cents found nothing due", request.id, left)
     elif result.status == "failed":
         request.payment_status = "failed"
         request.failure_code = result.failure_code
         request.failure_message = result.failure_message
         done.webhook_ids += await _emit(session, request, FAILURE)
     else:
-        return done  # processing at Stripe (see docs/payments.md: not followed up yet)
+        return done  # processing at Stripe: its webhook settles it (settle_request_intent)
     await session.flush()
     done.webhook_ids += await _emit(session, request, STATUS_UPDATED)
     return done

@@ -14,13 +14,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.app import create_app
 from bxb.core.db import transaction
 from bxb.core.settings import Settings
-from bxb.models import ActivityLog, Invoice, Payment, PaymentReceipt, PaymentRequest
+from bxb.models import (
+    ActivityLog,
+    Invoice,
+    Payment,
+    PaymentReceipt,
+    PaymentRequest,
+    payment_request_invoices,
+)
 from tests.conftest import app_client
 from tests.integration.test_payments import (
     insert_customer,
@@ -37,6 +44,7 @@ from tests.support.stripe_cards import (
     payment_intents_of,
     stripe_customer,
 )
+from tests.support.stripe_events import SECRET, event, signature
 
 
 @pytest.fixture
@@ -299,3 +307,51 @@ async def test_payment_requests_refuse_bad_input_and_create_nothing(
     assert crossed.status_code == 404
     assert await rows(sessions, PaymentRequest) == []
     assert await rows(sessions, ActivityLog) == []
+
+
+async def test_a_request_stripe_left_processing_is_settled_by_its_webhook(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_a: Tenant,
+) -> None:
+    settings.stripe_webhook_secret = SECRET  # read per request
+    await listen_to_webhooks(sessions, tenant_a)
+    customer_id = await insert_customer(sessions, tenant_a, "acme", "cus_stripe_1")
+    first = await insert_invoice(sessions, tenant_a, customer_id, total=1500)
+    second = await insert_invoice(sessions, tenant_a, customer_id, total=500)
+    async with transaction(sessions) as session:
+        request = PaymentRequest(
+            organization_id=tenant_a.organization_id,
+            customer_id=customer_id,
+            email="ap@acme.test",
+            amount_cents=2000,
+            currency="USD",
+            payment_status="pending",
+            provider_payment_id="pi_processing_1",
+        )
+        session.add(request)
+        await session.flush()
+        await session.execute(
+            insert(payment_request_invoices),
+            [{"payment_request_id": request.id, "invoice_id": i} for i in (first, second)],
+        )
+    intent = {"id": "pi_processing_1", "status": "succeeded", "amount_received": 2000}
+    body = event("payment_intent.succeeded", intent)
+    for _ in range(2):  # a replayed event changes nothing
+        answer = await client.post(
+            f"/api/v1/webhooks/stripe/{tenant_a.organization_id}",
+            content=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature(body)},
+        )
+        assert answer.status_code == 200, answer.text
+    [settled] = await rows(sessions, PaymentRequest)
+    assert settled.payment_status == "succeeded"
+    for invoice_id, total in ((first, 1500), (second, 500)):
+        invoice = await invoice_row(sessions, invoice_id)
+        assert (invoice.payment_status, invoice.total_paid_amount_cents) == ("succeeded", total)
+    payments = await rows(sessions, Payment)
+    assert sorted(p.amount_cents for p in payments) == [500, 1500]
+    assert len(await rows(sessions, PaymentReceipt)) == 2
+    kinds = [w.webhook_type for w in await queued_webhooks(sessions, tenant_a)]
+    assert kinds.count("payment_request.payment_status_updated") == 1
