@@ -65,6 +65,14 @@ async def tell_collector(
         log.exception("invoice %s: could not notify its collector", invoice_id)
 
 
+async def deliver(temporal: TemporalConnector, webhooks: list[uuid.UUID]) -> None:
+    """After the commit: deliver queued webhooks (left in the outbox on failure)."""
+    try:
+        await outbox.dispatch(await temporal.client(), webhooks)
+    except Exception:
+        log.exception("could not dispatch webhooks %s", webhooks)
+
+
 @router.post("/payments")
 async def create_payment(
     body: ManualPaymentBody,

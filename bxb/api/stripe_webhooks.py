@@ -7,7 +7,9 @@ the stripe SDK. Unsigned, wrongly signed or stale (older than 5 minutes) request
 
 payment_intent.succeeded / payment_intent.payment_failed settle the matching payment of
 that organization and its invoice; a succeeded PaymentIntent of an invoice's payment page
-(`POST /invoices/{id}/payment_url`) is recorded on that invoice (payments.checkout_settle).
+(`POST /invoices/{id}/payment_url`) is recorded on that invoice (payments.checkout_settle);
+a payment request's PaymentIntent left processing settles the request
+(payments.payment_requests.settle_request_intent).
 Replays are harmless (a final payment does not move), and events about other objects or
 unknown PaymentIntents are acknowledged and ignored, so that Stripe stops resending them.
 """
@@ -25,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found
-from bxb.api.payments import tell_collector
+from bxb.api.payments import deliver, tell_collector
 from bxb.core.invoice_collection import PaymentNoticeStatus
 from bxb.ledger.invoicing import lock_invoice
 from bxb.models import Organization, Payment
 from bxb.models.base import utcnow
 from bxb.payments.checkout_settle import record_checkout_payment
+from bxb.payments.payment_requests import settle_request_intent
 from bxb.payments.settle import apply_result
 from bxb.payments.stripe_provider import intent_result
 
@@ -84,6 +87,15 @@ async def stripe_webhook(
         )
     )
     if payment_id is None:
+        # A payment request's charge that Stripe left processing.
+        collection = await settle_request_intent(session, org_id, intent, utcnow())
+        if collection is not None:
+            await session.commit()
+            for invoice_id in collection.paid_invoice_ids:
+                await tell_collector(temporal, session, invoice_id, "succeeded", [])
+            if collection.webhook_ids:
+                await deliver(temporal, collection.webhook_ids)
+            return {"received": True}
         # A payment page of POST /invoices/{id}/payment_url, else not ours (another
         # system on the same Stripe account).
         recorded = await record_checkout_payment(session, org_id, intent, utcnow())

@@ -33,6 +33,8 @@ from bxb.models.mrr_monthly_total import MrrMonthlyTotal
 from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
+from bxb.models.payment_method import PaymentMethod
+from bxb.models.payment_request import PaymentReceipt, PaymentRequest, payment_request_invoices
 from bxb.models.plan import Charge, ChargeFilter, Plan
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
@@ -101,6 +103,9 @@ __all__ = [
     "Organization",
     "PasswordReset",
     "Payment",
+    "PaymentMethod",
+    "PaymentReceipt",
+    "PaymentRequest",
     "Plan",
     "PortalSecret",
     "PortalTopUp",
@@ -126,6 +131,7 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookEndpoint",
+    "payment_request_invoices",
 ]
 
 # Registers the insert defaults of customers' and invoices' billing entity.

@@ -39,3 +39,7 @@ class Payment(TenantMixin, Base):
     # What the payer wrote on a manual payment (bank transfer reference, cheque number...).
     reference: Mapped[str | None] = mapped_column(String(255))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The payment request this payment collected (its invoice's share), if any.
+    payment_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="SET NULL"), index=True
+    )

@@ -18,6 +18,7 @@ from bxb.ledger import alert_triggers, wallets
 from bxb.ledger.amounts import amount_due
 from bxb.models import Invoice, Payment
 from bxb.payments.provider import ChargeResult
+from bxb.payments.receipts import issue_receipt
 from bxb.webhooks import outbox
 
 PAYMENT_STATUS_UPDATED = "invoice.payment_status_updated"
@@ -73,10 +74,12 @@ async def settle_success(
         count_on_commit(session, PAYMENT_ATTEMPTS, "succeeded")
     payment.paid_at = payment.paid_at or at
     payment.failure_code = payment.failure_message = None
+    await session.flush()
+    receipts = await issue_receipt(session, payment)
     invoice.total_paid_amount_cents += payment.amount_cents
     if amount_due(invoice) == 0:
-        return await mark_paid(session, invoice, payment.id, at)
-    return []
+        return await mark_paid(session, invoice, payment.id, at) + receipts
+    return receipts
 
 
 async def settle_failure(

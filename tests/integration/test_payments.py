@@ -152,8 +152,15 @@ async def test_partial_manual_payments_accumulate_until_the_invoice_is_paid(
         ("manual", None, 400, "succeeded"),
         ("manual", None, 600, "succeeded"),
     ]
-    # Only the payment that completed the invoice changed its payment status.
-    [webhook] = await queued_webhooks(sessions, tenant_a)
+    # Only the payment that completed the invoice changed its payment status; each
+    # payment got its receipt.
+    queued = await queued_webhooks(sessions, tenant_a)
+    receipts = [w for w in queued if w.webhook_type == "payment_receipt.created"]
+    assert sorted(w.payload["payment_receipt"]["payment"]["amount_cents"] for w in receipts) == [
+        400,
+        600,
+    ]
+    [webhook] = [w for w in queued if w.webhook_type != "payment_receipt.created"]
     assert (webhook.webhook_type, webhook.object_id) == (
         "invoice.payment_status_updated",
         rows[1].id,

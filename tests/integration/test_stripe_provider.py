@@ -195,13 +195,17 @@ async def test_a_declined_card_fails_the_attempt_and_a_replaced_card_pays_the_ne
     statuses = sorted(c.status for c in await charges_of(localstripe_url, customer))
     assert statuses == ["failed", "succeeded"]
     # Each change of the invoice's payment status is one webhook, named by its payment.
-    webhooks = await queued_webhooks(sessions, tenant_a)
+    queued = await queued_webhooks(sessions, tenant_a)
+    webhooks = [w for w in queued if w.webhook_type == "invoice.payment_status_updated"]
     assert [(w.object_id, w.payload["invoice"]["payment_status"]) for w in webhooks] == [
         (declined.payment_id, "failed"),
         (paid.payment_id, "succeeded"),
     ]
+    # The succeeded payment's receipt is announced too, delivered with the payment's.
+    [receipt] = [w for w in queued if w.webhook_type == "payment_receipt.created"]
+    assert receipt.object_id == paid.payment_id
     assert declined.webhook_ids == replayed.webhook_ids == [webhooks[0].id]
-    assert paid.webhook_ids == [webhooks[1].id]
+    assert sorted(paid.webhook_ids) == sorted([webhooks[1].id, receipt.id])
 
 
 async def test_without_a_default_the_first_attached_card_is_charged(

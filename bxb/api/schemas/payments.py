@@ -36,3 +36,18 @@ class ManualPaymentIn(BaseModel):
 
 class ManualPaymentBody(BaseModel):
     payment: ManualPaymentIn
+
+
+class PaymentRequestIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    external_customer_id: Annotated[str, Field(min_length=1, max_length=255)]
+    # Lago falls back to the customer's email.
+    email: Annotated[
+        str | None, Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+$")
+    ] = None
+    lago_invoice_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)]
+
+
+class PaymentRequestBody(BaseModel):
+    payment_request: PaymentRequestIn

@@ -46,6 +46,8 @@ from bxb.models import (
     MemberInvitation,
     Organization,
     Payment,
+    PaymentMethod,
+    PaymentRequest,
     Plan,
     Privilege,
     Subscription,
@@ -82,6 +84,7 @@ RESOURCES: dict[type[Any], Resource] = {
     Coupon: Resource("Coupon", "coupon"),
     AppliedCoupon: Resource("AppliedCoupon", "applied_coupon"),
     Payment: Resource("Payment", "payment"),
+    PaymentRequest: Resource("PaymentRequest", "payment_request"),
     Feature: Resource("Entitlement::Feature", "feature"),
     # bxb's own, named as Lago names its classes.
     AddOn: Resource("AddOn", "add_on"),
@@ -111,6 +114,7 @@ PARTS: dict[type[Any], Owner | Callable[[Any, Any], tuple[type[Any], uuid.UUID] 
     AlertThreshold: (UsageAlert, "alert_id"),
     EntitlementRemoval: (Subscription, "subscription_id"),
     BillingEntityTax: (BillingEntity, "billing_entity_id"),
+    PaymentMethod: (Customer, "customer_id"),
 }
 
 
