@@ -49,7 +49,12 @@ from bxb.models.subscription_trial import SubscriptionTrial
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
-from bxb.models.wallet import Wallet, WalletTransaction
+from bxb.models.wallet import (
+    RecurringTransactionRule,
+    Wallet,
+    WalletTransaction,
+    WalletTransactionConsumption,
+)
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
@@ -117,8 +122,10 @@ __all__ = [
     "TriggeredAlert",
     "UsageAlert",
     "UsageThreshold",
+    "RecurringTransactionRule",
     "Wallet",
     "WalletTransaction",
+    "WalletTransactionConsumption",
     "Webhook",
     "WebhookAttempt",
     "WebhookEndpoint",
