@@ -59,6 +59,8 @@ from bxb.api import (
     taxes,
     test_clocks,
     wallet_alerts,
+    wallet_metadata,
+    wallet_transactions,
     wallets,
     webhook_endpoints,
 )
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fees,
         payments,
         wallets,
+        wallet_transactions,
+        wallet_metadata,
         wallet_alerts,
         webhook_endpoints,
         stripe_webhooks,

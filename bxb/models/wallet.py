@@ -1,9 +1,9 @@
 """Wallets of prepaid credits and their transactions (Lago's wallets).
 
 A customer may have several active wallets, each with a `code` unique among the
-customer's active ones and a `priority` (1 first, 50 last) deciding which pays first. Its balances change only together with a
-settled transaction, under the wallet's row lock, so the transactions explain every
-credit and cent of the balance.
+customer's active ones and a `priority` (1 first, 50 last) deciding which pays first.
+Its balances change only together with a settled transaction, under the wallet's row
+lock, so the transactions explain every credit and cent of the balance.
 """
 
 from __future__ import annotations
@@ -62,9 +62,7 @@ class Wallet(TenantMixin, Base):
     # 1 pays first, 50 last (Lago's default); then the oldest wallet first.
     priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     # applies_to: the fee types and billable metrics the wallet may pay (empty: all).
-    allowed_fee_types: Mapped[list[str]] = mapped_column(
-        JSONB, default=list, server_default="[]"
-    )
+    allowed_fee_types: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     billable_metric_codes: Mapped[list[str]] = mapped_column(
         JSONB, default=list, server_default="[]"
     )

@@ -36,10 +36,16 @@ def _tenant_columns() -> list[sa.Column[Any]]:
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
     ]
 
@@ -156,7 +162,11 @@ def upgrade() -> None:
             name=op.f("ck_wallet_transaction_consumptions_positive_amount"),
         ),
     )
-    for column in ("organization_id", "inbound_wallet_transaction_id", "outbound_wallet_transaction_id"):
+    for column in (
+        "organization_id",
+        "inbound_wallet_transaction_id",
+        "outbound_wallet_transaction_id",
+    ):
         op.create_index(
             op.f(f"ix_wallet_transaction_consumptions_{column}"),
             "wallet_transaction_consumptions",
