@@ -89,9 +89,9 @@ async def check(
 
 
 def apply(wallet: Wallet, data: Mapping[str, Any]) -> None:
-    """Set the settings given in `data` (checked already); a null priority is Lago's 50."""
-    if "priority" in data:
-        wallet.priority = data["priority"] or 50
+    """Set the settings given in `data` (checked already)."""
+    if data.get("priority") is not None:  # Lago keeps the priority when none is given
+        wallet.priority = data["priority"]
     if "applies_to" in data:
         applies_to = data["applies_to"] or {}
         if applies_to.get("fee_types") is not None or not applies_to:

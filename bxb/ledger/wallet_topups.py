@@ -229,4 +229,5 @@ async def after_commit(
         )
     except Exception:  # committed already: a worker start picks the collection up later
         log.exception("top-up invoice %s: could not start its collection", result.invoice_id)
+        return  # its webhooks wait in the outbox likewise
     await outbox.dispatch(client, result.webhook_ids)

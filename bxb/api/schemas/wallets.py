@@ -62,10 +62,24 @@ Currency = Annotated[str, Field(max_length=3), BeforeValidator(_currency)]
 
 Priority = Annotated[int, Field(ge=1, le=50)]
 LimitCents = Annotated[int, Field(gt=0, le=2**63 - 1)]
-MetadataKey = Annotated[str, Field(min_length=1, max_length=100)]
-MetadataValue = Annotated[str, Field(max_length=255)] | None
-# Lago's metadata object (MetadataInput): keys to a string or null.
-MetadataInput = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=50)]
+
+
+def _metadata(value: object) -> object:
+    """Lago's metadata object (MetadataInput): keys (1 to 100 characters) to a string (at
+    most 255) or null; at most 50 keys."""
+    if not isinstance(value, dict):
+        raise ValueError("invalid_type")
+    if len(value) > 50:
+        raise ValueError("too_many_keys")
+    for key, item in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise ValueError("invalid_key")
+        if item is not None and (not isinstance(item, str) or len(item) > 255):
+            raise ValueError("invalid_value")
+    return value
+
+
+MetadataInput = Annotated[dict[str, str | None], BeforeValidator(_metadata)]
 
 
 class AppliesTo(BaseModel):
