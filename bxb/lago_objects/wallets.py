@@ -32,12 +32,13 @@ def rule_object(rule: RecurringTransactionRule) -> dict[str, Any]:
         "lago_id": str(rule.id),
         "trigger": rule.trigger,
         "method": rule.method,
-        "interval": rule.interval,
+        # Lago's column defaults show on rules that do not use them.
+        "interval": rule.interval or "weekly",
         "status": rule.status,
-        "threshold_credits": decimal_string(rule.threshold_credits),
+        "threshold_credits": decimal_string(rule.threshold_credits or Decimal(0)),
         "paid_credits": decimal_string(rule.paid_credits),
         "granted_credits": decimal_string(rule.granted_credits),
-        "grants_target_top_up": rule.grants_target_top_up,
+        "grants_target_top_up": bool(rule.grants_target_top_up),
         "started_at": iso(rule.started_at),
         "target_ongoing_balance": decimal_string(rule.target_ongoing_balance),
         "created_at": iso(rule.created_at),
@@ -47,6 +48,7 @@ def rule_object(rule: RecurringTransactionRule) -> dict[str, Any]:
         "transaction_name": rule.transaction_name,
         "ignore_paid_top_up_limits": rule.ignore_paid_top_up_limits,
         "applied_invoice_custom_sections": [],
+        "payment_method": {"payment_method_type": "provider"},
         "purchase_order_number": None,
     }
 
