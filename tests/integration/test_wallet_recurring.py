@@ -33,7 +33,9 @@ async def recurring(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[st
             .where(WalletTransaction.source != "manual")
             .order_by(WalletTransaction.created_at)
         )
-        return [(r.source, r.transaction_status, format(r.credit_amount.normalize(), "f")) for r in rows]
+        return [
+            (r.source, r.transaction_status, format(r.credit_amount.normalize(), "f")) for r in rows
+        ]
 
 
 async def test_threshold_rule_tops_up_once_per_crossing(

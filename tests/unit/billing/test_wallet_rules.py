@@ -56,7 +56,7 @@ def test_fixed_threshold_tops_up_enough_to_cross_the_threshold() -> None:
 
 def test_target_tops_up_the_gap() -> None:
     target = _terms(method="target", target_ongoing_balance=Decimal(50), ignore_limits=True)
-    assert top_up_credits(target, Decimal(12.5), Decimal(0), None, None).paid == Decimal("37.5")
+    assert top_up_credits(target, Decimal("12.5"), Decimal(0), None, None).paid == Decimal("37.5")
     granted = _terms(method="target", target_ongoing_balance=Decimal(50), grants_target_top_up=True)
     assert top_up_credits(granted, Decimal(60), Decimal(0), None, None) == TopUpCredits(
         Decimal(0), Decimal(0)
