@@ -3,6 +3,8 @@ URL, and the consumptions and fundings of a traceable wallet's transactions.
 
 - Paid credits outside the wallet's paid top-up limits get Lago's 422
   (`amount_below_minimum` / `amount_above_maximum`) unless `ignore_paid_top_up_limits`.
+- Voided credits may cross the wallet's threshold rule: its top-up is made in the same
+  transaction (the answer lists the request's own transactions only).
 - `GET /wallet_transactions/{id}/consumptions` (an inbound transaction: the outbound ones
   that drew from it) and `/fundings` (an outbound one: the inbound ones it drew from), as
   Lago's WalletTransactionConsumptionsQuery: 422 `not_traceable` on wallets made before
@@ -26,7 +28,7 @@ from bxb.api.schemas.wallets import WalletTransactionCreateBody
 from bxb.api.wallets import current, find_wallet, parse_uuid
 from bxb.core.customer_clock import customer_now
 from bxb.lago_objects.wallets import consumption_object, wallet_transaction_object
-from bxb.ledger import wallet_topups
+from bxb.ledger import wallet_recurring, wallet_topups
 from bxb.ledger.wallet_topups import TopUpRequest, amount_errors, top_up
 from bxb.ledger.wallets import balance_of, expire_if_due
 from bxb.models import Customer, Invoice, Wallet, WalletTransaction, WalletTransactionConsumption
@@ -83,8 +85,15 @@ async def create_wallet_transactions(
     if errors:
         raise validation_error(errors)
     result = await top_up(session, wallet, customer, request, now)
+    # A void may cross a threshold rule: served in the same transaction (once per crossing).
+    automatic = (
+        await wallet_recurring.top_up_wallet(session, wallet.id, now)
+        if (request.voided_credits > 0)
+        else []
+    )
     await session.commit()
-    await wallet_topups.after_commit(temporal.client, settings.temporal_task_queue, result)
+    for done in (result, *automatic):
+        await wallet_topups.after_commit(temporal.client, settings.temporal_task_queue, done)
     return {
         "wallet_transactions": [
             wallet_transaction_object(row, wallet) for row in result.transactions

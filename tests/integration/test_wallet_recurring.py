@@ -114,3 +114,29 @@ async def test_the_workflow_runs_the_rules(
     )
     assert served == 1
     assert await recurring(sessions) == [("threshold", "granted", "3")]
+
+
+async def test_a_void_crossing_the_threshold_tops_up_at_once(
+    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await create_customer(client, tenant_a)
+    rule = {
+        "trigger": "threshold",
+        "threshold_credits": "5",
+        "method": "target",
+        "target_ongoing_balance": "15",
+        "grants_target_top_up": True,
+    }
+    wallet = await create_wallet(
+        client, tenant_a, granted_credits="10", recurring_transaction_rules=[rule]
+    )
+    response = await client.post(
+        "/api/v1/wallet_transactions",
+        json={"wallet_transaction": {"wallet_id": wallet["lago_id"], "voided_credits": "7"}},
+        headers=tenant_a.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert [t["transaction_status"] for t in response.json()["wallet_transactions"]] == ["voided"]
+    assert await recurring(sessions) == [("threshold", "granted", "12")]  # 3 -> 15
+    assert (await get_wallet(client, tenant_a, wallet["lago_id"]))["credits_balance"] == "15"
+    assert await run_recurring_top_ups(sessions) == []
