@@ -16,10 +16,11 @@ from bxb.ledger.wallet_topups import TopUp
 
 
 async def after_commit(settings: Settings, results: list[TopUp]) -> None:
-    client = activity.client()
+    """Start the top-up invoices' collections and deliver their webhooks (the client is
+    the running activity's, asked for only when there is something to start)."""
 
     async def client_for() -> Client:
-        return client
+        return activity.client()
 
     for result in results:
         await wallet_topups.after_commit(client_for, settings.temporal_task_queue, result)
