@@ -65,7 +65,7 @@ class CollectionActivities:
                 return
             customer_id = invoice.customer_id
         results = await run_recurring_top_ups(self.sessions, customer_id=customer_id)
-        await wallet_top_ups.after_commit(self.settings, results)
+        await wallet_top_ups.after_commit(results)
 
     @activity.defn(name="collect_payment")
     @fails_fast

@@ -15,7 +15,7 @@ from bxb.ledger.wallet_recurring import run_recurring_top_ups
 from bxb.ledger.wallet_topups import TopUp
 
 
-async def after_commit(settings: Settings, results: list[TopUp]) -> None:
+async def after_commit(results: list[TopUp]) -> None:
     """Start the top-up invoices' collections and deliver their webhooks (the client is
     the running activity's, asked for only when there is something to start)."""
 
@@ -23,7 +23,8 @@ async def after_commit(settings: Settings, results: list[TopUp]) -> None:
         return activity.client()
 
     for result in results:
-        await wallet_topups.after_commit(client_for, settings.temporal_task_queue, result)
+        # None: the running worker's own task queue.
+        await wallet_topups.after_commit(client_for, None, result)
 
 
 class WalletTopUpActivities:
@@ -37,5 +38,5 @@ class WalletTopUpActivities:
         results = await run_recurring_top_ups(
             self.sessions, customer_id=uuid.UUID(customer_id) if customer_id else None
         )
-        await after_commit(self.settings, results)
+        await after_commit(results)
         return len(results)

@@ -210,7 +210,7 @@ async def _purchase(
 
 
 async def after_commit(
-    client_for: Callable[[], Awaitable[Client]], task_queue: str, result: TopUp
+    client_for: Callable[[], Awaitable[Client]], task_queue: str | None, result: TopUp
 ) -> None:
     """Start collecting the top-up invoice (its first payment attempt) and deliver its
     webhooks; both are idempotent. `client_for` gives the Temporal client, and is called
