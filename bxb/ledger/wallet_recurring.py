@@ -5,8 +5,9 @@
   (trigger key `<rule>:interval:<date>`); missed older ones are not made up (as Lago's
   daily job).
 - `threshold` rules top up when the balance (with credits bought but unpaid) is at or
-  below `threshold_credits`, once per crossing: the key names the outbound transaction
-  that brought the balance down (`<rule>:threshold:<transaction>`).
+  below `threshold_credits`, once per crossing: the key counts the wallet's outbound
+  transactions so far (`<rule>:threshold:<n>`), so only a new consumption or void is a
+  new crossing.
 
 A unique index on (wallet, trigger key, transaction status) makes a repeat a no-op even
 when two runs race. Run by the `run_recurring_top_ups` activity: right after an invoice
@@ -60,16 +61,15 @@ async def _trigger_key(
     assert rule.threshold_credits is not None
     if wallet.credits_balance + pending > rule.threshold_credits:
         return None
-    last_out = await session.scalar(
-        select(WalletTransaction.id)
-        .where(
+    # The crossing is named by how many outbound transactions the wallet has had: a new
+    # consumption or void is a new crossing, a repeated run (the wallet locked) is not.
+    outbound = await session.scalar(
+        select(func.count(WalletTransaction.id)).where(
             WalletTransaction.wallet_id == wallet.id,
             WalletTransaction.transaction_type == "outbound",
         )
-        .order_by(WalletTransaction.created_at.desc(), WalletTransaction.id.desc())
-        .limit(1)
     )
-    return f"{rule.id}:threshold:{last_out or 'initial'}"
+    return f"{rule.id}:threshold:{outbound or 0}"
 
 
 async def _pending_credits(session: AsyncSession, wallet: Wallet) -> Decimal:
