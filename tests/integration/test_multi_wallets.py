@@ -240,6 +240,15 @@ async def test_customer_wallet_routes(
         3,
         "cus_1",
     )
+    refused = await client.post(
+        CUSTOMER_WALLETS,
+        json={"wallet": {"rate_amount": "1", "currency": "USD", "code": "main", "priority": 0}},
+        headers=tenant_a.headers,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error_details"] == {"priority": ["value_is_invalid"]}
+    taken = await client.post(CUSTOMER_WALLETS, json=body, headers=tenant_a.headers)
+    assert taken.json()["error_details"] == {"code": ["value_already_exist"]}
     listed = await client.get(CUSTOMER_WALLETS, headers=tenant_a.headers)
     assert lago_errors("WalletsPaginated", listed.json()) == []
     assert [w["lago_id"] for w in listed.json()["wallets"]] == [wallet["lago_id"]]
