@@ -23,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.wallets import (
@@ -36,6 +36,7 @@ from bxb.billing.wallets import (
     voiding,
 )
 from bxb.ledger.amounts import amount_due
+from bxb.ledger.wallet_consumptions import track_consumption
 from bxb.models import (
     BillableMetric,
     Charge,
@@ -43,7 +44,6 @@ from bxb.models import (
     Invoice,
     Wallet,
     WalletTransaction,
-    WalletTransactionConsumption,
 )
 
 
@@ -106,53 +106,6 @@ def record_transaction(
     )
     session.add(row)
     return row
-
-
-async def track_consumption(
-    session: AsyncSession, wallet: Wallet, outbound: WalletTransaction
-) -> None:
-    """Record which inbound transactions an outbound one draws from (Lago's
-    TrackConsumptionService): settled inbound ones with something left, by priority,
-    granted before purchased, oldest first. The caller holds the wallet's lock."""
-    if not wallet.traceable or outbound.amount_cents <= 0:
-        return
-    await session.flush()
-    inbounds = await session.scalars(
-        select(WalletTransaction)
-        .where(
-            WalletTransaction.wallet_id == wallet.id,
-            WalletTransaction.transaction_type == "inbound",
-            WalletTransaction.status == "settled",
-            WalletTransaction.remaining_amount_cents > 0,
-        )
-        .order_by(
-            WalletTransaction.priority,
-            case((WalletTransaction.transaction_status == "granted", 0), else_=1),
-            WalletTransaction.created_at,
-            WalletTransaction.id,
-        )
-        .execution_options(populate_existing=True)
-    )
-    left = outbound.amount_cents
-    for inbound in inbounds:
-        if left <= 0:
-            break
-        assert inbound.remaining_amount_cents is not None
-        part = min(inbound.remaining_amount_cents, left)
-        inbound.remaining_amount_cents -= part
-        left -= part
-        session.add(
-            WalletTransactionConsumption(
-                id=uuid.uuid4(),
-                organization_id=wallet.organization_id,
-                inbound_wallet_transaction_id=inbound.id,
-                outbound_wallet_transaction_id=outbound.id,
-                consumed_amount_cents=part,
-                created_at=outbound.created_at,
-            )
-        )
-    # Never: the balance is the sum of what the inbound transactions have left.
-    assert left == 0, f"wallet {wallet.id}: outbound {outbound.id} exceeds its fundings"
 
 
 def grant(
