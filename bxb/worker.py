@@ -20,6 +20,7 @@ from bxb.activities.provider_customers import ProviderCustomerActivities
 from bxb.activities.refunds import RefundActivities
 from bxb.activities.subscriptions import SubscriptionActivities
 from bxb.activities.usage import UsageActivities
+from bxb.activities.wallet_top_ups import WalletTopUpActivities
 from bxb.activities.webhooks import WebhookActivities
 from bxb.core import tracing
 from bxb.core.db import create_engine, create_sessionmaker
@@ -29,6 +30,7 @@ from bxb.core.settings import Settings
 from bxb.core.temporal import connect, ensure_search_attributes
 from bxb.events.store import EventStore, create_event_store
 from bxb.governance.audit import retention
+from bxb.ledger import wallet_schedule
 from bxb.payments.customers import resume_unstarted_syncs
 from bxb.payments.refund_starts import resume_unstarted_refunds
 from bxb.webhooks import outbox
@@ -39,6 +41,7 @@ from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
 from bxb.workflows.provider_customer import ProviderCustomerWorkflow
 from bxb.workflows.subscription import SubscriptionWorkflow
+from bxb.workflows.wallet_top_ups import WalletTopUpsWorkflow
 from bxb.workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ WORKFLOWS = [
     ProviderCustomerWorkflow,
     DataExportWorkflow,
     AuditRetentionWorkflow,
+    WalletTopUpsWorkflow,
 ]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
@@ -89,6 +93,7 @@ def build_worker(
             *RefundActivities(sessions, settings).all(),
             *DataExportActivities(sessions, events, settings).all(),
             AuditRetentionActivities(sessions, settings).delete_expired_audit_rows,
+            WalletTopUpActivities(sessions, settings).run_recurring_top_ups,
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
@@ -148,6 +153,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 await retention.ensure_schedule(client, settings.temporal_task_queue)
             except Exception:  # the next start-up tries again; billing goes on meanwhile
                 log.exception("creating the audit retention schedule failed")
+            try:
+                await wallet_schedule.ensure_schedule(client, settings.temporal_task_queue)
+            except Exception:  # likewise
+                log.exception("creating the wallet top-up schedule failed")
             # Catching up on what a crash left unstarted runs beside the polling, so a worker
             # with thousands of pending rows takes its share of the queue at once.
             recovery = asyncio.create_task(_recover_unstarted(sessions, client, settings))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from bxb.activities import wallet_top_ups
 from bxb.activities.guard import fails_fast
 from bxb.activities.subscriptions import dispatch_webhooks
 from bxb.core.db import transaction
@@ -24,6 +25,7 @@ from bxb.ledger import notifications
 from bxb.ledger.amounts import amount_due
 from bxb.ledger.finalizing import finalize_draft
 from bxb.ledger.invoicing import Invoicing, lock_invoice
+from bxb.ledger.wallet_recurring import run_recurring_top_ups
 from bxb.models import Invoice, Organization
 from bxb.payments.collect import attempt_payment, has_payment_provider
 from bxb.workflows.billing_requests import (
@@ -51,7 +53,19 @@ class CollectionActivities:
     async def finalize_invoice(self, step: InvoiceStep) -> InvoiceStanding:
         webhooks = await finalize_draft(self.sessions, self.invoicing, step.invoice_id, step.at)
         await dispatch_webhooks(webhooks or [])
+        await self._recurring_top_ups(step.invoice_id)
         return await self._standing(step.invoice_id)
+
+    async def _recurring_top_ups(self, invoice_id: uuid.UUID) -> None:
+        """Threshold rules are checked right after an invoice consumed prepaid credits
+        (once per crossing: a retried activity tops up nothing more)."""
+        async with self.sessions() as session:
+            invoice = await session.get(Invoice, invoice_id)
+            if invoice is None or invoice.prepaid_credit_amount_cents <= 0:
+                return
+            customer_id = invoice.customer_id
+        results = await run_recurring_top_ups(self.sessions, customer_id=customer_id)
+        await wallet_top_ups.after_commit(results)
 
     @activity.defn(name="collect_payment")
     @fails_fast

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from bxb.activities import wallet_top_ups
 from bxb.activities.guard import fails_fast
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
@@ -28,6 +29,7 @@ from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
 from bxb.ledger.mrr_movements import record_mrr
 from bxb.ledger.subscription_pauses import record_pause
+from bxb.ledger.wallet_recurring import run_recurring_top_ups
 from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox
@@ -138,7 +140,11 @@ class SubscriptionActivities:
                 )
             # Last in the transaction: it takes a lock per customer (mrr_movements.py).
             await record_mrr(session, request)
+            consumed = invoice is not None and invoice.prepaid_credit_amount_cents > 0
         await dispatch_webhooks(webhooks)
+        if consumed:  # threshold rules, right after the consumption (once per crossing)
+            top_ups = await run_recurring_top_ups(self.sessions, customer_id=request.customer_id)
+            await wallet_top_ups.after_commit(top_ups)
         return result
 
     async def _invoice(

@@ -63,6 +63,8 @@ from bxb.api import (
     taxes,
     test_clocks,
     wallet_alerts,
+    wallet_metadata,
+    wallet_transactions,
     wallets,
     webhook_endpoints,
 )
@@ -149,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payment_requests,
         customer_lists,
         wallets,
+        wallet_transactions,
+        wallet_metadata,
         wallet_alerts,
         webhook_endpoints,
         stripe_webhooks,

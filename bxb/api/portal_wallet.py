@@ -27,13 +27,17 @@ router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 
 
 async def _active_wallet(session: PortalSessionDep, portal: PortalCustomer) -> Wallet:
-    """The customer's active wallet as of its now (a due expiry applied), or 404."""
+    """The customer's first active wallet in Lago's order (priority, then creation) as of
+    its now (a due expiry applied), or 404."""
     wallet = await session.scalar(
-        select(Wallet).where(
+        select(Wallet)
+        .where(
             Wallet.organization_id == portal.organization.id,
             Wallet.customer_id == portal.customer.id,
             Wallet.status == "active",
         )
+        .order_by(Wallet.priority, Wallet.created_at, Wallet.id)
+        .limit(1)
     )
     if wallet is None:
         raise not_found("wallet")
@@ -96,12 +100,19 @@ async def top_up_wallet(
         if earlier is not None:
             return {"wallet_transactions": [wallet_transaction_object(earlier, wallet.currency)]}
     now = await customer_now(session, portal.customer)
-    if expire_if_due(session, wallet, now):
+    if await expire_if_due(session, wallet, now):
         await session.commit()
     if wallet.status != "active":
         raise not_found("wallet")
     request = TopUpRequest(paid_credits=body.wallet_transaction.paid_credits or Decimal(0))
-    errors = amount_errors(wallet.rate_amount, wallet.currency, request, balance_of(wallet))
+    errors = amount_errors(
+        wallet.rate_amount,
+        wallet.currency,
+        request,
+        balance_of(wallet),
+        minimum=wallet.paid_top_up_min_amount_cents,
+        maximum=wallet.paid_top_up_max_amount_cents,
+    )
     if request.paid_credits <= 0:
         errors = {"paid_credits": ["invalid_paid_credits"]}
     if errors:

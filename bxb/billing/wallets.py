@@ -117,3 +117,72 @@ def voiding(balance: Balance, credits: Decimal) -> Balance:
 def is_expired(expiration_at: datetime | None, now: datetime) -> bool:
     """A wallet expires at its expiration instant, inclusive."""
     return expiration_at is not None and expiration_at <= now
+
+
+# --- several wallets paying one invoice ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeShare:
+    """What one group of an invoice's fees may be paid with: its type, its billable metric
+    (charge fees) and its amount after coupons, with taxes, in minor units."""
+
+    fee_type: str
+    metric_code: str | None
+    cents: int
+
+
+@dataclass(frozen=True)
+class WalletScope:
+    """A wallet's balance and its applies_to limits (both empty: it pays any fee)."""
+
+    balance_cents: int
+    fee_types: frozenset[str] = frozenset()
+    metric_codes: frozenset[str] = frozenset()
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.fee_types and not self.metric_codes
+
+    def pays(self, share: FeeShare) -> bool:
+        if self.unrestricted or share.fee_type in self.fee_types:
+            return True
+        return share.fee_type == "charge" and share.metric_code in self.metric_codes
+
+
+def allocate(
+    amount_due_cents: int, shares: list[FeeShare], wallets: list[WalletScope]
+) -> list[int]:
+    """What each wallet (in the order given: Lago's priority, then creation) pays.
+
+    As Lago's AllocatePrepaidCreditsByWalletsService: fees are grouped by (type, metric)
+    and the groups taken largest first; a wallet pays the groups its applies_to allows, up
+    to its balance, the group's amount and what the invoice still owes. A wallet without
+    limits pays whatever is still owed, whether or not the fee groups account for it
+    (they can miss the invoice's own rounding), so one unrestricted wallet pays
+    `min(balance, amount due)` exactly as before several wallets existed.
+    """
+    groups: dict[tuple[str, str | None], int] = {}
+    for share in shares:
+        if share.cents > 0:
+            key = (share.fee_type, share.metric_code if share.fee_type == "charge" else None)
+            groups[key] = groups.get(key, 0) + share.cents
+    remaining = dict(sorted(groups.items(), key=lambda item: -item[1]))
+    owed = max(amount_due_cents, 0)
+    paid: list[int] = []
+    for wallet in wallets:
+        available = max(wallet.balance_cents, 0)
+        taken = 0
+        for key, left in remaining.items():
+            if left <= 0 or owed - taken <= 0 or available - taken <= 0:
+                continue
+            if not wallet.pays(FeeShare(key[0], key[1], left)):
+                continue
+            part = min(left, available - taken, owed - taken)
+            remaining[key] = left - part
+            taken += part
+        if wallet.unrestricted:
+            taken += max(0, min(available - taken, owed - taken))
+        owed -= taken
+        paid.append(taken)
+    return paid

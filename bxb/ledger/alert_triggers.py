@@ -177,13 +177,15 @@ async def check_wallet(session: AsyncSession, wallet: Wallet, at: datetime) -> l
 async def check_customer_wallet(
     session: AsyncSession, customer_id: uuid.UUID, at: datetime
 ) -> list[uuid.UUID]:
-    """Read the alerts of the customer's active wallet (locked here, if not already) after
-    a change of its balance, in the transaction of that change."""
-    wallet = await session.scalar(
+    """Read the alerts of the customer's active wallets (locked here, if not already) after
+    a change of their balances, in the transaction of that change."""
+    wallets = await session.scalars(
         select(Wallet)
         .where(Wallet.customer_id == customer_id, Wallet.status == "active")
+        .order_by(Wallet.priority, Wallet.created_at, Wallet.id)
         .with_for_update()
     )
-    if wallet is None:
-        return []
-    return await check_wallet(session, wallet, at)
+    ids: list[uuid.UUID] = []
+    for wallet in list(wallets):
+        ids += await check_wallet(session, wallet, at)
+    return ids

@@ -40,6 +40,13 @@ class TopUpRequest:
     voided_credits: Decimal = Decimal(0)
     name: str | None = None
     metadata: list[dict[str, Any]] = field(default_factory=list)
+    # Lago's: paid credits outside the wallet's paid top-up limits are refused unless set.
+    ignore_paid_top_up_limits: bool = False
+    # None: the wallet's setting.
+    invoice_requires_successful_payment: bool | None = None
+    source: str = "manual"  # manual | interval | threshold
+    # A recurring rule's "<rule>:<period or crossing>": its top-up happens once.
+    trigger_key: str | None = None
 
 
 @dataclass
@@ -59,14 +66,34 @@ def paid_amount_cents(wallet: Wallet, credits: Decimal) -> int:
     return credits_to_cents(credits, wallet.rate_amount, wallet.currency)
 
 
+def limit_errors(paid_cents: int, minimum: int | None, maximum: int | None) -> dict[str, list[str]]:
+    """Lago's WalletTransactionAmountLimitsValidator: a paid top-up within the limits."""
+    if minimum is not None and paid_cents < minimum:
+        return {"paid_credits": ["amount_below_minimum"]}
+    if maximum is not None and paid_cents > maximum:
+        return {"paid_credits": ["amount_above_maximum"]}
+    return {}
+
+
 def amount_errors(
-    rate: Decimal, currency: str, request: TopUpRequest, balance: Balance
+    rate: Decimal,
+    currency: str,
+    request: TopUpRequest,
+    balance: Balance,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
 ) -> dict[str, list[str]]:
-    """Paid credits must cost at least one minor unit; balances must fit the ledger."""
+    """Paid credits must cost at least one minor unit and, unless told to ignore them, lie
+    within the wallet's paid top-up limits; balances must fit the ledger."""
     paid = credits_to_cents(request.paid_credits, rate, currency)
     granted = credits_to_cents(request.granted_credits, rate, currency)
     if request.paid_credits and paid <= 0:
         return {"paid_credits": ["invalid_paid_credits"]}
+    if request.paid_credits and not request.ignore_paid_top_up_limits:
+        errors = limit_errors(paid, minimum, maximum)
+        if errors:
+            return errors
     credits = balance.credits + request.paid_credits + request.granted_credits
     if balance.cents + paid + granted > MAX_CENTS or credits >= MAX_CREDITS:
         if request.paid_credits:
@@ -92,11 +119,20 @@ async def top_up(
         cents = paid_amount_cents(wallet, request.granted_credits)
         part = Balance(request.granted_credits, cents)
         result.transactions.append(
-            grant(session, wallet, part, at, name=request.name, metadata=request.metadata)
+            grant(
+                session,
+                wallet,
+                part,
+                at,
+                name=request.name,
+                metadata=request.metadata,
+                source=request.source,
+                trigger_key=request.trigger_key,
+            )
         )
     if request.voided_credits > 0:
         result.transactions.append(
-            void(
+            await void(
                 session,
                 wallet,
                 request.voided_credits,
@@ -165,12 +201,19 @@ async def _purchase(
         invoice_id=invoice.id,
         name=request.name,
         metadata=request.metadata,
+        source=request.source,
+        invoice_requires_successful_payment=(
+            wallet.invoice_requires_successful_payment
+            if request.invoice_requires_successful_payment is None
+            else request.invoice_requires_successful_payment
+        ),
+        trigger_key=request.trigger_key,
     )
     return purchase, invoice
 
 
 async def after_commit(
-    client_for: Callable[[], Awaitable[Client]], task_queue: str, result: TopUp
+    client_for: Callable[[], Awaitable[Client]], task_queue: str | None, result: TopUp
 ) -> None:
     """Start collecting the top-up invoice (its first payment attempt) and deliver its
     webhooks; both are idempotent. `client_for` gives the Temporal client, and is called
@@ -189,4 +232,5 @@ async def after_commit(
         )
     except Exception:  # committed already: a worker start picks the collection up later
         log.exception("top-up invoice %s: could not start its collection", result.invoice_id)
+        return  # its webhooks wait in the outbox likewise
     await outbox.dispatch(client, result.webhook_ids)

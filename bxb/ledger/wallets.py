@@ -4,6 +4,12 @@ Every change of a wallet's balance is a settled transaction written in the same 
 transaction, while the wallet row is locked (SELECT ... FOR UPDATE): concurrent invoices
 and top-ups queue on that lock, so a wallet is never overdrawn and nothing is counted twice.
 
+A customer may hold several active wallets: an invoice is paid by them in Lago's order
+(priority, then creation), each limited to the fees its `applies_to` allows
+(bxb.billing.wallets.allocate). On a traceable wallet every outbound transaction records
+which inbound ones it drew from, oldest grants first (Lago's consumption order), in
+`wallet_transaction_consumptions`, written in the same transaction.
+
 Expiry is applied on access: whoever touches a wallet whose `expiration_at` has passed
 (read, list, top up, consume, pay a top-up) first voids its remaining credits at the
 expiration instant and terminates it. The outcome is the one a timer would give, exact to
@@ -20,9 +26,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.billing.wallets import Balance, consumption, is_expired, voiding
+from bxb.billing.wallets import (
+    Balance,
+    FeeShare,
+    WalletScope,
+    allocate,
+    consumption,
+    is_expired,
+    voiding,
+)
 from bxb.ledger.amounts import amount_due
-from bxb.models import Invoice, Wallet, WalletTransaction
+from bxb.ledger.wallet_consumptions import track_consumption
+from bxb.models import (
+    BillableMetric,
+    Charge,
+    Fee,
+    Invoice,
+    Wallet,
+    WalletTransaction,
+)
 
 
 async def lock_wallet(session: AsyncSession, wallet_id: uuid.UUID) -> Wallet:
@@ -56,8 +78,12 @@ def record_transaction(
     invoice_id: uuid.UUID | None = None,
     name: str | None = None,
     metadata: list[dict[str, Any]] | None = None,
+    source: str = "manual",
+    invoice_requires_successful_payment: bool = False,
+    trigger_key: str | None = None,
 ) -> WalletTransaction:
     inbound = transaction_status in ("purchased", "granted")
+    remaining = part.cents if inbound and status == "settled" and wallet.traceable else None
     row = WalletTransaction(
         id=uuid.uuid4(),
         organization_id=wallet.organization_id,
@@ -66,13 +92,17 @@ def record_transaction(
         status=status,
         transaction_status=transaction_status,
         transaction_type="inbound" if inbound else "outbound",
-        source="manual",
+        source=source,
         credit_amount=part.credits,
         amount_cents=part.cents,
         name=name,
         metadata_=metadata or [],
         settled_at=at if status == "settled" else None,
         created_at=at,
+        remaining_amount_cents=remaining,
+        priority=50,
+        invoice_requires_successful_payment=invoice_requires_successful_payment,
+        trigger_key=trigger_key,
     )
     session.add(row)
     return row
@@ -87,6 +117,8 @@ def grant(
     transaction_status: str = "granted",
     name: str | None = None,
     metadata: list[dict[str, Any]] | None = None,
+    source: str = "manual",
+    trigger_key: str | None = None,
 ) -> WalletTransaction:
     """Credit the wallet now (free credits, or a purchase settled on the spot)."""
     row = record_transaction(
@@ -98,13 +130,15 @@ def grant(
         at=at,
         name=name,
         metadata=metadata,
+        source=source,
+        trigger_key=trigger_key,
     )
     _set_balance(wallet, balance_of(wallet) + part)
     wallet.last_balance_sync_at = at
     return row
 
 
-def void(
+async def void(
     session: AsyncSession,
     wallet: Wallet,
     credits: Decimal,
@@ -127,25 +161,26 @@ def void(
     )
     _set_balance(wallet, balance_of(wallet) - part)
     wallet.last_balance_sync_at = at
+    await track_consumption(session, wallet, row)
     return row
 
 
-def terminate(session: AsyncSession, wallet: Wallet, at: datetime) -> None:
+async def terminate(session: AsyncSession, wallet: Wallet, at: datetime) -> None:
     """Void what is left and close the wallet (the caller holds its lock)."""
     if wallet.status != "active":
         return
     if wallet.credits_balance > 0 or wallet.balance_cents > 0:
-        void(session, wallet, wallet.credits_balance, at)
+        await void(session, wallet, wallet.credits_balance, at)
     wallet.status = "terminated"
     wallet.terminated_at = at
 
 
-def expire_if_due(session: AsyncSession, wallet: Wallet, now: datetime) -> bool:
+async def expire_if_due(session: AsyncSession, wallet: Wallet, now: datetime) -> bool:
     """Terminate a locked wallet whose expiration has passed, as of that instant."""
     if wallet.status != "active" or not is_expired(wallet.expiration_at, now):
         return False
     assert wallet.expiration_at is not None
-    terminate(session, wallet, wallet.expiration_at)
+    await terminate(session, wallet, wallet.expiration_at)
     return True
 
 
@@ -154,93 +189,138 @@ async def refresh_expiry(session: AsyncSession, wallet: Wallet, now: datetime) -
     if wallet.status != "active" or not is_expired(wallet.expiration_at, now):
         return False
     locked = await lock_wallet(session, wallet.id)
-    return expire_if_due(session, locked, now)
+    return await expire_if_due(session, locked, now)
 
 
-async def _invoiced_transaction(
+async def _invoiced_transactions(
     session: AsyncSession, invoice_id: uuid.UUID
-) -> WalletTransaction | None:
-    row: WalletTransaction | None = await session.scalar(
+) -> list[WalletTransaction]:
+    rows = await session.scalars(
         select(WalletTransaction)
         .where(
             WalletTransaction.invoice_id == invoice_id,
             WalletTransaction.transaction_status == "invoiced",
         )
+        .order_by(WalletTransaction.created_at, WalletTransaction.id)
         .execution_options(populate_existing=True)
     )
-    return row
+    return list(rows)
+
+
+async def _fee_shares(session: AsyncSession, invoice: Invoice) -> list[FeeShare]:
+    """The invoice's fees as Lago groups them for wallets: type, metric, and the amount
+    after coupons with taxes."""
+    rows = await session.execute(
+        select(
+            Fee.fee_type,
+            BillableMetric.code,
+            Fee.amount_cents - Fee.coupons_amount_cents + Fee.taxes_amount_cents,
+        )
+        .outerjoin(Charge, Charge.id == Fee.charge_id)
+        .outerjoin(BillableMetric, BillableMetric.id == Charge.billable_metric_id)
+        .where(Fee.invoice_id == invoice.id)
+    )
+    return [FeeShare(fee_type, code, int(cents)) for fee_type, code, cents in rows]
+
+
+def scope_of(wallet: Wallet) -> WalletScope:
+    return WalletScope(
+        wallet.balance_cents,
+        frozenset(wallet.allowed_fee_types or ()),
+        frozenset(wallet.billable_metric_codes or ()),
+    )
 
 
 async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: datetime) -> int:
-    """Consume the customer's active wallet credits against the invoice being finalized.
+    """Consume the customer's active wallets' credits against the invoice being finalized.
 
     Called inside the finalizing transaction after credit notes were applied, with
-    `invoice.total_amount_cents` already net of them. Reduces the invoice's total by what
-    it consumes, sets `invoice.prepaid_credit_amount_cents`, records the wallet
-    transactions, and returns the amount consumed in cents (0 when nothing applies).
+    `invoice.total_amount_cents` already net of them. The wallets in the invoice's
+    currency pay in Lago's order (priority, then creation), each within its applies_to
+    limits (bxb.billing.wallets.allocate). Reduces the invoice's total by what they pay,
+    sets `invoice.prepaid_credit_amount_cents`, records one `invoiced` transaction per
+    wallet (and, on traceable wallets, the fundings it drew from), and returns the amount
+    consumed in cents (0 when nothing applies). Idempotent per invoice.
     """
     if invoice.invoice_type == "credit":  # a top-up is never paid with its own credits
         return 0
-    done = await _invoiced_transaction(session, invoice.id)
-    if done is not None:
-        return done.amount_cents
-    wallet = await session.scalar(
-        select(Wallet)
-        .where(
-            Wallet.customer_id == invoice.customer_id,
-            Wallet.status == "active",
-            Wallet.currency == invoice.currency,
+    done = await _invoiced_transactions(session, invoice.id)
+    if done:
+        return sum(row.amount_cents for row in done)
+    # One lock order for every caller (priority, creation, id): no deadlock between two
+    # invoices of one customer.
+    wallets = list(
+        await session.scalars(
+            select(Wallet)
+            .where(
+                Wallet.customer_id == invoice.customer_id,
+                Wallet.status == "active",
+                Wallet.currency == invoice.currency,
+            )
+            .order_by(Wallet.priority, Wallet.created_at, Wallet.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    if wallet is None:
+    if not wallets:
         return 0
-    done = await _invoiced_transaction(session, invoice.id)  # raced while we waited
-    if done is not None:
-        return done.amount_cents
-    if expire_if_due(session, wallet, at):
+    done = await _invoiced_transactions(session, invoice.id)  # raced while we waited
+    if done:
+        return sum(row.amount_cents for row in done)
+    live = [w for w in wallets if not await expire_if_due(session, w, at)]
+    live = [w for w in live if w.balance_cents > 0]
+    if not live:
         return 0
-    part = consumption(balance_of(wallet), amount_due(invoice))
-    if part.cents == 0:
-        return 0
-    record_transaction(
-        session,
-        wallet,
-        part,
-        status="settled",
-        transaction_status="invoiced",
-        at=at,
-        invoice_id=invoice.id,
-    )
-    _set_balance(wallet, balance_of(wallet) - part)
-    wallet.consumed_credits += part.credits
-    wallet.consumed_amount_cents += part.cents
-    wallet.last_consumed_credit_at = at
-    invoice.prepaid_credit_amount_cents += part.cents
-    invoice.total_amount_cents -= part.cents
-    return part.cents
+    restricted = any(not scope_of(w).unrestricted for w in live)
+    shares = await _fee_shares(session, invoice) if restricted else []
+    amounts = allocate(amount_due(invoice), shares, [scope_of(w) for w in live])
+    total = 0
+    for wallet, cents in zip(live, amounts, strict=True):
+        part = consumption(balance_of(wallet), cents)
+        if part.cents == 0:
+            continue
+        row = record_transaction(
+            session,
+            wallet,
+            part,
+            status="settled",
+            transaction_status="invoiced",
+            at=at,
+            invoice_id=invoice.id,
+        )
+        _set_balance(wallet, balance_of(wallet) - part)
+        wallet.consumed_credits += part.credits
+        wallet.consumed_amount_cents += part.cents
+        wallet.last_consumed_credit_at = at
+        await track_consumption(session, wallet, row)
+        total += part.cents
+    invoice.prepaid_credit_amount_cents += total
+    invoice.total_amount_cents -= total
+    return total
 
 
 async def recredit_voided_invoice(
     session: AsyncSession, invoice: Invoice, at: datetime
-) -> WalletTransaction | None:
-    """Give a voided invoice's prepaid credits back to the wallet that paid them (Lago's
-    recredit): a `granted` transaction linked to the voided invoice, and the wallet's
-    consumption undone. Not when that wallet has ended (its credits were voided with it).
+) -> list[WalletTransaction]:
+    """Give a voided invoice's prepaid credits back to the wallets that paid them (Lago's
+    recredit): a `granted` transaction per wallet linked to the voided invoice, and each
+    wallet's consumption undone. Not to a wallet that has ended (its credits were voided
+    with it).
     """
-    paid = await _invoiced_transaction(session, invoice.id)
-    if paid is None or paid.amount_cents <= 0:
-        return None
-    wallet = await lock_wallet(session, paid.wallet_id)
-    if expire_if_due(session, wallet, at) or wallet.status != "active":
-        return None
-    part = Balance(paid.credit_amount, paid.amount_cents)
-    row = grant(session, wallet, part, at, name=f"Voided invoice {invoice.number}")
-    row.invoice_id = invoice.id  # unique with its status: an invoice is recredited once
-    wallet.consumed_credits -= part.credits
-    wallet.consumed_amount_cents -= part.cents
-    return row
+    rows: list[WalletTransaction] = []
+    for paid in await _invoiced_transactions(session, invoice.id):
+        if paid.amount_cents <= 0:
+            continue
+        wallet = await lock_wallet(session, paid.wallet_id)
+        if await expire_if_due(session, wallet, at) or wallet.status != "active":
+            continue
+        part = Balance(paid.credit_amount, paid.amount_cents)
+        row = grant(session, wallet, part, at, name=f"Voided invoice {invoice.number}")
+        row.invoice_id = invoice.id  # unique with its status: an invoice is recredited once
+        wallet.consumed_credits -= part.credits
+        wallet.consumed_amount_cents -= part.cents
+        rows.append(row)
+    return rows
 
 
 async def _pending_purchase(
@@ -273,9 +353,11 @@ async def on_invoice_paid(session: AsyncSession, invoice: Invoice, at: datetime)
     if found is None:
         return
     wallet, purchase = found
-    expire_if_due(session, wallet, at)
+    await expire_if_due(session, wallet, at)
     purchase.status = "settled"
     purchase.settled_at = at
+    if wallet.traceable:
+        purchase.remaining_amount_cents = purchase.amount_cents
     _set_balance(
         wallet, balance_of(wallet) + Balance(purchase.credit_amount, purchase.amount_cents)
     )
@@ -283,7 +365,7 @@ async def on_invoice_paid(session: AsyncSession, invoice: Invoice, at: datetime)
     if wallet.status != "active":
         # Paid after the wallet closed: the ledger shows the credits arrive and go at once
         # (a refund is a credit note on the top-up invoice).
-        void(session, wallet, wallet.credits_balance, at)
+        await void(session, wallet, wallet.credits_balance, at)
 
 
 async def on_invoice_voided(session: AsyncSession, invoice: Invoice, at: datetime) -> None:

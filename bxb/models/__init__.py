@@ -52,7 +52,12 @@ from bxb.models.subscription_trial import SubscriptionTrial
 from bxb.models.tax import AppliedTax, Tax
 from bxb.models.test_clock import TestClock
 from bxb.models.usage_threshold import AppliedUsageThreshold, UsageThreshold
-from bxb.models.wallet import Wallet, WalletTransaction
+from bxb.models.wallet import (
+    RecurringTransactionRule,
+    Wallet,
+    WalletTransaction,
+    WalletTransactionConsumption,
+)
 from bxb.models.webhook import Webhook, WebhookAttempt, WebhookEndpoint
 
 __all__ = [
@@ -112,6 +117,7 @@ __all__ = [
     "Privilege",
     "RateLimitCounter",
     "RateLimitOverride",
+    "RecurringTransactionRule",
     "RevenueCustomerMonthly",
     "RevenueCustomerPeriod",
     "RevenueFeeDaily",
@@ -128,6 +134,7 @@ __all__ = [
     "UsageThreshold",
     "Wallet",
     "WalletTransaction",
+    "WalletTransactionConsumption",
     "Webhook",
     "WebhookAttempt",
     "WebhookEndpoint",

@@ -88,3 +88,46 @@ async def test_lago_client_manages_wallets_and_transactions(
     with pytest.raises(LagoApiError) as missing:
         await call(lago.wallets.find, "00000000-0000-0000-0000-000000000000")
     assert missing.value.status_code == 404
+
+
+async def test_lago_client_wallet_metadata_consumptions_and_fundings(
+    live_api: str, tenant_a: Tenant
+) -> None:
+    lago = Client(api_key=tenant_a.api_key, api_url=live_api)
+    await call(lago.customers.create, Customer(external_id="cus_1", currency="EUR"))
+    wallet = await call(
+        lago.wallets.create,
+        Wallet(
+            external_customer_id="cus_1",
+            code="main",
+            priority=2,
+            rate_amount="1",
+            currency="EUR",
+            granted_credits="10",
+            metadata={"team": "core"},
+        ),
+    )
+    assert (wallet.code, wallet.priority) == ("main", 2)
+    assert await call(lago.wallets.replace_metadata, wallet.lago_id, {"a": "1"}) == {"a": "1"}
+    merged = await call(lago.wallets.merge_metadata, wallet.lago_id, {"b": None})
+    assert merged == {"a": "1", "b": None}
+    assert await call(lago.wallets.delete_metadata_key, wallet.lago_id, "a") == {"b": None}
+    assert await call(lago.wallets.delete_all_metadata, wallet.lago_id) is None
+
+    created = await call(
+        lago.wallet_transactions.create,
+        WalletTransaction(wallet_id=wallet.lago_id, voided_credits="4"),
+    )
+    (voided,) = created["wallet_transactions"]
+    fundings = await call(lago.wallet_transactions.fundings, voided.lago_id)
+    (funding,) = fundings["wallet_transaction_fundings"]
+    assert (funding.amount_cents, funding.credit_amount) == (400, "4")
+    assert funding.wallet_transaction.transaction_status == "granted"
+    consumptions = await call(
+        lago.wallet_transactions.consumptions, funding.wallet_transaction.lago_id
+    )
+    (consumption,) = consumptions["wallet_transaction_consumptions"]
+    assert consumption.wallet_transaction.lago_id == voided.lago_id
+    with pytest.raises(LagoApiError) as refused:
+        await call(lago.wallet_transactions.payment_url, voided.lago_id)
+    assert refused.value.status_code == 422

@@ -127,8 +127,8 @@ async def test_grant_and_void_change_the_balance_at_once(
         "transaction_type": "inbound",
         "amount": "20",
         "credit_amount": "10",
-        "remaining_amount_cents": None,
-        "remaining_credit_amount": None,
+        "remaining_amount_cents": 2000,
+        "remaining_credit_amount": "10",
         "priority": 50,
         "invoice_requires_successful_payment": False,
         "settled_at": granted["created_at"],
@@ -136,8 +136,9 @@ async def test_grant_and_void_change_the_balance_at_once(
         "created_at": granted["created_at"],
         "metadata": [{"key": "reason", "value": "outage"}],
         "name": "Goodwill",
-        "payment_method": None,
+        "payment_method": {"payment_method_type": "provider"},
         "purchase_order_number": None,
+        "applied_invoice_custom_sections": [],
     }
     response = await post_transaction(client, tenant_a, wallet["lago_id"], voided_credits="2.5")
     (voided,) = response.json()["wallet_transactions"]
@@ -188,8 +189,8 @@ async def test_transactions_are_listed_with_filters(
         ({"paid_credits": 1.5e-9}, {"paid_credits": ["invalid_paid_credits"]}),
         ({"metadata": "nope"}, {"metadata": ["invalid_type"]}),
         (
-            {"invoice_requires_successful_payment": True},
-            {"invoice_requires_successful_payment": ["not_supported"]},
+            {"invoice_requires_successful_payment": "yes"},
+            {"invoice_requires_successful_payment": ["invalid_type"]},
         ),
     ],
 )
@@ -332,7 +333,7 @@ async def test_paid_top_up_of_a_closed_wallet_is_voided_on_payment(
         customer = await session.get(Customer, wallet.customer_id)
         assert customer is not None
         result = await top_up(session, locked, customer, TopUpRequest(paid_credits=Decimal(5)), AT)
-        wallet_ledger.terminate(session, locked, AT)
+        await wallet_ledger.terminate(session, locked, AT)
     invoice_id = result.invoice_id
     assert invoice_id is not None
     assert result.webhook_ids == []

@@ -121,6 +121,10 @@ async def test_create_returns_lagos_wallet_object(
         "applies_to": {"fee_types": [], "billable_metric_codes": []},
         "paid_top_up_min_amount_cents": None,
         "paid_top_up_max_amount_cents": None,
+        "applied_invoice_custom_sections": [],
+        "payment_method": {"payment_method_type": "provider"},
+        "purchase_order_number": None,
+        "metadata": None,
     }
     assert (granted.transaction_status, granted.status, granted.amount_cents) == (
         "granted",
@@ -130,15 +134,24 @@ async def test_create_returns_lagos_wallet_object(
     assert db_customer.currency == "USD"  # the customer had none: it takes the wallet's
 
 
-async def test_one_active_wallet_per_customer(client: httpx.AsyncClient, tenant_a: Tenant) -> None:
+async def test_wallet_codes_are_unique_among_a_customers_active_wallets(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
     await create_customer(client, tenant_a)
-    first = await create_wallet(client, tenant_a)
-    response = await post_wallet(client, tenant_a)
+    first = await create_wallet(client, tenant_a, code="main")
+    response = await post_wallet(client, tenant_a, code="main")
     assert response.status_code == 422
-    assert response.json()["error_details"] == {"customer": ["wallet_already_exists"]}
+    assert response.json()["error_details"] == {"code": ["value_already_exist"]}
+    other = await create_wallet(client, tenant_a, code="promo", priority=1)
+    assert (other["code"], other["priority"]) == ("promo", 1)
     await client.delete(f"/api/v1/wallets/{first['lago_id']}", headers=tenant_a.headers)
-    second = await create_wallet(client, tenant_a)
+    second = await create_wallet(client, tenant_a, code="main")
     assert second["lago_id"] != first["lago_id"]
+    # Without a code, Lago's: the name parameterized, made unique when taken.
+    named = await create_wallet(client, tenant_a, name="Main Credits!")
+    assert named["code"] == "main_credits"
+    again = await create_wallet(client, tenant_a, name="Main Credits!")
+    assert again["code"].startswith("main_credits_")
 
 
 async def test_wallet_currency_must_match_the_customers(
@@ -178,17 +191,39 @@ async def test_wallet_currency_must_match_the_customers(
         ({"name": 5}, {"name": ["invalid_type"]}),
         (
             {"recurring_transaction_rules": [{"trigger": "interval"}]},
-            {"recurring_transaction_rules": ["not_supported"]},
-        ),
-        ({"applies_to": {"fee_types": ["charge"]}}, {"applies_to": ["not_supported"]}),
-        (
-            {"invoice_requires_successful_payment": True},
-            {"invoice_requires_successful_payment": ["not_supported"]},
+            {"recurring_transaction_rules": ["invalid_recurring_rule"]},
         ),
         (
-            {"paid_top_up_max_amount_cents": 100},
-            {"paid_top_up_max_amount_cents": ["not_supported"]},
+            {"recurring_transaction_rules": [{"trigger": "bogus"}, {"trigger": "bogus"}]},
+            {"recurring_transaction_rules": ["invalid_number_of_recurring_rules"]},
         ),
+        ({"applies_to": {"fee_types": ["bogus"]}}, {"allowed_fee_types": ["invalid_fee_types"]}),
+        (
+            {"applies_to": {"billable_metric_codes": ["nope"]}},
+            {"billable_metrics": ["invalid_identifier"]},
+        ),
+        (
+            {"invoice_requires_successful_payment": "yes"},
+            {"invoice_requires_successful_payment": ["invalid_type"]},
+        ),
+        (
+            {"paid_top_up_min_amount_cents": 200, "paid_top_up_max_amount_cents": 100},
+            {"paid_top_up_max_amount_cents": ["must_be_greater_than_or_equal_min"]},
+        ),
+        (
+            {"paid_top_up_min_amount_cents": 0},
+            {"paid_top_up_min_amount_cents": ["value_is_invalid"]},
+        ),
+        (
+            {"paid_credits": "1", "paid_top_up_min_amount_cents": 200},
+            {"paid_credits": ["amount_below_minimum"]},
+        ),
+        (
+            {"paid_credits": "3", "paid_top_up_max_amount_cents": 200},
+            {"paid_credits": ["amount_above_maximum"]},
+        ),
+        ({"priority": 0}, {"priority": ["value_is_invalid"]}),
+        ({"priority": 51}, {"priority": ["value_is_invalid"]}),
     ],
 )
 async def test_create_rejects_bad_input(
@@ -225,11 +260,13 @@ async def test_absent_lago_only_features_are_accepted(
     assert response.status_code == 200, response.text
 
 
-async def test_concurrent_creations_make_one_wallet(
+async def test_concurrent_creations_of_one_code_make_one_wallet(
     client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await create_customer(client, tenant_a)
-    responses = await asyncio.gather(*(post_wallet(client, tenant_a) for _ in range(4)))
+    responses = await asyncio.gather(
+        *(post_wallet(client, tenant_a, code="main") for _ in range(4))
+    )
     assert sorted(r.status_code for r in responses) == [200, 422, 422, 422]
     async with sessions() as session:
         assert len((await session.scalars(select(Wallet))).all()) == 1

@@ -1,9 +1,9 @@
 """Wallet and wallet transaction requests and their validation.
 
-Credits and rates are decimal strings (JSON numbers are accepted too). Lago features bxb
-does not implement (recurring top-up rules, limits by fee type, top-up amount limits,
-invoices issued only after payment) are refused with `not_supported` when asked for,
-rather than ignored: each would change what the customer is billed.
+Credits and rates are decimal strings (JSON numbers are accepted too). Lago's wallet
+options are all served: priority, applies_to (fee types and billable metric codes), paid
+top-up limits, invoice_requires_successful_payment, metadata and recurring transaction
+rules (bxb.api.schemas.wallet_rules).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from bxb.api.schemas.coupons import ExpirationAt
 from bxb.billing.money import is_known_currency
@@ -48,17 +48,6 @@ def _currency(value: object) -> object:
     return value
 
 
-def _unsupported(value: object) -> object:
-    """Accept the absence of a feature (null, false, empty), refuse asking for it."""
-    empty = value is None or value is False or value == [] or value == {}
-    if isinstance(value, dict) and all(not v for v in value.values()):
-        empty = True
-    if not empty:
-        raise ValueError("not_supported")
-    return value
-
-
-Unsupported = Annotated[Any, AfterValidator(_unsupported)]
 # The parsers bound credits and rates to their NUMERIC(30, n) columns; the constraints
 # say so to the schema (and can never fail after them).
 Credits = Annotated[Decimal, Field(max_digits=30, decimal_places=CREDIT_DECIMALS)]
@@ -71,18 +60,61 @@ RateAmount = Annotated[
 Currency = Annotated[str, Field(max_length=3), BeforeValidator(_currency)]
 
 
-class _LagoOnlyFeatures(BaseModel):
+Priority = Annotated[int, Field(ge=1, le=50)]
+LimitCents = Annotated[int, Field(gt=0, le=2**63 - 1)]
+
+
+def _metadata(value: object) -> object:
+    """Lago's metadata object (MetadataInput): keys (1 to 100 characters) to a string (at
+    most 255) or null; at most 50 keys."""
+    if not isinstance(value, dict):
+        raise ValueError("invalid_type")
+    if len(value) > 50:
+        raise ValueError("too_many_keys")
+    for key, item in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise ValueError("invalid_key")
+        if item is not None and (not isinstance(item, str) or len(item) > 255):
+            raise ValueError("invalid_value")
+    return value
+
+
+MetadataInput = Annotated[dict[str, str | None], BeforeValidator(_metadata)]
+
+
+class AppliesTo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    recurring_transaction_rules: Unsupported = None
-    applies_to: Unsupported = None
-    invoice_requires_successful_payment: Unsupported = None
-    paid_top_up_min_amount_cents: Unsupported = None
-    paid_top_up_max_amount_cents: Unsupported = None
+    # Checked against Lago's fee types by the service (`invalid_fee_types`).
+    fee_types: list[Annotated[str, Field(max_length=32)]] | None = None
+    billable_metric_codes: list[Annotated[str, Field(min_length=1, max_length=255)]] | None = None
 
 
-class WalletCreate(_LagoOnlyFeatures):
-    external_customer_id: Text255
+class MetadataEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    key: Annotated[str, Field(min_length=1, max_length=255)]
+    value: Annotated[str, Field(max_length=255)]
+
+
+TransactionMetadata = Annotated[list[MetadataEntry] | None, Field(max_length=20)]
+
+
+class _WalletOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    priority: Priority | None = None
+    applies_to: AppliesTo | None = None
+    invoice_requires_successful_payment: StrictBool | None = None
+    paid_top_up_min_amount_cents: LimitCents | None = None
+    paid_top_up_max_amount_cents: LimitCents | None = None
+    metadata: MetadataInput | None = None
+    recurring_transaction_rules: list[dict[str, Any]] | None = None
+
+
+class WalletCreate(_WalletOptions):
+    # Optional on /customers/{external_customer_id}/wallets (the path names the customer).
+    external_customer_id: Text255 | None = None
     rate_amount: RateAmount
     currency: Currency
     name: Annotated[str, fits(Wallet.name)] | None = None
@@ -91,27 +123,34 @@ class WalletCreate(_LagoOnlyFeatures):
     granted_credits: GrantedCredits = None
     expiration_at: ExpirationAt = None
     transaction_name: Annotated[str, fits(WalletTransaction.name)] | None = None
+    transaction_metadata: TransactionMetadata = None
+    ignore_paid_top_up_limits_on_creation: StrictBool | None = None
 
 
-class WalletUpdate(_LagoOnlyFeatures):
+class WalletUpdate(_WalletOptions):
     name: Annotated[str, fits(Wallet.name)] | None = None
     code: Annotated[str, fits(Wallet.code)] | None = None
     expiration_at: ExpirationAt = None
 
 
+class WalletCreateForCustomer(WalletCreate):
+    """POST /wallets: the body names the customer."""
+
+    external_customer_id: Text255
+
+
 class WalletCreateBody(BaseModel):
+    wallet: WalletCreateForCustomer
+
+
+class CustomerWalletCreateBody(BaseModel):
+    """POST /customers/{external_customer_id}/wallets: the path names the customer."""
+
     wallet: WalletCreate
 
 
 class WalletUpdateBody(BaseModel):
     wallet: WalletUpdate
-
-
-class MetadataEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    key: Annotated[str, Field(min_length=1, max_length=255)]
-    value: Annotated[str, Field(max_length=255)]
 
 
 class WalletTransactionCreate(BaseModel):
@@ -122,9 +161,16 @@ class WalletTransactionCreate(BaseModel):
     granted_credits: GrantedCredits = None
     voided_credits: VoidedCredits = None
     name: str | None = Field(default=None, max_length=255)
-    metadata: Annotated[list[MetadataEntry] | None, Field(max_length=20)] = None
-    invoice_requires_successful_payment: Unsupported = None
+    metadata: TransactionMetadata = None
+    invoice_requires_successful_payment: StrictBool | None = None
+    ignore_paid_top_up_limits: StrictBool | None = None
 
 
 class WalletTransactionCreateBody(BaseModel):
     wallet_transaction: WalletTransactionCreate
+
+
+class WalletMetadataBody(BaseModel):
+    """Lago's WalletMetadataResponse as a request: the whole metadata object."""
+
+    metadata: MetadataInput

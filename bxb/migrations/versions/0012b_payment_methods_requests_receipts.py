@@ -1,7 +1,7 @@
 """payment methods, payment requests and payment receipts
 
 Revision ID: 0012b
-Revises: 0011g
+Revises: 0012c
 Create Date: 2026-12-06 02:00:00.000000
 """
 
