@@ -29,6 +29,7 @@ from bxb.api import (
     data_exports,
     events,
     features,
+    fee_estimates,
     fees,
     fixed_charges,
     health,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Events first: routers are matched in order, and events are the hot path.
     for module in (
         events,
+        fee_estimates,
         rate_limits,
         organizations,
         customers,

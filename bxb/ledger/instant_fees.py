@@ -134,7 +134,7 @@ async def write_standalone_fees(
         now = utcnow()
         rows = []
         for one in computed:
-            fee = _fee(subject, charge, one)
+            fee = fee_row(subject, charge, one)
             tax = compute_fee_tax(TaxableFee("fee", fee.amount_cents, applicable))
             fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
             fee.taxes_precise_amount_cents = tax.precise_taxes_amount_cents
@@ -184,7 +184,7 @@ async def write_instant_fee(
         )
         if exists is not None:
             return Written(None, [])
-        fee = _fee(subject, charge, computed)
+        fee = fee_row(subject, charge, computed)
         invoice = await _invoice(session, invoicing, subject, fee, at)
         webhooks = await invoice_event(session, invoice, "invoice.created")
         webhooks += await fee_events(session, [fee])
@@ -198,7 +198,8 @@ async def write_instant_fee(
         return Written(result, webhooks)
 
 
-def _fee(subject: Subject, charge: ChargeSnapshot, computed: InstantFee) -> Fee:
+def fee_row(subject: Subject, charge: ChargeSnapshot, computed: InstantFee) -> Fee:
+    """The unsaved fee row of one computed instant fee (also what an estimate shows)."""
     name = charge.invoice_display_name or charge.billable_metric.name
     charge_filter = None if computed.bucket is None else charge.filters[computed.bucket]
     if charge_filter is not None:
