@@ -3,10 +3,25 @@ never stored (`POST /events/estimate_instant_fees` and its batch)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bxb.billing.instant_estimates import InstantEstimate
-from bxb.workflows.state import ChargeFilterSnapshot, ChargeSnapshot
+
+
+@dataclass(frozen=True)
+class EstimatedCharge:
+    """What the estimate shows of the charge (and the filter) that priced the event."""
+
+    charge_id: str
+    invoice_display_name: str | None
+    invoiceable: bool
+    metric_id: str
+    metric_code: str
+    metric_name: str
+    filter_id: str | None = None
+    filter_values: dict[str, list[str]] | None = None
+    filter_invoice_display_name: str | None = None
 
 
 def fee_estimate_object(
@@ -15,18 +30,16 @@ def fee_estimate_object(
     external_subscription_id: str,
     customer_id: str,
     external_customer_id: str,
-    charge: ChargeSnapshot,
-    charge_filter: ChargeFilterSnapshot | None,
+    charge: EstimatedCharge,
     estimate: InstantEstimate,
     currency: str,
     transaction_id: str,
 ) -> dict[str, Any]:
-    metric = charge.billable_metric
     unit_amount = float(estimate.unit_amount_cents)
     return {
         "lago_id": None,
-        "lago_charge_id": str(charge.id),
-        "lago_charge_filter_id": str(charge_filter.id) if charge_filter else None,
+        "lago_charge_id": charge.charge_id,
+        "lago_charge_filter_id": charge.filter_id,
         "lago_invoice_id": None,
         "lago_true_up_fee_id": None,
         "lago_true_up_parent_fee_id": None,
@@ -36,15 +49,13 @@ def fee_estimate_object(
         "external_customer_id": external_customer_id,
         "item": {
             "type": "charge",
-            "code": metric.code,
-            "name": metric.name,
-            "description": metric.name,
-            "invoice_display_name": charge.invoice_display_name or metric.name,
-            "filters": charge_filter.values if charge_filter else None,
-            "filter_invoice_display_name": (
-                charge_filter.invoice_display_name if charge_filter else None
-            ),
-            "lago_item_id": str(metric.id),
+            "code": charge.metric_code,
+            "name": charge.metric_name,
+            "description": charge.metric_name,
+            "invoice_display_name": charge.invoice_display_name or charge.metric_name,
+            "filters": charge.filter_values,
+            "filter_invoice_display_name": charge.filter_invoice_display_name,
+            "lago_item_id": charge.metric_id,
             "item_type": "BillableMetric",
             "grouped_by": {},
         },

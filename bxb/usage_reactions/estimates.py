@@ -30,7 +30,7 @@ from bxb.billing.taxes import TaxableFee, compute_fee_tax
 from bxb.core.subscriptions import live_rows, plan_snapshot, query_view
 from bxb.core.tax_book import TaxBook
 from bxb.events.store import EventStore
-from bxb.lago_objects.fee_estimates import fee_estimate_object
+from bxb.lago_objects.fee_estimates import EstimatedCharge, fee_estimate_object
 from bxb.ledger.instant_fees import Subject, fee_row
 from bxb.models import Fee, Plan, Subscription
 from bxb.usage_reactions.context import UsageContext
@@ -184,8 +184,19 @@ async def instant_estimates(
                         external_subscription_id=row.external_id,
                         customer_id=str(row.customer_id),
                         external_customer_id=row.external_customer_id,
-                        charge=charge,
-                        charge_filter=charge_filter,
+                        charge=EstimatedCharge(
+                            charge_id=str(charge.id),
+                            invoice_display_name=charge.invoice_display_name,
+                            invoiceable=charge.invoiceable,
+                            metric_id=str(charge.billable_metric.id),
+                            metric_code=charge.billable_metric.code,
+                            metric_name=charge.billable_metric.name,
+                            filter_id=str(charge_filter.id) if charge_filter else None,
+                            filter_values=charge_filter.values if charge_filter else None,
+                            filter_invoice_display_name=(
+                                charge_filter.invoice_display_name if charge_filter else None
+                            ),
+                        ),
                         estimate=estimate_instant(charge.charge_model, properties, units, currency),
                         currency=currency,
                         transaction_id=transaction_id,
