@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -142,7 +143,8 @@ async def seed(
     }
     made = await ok(client, tenant, "POST", "/api/v1/plans", {"plan": plan})
     await subscription_on(client, sessions, tenant, uuid.UUID(made["plan"]["lago_id"]))
-    return made["plan"]
+    created: dict[str, Any] = made["plan"]
+    return created
 
 
 async def _stored_counts(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int, int]:
@@ -236,7 +238,7 @@ async def test_estimate_fees_prices_one_more_event_after_the_period_so_far(
     row_id = context.subscription_id
     store = PostgresEventStore(engine)
     [fee] = await estimate_fees(sessions, store, context, "calls", {})
-    assert (fee.amount_cents, fee.taxes_amount_cents, fee.units) == (50, 10, 1)
+    assert (fee.amount_cents, fee.taxes_amount_cents, fee.units) == (50, 10, Decimal(1))
 
     # Through the route (the workflow's context stands in for the live one).
     _stand_in(monkeypatch, context)

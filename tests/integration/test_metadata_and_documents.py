@@ -47,10 +47,10 @@ async def _credit_note(
 
 
 async def _stored(
-    sessions: async_sessionmaker[AsyncSession], model: type[Plan] | type[CreditNote], key: Any
+    sessions: async_sessionmaker[AsyncSession], model: type[Plan | CreditNote], key: Any
 ) -> Any:
     async with sessions() as session:
-        row = await session.get(model, key)
+        row: Plan | CreditNote | None = await session.get(model, key)
         assert row is not None
         return row.metadata_
 
@@ -63,6 +63,7 @@ async def test_metadata_is_replaced_merged_and_deleted(
     tenant_a: Tenant,
     tenant_b: Tenant,
 ) -> None:
+    model: type[Plan | CreditNote]
     if owner == "plan":
         made = await catalog(client, tenant_a)
         url, model, key = "/api/v1/plans/pro/metadata", Plan, made["plan"]["lago_id"]
