@@ -179,3 +179,37 @@ async def test_the_lago_client_drives_metadata_and_download(
     with pytest.raises(LagoApiError) as missing:
         await call(lago.plans.replace_metadata, "nope", {"a": "1"})
     assert missing.value.status_code == 404
+
+
+async def test_plans_take_metadata_on_create_and_update(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    plan = {
+        "name": "Basic",
+        "code": "basic",
+        "interval": "monthly",
+        "amount_cents": 100,
+        "amount_currency": "USD",
+        "metadata": {"crm": "42", "note": None},
+    }
+    h = tenant_a.headers
+    created = await client.post("/api/v1/plans", json={"plan": plan}, headers=h)
+    assert created.status_code == 200, created.text
+    # The plan object's other gaps are the conformance test's; its metadata conforms.
+    assert [e for e in lago_errors("Plan", created.json()) if "metadata" in e] == []
+    assert created.json()["plan"]["metadata"] == {"crm": "42", "note": None}
+    kept = await client.put("/api/v1/plans/basic", json={"plan": {"name": "B"}}, headers=h)
+    assert kept.json()["plan"]["metadata"] == {"crm": "42", "note": None}
+    replaced = await client.put(
+        "/api/v1/plans/basic", json={"plan": {"metadata": {"crm": "43"}}}, headers=h
+    )
+    assert replaced.json()["plan"]["metadata"] == {"crm": "43"}
+    bad = await client.put(
+        "/api/v1/plans/basic", json={"plan": {"metadata": {"crm": "x" * 256}}}, headers=h
+    )
+    assert (bad.status_code, bad.json()["error_details"]) == (
+        422,
+        {"metadata": ["value_is_too_long"]},
+    )
+    shown = await client.get("/api/v1/plans/basic", headers=h)
+    assert shown.json()["plan"]["metadata"] == {"crm": "43"}
