@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
-from bxb.api.errors import not_found, validation_error
+from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.billing.aggregation import PropertyValue
 from bxb.core.subscriptions import plan_snapshot
 from bxb.lago_objects.fees import fee_objects
@@ -79,8 +79,12 @@ def _properties(raw: Mapping[str, Any]) -> dict[str, PropertyValue]:
     return kept
 
 
-_NOT_INSTANT = validation_error({"code": ["does_not_match_an_instant_charge"]})
-_BAD_PROPERTIES = validation_error({"properties": ["value_is_invalid"]})
+def _not_instant() -> ApiError:
+    return validation_error({"code": ["does_not_match_an_instant_charge"]})
+
+
+def _bad_properties() -> ApiError:
+    return validation_error({"properties": ["value_is_invalid"]})
 
 
 @router.post("/events/estimate_fees")
@@ -103,7 +107,7 @@ async def estimate_event_fees(
         c.pay_in_advance and c.billable_metric.code == event.code
         for c in plan_snapshot(plan).charges
     ):
-        raise _NOT_INSTANT  # known without asking the workflow
+        raise _not_instant()  # known without asking the workflow
     context = await live_context(await temporal.client(), row, wait=temporal.wait)
     try:
         fees = await estimate_fees(
@@ -114,23 +118,23 @@ async def estimate_event_fees(
             event.properties,
         )
     except NoInstantChargeError:  # the workflow's pinned plan has none
-        raise _NOT_INSTANT from None
+        raise _not_instant() from None
     except ValueError:
-        raise _BAD_PROPERTIES from None
+        raise _bad_properties() from None
     return {"fees": await fee_objects(session, fees)}
 
 
 async def _instant(
-    session: SessionDep, org: OrgDep, events: list[EstimatedEvent]
+    session: SessionDep, org: OrgDep, events: list[EstimatedEvent], *, batch: bool
 ) -> dict[str, Any]:
     try:
-        return {"fees": await instant_estimates(session, org.id, events)}
+        return {"fees": await instant_estimates(session, org.id, events, batch=batch)}
     except NoSubscriptionError:
         raise not_found("subscription") from None
     except NoInstantChargeError:
-        raise _NOT_INSTANT from None
+        raise _not_instant() from None
     except ValueError:
-        raise _BAD_PROPERTIES from None
+        raise _bad_properties() from None
 
 
 @router.post("/events/estimate_instant_fees")
@@ -139,7 +143,7 @@ async def estimate_instant_fees(
 ) -> dict[str, Any]:
     """Lago's FeeEstimateObjects: the event's units alone on each standard or percentage
     pay-in-advance charge of its metric."""
-    return await _instant(session, org, [body.event.estimated()])
+    return await _instant(session, org, [body.event.estimated()], batch=False)
 
 
 @router.post("/events/batch_estimate_instant_fees")
@@ -147,4 +151,4 @@ async def batch_estimate_instant_fees(
     body: BatchEstimateBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
     """As estimate_instant_fees, for up to 100 events (grouped by subscription, as Lago)."""
-    return await _instant(session, org, [event.estimated() for event in body.events])
+    return await _instant(session, org, [e.estimated() for e in body.events], batch=True)

@@ -151,10 +151,17 @@ async def estimate_fees(
 
 
 async def instant_estimates(
-    session: AsyncSession, organization_id: uuid.UUID, events: Sequence[EstimatedEvent]
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    events: Sequence[EstimatedEvent],
+    *,
+    batch: bool = False,
 ) -> list[dict[str, Any]]:
     """Lago's FeeEstimateObjects of `events` (those of one subscription after another, in
-    the order their subscriptions first appear, as Lago's batch groups them)."""
+    the order their subscriptions first appear, as Lago's batch groups them).
+
+    NoInstantChargeError when the plan has no estimable charge: of the event's metric for
+    one event, of any metric for a batch (whose events of other metrics give nothing)."""
     by_subscription: dict[str, list[EstimatedEvent]] = {}
     for one in events:
         by_subscription.setdefault(one.external_subscription_id, []).append(one)
@@ -169,7 +176,9 @@ async def instant_estimates(
             for c in plan_snapshot(plan).charges
             if c.pay_in_advance and c.charge_model in ESTIMABLE_MODELS
         ]
-        if not any(c.billable_metric.code in {e.code for e in group} for c in charges):
+        if not charges or not (
+            batch or any(c.billable_metric.code == group[0].code for c in charges)
+        ):
             raise NoInstantChargeError(group[0].code)
         for one in group:
             transaction_id = one.transaction_id or str(uuid.uuid4())

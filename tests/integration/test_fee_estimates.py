@@ -215,6 +215,11 @@ async def test_instant_estimates_price_the_event_alone(
     assert lago_errors("FeesEstimate", batch.json()) == []
     assert [f["amount_cents"] for f in batch.json()["fees"]] == [200_000, 500, 0, 0]
     assert [f["lago_charge_filter_id"] for f in batch.json()["fees"]] == [None] * 4
+    # A batch of metrics without an estimable charge gives nothing (Lago), not a 422.
+    nothing = await _post(
+        client, tenant_a, "batch_estimate_instant_fees", {"events": [_event("seats")]}
+    )
+    assert (nothing.status_code, nothing.json()) == (200, {"fees": []})
     assert await _stored_counts(sessions) == before  # stored nothing
 
 
