@@ -169,7 +169,8 @@ class SubscriptionActivities:
             )
         )
         if existing is not None:
-            return existing, grace_days
+            # A draft deleted through the API stays deleted: nothing to bill or collect.
+            return (None if existing.status == "deleted" else existing), grace_days
         invoice = new_invoice(request)
         final = grace_days == 0
         webhooks += await self.invoicing.compose(session, request, usage, invoice, final=final)

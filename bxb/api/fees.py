@@ -3,7 +3,8 @@
 Every fee of the organization is listed: those on invoices, and the fees of
 non-invoiceable pay-in-advance charges, which are on no invoice and carry their own
 payment status. Only those can be updated (`PUT` with a `payment_status`, as Lago: a fee
-on an invoice follows its invoice: 405 `invoiced_fee`). Marked `succeeded`, a fee of a
+on an invoice follows its invoice: 405 `invoiced_fee`) or deleted (`DELETE`, idem; its
+event stays billed: bxb.ledger.instant_fees.delete_fee). Marked `succeeded`, a fee of a
 charge with `regroup_paid_fees: invoice` is put on the period's `advance_charges` invoice
 when the period closes.
 """
@@ -22,8 +23,9 @@ from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
 from bxb.inputs.bounds import Instant
 from bxb.lago_objects.fees import fee_objects
+from bxb.ledger.instant_fees import delete_fee
 from bxb.listings.fees import FeeFilters, FeePaymentStatus, fee_query
-from bxb.models import Fee
+from bxb.models import Fee, Invoice
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["fees"])
@@ -87,6 +89,10 @@ async def _fee(session: SessionDep, org: OrgDep, lago_id: str) -> Fee:
     fee = await session.get(Fee, fee_id) if fee_id else None
     if fee is None or fee.organization_id != org.id:
         raise not_found("fee")
+    if fee.invoice_id is not None:
+        invoice = await session.get(Invoice, fee.invoice_id)
+        if invoice is not None and invoice.status == "deleted":  # gone with its draft
+            raise not_found("fee")
     return fee
 
 
@@ -115,5 +121,18 @@ async def update_fee(
         fee.refunded_at = now if status == "refunded" else None
         await session.flush()
     (data,) = await fee_objects(session, [fee])
+    await session.commit()
+    return {"fee": data}
+
+
+@router.delete("/fees/{lago_id}")
+async def destroy_fee(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
+    """Delete a fee not on an invoice (a non-invoiceable pay-in-advance charge's), as Lago;
+    a fee on an invoice follows its invoice: 405 `invoiced_fee`."""
+    fee = await _fee(session, org, lago_id)
+    if fee.invoice_id is not None:
+        raise ApiError(405, code="invoiced_fee")
+    (data,) = await fee_objects(session, [fee])
+    await delete_fee(session, fee)
     await session.commit()
     return {"fee": data}

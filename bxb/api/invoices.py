@@ -60,7 +60,9 @@ async def find_invoice(
     except ValueError:
         raise not_found("invoice") from None
     query = select(Invoice).where(
-        Invoice.id == invoice_id, Invoice.organization_id == organization_id
+        Invoice.id == invoice_id,
+        Invoice.organization_id == organization_id,
+        Invoice.status != "deleted",  # a deleted draft is gone (Lago's `visible`)
     )
     if for_update:
         query = query.with_for_update()

@@ -36,13 +36,13 @@ from bxb.models.base import utcnow
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 
 
-def _as_input(f: ChargeFilter) -> ChargeFilterIn:
+def filter_input(f: ChargeFilter) -> ChargeFilterIn:
     return ChargeFilterIn(
         invoice_display_name=f.invoice_display_name, properties=f.properties, values=f.values
     )
 
 
-def _check(charge: Charge, filters: list[ChargeFilterIn], index: int) -> None:
+def check_filter(charge: Charge, filters: list[ChargeFilterIn], index: int) -> None:
     """422 with the errors of the filter at `index` (keys relative to the filter)."""
     draft = draft_charge(ChargeIn(filters=filters), charge, charge.billable_metric)
     prefix = f"filters.{index}."
@@ -89,7 +89,7 @@ async def get_filter(
     return {"filter": charge_filter_object(charge, find_filter(charge, filter_id))}
 
 
-def _new_filter(charge: Charge, item: ChargeFilterIn) -> ChargeFilter:
+def new_filter(charge: Charge, item: ChargeFilterIn) -> ChargeFilter:
     new = ChargeFilter(
         id=uuid.uuid4(),
         charge_id=charge.id,
@@ -120,23 +120,23 @@ async def create_filter(
         properties=data.properties or {},
         values=data.values,
     )
-    current = [_as_input(f) for f in charge.filters]
-    _check(charge, [*current, item], len(current))
-    new = _new_filter(charge, item)
+    current = [filter_input(f) for f in charge.filters]
+    check_filter(charge, [*current, item], len(current))
+    new = new_filter(charge, item)
     session.add(new)
     if data.cascade_updates:
         for child in await child_charges(session, charge):
-            session.add(_new_filter(child, item))
+            session.add(new_filter(child, item))
     await _commit_and_cascade(session, temporal, settings, org, charge, data.cascade_updates)
     return {"filter": charge_filter_object(charge, new)}
 
 
-def _same_values(a: ChargeFilter, values: dict[str, list[str]]) -> bool:
+def same_values(a: ChargeFilter, values: dict[str, list[str]]) -> bool:
     canonical = {k: sorted(v) for k, v in values.items()}
     return {k: sorted(v) for k, v in a.values.items()} == canonical
 
 
-def _apply(target: ChargeFilter, model: str, data: FilterRouteIn) -> None:
+def apply_filter_change(target: ChargeFilter, model: str, data: FilterRouteIn) -> None:
     if "invoice_display_name" in data.model_fields_set:
         target.invoice_display_name = data.invoice_display_name
     if data.properties is not None:
@@ -160,7 +160,7 @@ async def update_filter(
     target = find_filter(charge, filter_id)
     data = body.filter
     old_values = copy.deepcopy(target.values)
-    inputs = [_as_input(f) for f in charge.filters]
+    inputs = [filter_input(f) for f in charge.filters]
     index = charge.filters.index(target)
     inputs[index] = ChargeFilterIn(
         invoice_display_name=(
@@ -171,13 +171,13 @@ async def update_filter(
         properties=target.properties if data.properties is None else data.properties,
         values=target.values if data.values is None else data.values,
     )
-    _check(charge, inputs, index)
-    _apply(target, charge.charge_model, data)
+    check_filter(charge, inputs, index)
+    apply_filter_change(target, charge.charge_model, data)
     if data.cascade_updates:
         for child in await child_charges(session, charge):
             for child_filter in child.filters:
-                if _same_values(child_filter, old_values):
-                    _apply(child_filter, child.charge_model, data)
+                if same_values(child_filter, old_values):
+                    apply_filter_change(child_filter, child.charge_model, data)
     await _commit_and_cascade(session, temporal, settings, org, charge, data.cascade_updates)
     return {"filter": charge_filter_object(charge, target)}
 
@@ -202,7 +202,7 @@ async def delete_filter(
     if cascade:
         for child in await child_charges(session, charge):
             for child_filter in child.filters:
-                if _same_values(child_filter, target.values):
+                if same_values(child_filter, target.values):
                     child_filter.deleted_at = now
     await _commit_and_cascade(session, temporal, settings, org, charge, cascade)
     return {"filter": rendered}

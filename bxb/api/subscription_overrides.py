@@ -59,7 +59,7 @@ class FixedChargeOverrideBody(BaseModel):
     fixed_charge: FixedChargeOverrideFields
 
 
-async def _live_row(session: AsyncSession, org: Organization, external_id: str) -> Subscription:
+async def live_row(session: AsyncSession, org: Organization, external_id: str) -> Subscription:
     rows = await session.scalars(
         select(Subscription)
         .where(
@@ -75,14 +75,14 @@ async def _live_row(session: AsyncSession, org: Organization, external_id: str) 
     return row
 
 
-async def _plan(session: AsyncSession, row: Subscription) -> Plan:
+async def current_plan(session: AsyncSession, row: Subscription) -> Plan:
     plan = await session.get(Plan, row.plan_id)
     if plan is None:  # pragma: no cover - plans are soft-deleted, never removed
         raise not_found("plan")
     return plan
 
 
-async def _take(
+async def take_plan(
     session: AsyncSession,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -105,7 +105,7 @@ async def _take(
         raise validation_error({"subscription": [str(exc)]}) from exc
 
 
-async def _override(
+async def override_plan(
     session: AsyncSession, org: Organization, plan: Plan, overrides: PlanOverridesIn, prefix: str
 ) -> Plan:
     """The subscription's child plan; errors keyed as this route's body (`properties.amount`)."""
@@ -129,13 +129,13 @@ async def override_subscription_charge(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    row = await _live_row(session, org, external_id)
-    plan = await _plan(session, row)
+    row = await live_row(session, org, external_id)
+    plan = await current_plan(session, row)
     charge = find_charge(plan, charge_code)
     data = body.charge
     if plan.parent_id is None:
         overrides = PlanOverridesIn(charges=[data.model_copy(update={"id": str(charge.id)})])
-        child = await _override(session, org, plan, overrides, "plan_overrides.charges.0.")
+        child = await override_plan(session, org, plan, overrides, "plan_overrides.charges.0.")
         target_plan_id = child.id
     else:
         await _taxes_by_code(session, org, [data.tax_codes])
@@ -155,7 +155,7 @@ async def override_subscription_charge(
             chosen = [taxes[code] for code in dict.fromkeys(data.tax_codes)]
             await replace_applied_taxes(session, org.id, AppliedTax.charge_id, charge.id, chosen)
         target_plan_id = plan.id
-    await _take(session, temporal, settings, row, plan.id, target_plan_id)
+    await take_plan(session, temporal, settings, row, plan.id, target_plan_id)
     copy = await session.scalar(
         select(Charge).where(
             Charge.plan_id == target_plan_id,
@@ -177,15 +177,17 @@ async def override_subscription_fixed_charge(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    row = await _live_row(session, org, external_id)
-    plan = await _plan(session, row)
+    row = await live_row(session, org, external_id)
+    plan = await current_plan(session, row)
     fixed = next((f for f in plan.fixed_charges if f.code == fixed_charge_code), None)
     if fixed is None:
         raise not_found("fixed_charge")
     data = body.fixed_charge
     if plan.parent_id is None:
         overrides = PlanOverridesIn(fixed_charges=[data.model_copy(update={"id": str(fixed.id)})])
-        child = await _override(session, org, plan, overrides, "plan_overrides.fixed_charges.0.")
+        child = await override_plan(
+            session, org, plan, overrides, "plan_overrides.fixed_charges.0."
+        )
         target_plan_id = child.id
     else:
         taxes = await _taxes_by_code(session, org, [data.tax_codes])
@@ -204,7 +206,7 @@ async def override_subscription_fixed_charge(
         if data.tax_codes is not None:
             fixed.tax_ids = [str(taxes[code].id) for code in dict.fromkeys(data.tax_codes)]
         target_plan_id = plan.id
-    await _take(session, temporal, settings, row, plan.id, target_plan_id)
+    await take_plan(session, temporal, settings, row, plan.id, target_plan_id)
     copy = await session.scalar(
         select(FixedCharge).where(
             FixedCharge.plan_id == target_plan_id,

@@ -68,7 +68,7 @@ async def past_usage(
             Fee.subscription_id.in_(segments),
             Invoice.organization_id == organization_id,
             Invoice.customer_id == customer_id,
-            Invoice.status != "voided",
+            Invoice.status.not_in(("voided", "deleted")),
         )
         .group_by(Fee.invoice_id)
     )

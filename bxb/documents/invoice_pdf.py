@@ -72,7 +72,7 @@ def _customer_name(customer: Mapping[str, Any]) -> str:
     )
 
 
-class _InvoicePdf(FPDF):
+class InvoicePdf(FPDF):
     def __init__(self, *, draft: bool) -> None:
         super().__init__(format="A4", unit="mm")
         self.draft = draft
@@ -114,7 +114,7 @@ class _InvoicePdf(FPDF):
         self.set_text_color(*BLACK)
 
 
-def _parties(pdf: _InvoicePdf, issuer: Mapping[str, Any], customer: Mapping[str, Any]) -> None:
+def parties(pdf: InvoicePdf, issuer: Mapping[str, Any], customer: Mapping[str, Any]) -> None:
     half = CONTENT / 2
     left = [str(issuer.get("name") or ""), *_address(issuer)]
     right = [_customer_name(customer), *_address(customer)]
@@ -128,7 +128,7 @@ def _parties(pdf: _InvoicePdf, issuer: Mapping[str, Any], customer: Mapping[str,
     pdf.ln(LINE)
 
 
-def _details(pdf: _InvoicePdf, invoice: Mapping[str, Any]) -> None:
+def _details(pdf: InvoicePdf, invoice: Mapping[str, Any]) -> None:
     rows = [
         ("Invoice number", invoice.get("number") or "(assigned when finalized)"),
         ("Issuing date", invoice.get("issuing_date") or ""),
@@ -142,7 +142,7 @@ def _details(pdf: _InvoicePdf, invoice: Mapping[str, Any]) -> None:
     pdf.ln(LINE)
 
 
-def _fee_label(fee: Mapping[str, Any]) -> str:
+def fee_label(fee: Mapping[str, Any]) -> str:
     item = fee.get("item") or {}
     label = str(item.get("invoice_display_name") or item.get("name") or fee.get("description"))
     if item.get("filter_invoice_display_name"):
@@ -152,7 +152,7 @@ def _fee_label(fee: Mapping[str, Any]) -> str:
     return label
 
 
-def _lines(pdf: _InvoicePdf, fees: Sequence[Mapping[str, Any]], currency: str) -> None:
+def _lines(pdf: InvoicePdf, fees: Sequence[Mapping[str, Any]], currency: str) -> None:
     description, quantity, amount = COLUMNS
     pdf.set_draw_color(*GREY)
     pdf.write_cell(description, "Description", bold=True)
@@ -165,7 +165,7 @@ def _lines(pdf: _InvoicePdf, fees: Sequence[Mapping[str, Any]], currency: str) -
         y = pdf.get_y()
         pdf.set_font("Helvetica", "", 10)
         pdf.set_text_color(*BLACK)
-        pdf.multi_cell(description, LINE, latin1(_fee_label(fee)), align="L")
+        pdf.multi_cell(description, LINE, latin1(fee_label(fee)), align="L")
         bottom = pdf.get_y()
         pdf.set_xy(MARGIN + description, y)
         pdf.write_cell(quantity, units(fee.get("units")), align="R")
@@ -175,7 +175,7 @@ def _lines(pdf: _InvoicePdf, fees: Sequence[Mapping[str, Any]], currency: str) -
     pdf.ln(2)
 
 
-def _totals(pdf: _InvoicePdf, invoice: Mapping[str, Any]) -> None:
+def _totals(pdf: InvoicePdf, invoice: Mapping[str, Any]) -> None:
     currency = str(invoice["currency"])
     rows: list[tuple[str, int, bool]] = [("Subtotal", int(invoice["fees_amount_cents"]), False)]
     if invoice.get("progressive_billing_credit_amount_cents"):
@@ -211,7 +211,7 @@ def _totals(pdf: _InvoicePdf, invoice: Mapping[str, Any]) -> None:
 
 def render_invoice_pdf(invoice: Mapping[str, Any], issuer: Mapping[str, Any]) -> bytes:
     """The PDF of Lago's invoice object `invoice`, issued by `issuer` (see issuer_of)."""
-    pdf = _InvoicePdf(draft=invoice.get("status") == "draft")
+    pdf = InvoicePdf(draft=invoice.get("status") == "draft")
     number = invoice.get("number")
     pdf.set_title(latin1(f"Invoice {number}" if number else "Draft invoice"))
     pdf.set_author(latin1(str(issuer.get("name") or "")))
@@ -219,7 +219,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], issuer: Mapping[str, Any]) ->
     pdf.write_cell(CONTENT / 2, "Invoice", bold=True, size=20)
     pdf.write_cell(CONTENT / 2, str(number or "Draft"), size=12, align="R", next_line=True)
     pdf.ln(LINE)
-    _parties(pdf, issuer, invoice.get("customer") or {})
+    parties(pdf, issuer, invoice.get("customer") or {})
     _details(pdf, invoice)
     _lines(pdf, invoice.get("fees") or [], str(invoice["currency"]))
     _totals(pdf, invoice)

@@ -66,6 +66,9 @@ RULES: tuple[Rule, ...] = (
     _rule("/api/v1/subscriptions*", {S}, {B}),
     _rule("/api/v1/test_clocks*", {S}, {B}),
     _rule("/api/v1/events*", {S}, {B}),
+    _reading("/api/v1/events/estimate_fees", {B, S}),
+    _reading("/api/v1/events/estimate_instant_fees", {B, S}),
+    _reading("/api/v1/events/batch_estimate_instant_fees", {B, S}),
     # Money: finance reads all of it; support reads it and retries payments.
     _rule("/api/v1/invoices*", {S, F}, {B}),
     _reading("/api/v1/invoices/preview", {B, S, F}),
@@ -74,6 +77,7 @@ RULES: tuple[Rule, ...] = (
     _rule("/api/v1/invoices/{lago_id}/payment_url", {S, F}, {B, S}),
     _rule("/api/v1/credit_notes*", {S, F}, {B}),
     _reading("/api/v1/credit_notes/estimate", {B, S, F}),
+    _reading("/api/v1/credit_notes/{lago_id}/download", {B, S, F}),
     _rule("/api/v1/fees*", {S, F}, {B}),
     _rule("/api/v1/payments*", {S, F}, {B}),
     _rule("/api/v1/payment_requests*", {S, F}, {B, S}, note="support asks customers to pay"),

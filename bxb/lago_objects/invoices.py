@@ -149,7 +149,7 @@ def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
         "sequential_id": invoice.sequential_id,
         "number": invoice.number or "",
         "issuing_date": invoice.issuing_date.isoformat(),
-        "payment_dispute_lost_at": None,
+        "payment_dispute_lost_at": iso(invoice.payment_dispute_lost_at),
         "payment_due_date": (
             invoice.payment_due_date.isoformat() if invoice.payment_due_date else None
         ),

@@ -86,5 +86,5 @@ def plan_object(plan: Plan, taxes: Mapping[uuid.UUID | str, Sequence[Tax]]) -> d
         "fixed_charges": [fixed_charge_object(f, taxes.get(f.id, ())) for f in plan.fixed_charges],
         "taxes": _taxes(taxes.get(plan.id, ())),
         "usage_thresholds": [usage_threshold_object(t) for t in plan.usage_thresholds],
-        "metadata": None,
+        "metadata": plan.metadata_,
     }

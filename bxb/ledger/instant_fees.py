@@ -37,7 +37,7 @@ from bxb.ledger.finalizing import finalize
 from bxb.ledger.invoicing import FeeLine, Invoicing, new_invoice
 from bxb.ledger.notifications import fee_events, invoice_event
 from bxb.ledger.numbering import assign_number
-from bxb.models import Customer, Fee, Invoice, Organization
+from bxb.models import Customer, DeletedFee, Fee, Invoice, Organization
 from bxb.models.base import utcnow
 from bxb.payments.collect import has_payment_provider
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, UsageWindow
@@ -73,17 +73,46 @@ class Written:
 async def billed_transactions(
     sessions: async_sessionmaker[AsyncSession], subject: Subject, charge_id: uuid.UUID
 ) -> set[str]:
-    """Transaction ids of the events of the window already billed in advance."""
+    """Transaction ids of the events of the window already billed in advance (a fee
+    deleted through the API leaves its event billed: `delete_fee`)."""
     async with sessions() as session:
         rows = await session.scalars(
-            select(Fee.pay_in_advance_event_transaction_id).where(
+            select(Fee.pay_in_advance_event_transaction_id)
+            .where(
                 Fee.subscription_id == subject.subscription_id,
                 Fee.charge_id == charge_id,
                 Fee.pay_in_advance,
                 Fee.from_datetime >= subject.window_start,
             )
+            .union_all(
+                select(DeletedFee.pay_in_advance_event_transaction_id).where(
+                    DeletedFee.subscription_id == subject.subscription_id,
+                    DeletedFee.charge_id == charge_id,
+                    DeletedFee.from_datetime >= subject.window_start,
+                )
+            )
         )
         return {r for r in rows if r is not None}
+
+
+async def delete_fee(session: AsyncSession, fee: Fee) -> None:
+    """Delete a fee on no invoice (DELETE /fees/{lago_id}, Lago's `Fees::DestroyService`).
+
+    The row goes, so the revenue rollup triggers take it back; a tombstone keeps its event
+    counted as billed in advance, so the usage reaction never bills that event again (and
+    later events are priced after it, as if the fee were still there)."""
+    session.add(
+        DeletedFee(
+            organization_id=fee.organization_id,
+            fee_id=fee.id,
+            subscription_id=fee.subscription_id,
+            charge_id=fee.charge_id,
+            pay_in_advance_event_transaction_id=fee.pay_in_advance_event_transaction_id,
+            from_datetime=fee.from_datetime,
+        )
+    )
+    await session.delete(fee)
+    await session.flush()
 
 
 async def write_standalone_fees(
@@ -105,7 +134,7 @@ async def write_standalone_fees(
         now = utcnow()
         rows = []
         for one in computed:
-            fee = _fee(subject, charge, one)
+            fee = fee_row(subject, charge, one)
             tax = compute_fee_tax(TaxableFee("fee", fee.amount_cents, applicable))
             fee.taxes_amount_cents, fee.taxes_rate = tax.taxes_amount_cents, tax.taxes_rate
             fee.taxes_precise_amount_cents = tax.precise_taxes_amount_cents
@@ -155,7 +184,7 @@ async def write_instant_fee(
         )
         if exists is not None:
             return Written(None, [])
-        fee = _fee(subject, charge, computed)
+        fee = fee_row(subject, charge, computed)
         invoice = await _invoice(session, invoicing, subject, fee, at)
         webhooks = await invoice_event(session, invoice, "invoice.created")
         webhooks += await fee_events(session, [fee])
@@ -169,7 +198,8 @@ async def write_instant_fee(
         return Written(result, webhooks)
 
 
-def _fee(subject: Subject, charge: ChargeSnapshot, computed: InstantFee) -> Fee:
+def fee_row(subject: Subject, charge: ChargeSnapshot, computed: InstantFee) -> Fee:
+    """The unsaved fee row of one computed instant fee (also what an estimate shows)."""
     name = charge.invoice_display_name or charge.billable_metric.name
     charge_filter = None if computed.bucket is None else charge.filters[computed.bucket]
     if charge_filter is not None:

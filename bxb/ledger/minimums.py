@@ -307,7 +307,10 @@ async def _billed_before(
             # in full (deducting them): their fees are not counted twice.
             or_(
                 Invoice.id.is_(None),
-                and_(Invoice.status != "voided", Invoice.invoice_type != "progressive_billing"),
+                and_(
+                    Invoice.status.not_in(("voided", "deleted")),
+                    Invoice.invoice_type != "progressive_billing",
+                ),
             ),
         )
     )

@@ -42,7 +42,11 @@ def fee_query(organization_id: uuid.UUID, f: FeeFilters) -> Select[Fee]:
         select(Fee)
         .outerjoin(Invoice, Invoice.id == Fee.invoice_id)
         .outerjoin(Subscription, Subscription.id == Fee.subscription_id)
-        .where(Fee.organization_id == organization_id)
+        .where(
+            Fee.organization_id == organization_id,
+            # The fees of a deleted draft went with it.
+            or_(Invoice.id.is_(None), Invoice.status != "deleted"),
+        )
     )
     if f.fee_type is not None:
         query = query.where(Fee.fee_type == f.fee_type)

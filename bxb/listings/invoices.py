@@ -50,12 +50,16 @@ def _search(query: Select[Invoice], term: str) -> Select[Invoice]:
     return query.where(or_(*matches))
 
 
+# A draft deleted through the API: kept (its billing key), never shown (Lago's `visible`).
+DELETED = "deleted"
+
+
 def invoice_query(organization_id: uuid.UUID, f: InvoiceFilters) -> Select[Invoice]:
     """The organization's invoices (joined to their customer) that match f, unordered."""
     query = (
         select(Invoice)
         .join(Customer, Customer.id == Invoice.customer_id)
-        .where(Invoice.organization_id == organization_id)
+        .where(Invoice.organization_id == organization_id, Invoice.status != DELETED)
     )
     if f.external_customer_id is not None:
         query = query.where(Customer.external_id == f.external_customer_id)

@@ -13,6 +13,7 @@ from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNote
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.data_export import DataExport, DataExportChunk
+from bxb.models.deleted_fee import DeletedFee
 from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
@@ -88,6 +89,7 @@ __all__ = [
     "Customer",
     "DataExport",
     "DataExportChunk",
+    "DeletedFee",
     "Entitlement",
     "EntitlementRemoval",
     "EntitlementValue",

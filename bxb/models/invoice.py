@@ -55,7 +55,9 @@ class Invoice(TenantMixin, Base):
     kind: Mapped[str] = mapped_column(String(32))
     period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16))  # draft | finalized | voided
+    # draft | finalized | voided | deleted (a draft deleted through the API: Lago's
+    # invisible status; the row stays so its billing key is never billed again)
+    status: Mapped[str] = mapped_column(String(16))
     payment_status: Mapped[str] = mapped_column(String(16), default="pending")
     currency: Mapped[str] = mapped_column(String(3))
     issuing_date: Mapped[date] = mapped_column(Date)
@@ -92,6 +94,8 @@ class Invoice(TenantMixin, Base):
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once when the customer's payment dispute is lost (POST .../lose_dispute).
+    payment_dispute_lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # [{"tax_code", "tax_name", "tax_rate", "amount_cents"}]
     applied_taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 

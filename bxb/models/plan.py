@@ -48,6 +48,8 @@ class Plan(TenantMixin, SoftDeleteMixin, Base):
     minimum_commitment_tax_ids: Mapped[list[str]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb")
     )
+    # Lago's plan metadata: a key/value object (values strings or null); null when none.
+    metadata_: Mapped[dict[str, str | None] | None] = mapped_column("metadata", JSONB)
     # A subscription's plan_overrides make a child copy of the plan (Lago's behaviour).
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("plans.id", ondelete="CASCADE"), index=True

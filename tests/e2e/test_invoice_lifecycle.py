@@ -119,6 +119,36 @@ async def test_a_draft_finalized_by_hand_is_numbered_and_charged_once(
     assert [c.amount for c in charges if c.status == "succeeded"] == [1000]
 
 
+async def test_a_deleted_draft_is_never_finalized_numbered_or_charged(
+    stack: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    receiver: WebhookReceiver,
+    localstripe_url: str,
+) -> None:
+    billing = Billing(stack, tenant_a, localstripe_url)
+    await billing.setup(receiver, GOOD_CARD, USAGE_PLAN, invoice_grace_period=5)
+    await billing.advance("2026-04-01T00:00:00Z")
+    [draft] = await invoices_of(sessions)
+    deleted = await billing.ok("DELETE", f"/api/v1/invoices/{draft.id}")
+    assert deleted["invoice"]["status"] == "deleted"
+    await billing.advance("2026-04-07T00:00:00Z")  # the grace timer finds no draft
+    [gone] = await invoices_of(sessions)
+    assert (gone.status, gone.sequential_id, gone.number) == ("deleted", None, None)
+    assert await attempt_statuses(sessions, gone.id) == []
+    # The next period is billed as usual (a draft, then finalized), and numbered first.
+    await billing.advance("2026-05-07T00:00:00Z")
+    invoices = await invoices_of(sessions)
+    [april] = [i for i in invoices if i.id != gone.id]
+    assert (april.status, april.sequential_id, april.payment_status) == (
+        "finalized",
+        1,
+        "succeeded",
+    )
+    charges = await charges_of(localstripe_url, billing.stripe_customer)
+    assert [c.amount for c in charges if c.status == "succeeded"] == [1000]
+
+
 async def test_voiding_an_invoice_in_dunning_stops_the_retries(
     stack: httpx.AsyncClient,
     tenant_a: Tenant,

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bxb.inputs.bounds import Cents, FreeText
 from bxb.inputs.credit_notes import Reason, RefundStatus
+from bxb.ledger.metadata import Metadata
 
 LagoId = Annotated[str, Field(max_length=64)]  # a UUID, parsed by the route
-
-
-def check_metadata(value: dict[str, str | None]) -> dict[str, str | None]:
-    """Lago's limits: keys up to 100 characters, values up to 255."""
-    if any(not key or len(key) > 100 for key in value):
-        raise ValueError("invalid_key")
-    if any(item is not None and len(item) > 255 for item in value.values()):
-        raise ValueError("value_is_too_long")
-    return value
-
-
-Metadata = Annotated[dict[str, str | None], AfterValidator(check_metadata)]
 
 
 class ItemIn(BaseModel):

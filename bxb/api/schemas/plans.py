@@ -13,6 +13,7 @@ from bxb.api.schemas.taxes import reject_null
 from bxb.api.schemas.usage_thresholds import UsageThresholdIn
 from bxb.inputs.bounds import Cents, fits
 from bxb.inputs.validation import Currency
+from bxb.ledger.metadata import Metadata
 from bxb.models import BillableMetricFilter, Plan, Tax
 
 DisplayName = Annotated[str, fits(Plan.invoice_display_name)]
@@ -100,6 +101,8 @@ class PlanFields(BaseModel):
     # Checked item by item (schemas.fixed_charges) when the plan is saved.
     fixed_charges: list[dict[str, Any]] | None = None
     usage_thresholds: list[UsageThresholdIn] | None = None
+    # Lago's key/value plan metadata (replaced as a whole; null removes it).
+    metadata: Metadata | None = None
 
     _required = field_validator(
         "name",
@@ -182,6 +185,8 @@ def apply_plan_fields(plan: Plan, data: PlanFields) -> None:
     )
     for key, value in simple.items():
         setattr(plan, key, value)
+    if "metadata" in data.model_fields_set:
+        plan.metadata_ = data.metadata
     requested = data.bill_charges_monthly
     if requested is None:
         requested = plan.bill_charges_monthly
