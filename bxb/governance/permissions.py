@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     _rule("/api/v1/organizations", ALL, {B}),
     # Catalog: billing admins shape it, support reads it.
     _rule("/api/v1/billable_metrics*", {S}, {B}),
+    _reading("/api/v1/billable_metrics/evaluate_expression", {B, S}),
     _rule("/api/v1/plans*", {S}, {B}),
     _rule("/api/v1/add_ons*", {S}, {B}),
     _rule("/api/v1/coupons*", {S}, {B}),
