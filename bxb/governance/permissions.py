@@ -74,6 +74,7 @@ RULES: tuple[Rule, ...] = (
     _reading("/api/v1/credit_notes/estimate", {B, S, F}),
     _rule("/api/v1/fees*", {S, F}, {B}),
     _rule("/api/v1/payments*", {S, F}, {B}),
+    _rule("/api/v1/dunning_campaigns*", {S, F}, {B}),
     _rule("/api/v1/wallets*", {S, F}, {B}),
     _rule("/api/v1/wallet_transactions*", {S, F}, {B}),
     _rule("/api/v1/analytics*", {B, F}),

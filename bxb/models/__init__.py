@@ -12,6 +12,7 @@ from bxb.models.credit_note import CreditNote, CreditNoteApplication, CreditNote
 from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.data_export import DataExport, DataExportChunk
+from bxb.models.dunning_campaign import DunningCampaign, DunningCampaignThreshold
 from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
@@ -77,6 +78,8 @@ __all__ = [
     "Customer",
     "DataExport",
     "DataExportChunk",
+    "DunningCampaign",
+    "DunningCampaignThreshold",
     "Entitlement",
     "EntitlementRemoval",
     "EntitlementValue",

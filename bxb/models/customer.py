@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, false, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, SoftDeleteMixin, TenantMixin
+from bxb.models.dunning_campaign import DunningCampaign
 from bxb.models.search_index import search_indexes
 
 
@@ -62,3 +64,21 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
     metadata_: Mapped[list[dict[str, Any]]] = mapped_column("metadata", JSONB, default=list)
     # A test clock (bxb extension, as in Stripe): "now" for this customer's subscriptions.
     test_clock_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Dunning (bxb/ledger/dunning_campaigns.py): the campaign chasing this customer's
+    # overdue balance instead of the organization's default, or none at all when excluded;
+    # attempts made so far per currency, and when the last one was made.
+    applied_dunning_campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dunning_campaigns.id", ondelete="SET NULL")
+    )
+    exclude_from_dunning_campaign: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    dunning_currency_attempts: Mapped[dict[str, int]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    last_dunning_campaign_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_dunning_campaign_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
+    # Loaded with the customer (its code is part of the customer object); no query when unset.
+    applied_dunning_campaign: Mapped[DunningCampaign | None] = relationship(lazy="selectin")
