@@ -134,3 +134,28 @@ def test_usage_rounds_the_aggregated_units_not_each_event() -> None:
     # 2.8 GB, ceiled: 3 units × 1 € (per-event ceiling would have given 4).
     (storage,) = usage.charges_usage
     assert (storage.units, storage.amount_cents) == (Decimal(3), 300)
+
+
+def test_a_subscription_pins_the_metric_rounding() -> None:
+    from uuid import uuid4
+
+    from bxb.workflows.state import BillableMetricSnapshot, ChargeSnapshot
+
+    metric = BillableMetricSnapshot(
+        id=uuid4(),
+        code="storage",
+        name="Storage",
+        aggregation_type="sum_agg",
+        field_name="gb",
+        rounding_function="round",
+        rounding_precision=1,
+    )
+    charge = ChargeSnapshot(
+        id=uuid4(), billable_metric=metric, charge_model="standard", properties={"amount": "1"}
+    ).usage_charge()
+    assert (charge.rounding_function, charge.rounding_precision) == ("round", 1)
+    # Snapshots recorded before rounding existed still load: no rounding.
+    old = BillableMetricSnapshot.model_validate(
+        {"id": str(uuid4()), "code": "c", "name": "C", "aggregation_type": "count_agg"}
+    )
+    assert old.rounding_function is None
