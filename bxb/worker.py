@@ -15,6 +15,8 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from bxb.activities.audit_retention import AuditRetentionActivities
 from bxb.activities.collection import CollectionActivities
 from bxb.activities.data_exports import DataExportActivities
+from bxb.activities.dunning_campaigns import DunningCampaignActivities
+from bxb.activities.dunning_campaigns import ensure_schedule as dunning_schedule
 from bxb.activities.health import HealthActivities
 from bxb.activities.provider_customers import ProviderCustomerActivities
 from bxb.activities.refunds import RefundActivities
@@ -37,6 +39,7 @@ from bxb.webhooks import outbox
 from bxb.workflows.audit_retention import AuditRetentionWorkflow
 from bxb.workflows.credit_note_refund import CreditNoteRefundWorkflow
 from bxb.workflows.data_export import DataExportWorkflow
+from bxb.workflows.dunning_campaigns import DunningCampaignsWorkflow
 from bxb.workflows.invoice_payment import InvoicePaymentWorkflow
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
 from bxb.workflows.provider_customer import ProviderCustomerWorkflow
@@ -56,6 +59,7 @@ WORKFLOWS = [
     DataExportWorkflow,
     AuditRetentionWorkflow,
     WalletTopUpsWorkflow,
+    DunningCampaignsWorkflow,
 ]
 
 # Workflows run without the sandbox. Every closed period starts a new run, and building a
@@ -94,6 +98,7 @@ def build_worker(
             *DataExportActivities(sessions, events, settings).all(),
             AuditRetentionActivities(sessions, settings).delete_expired_audit_rows,
             WalletTopUpActivities(sessions, settings).run_recurring_top_ups,
+            DunningCampaignActivities(sessions).process_dunning_campaigns,
         ],
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
@@ -157,6 +162,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
                 await wallet_schedule.ensure_schedule(client, settings.temporal_task_queue)
             except Exception:  # likewise
                 log.exception("creating the wallet top-up schedule failed")
+            try:
+                await dunning_schedule(client, settings.temporal_task_queue)
+            except Exception:  # the next start-up tries again; billing goes on meanwhile
+                log.exception("creating the dunning campaigns schedule failed")
             # Catching up on what a crash left unstarted runs beside the polling, so a worker
             # with thousands of pending rows takes its share of the queue at once.
             recovery = asyncio.create_task(_recover_unstarted(sessions, client, settings))

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.dunning_campaigns import find_campaign
 from bxb.api.errors import not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
@@ -26,8 +27,16 @@ from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.ledger.billing_entities import entity_ids_for_codes, resolve_entity
+from bxb.ledger.dunning_campaigns import assign_dunning_campaign
 from bxb.listings.customers import CustomerFilters, customer_query
-from bxb.models import AppliedCoupon, AppliedTax, Customer, Organization, TestClock
+from bxb.models import (
+    AppliedCoupon,
+    AppliedTax,
+    Customer,
+    DunningCampaign,
+    Organization,
+    TestClock,
+)
 from bxb.models.base import utcnow
 from bxb.payments.customers import needs_sync, start_provider_customer_sync
 
@@ -115,6 +124,7 @@ def _apply(customer: Customer, data: CustomerIn) -> None:
             "billing_configuration",
             "tax_codes",
             "billing_entity_code",
+            "applied_dunning_campaign_code",
         },
     )
     if data.billing_configuration is not None:
@@ -146,6 +156,14 @@ async def _check_test_clock(
             raise validation_error({"test_clock_id": ["test_clock_not_found"]})
 
 
+async def _dunning_campaign(
+    session: SessionDep, org_id: uuid.UUID, data: CustomerIn
+) -> DunningCampaign | None:
+    if data.applied_dunning_campaign_code is None:
+        return None
+    return await find_campaign(session, org_id, data.applied_dunning_campaign_code)
+
+
 @router.post("/customers")
 async def upsert_customer(
     body: CustomerBody, org: OrgDep, session: SessionDep, temporal: TemporalDep
@@ -158,6 +176,7 @@ async def upsert_customer(
     entity = await resolve_entity(session, org.id, data.billing_entity_code)
     customer = await live_customer(session, org.id, data.external_id)
     await _check_test_clock(session, org.id, customer, data)
+    campaign = await _dunning_campaign(session, org.id, data)
     if customer is None:
         customer = Customer(
             organization_id=org.id,
@@ -173,6 +192,8 @@ async def upsert_customer(
         if "billing_entity_code" in data.model_fields_set:
             customer.billing_entity = entity
     _apply(customer, data)
+    if "applied_dunning_campaign_code" in data.model_fields_set:
+        assign_dunning_campaign(customer, campaign)
     try:
         await session.flush()
         if taxes is not None:

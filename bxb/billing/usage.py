@@ -28,6 +28,7 @@ from typing import Any
 from bxb.billing.aggregation import AggregationType, UsageEvent, aggregate
 from bxb.billing.charge_amounts import ChargeAmount
 from bxb.billing.charges import charge_from_properties
+from bxb.billing.expressions import apply_rounding
 from bxb.billing.filters import DEFAULT_BUCKET, ChargeFilter, assign_events_to_filters
 from bxb.billing.money import currency_exponent
 from bxb.billing.taxes import Tax, TaxableFee, compute_invoice_taxes
@@ -50,6 +51,9 @@ class UsageCharge:
     filters: tuple[ChargeFilter, ...] = ()
     invoice_display_name: str | None = None
     taxes: tuple[Tax, ...] = ()  # the charge's own taxes; empty: the usage-wide ones
+    # The metric's rounding of its aggregated units (Lago's ApplyRoundingService).
+    rounding_function: str | None = None
+    rounding_precision: int | None = None
 
 
 @dataclass(frozen=True)
@@ -201,8 +205,10 @@ def _price(
     currency: str,
 ) -> ChargeAmount:
     measured = aggregate(charge.aggregation_type, events, charge.field_name, start, end)
+    # Lago rounds the units of a period (not each event, nor in-advance fees).
+    units = apply_rounding(measured.value, charge.rounding_function, charge.rounding_precision)
     return charge_from_properties(charge.charge_model, properties).compute(
-        measured.value,
+        units,
         currency,
         per_event_values=measured.per_event_values,
         events_count=measured.event_count,

@@ -91,6 +91,8 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
                     aggregation_type=charge.billable_metric.aggregation_type,
                     field_name=charge.billable_metric.field_name,
                     recurring=charge.billable_metric.recurring,
+                    rounding_function=charge.billable_metric.rounding_function,
+                    rounding_precision=charge.billable_metric.rounding_precision,
                 ),
                 charge_model=charge.charge_model,
                 properties=charge.properties,

@@ -32,7 +32,7 @@ from bxb.events.store import (
     NewEvent,
     may_be_the_events_fault,
 )
-from bxb.events.validation import Errors, metric_errors, parse_event
+from bxb.events.validation import Errors, checked_event, parse_event
 from bxb.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -120,11 +120,11 @@ async def _write(
     metrics = await load_metrics(engine, ((e.organization_id, e.code) for _, e in pending))
     valid: list[tuple[int, NewEvent]] = []
     for number, event in pending:
-        errors = metric_errors(event, metrics.get((event.organization_id, event.code)))
-        if errors:
-            summary.reject(number, errors)
+        checked = checked_event(event, metrics.get((event.organization_id, event.code)))
+        if isinstance(checked, NewEvent):
+            valid.append((number, checked))
         else:
-            valid.append((number, event))
+            summary.reject(number, checked)
     if not valid:
         return
 

@@ -37,7 +37,7 @@ from bxb.events.store import (
     create_event_store,
     may_be_the_events_fault,
 )
-from bxb.events.validation import Errors, MetricRule, metric_errors
+from bxb.events.validation import Errors, MetricRule, checked_event
 from bxb.models import BillableMetric, BillableMetricFilter
 
 MetricKey = tuple[uuid.UUID, str]
@@ -63,7 +63,7 @@ Outcome = Accepted | Rejected
 
 
 _LIVE_METRICS = """
-SELECT m.organization_id, m.code, m.aggregation_type, m.field_name
+SELECT m.organization_id, m.code, m.aggregation_type, m.field_name, m.expression
 FROM billable_metrics m
 JOIN unnest($1::uuid[], $2::text[]) AS k(organization_id, code) USING (organization_id, code)
 WHERE m.deleted_at IS NULL
@@ -82,7 +82,7 @@ async def load_metrics(
         async with engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
             rows = await raw.fetch(_LIVE_METRICS, [k[0] for k in wanted], [k[1] for k in wanted])
-    return {(r[0], r[1]): MetricRule(r[1], r[2], r[3]) for r in rows}
+    return {(r[0], r[1]): MetricRule(r[1], r[2], r[3], r[4]) for r in rows}
 
 
 # Every group commit needs the metrics of its events. Found metrics are cached per
@@ -182,7 +182,7 @@ class EventPipeline:
     async def check(self, events: Sequence[NewEvent]) -> dict[int, Errors]:
         """Metric errors per index, without writing anything."""
         metrics = await live_metrics(self._engine, ((e.organization_id, e.code) for e in events))
-        return _errors(events, metrics)
+        return _checked(events, metrics)[1]
 
     async def _write(self, units: list[Sequence[NewEvent]]) -> list[Outcome]:
         metrics = await live_metrics(
@@ -191,12 +191,12 @@ class EventPipeline:
         outcomes: list[Outcome | None] = []
         valid: list[NewEvent] = []
         for unit in units:
-            errors = _errors(unit, metrics)
+            checked, errors = _checked(unit, metrics)
             if errors:
                 outcomes.append(Rejected(errors))
             else:
                 outcomes.append(None)
-                valid.extend(unit)
+                valid.extend(checked)
         result = await self.store.insert_many(valid) if valid else InsertResult([], [])
         EVENTS_INGESTED.inc(result.inserted)  # committed: the store answered
         if self.after_commit is not None and result.inserted:
@@ -226,13 +226,19 @@ class EventPipeline:
             await self.store.close()
 
 
-def _errors(events: Sequence[NewEvent], metrics: dict[MetricKey, MetricRule]) -> dict[int, Errors]:
+def _checked(
+    events: Sequence[NewEvent], metrics: dict[MetricKey, MetricRule]
+) -> tuple[list[NewEvent], dict[int, Errors]]:
+    """The events as they will be stored (expressions computed), and errors by index."""
+    checked: list[NewEvent] = []
     errors = {}
     for index, event in enumerate(events):
-        found = metric_errors(event, metrics.get((event.organization_id, event.code)))
-        if found:
+        found = checked_event(event, metrics.get((event.organization_id, event.code)))
+        if isinstance(found, NewEvent):
+            checked.append(found)
+        else:
             errors[index] = found
-    return errors
+    return checked, errors
 
 
 def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:

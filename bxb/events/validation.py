@@ -20,7 +20,14 @@ Error codes (keys are field paths inside the event object):
 - ``value_is_not_valid_number``: the metric's field_name value (sum, max, latest,
   weighted_sum) or precise_total_amount_cents is not a number the stores read exactly
   like the pure core (`is_number`);
-- ``billable_metric_not_found`` (on ``code``): no live billable metric has this code.
+- ``billable_metric_not_found`` (on ``code``): no live billable metric has this code;
+- ``expression_evaluation_failed`` (on ``properties``): the metric computes its field from
+  an expression (`bxb.billing.expressions`) that cannot be evaluated on this event (a
+  property it reads is missing, arithmetic on text, a division by zero).
+
+When the metric has an expression, the event is stored with the computed value in its
+``field_name`` property (Lago's Events::CalculateExpressionService), so both stores and the
+pure core aggregate it like any property.
 """
 
 from __future__ import annotations
@@ -28,12 +35,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bxb.billing.aggregation import AggregationType
+from bxb.billing.expressions import (
+    ExpressionEvaluationError,
+    ExpressionEvent,
+    InvalidExpressionError,
+    parse_expression,
+    value_text,
+)
 from bxb.core.storable import storable
 from bxb.events.store import NewEvent
 
@@ -79,6 +93,7 @@ class MetricRule:
     code: str
     aggregation_type: str
     field_name: str | None
+    expression: str | None = None
 
 
 def default_event_time(
@@ -119,6 +134,23 @@ def parse_event(
     return NewEvent(
         organization_id, transaction_id, subscription, code, timestamp, properties, amount
     )
+
+
+def checked_event(event: NewEvent, metric: MetricRule | None) -> NewEvent | Errors:
+    """The event as it will be stored (its metric's expression computed), or its errors."""
+    if metric is not None and metric.expression and metric.field_name:
+        try:
+            value = parse_expression(metric.expression).evaluate(
+                ExpressionEvent(
+                    event.code, (event.timestamp - _EPOCH) // _ONE_SECOND, event.properties
+                )
+            )
+        except (ExpressionEvaluationError, InvalidExpressionError):
+            return {"properties": ["expression_evaluation_failed"]}
+        event = replace(
+            event, properties={**event.properties, metric.field_name: value_text(value)}
+        )
+    return metric_errors(event, metric) or event
 
 
 def metric_errors(event: NewEvent, metric: MetricRule | None) -> Errors:

@@ -51,6 +51,7 @@ RULES: tuple[Rule, ...] = (
     _rule("/api/v1/billing_entities*", {S, F}, {B}),
     # Catalog: billing admins shape it, support reads it.
     _rule("/api/v1/billable_metrics*", {S}, {B}),
+    _reading("/api/v1/billable_metrics/evaluate_expression", {B, S}),
     _rule("/api/v1/plans*", {S}, {B}),
     _rule("/api/v1/add_ons*", {S}, {B}),
     _rule("/api/v1/coupons*", {S}, {B}),
@@ -82,6 +83,7 @@ RULES: tuple[Rule, ...] = (
     _rule("/api/v1/payments*", {S, F}, {B}),
     _rule("/api/v1/payment_requests*", {S, F}, {B, S}, note="support asks customers to pay"),
     _rule("/api/v1/payment_receipts*", {S, F}),
+    _rule("/api/v1/dunning_campaigns*", {S, F}, {B}),
     _rule("/api/v1/wallets*", {S, F}, {B}),
     _rule("/api/v1/wallet_transactions*", {S, F}, {B}),
     _rule("/api/v1/analytics*", {B, F}),

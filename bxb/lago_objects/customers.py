@@ -66,4 +66,11 @@ def customer_object(
         "integration_customers": [],
         "applicable_invoice_custom_sections": [],
         "test_clock_id": str(customer.test_clock_id) if customer.test_clock_id else None,
+        # Dunning campaigns (Lago's customer fields; the campaign by its code).
+        "applied_dunning_campaign_code": (
+            customer.applied_dunning_campaign.code if customer.applied_dunning_campaign else None
+        ),
+        "exclude_from_dunning_campaign": customer.exclude_from_dunning_campaign,
+        "last_dunning_campaign_attempt": customer.last_dunning_campaign_attempt,
+        "last_dunning_campaign_attempt_at": iso(customer.last_dunning_campaign_attempt_at),
     }

@@ -14,6 +14,7 @@ from bxb.models.credit_note_refund import CreditNoteRefund
 from bxb.models.customer import Customer
 from bxb.models.data_export import DataExport, DataExportChunk
 from bxb.models.deleted_fee import DeletedFee
+from bxb.models.dunning_campaign import DunningCampaign, DunningCampaignThreshold
 from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
@@ -90,6 +91,8 @@ __all__ = [
     "DataExport",
     "DataExportChunk",
     "DeletedFee",
+    "DunningCampaign",
+    "DunningCampaignThreshold",
     "Entitlement",
     "EntitlementRemoval",
     "EntitlementValue",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, false, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bxb.models.base import Base, SoftDeleteMixin, TenantMixin
 from bxb.models.billing_entity import BillingEntity
+from bxb.models.dunning_campaign import DunningCampaign
 from bxb.models.search_index import search_indexes
 
 
@@ -69,3 +71,21 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
         ForeignKey("billing_entities.id"), index=True
     )
     billing_entity: Mapped[BillingEntity | None] = relationship(lazy="selectin")
+    # Dunning (bxb/ledger/dunning_campaigns.py): the campaign chasing this customer's
+    # overdue balance instead of the organization's default, or none at all when excluded;
+    # attempts made so far per currency, and when the last one was made.
+    applied_dunning_campaign_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dunning_campaigns.id", ondelete="SET NULL")
+    )
+    exclude_from_dunning_campaign: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
+    dunning_currency_attempts: Mapped[dict[str, int]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    last_dunning_campaign_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_dunning_campaign_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
+    # Loaded with the customer (its code is part of the customer object); no query when unset.
+    applied_dunning_campaign: Mapped[DunningCampaign | None] = relationship(lazy="selectin")

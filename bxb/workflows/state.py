@@ -36,6 +36,9 @@ class BillableMetricSnapshot(BaseModel):
     aggregation_type: str
     field_name: str | None = None
     recurring: bool = False
+    # Lago's rounding of the aggregated units (round/ceil/floor to a precision).
+    rounding_function: str | None = None
+    rounding_precision: int | None = None
 
 
 class ChargeFilterSnapshot(BaseModel):
@@ -67,6 +70,8 @@ class ChargeSnapshot(BaseModel):
             billable_metric_name=metric.name,
             aggregation_type=AggregationType(metric.aggregation_type),
             field_name=metric.field_name,
+            rounding_function=metric.rounding_function,
+            rounding_precision=metric.rounding_precision,
             charge_model=self.charge_model,
             properties=self.properties,
             filters=tuple(

@@ -24,7 +24,7 @@ def storage_metric(**overrides: Any) -> dict[str, Any]:
         "recurring": True,
         "rounding_function": "round",
         "rounding_precision": 2,
-        "expression": "round(gb * 1.5)",
+        "expression": "round(event.properties.gb * 1.5)",
         "filters": [
             {"key": "region", "values": ["us", "eu", "eu"]},
             {"key": "cloud", "values": ["aws"]},
@@ -55,7 +55,7 @@ async def test_create_returns_the_full_object(client: httpx.AsyncClient, tenant_
         "rounding_precision": 2,
         "created_at": body["created_at"],
         "field_name": "gb",
-        "expression": "round(gb * 1.5)",
+        "expression": "round(event.properties.gb * 1.5)",
         # Sorted by key; repeated values dropped.
         "filters": [{"key": "cloud", "values": ["aws"]}, {"key": "region", "values": ["us", "eu"]}],
     }

@@ -131,6 +131,10 @@ async def test_create_returns_lagos_customer_object(
         "integration_customers": [],
         "applicable_invoice_custom_sections": [],
         "test_clock_id": str(clock),
+        "applied_dunning_campaign_code": None,
+        "exclude_from_dunning_campaign": False,
+        "last_dunning_campaign_attempt": 0,
+        "last_dunning_campaign_attempt_at": None,
     }
     assert uuid.UUID(metadata_id)
     got = await client.get("/api/v1/customers/cus_1", headers=tenant_a.headers)

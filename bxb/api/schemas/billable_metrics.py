@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bxb.api.schemas.taxes import reject_null
+from bxb.billing.expressions import is_valid_expression
 from bxb.inputs.bounds import FreeText, fits
 from bxb.models import BillableMetric
 
@@ -57,7 +58,8 @@ class BillableMetricFields(BaseModel):
     weighted_interval: Literal["seconds"] | None = None
     rounding_function: Literal["round", "ceil", "floor"] | None = None
     rounding_precision: int | None = Field(default=None, ge=-INT32_MAX, le=INT32_MAX)
-    # Stored and echoed; bxb does not evaluate expressions yet.
+    # Lago's expression grammar (bxb.billing.expressions); computed into field_name at
+    # ingestion. Checked on the metric as saved (`metric_errors`).
     expression: Text | None = None
     filters: list[BillableMetricFilterIn] | None = None
 
@@ -87,6 +89,8 @@ def metric_errors(metric: BillableMetric) -> dict[str, list[str]]:
         errors["field_name"] = ["value_is_mandatory"]
     if metric.recurring and metric.aggregation_type in NOT_RECURRING:
         errors["recurring"] = ["not_compatible_with_aggregation_type"]
+    if metric.expression and not is_valid_expression(metric.expression):
+        errors["expression"] = ["invalid_expression"]
     return errors
 
 

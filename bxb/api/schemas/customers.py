@@ -124,6 +124,10 @@ class CustomerIn(BaseModel):
     billing_entity_code: Code | None = None
     # bxb extension: the test clock whose time this customer's subscriptions follow.
     test_clock_id: uuid.UUID | None = None
+    # Dunning (Lago's customer fields, by code here): the campaign chasing this customer
+    # instead of the organization's default (null: the default); or none at all.
+    applied_dunning_campaign_code: Code | None = None
+    exclude_from_dunning_campaign: NullIsFalse | None = None
 
 
 class CustomerBody(BaseModel):

@@ -36,6 +36,8 @@ from bxb.models import (
     CreditNote,
     Customer,
     DataExport,
+    DunningCampaign,
+    DunningCampaignThreshold,
     Entitlement,
     EntitlementRemoval,
     EntitlementValue,
@@ -99,6 +101,7 @@ RESOURCES: dict[type[Any], Resource] = {
     Member: Resource("Membership", "membership"),
     MemberInvitation: Resource("Invite", "invite"),
     DataExport: Resource("DataExport", "data_export"),
+    DunningCampaign: Resource("DunningCampaign", "dunning_campaign"),
 }
 
 # A part's owner: (owner model, the column holding its id), or a function of the part
@@ -109,6 +112,7 @@ PARTS: dict[type[Any], Owner | Callable[[Any, Any], tuple[type[Any], uuid.UUID] 
     FixedCharge: (Plan, "plan_id"),
     UsageThreshold: (Plan, "plan_id"),
     BillableMetricFilter: (BillableMetric, "billable_metric_id"),
+    DunningCampaignThreshold: (DunningCampaign, "dunning_campaign_id"),
     CouponTarget: (Coupon, "coupon_id"),
     Privilege: (Feature, "feature_id"),
     AlertThreshold: (UsageAlert, "alert_id"),
