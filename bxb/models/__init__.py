@@ -33,6 +33,7 @@ from bxb.models.mrr_movement import MrrMovement
 from bxb.models.organization import Organization
 from bxb.models.payment import Payment
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.plan_snapshot import PlanSnapshotRecord
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.rate_limit import RateLimitCounter, RateLimitOverride
@@ -98,6 +99,7 @@ __all__ = [
     "PasswordReset",
     "Payment",
     "Plan",
+    "PlanSnapshotRecord",
     "PortalSecret",
     "PortalTopUp",
     "Privilege",

@@ -14,12 +14,36 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from bxb.billing.aggregation import AggregationType
 from bxb.billing.filters import ChargeFilter
 from bxb.billing.taxes import Tax
 from bxb.billing.usage import UsageCharge
+
+
+class Compact(BaseModel):
+    """A model whose JSON leaves out the optional fields at their defaults (None, False,
+    empty lists): what workflow histories show of activity inputs is what matters.
+    Decoding gives the defaults back, so the model reads the same."""
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if info.mode != "json" or not isinstance(data, dict):
+            return data
+        for name, field in type(self).model_fields.items():
+            if field.is_required() or name not in data:
+                continue
+            if getattr(self, name) == field.get_default(call_default_factory=True):
+                del data[name]
+        return data
 
 
 class Status(StrEnum):
@@ -109,7 +133,7 @@ class UsageThresholdSnapshot(BaseModel):
     threshold_display_name: str | None = None
 
 
-class PlanSnapshot(BaseModel):
+class PlanSnapshot(Compact):
     id: UUID
     code: str
     name: str
@@ -125,6 +149,16 @@ class PlanSnapshot(BaseModel):
     fixed_charges: list[FixedChargeSnapshot] = Field(default_factory=list)
     # Progressive billing (issue 10); empty in snapshots pinned before it.
     usage_thresholds: list[UsageThresholdSnapshot] = Field(default_factory=list)
+    # The key of this snapshot in PostgreSQL (plan_snapshots), set when the API pinned it
+    # there (issue 13); None in snapshots pinned before.
+    snapshot_id: UUID | None = None
+
+    def reference(self) -> PlanSnapshot:
+        """What an activity's input carries of a stored snapshot: its key and the plan's
+        header (code, amount, interval), not its charges; the activity reads the rest
+        (bxb.ledger.plan_snapshots.hydrate)."""
+        assert self.snapshot_id is not None
+        return self.model_copy(update={"charges": [], "fixed_charges": [], "usage_thresholds": []})
 
 
 class Segment(BaseModel):
@@ -146,6 +180,8 @@ class Collection(BaseModel):
     """An invoice the workflow still has to finalize or get paid (grace period, dunning)."""
 
     invoice_id: UUID
+    # Its number, once the ledger gave it one (summaries of the history's steps).
+    number: str | None = None
     # Set while the invoice is a draft: when the grace period ends.
     finalize_at: datetime | None = None
     # The next payment attempt (None: waiting for the provider or for nothing).

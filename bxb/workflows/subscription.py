@@ -27,6 +27,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from bxb.workflows import story
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
     from bxb.workflows.pausing import PAUSE_KINDS, Pausing
@@ -89,7 +90,8 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
                 if self._should_continue_as_new():
                     workflow.continue_as_new(self.state)
             due = self._next_due()
-            await self.clock.wait(due.at if due else None, wake=self._has_work)
+            summary = story.waiting(due.kind if due else None, due.at if due else None, self.state)
+            await self.clock.wait(due.at if due else None, wake=self._has_work, summary=summary)
 
     def _should_continue_as_new(self) -> bool:
         idle = not self._rt.commands and self._rt.advancing_to is None
