@@ -53,7 +53,7 @@ class Status(StrEnum):
     CANCELED = "canceled"
 
 
-class BillableMetricSnapshot(BaseModel):
+class BillableMetricSnapshot(Compact):
     id: UUID
     code: str
     name: str
@@ -62,14 +62,14 @@ class BillableMetricSnapshot(BaseModel):
     recurring: bool = False
 
 
-class ChargeFilterSnapshot(BaseModel):
+class ChargeFilterSnapshot(Compact):
     id: UUID
     invoice_display_name: str | None = None
     properties: dict[str, Any]
     values: dict[str, list[str]]
 
 
-class ChargeSnapshot(BaseModel):
+class ChargeSnapshot(Compact):
     id: UUID
     billable_metric: BillableMetricSnapshot
     charge_model: str
@@ -108,7 +108,7 @@ class ChargeSnapshot(BaseModel):
         )
 
 
-class FixedChargeSnapshot(BaseModel):
+class FixedChargeSnapshot(Compact):
     """A fixed charge as the subscription pinned it (Lago: units of an add-on per period)."""
 
     id: UUID
@@ -124,7 +124,7 @@ class FixedChargeSnapshot(BaseModel):
     prorated: bool = False
 
 
-class UsageThresholdSnapshot(BaseModel):
+class UsageThresholdSnapshot(Compact):
     """A plan's usage threshold (progressive billing), pinned with the plan."""
 
     id: UUID
@@ -161,7 +161,7 @@ class PlanSnapshot(Compact):
         return self.model_copy(update={"charges": [], "fixed_charges": [], "usage_thresholds": []})
 
 
-class Segment(BaseModel):
+class Segment(Compact):
     """One plan's stretch of a subscription (Lago gives each its own lago_id)."""
 
     lago_id: UUID
@@ -170,13 +170,13 @@ class Segment(BaseModel):
     previous_plan_code: str | None = None
 
 
-class PendingDowngrade(BaseModel):
+class PendingDowngrade(Compact):
     lago_id: UUID
     plan: PlanSnapshot
     at: datetime
 
 
-class Collection(BaseModel):
+class Collection(Compact):
     """An invoice the workflow still has to finalize or get paid (grace period, dunning)."""
 
     invoice_id: UUID
@@ -227,21 +227,21 @@ class InvoiceCommand(Command):
     next_attempt: int | None = None
 
 
-class PausedInterval(BaseModel):
+class PausedInterval(Compact):
     """A pause of the subscription: not billed from `start` to `end` (None: still paused)."""
 
     start: datetime
     end: datetime | None = None
 
 
-class ScheduledPause(BaseModel):
+class ScheduledPause(Compact):
     """A pause asked for at the end of the current period (`at`), resuming at resume_at."""
 
     at: datetime
     resume_at: datetime | None = None
 
 
-class SubscriptionState(BaseModel):
+class SubscriptionState(Compact):
     organization_id: UUID
     customer_id: UUID
     external_customer_id: str
@@ -357,7 +357,7 @@ class AdvanceRequest(BaseModel):
     to: datetime
 
 
-class SubscriptionView(BaseModel):
+class SubscriptionView(Compact):
     """What a query returns: the state plus the instants the API shows."""
 
     state: SubscriptionState
