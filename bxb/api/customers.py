@@ -141,7 +141,7 @@ async def _check_test_clock(
 
 # For clients whose Customer model drops fields it does not know (the lago-python-client):
 # the test clock of a customer being created, as a header or a query parameter.
-TEST_CLOCK_HEADER = "X-Test-Clock-Id"
+TEST_CLOCK_HEADER = "X-Bxb-Test-Clock-Id"
 
 
 def _with_test_clock(data: CustomerIn, header: str | None, query: str | None) -> CustomerIn:

@@ -3,7 +3,7 @@
 The lago-python-client drops fields its Customer model does not know (`test_clock_id`)
 and sends no custom headers. Pointed at `<bxb>/test_clocks/<clock id>/` instead of
 `<bxb>/`, every request it makes reaches `/api/v1/...` as usual, with the header
-`X-Test-Clock-Id: <clock id>` added: the customers it creates are on that clock.
+`X-Bxb-Test-Clock-Id: <clock id>` added: the customers it creates are on that clock.
 Pure ASGI, outermost, so everything inside sees the plain path.
 """
 
@@ -13,7 +13,7 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-HEADER = b"x-test-clock-id"
+HEADER = b"x-bxb-test-clock-id"
 _PREFIX = re.compile(r"^/test_clocks/([0-9a-fA-F-]{36})(/api/.*)$")
 
 

@@ -2,7 +2,7 @@
 
 The clock is frozen on 2025-03-01, long before the wall clock. The client's Customer model
 drops `test_clock_id` (a field it does not know), so the client is pointed at
-`<bxb>/test_clocks/<id>/`, which adds the `X-Test-Clock-Id` header to its requests. The
+`<bxb>/test_clocks/<id>/`, which adds the `X-Bxb-Test-Clock-Id` header to its requests. The
 events of the customer are then checked against the clock's time, not the wall clock's:
 one without a timestamp takes the clock's time, one at the wall clock's time is refused
 (far in the clock's future), and the invoice bills the clock's March.

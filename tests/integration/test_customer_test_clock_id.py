@@ -1,7 +1,7 @@
 """`test_clock_id` beside the body: a header, a query parameter, or the API's address.
 
 For clients whose Customer model drops fields it does not know (the lago-python-client):
-`X-Test-Clock-Id: <id>`, `POST /api/v1/customers?test_clock_id=<id>`, or requests sent
+`X-Bxb-Test-Clock-Id: <id>`, `POST /api/v1/customers?test_clock_id=<id>`, or requests sent
 under `/test_clocks/<id>/api/v1/...`. The end-to-end test with the client itself and the
 events checked against the clock's time is tests/e2e/test_test_clock_pitfalls.py.
 """
@@ -57,7 +57,7 @@ async def test_the_clock_beside_the_body(
     clock = await _clock(client, tenant_a)
     path, headers, params = "/api/v1/customers", dict(tenant_a.headers), {}
     if how == "header":
-        headers["X-Test-Clock-Id"] = clock
+        headers["X-Bxb-Test-Clock-Id"] = clock
     elif how == "query":
         params["test_clock_id"] = clock
     else:
@@ -97,7 +97,7 @@ async def test_bad_clocks_beside_the_body_are_refused(
     clocks["unknown"] = str(uuid.uuid4())
     headers = dict(tenant_a.headers)
     if header is not None:
-        headers["X-Test-Clock-Id"] = clocks.get(header, header)
+        headers["X-Bxb-Test-Clock-Id"] = clocks.get(header, header)
     params = {} if query is None else {"test_clock_id": clocks.get(query, query)}
     customer: dict[str, Any] = {"external_id": "cus_1"}
     if in_body is not None:
@@ -123,7 +123,7 @@ async def test_another_organizations_clock_is_not_found(
 ) -> None:
     clock = await _clock(client, tenant_a)
     for path, headers in [
-        ("/api/v1/customers", {**tenant_b.headers, "X-Test-Clock-Id": clock}),
+        ("/api/v1/customers", {**tenant_b.headers, "X-Bxb-Test-Clock-Id": clock}),
         (f"/test_clocks/{clock}/api/v1/customers", tenant_b.headers),
     ]:
         body = {"customer": {"external_id": "cus_b"}}
