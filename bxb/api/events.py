@@ -137,11 +137,12 @@ async def _parse(
 ) -> NewEvent | Errors:
     """Parse an event; "now" is the customer's test clock time when it is on one.
 
-    An event of a test-clock customer is checked against the clock's time (at most 24 h
-    ahead of it) and, without a timestamp, takes the clock's time. The clock is looked up
-    only in organizations that have test clocks (bxb.core.test_clock_times), and when the
-    wall clock did not do: no timestamp was sent, or the one sent is in the wall clock's
-    future (a clock may be ahead of it).
+    An event of a test-clock customer without a timestamp takes the clock's time, and one
+    whose timestamp is more than 24 h past the wall clock is checked against the clock's
+    time instead (a clock ahead of the wall clock). The clock is looked up only then, so
+    ordinary events never pay for the lookup; a batch looks each subscription up once.
+    An event within 24 h of the wall clock is accepted even when the clock is behind:
+    sending a period's usage before advancing the clock through it is how rehearsals go.
     """
     parsed = parse_event(payload, organization_id, received_at)
     subscription = payload.get("external_subscription_id") if isinstance(payload, dict) else None
@@ -150,7 +151,7 @@ async def _parse(
     needs_clock = payload.get("timestamp") is None or (
         not isinstance(parsed, NewEvent) and "timestamp" in parsed
     )
-    if not needs_clock and not await clocks.has_clocks():
+    if not needs_clock:
         return parsed
     clock_time = await clocks.of(subscription)
     if clock_time is None:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
-from bxb.core import test_clock_times
 from bxb.core.subscriptions import LIVE_STATUSES, advance_workflows
 from bxb.core.temporal import TemporalUnavailable
 from bxb.inputs.bounds import AwareInstant
@@ -65,7 +64,6 @@ async def create_test_clock(
     )
     session.add(clock)
     await session.commit()
-    test_clock_times.forget(org.id)  # its customers' events are checked against it now
     return {"test_clock": test_clock_object(clock)}
 
 

@@ -1,11 +1,12 @@
 """Test clocks as a newcomer meets them, with the unmodified lago-python-client.
 
-The clock is frozen on 2025-03-01, long before the wall clock. The client's Customer model
+The clock is frozen on 2030-01-01, years after the wall clock. The client's Customer model
 drops `test_clock_id` (a field it does not know), so the client is pointed at
 `<bxb>/test_clocks/<id>/`, which adds the `X-Bxb-Test-Clock-Id` header to its requests. The
 events of the customer are then checked against the clock's time, not the wall clock's:
-one without a timestamp takes the clock's time, one at the wall clock's time is refused
-(far in the clock's future), and the invoice bills the clock's March.
+one without a timestamp takes the clock's time, one stamped in the clock's January is
+accepted (the wall clock alone would refuse it), one more than 24 h past the clock is
+refused, and the invoice bills the clock's January.
 
 Plan: $10.00 a month in arrears, calls at $0.50 each (standard charge).
 """
@@ -58,7 +59,7 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
         clock = await ok(
             "POST",
             "/api/v1/test_clocks",
-            {"test_clock": {"name": "march", "frozen_time": "2025-03-01T00:00:00Z"}},
+            {"test_clock": {"name": "march", "frozen_time": "2030-01-01T00:00:00Z"}},
         )
         clock_id = clock["test_clock"]["lago_id"]
         metric = await ok(
@@ -103,10 +104,9 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
 
         sub = Subscription(external_customer_id="cus_clock", plan_code="basic", external_id="s1")
         created = await call(lago.subscriptions.create, sub)
-        assert created.started_at == "2025-03-01T00:00:00Z"  # the clock's "now"
+        assert created.started_at == "2030-01-01T00:00:00Z"  # the clock's "now"
 
-        # No timestamp: the clock's time. At the wall clock's time: refused, it is far in
-        # the clock's future. Within the clock's March: accepted as sent.
+        # No timestamp: the clock's time. More than 24 h past the clock: refused.
         await call(
             lago.events.create,
             Event(
@@ -116,7 +116,7 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
                 properties={"n": 3},
             ),
         )
-        wall = int(datetime.now(UTC).timestamp())
+        march = int(datetime(2030, 3, 1, tzinfo=UTC).timestamp())
         with pytest.raises(LagoApiError) as refused:
             await call(
                 lago.events.create,
@@ -124,26 +124,26 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
                     transaction_id="t2",
                     external_subscription_id="s1",
                     code="calls",
-                    timestamp=wall,
+                    timestamp=march,
                     properties={"n": 100},
                 ),
             )
         assert refused.value.status_code == 422
         assert refused.value.response["error_details"] == {"timestamp": ["value_is_out_of_range"]}
-        # Mid-March on the clock: an event of March 15 is in its past, one without a
-        # timestamp happens on March 20.
+        # On the clock's January 20: an event of January 15 is in its past (years in the
+        # wall clock's future), one without a timestamp happens on January 20.
         await ok(
             "POST",
             f"/api/v1/test_clocks/{clock_id}/advance",
-            {"test_clock": {"frozen_time": "2025-03-20T00:00:00Z"}},
+            {"test_clock": {"frozen_time": "2030-01-20T00:00:00Z"}},
         )
-        march_15 = int(datetime(2025, 3, 15, tzinfo=UTC).timestamp())
+        january_15 = int(datetime(2030, 1, 15, tzinfo=UTC).timestamp())
         for event in (
             Event(
                 transaction_id="t3",
                 external_subscription_id="s1",
                 code="calls",
-                timestamp=march_15,
+                timestamp=january_15,
                 properties={"n": 5},
             ),
             Event(
@@ -159,20 +159,20 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
                 (await session.execute(select(EventRow.transaction_id, EventRow.timestamp))).all()
             )
         assert stored == {
-            "t1": datetime(2025, 3, 1, tzinfo=UTC),
-            "t3": datetime(2025, 3, 15, tzinfo=UTC),
-            "t4": datetime(2025, 3, 20, tzinfo=UTC),
+            "t1": datetime(2030, 1, 1, tzinfo=UTC),
+            "t3": datetime(2030, 1, 15, tzinfo=UTC),
+            "t4": datetime(2030, 1, 20, tzinfo=UTC),
         }
 
         await ok(
             "POST",
             f"/api/v1/test_clocks/{clock_id}/advance",
-            {"test_clock": {"frozen_time": "2025-04-01T00:00:00Z"}},
+            {"test_clock": {"frozen_time": "2030-02-01T00:00:00Z"}},
         )
     async with sessions() as session:
         invoices = list(await session.scalars(select(Invoice).options(selectinload(Invoice.fees))))
-    # March: $10.00 + 10 calls × $0.50 = $15.00.
+    # January: $10.00 + 10 calls × $0.50 = $15.00.
     assert [(i.issuing_date.isoformat(), i.total_amount_cents) for i in invoices] == [
-        ("2025-04-01", 1500)
+        ("2030-02-01", 1500)
     ]
     assert sorted(f.amount_cents for f in invoices[0].fees) == [500, 1000]

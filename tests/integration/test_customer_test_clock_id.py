@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bxb.core import test_clock_times
 from bxb.models import Customer
 from tests.support.auth import Tenant
 
@@ -131,14 +130,3 @@ async def test_another_organizations_clock_is_not_found(
         assert response.status_code == 422, response.text
         assert response.json()["error_details"] == {"test_clock_id": ["test_clock_not_found"]}
     assert await _count(sessions) == 0
-
-
-async def test_organizations_with_clocks_are_known_at_once(
-    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    """Ordinary events skip the clock lookup in organizations without clocks; creating a
-    clock is seen at once in this process."""
-    org = tenant_a.organization_id
-    assert not await test_clock_times.organization_has_clocks(sessions, org)
-    await _clock(client, tenant_a)
-    assert await test_clock_times.organization_has_clocks(sessions, org)
