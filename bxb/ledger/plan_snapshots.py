@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.models import PlanSnapshotRecord
 from bxb.usage_reactions.context import UsageContext
-from bxb.workflows.billing_requests import BillingRequest
+from bxb.workflows.billing_requests import BillingRequest, FixedFeeWindow
 from bxb.workflows.state import PlanSnapshot
 
 _NAMESPACE = uuid.UUID("6f1c7f0e-5b7a-4d7e-9a55-3f4f2b8e1d13")
@@ -56,7 +56,9 @@ class PlanSnapshots:
     async def get(self, organization_id: uuid.UUID, reference: PlanSnapshot) -> PlanSnapshot:
         if reference.snapshot_id is None:
             return reference  # pinned before issue 13: carried whole
-        key = reference.snapshot_id
+        return await self.by_key(organization_id, reference.snapshot_id)
+
+    async def by_key(self, organization_id: uuid.UUID, key: uuid.UUID) -> PlanSnapshot:
         found = self._cache.get(key)
         if found is None:
             async with self.sessions() as session:
@@ -67,7 +69,7 @@ class PlanSnapshots:
                     )
                 )
             if body is None:
-                raise ValueError(f"plan snapshot {key} of plan {reference.code} is not stored")
+                raise ValueError(f"plan snapshot {key} is not stored")
             found = PlanSnapshot.model_validate({**body, "snapshot_id": key})
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -77,7 +79,8 @@ class PlanSnapshots:
     async def hydrate(self, request: BillingRequest) -> BillingRequest:
         """The request with every plan reference replaced by its stored snapshot."""
         plans = [b.plan for b in request.base_fees] + [w.plan for w in request.usage]
-        if not any(plan.snapshot_id for plan in plans):
+        by_key = [w for w in request.fixed_fees if w.charge_ids and not w.charges]
+        if not any(plan.snapshot_id for plan in plans) and not by_key:
             return request
         org = request.organization_id
         return request.model_copy(
@@ -90,8 +93,20 @@ class PlanSnapshots:
                     w.model_copy(update={"plan": await self.get(org, w.plan)})
                     for w in request.usage
                 ],
+                "fixed_fees": [await self._fixed(org, w) for w in request.fixed_fees],
             }
         )
+
+    async def _fixed(self, organization_id: uuid.UUID, window: FixedFeeWindow) -> FixedFeeWindow:
+        """The window with its fixed charges read from the stored snapshot."""
+        if window.plan_snapshot_id is None or window.charges or not window.charge_ids:
+            return window
+        plan = await self.by_key(organization_id, window.plan_snapshot_id)
+        found = {c.id: c for c in plan.fixed_charges}
+        missing = [i for i in window.charge_ids if i not in found]
+        if missing:
+            raise ValueError(f"fixed charges {missing} are not in plan snapshot {plan.snapshot_id}")
+        return window.model_copy(update={"charges": [found[i] for i in window.charge_ids]})
 
     async def hydrate_context(self, context: UsageContext) -> UsageContext:
         if context.plan.snapshot_id is None:

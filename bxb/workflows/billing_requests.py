@@ -78,6 +78,10 @@ class FixedFeeWindow(Compact):
     to_datetime: datetime
     days: int
     full_days: int
+    # Small activity inputs (issue 13): the stored plan snapshot and the ids of its fixed
+    # charges billed here, `charges` left empty; the activity reads them from the snapshot.
+    plan_snapshot_id: UUID | None = None
+    charge_ids: list[UUID] = Field(default_factory=list)
 
 
 class BillingRequest(Compact):

@@ -126,10 +126,14 @@ class Recording:
         fixed: list[FixedFeeWindow] | None = None,
     ) -> None:
         s = self.state
-        usage = usage or []
-        if self._small_inputs(*(b.plan for b in fees), *(w.plan for w in usage)):
+        usage, fixed = usage or [], fixed or []
+        stored_fixed = [w for w in fixed if w.plan_snapshot_id is not None]
+        if self._small_inputs(*(b.plan for b in fees), *(w.plan for w in usage)) or (
+            stored_fixed and self._patched(SMALL_INPUTS_PATCH)
+        ):
             fees = [b.model_copy(update={"plan": _reference(b.plan)}) for b in fees]
             usage = [w.model_copy(update={"plan": _reference(w.plan)}) for w in usage]
+            fixed = [_fixed_reference(w) for w in fixed]
         request = BillingRequest(
             kind=kind,
             at=at,
@@ -144,7 +148,7 @@ class Recording:
             invoice_period_end=period_end,
             base_fees=fees,
             usage=usage,
-            fixed_fees=fixed or [],
+            fixed_fees=fixed,
             rows=[*(extra_rows or []), self._current_row()],
         )
         summary = story.transition(kind, s, at, period_start, invoice_segment or s.segment)
@@ -242,6 +246,13 @@ class Recording:
 
 def _reference(plan: PlanSnapshot) -> PlanSnapshot:
     return plan.reference() if plan.snapshot_id is not None else plan
+
+
+def _fixed_reference(window: FixedFeeWindow) -> FixedFeeWindow:
+    if window.plan_snapshot_id is None:
+        return window
+    ids = [c.id for c in window.charges]
+    return window.model_copy(update={"charges": [], "charge_ids": ids})
 
 
 def _pause_fields(s: SubscriptionState) -> dict[str, datetime | None]:

@@ -25,8 +25,10 @@ from tests.support.histories import record_histories
 
 pytestmark = pytest.mark.slow
 
-# No activity input or result of a subscription's history is bigger than this.
-PAYLOAD_BOUND = 2048
+# No activity input or result of a subscription's history is bigger than this. The
+# largest, each close_period's (a base fee, a usage window, a fixed-charge window, the
+# mirror row), measured 2,166 bytes; the plan's snapshot alone was 10 KB before.
+PAYLOAD_BOUND = 2560
 RANGES = [
     {
         "from_value": i * 100,
@@ -61,6 +63,17 @@ def _bytes(payloads: dict[str, Any] | None) -> int:
     return sum(
         len(base64.b64decode(p.get("data", ""))) for p in (payloads or {}).get("payloads", [])
     )
+
+
+def _inputs(runs: list[dict[str, Any]]) -> list[str]:
+    """The decoded input of every activity of the runs."""
+    return [
+        base64.b64decode(p["data"]).decode()
+        for run in runs
+        for event in run["events"]
+        if "activityTaskScheduledEventAttributes" in event
+        for p in event["activityTaskScheduledEventAttributes"].get("input", {}).get("payloads", [])
+    ]
 
 
 def _payload_sizes(runs: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
@@ -169,6 +182,15 @@ async def test_a_year_of_billing_tells_a_short_story(
             }
         },
     )
+    add_on = {"name": "Seat", "code": "seat", "amount_cents": 0, "amount_currency": "USD"}
+    await _ok(client, t, "POST", "/api/v1/add_ons", {"add_on": add_on})
+    seats = {
+        "add_on_code": "seat",
+        "charge_model": "standard",
+        "units": 2,
+        "properties": {"amount": "5"},
+    }
+    await _ok(client, t, "POST", "/api/v1/plans/growth/fixed_charges", {"fixed_charge": seats})
     await _ok(
         client,
         t,
@@ -201,9 +223,10 @@ async def test_a_year_of_billing_tells_a_short_story(
     invoices = await _ok(
         client, t, "GET", "/api/v1/invoices?external_customer_id=cus_year&per_page=50"
     )
-    # Each month: $49.00 + 99 × $0.10 (0-99) + 51 × $0.09 (100-199) = $63.49.
+    # Each month: $49.00 + 99 × $0.10 (0-99) + 51 × $0.09 (100-199) + 2 seats × $5.00
+    # in arrears = $73.49.
     totals = sorted(i["total_amount_cents"] for i in invoices["invoices"])
-    assert totals == [6349] * 12
+    assert totals == [7349] * 12
 
     wf_id = workflow_id(t.organization_id, "sub_year")
     runs = await _runs(temporal_env.client, wf_id)
@@ -211,6 +234,11 @@ async def test_a_year_of_billing_tells_a_short_story(
     sizes = _payload_sizes(runs)
     assert len([s for s in sizes if s[:2] == ("close_period", "input")]) == 12
     assert [(n, k, s) for n, k, s in sizes if s > PAYLOAD_BOUND] == []
+    # The plan's charges and fixed charges are named by key, never copied in.
+    inputs = _inputs(runs)
+    assert inputs
+    assert not [i for i in inputs if "graduated_ranges" in i or "add_on_code" in i]
+    assert sum('"charge_ids"' in i for i in inputs) == 12  # the seats, at each close
     # Measured: 541,292 bytes of history JSON before issue 13 (close_period inputs of
     # 10,092 bytes each, the plan snapshot whole), about 315,000 after (docs/decisions.md).
     assert sum(len(json.dumps(run)) for run in runs) < 400_000
