@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 # No activity input or result of a subscription's history is bigger than this. The
 # largest, each close_period's (a base fee, a usage window, a fixed-charge window, the
-# mirror row), measured 2,166 bytes; the plan's snapshot alone was 10 KB before.
+# mirror row), measured 2,166 bytes; 11,220 before issue 13.
 PAYLOAD_BOUND = 2560
 RANGES = [
     {
@@ -239,8 +239,8 @@ async def test_a_year_of_billing_tells_a_short_story(
     assert inputs
     assert not [i for i in inputs if "graduated_ranges" in i or "add_on_code" in i]
     assert sum('"charge_ids"' in i for i in inputs) == 12  # the seats, at each close
-    # Measured: 541,292 bytes of history JSON before issue 13 (close_period inputs of
-    # 10,092 bytes each, the plan snapshot whole), about 315,000 after (docs/decisions.md).
+    # Measured: 576,365 bytes of history JSON before issue 13 (close_period inputs of
+    # 11,220 bytes, the plan snapshot whole), 330,611 after (docs/decisions.md).
     assert sum(len(json.dumps(run)) for run in runs) < 400_000
     summaries = _summaries(runs)
     assert "start sub_year on growth (2026-01-01)" in summaries
