@@ -225,7 +225,8 @@ class Recording:
         return False
 
     def _small_inputs(self, *plans: PlanSnapshot) -> bool:
-        """Whether activity inputs carry these plans by reference (all stored, patched)."""
+        """Whether activity inputs name the plans by key: stored ones among them, and the
+        patch taken (snapshots without a key are still sent whole, see `_reference`)."""
         stored = [p for p in plans if p.snapshot_id is not None]
         return bool(stored) and self._patched(SMALL_INPUTS_PATCH)
 
