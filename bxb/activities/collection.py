@@ -112,6 +112,7 @@ class CollectionActivities:
                 payment_status=invoice.payment_status,
                 amount_due_cents=amount_due(invoice),
                 collectable=await has_payment_provider(session, invoice.customer_id),
+                number=invoice.number,
             )
 
     async def _policy(self, invoice_id: uuid.UUID) -> DunningPolicy:

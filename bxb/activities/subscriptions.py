@@ -28,6 +28,7 @@ from bxb.ledger import notifications
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
 from bxb.ledger.mrr_movements import record_mrr
+from bxb.ledger.plan_snapshots import PlanSnapshots
 from bxb.ledger.subscription_pauses import record_pause
 from bxb.ledger.wallet_recurring import run_recurring_top_ups
 from bxb.models import Invoice, Subscription
@@ -42,6 +43,7 @@ class SubscriptionActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], events: EventStore) -> None:
         self.sessions = sessions
         self.invoicing = Invoicing(events)
+        self.snapshots = PlanSnapshots(sessions)
 
     # One implementation, several names: the history shows which transition it was.
     @activity.defn(name="start_subscription")
@@ -115,6 +117,8 @@ class SubscriptionActivities:
         ]
 
     async def record(self, request: BillingRequest) -> BillingResult:
+        # The input names stored plan snapshots by key (small histories): read them.
+        request = await self.snapshots.hydrate(request)
         # Usage is read before the transaction: event stores may be another database.
         usage = await self.invoicing.usage_lines(request)
         async with transaction(self.sessions) as session:
@@ -130,6 +134,7 @@ class SubscriptionActivities:
                 webhooks += await notifications.invoice_event(session, invoice, webhook_type)
                 result = BillingResult(
                     invoice_id=invoice.id,
+                    invoice_number=invoice.number,
                     total_amount_cents=invoice.total_amount_cents,
                     invoice_status=invoice.status,
                     finalize_at=(

@@ -14,6 +14,7 @@ from temporalio import activity
 
 from bxb.activities.guard import fails_fast
 from bxb.events.store import EventStore
+from bxb.ledger.plan_snapshots import PlanSnapshots
 from bxb.usage_reactions import registry
 from bxb.usage_reactions.context import UsageContext
 from bxb.workflows.billing_requests import BillingResult
@@ -23,10 +24,12 @@ class UsageActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], events: EventStore) -> None:
         self.sessions = sessions
         self.events = events
+        self.snapshots = PlanSnapshots(sessions)
 
     @activity.defn(name="react_to_usage")
     @fails_fast
     async def react_to_usage(self, context: UsageContext) -> list[BillingResult]:
+        context = await self.snapshots.hydrate_context(context)
         results: list[BillingResult] = []
         for reaction in registry.REACTIONS:
             results += await reaction(self.sessions, self.events, context)

@@ -78,6 +78,7 @@ from bxb.api.errors import install_error_handlers
 from bxb.api.idempotency import IdempotencyMiddleware
 from bxb.api.middleware import RequestContextMiddleware
 from bxb.api.openapi_links import install_openapi_links
+from bxb.api.test_clock_prefix import TestClockPrefixMiddleware
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
 from bxb.core.temporal import TemporalConnector
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, wait_seconds=settings.idempotency_wait_seconds)
     app.add_middleware(ApiLogMiddleware)  # inside the next one: request id and body known
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(TestClockPrefixMiddleware)  # outermost: the others see /api/v1/...
     app.include_router(health.router)
     # Events first: routers are matched in order, and events are the hot path.
     for module in (

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,11 +164,48 @@ async def _dunning_campaign(
     return await find_campaign(session, org_id, data.applied_dunning_campaign_code)
 
 
+# For clients whose Customer model drops fields it does not know (the lago-python-client):
+# the test clock of a customer being created, as a header or a query parameter.
+TEST_CLOCK_HEADER = "X-Bxb-Test-Clock-Id"
+
+
+def _with_test_clock(data: CustomerIn, header: str | None, query: str | None) -> CustomerIn:
+    """The customer with the test clock given beside its body (header or query), which
+    must agree with the body's and with each other."""
+    given = {value.strip() for value in (header, query) if value is not None and value.strip()}
+    if not given:
+        return data
+    try:
+        ids = {uuid.UUID(value) for value in given}
+    except ValueError:
+        raise validation_error({"test_clock_id": ["invalid_value"]}) from None
+    in_body = data.test_clock_id if "test_clock_id" in data.model_fields_set else None
+    if len(ids) > 1 or ("test_clock_id" in data.model_fields_set and {in_body} != ids):
+        raise validation_error({"test_clock_id": ["value_conflict"]})
+    return data.model_copy(update={"test_clock_id": ids.pop()})
+
+
 @router.post("/customers")
 async def upsert_customer(
-    body: CustomerBody, org: OrgDep, session: SessionDep, temporal: TemporalDep
+    body: CustomerBody,
+    org: OrgDep,
+    session: SessionDep,
+    temporal: TemporalDep,
+    test_clock_id: Annotated[
+        str | None,
+        Query(
+            description="The customer's test clock, for clients that cannot send it in the body."
+        ),
+    ] = None,
+    x_test_clock_id: Annotated[
+        str | None,
+        Header(
+            alias=TEST_CLOCK_HEADER,
+            description="The customer's test clock, for clients that cannot send it in the body.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    data = body.customer
+    data = _with_test_clock(body.customer, x_test_clock_id, test_clock_id)
     await _lock_customers(session, org.id)
     taxes = (
         None if data.tax_codes is None else await taxes_for_codes(session, org.id, data.tax_codes)

@@ -25,7 +25,7 @@ from bxb.api.deps import OrganizationIdDep, authenticates_inline, current_organi
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, meta_for
-from bxb.core.subscriptions import test_clock_time
+from bxb.core.test_clock_times import ClockTimes
 from bxb.events.group_commit import PipelineStoppedError
 from bxb.events.pipeline import (
     EventPipeline,
@@ -133,13 +133,16 @@ def _rejected(errors: Mapping[str, Any]) -> ApiError:
 
 
 async def _parse(
-    request: Request, payload: Any, organization_id: uuid.UUID, received_at: datetime
+    clocks: ClockTimes, payload: Any, organization_id: uuid.UUID, received_at: datetime
 ) -> NewEvent | Errors:
     """Parse an event; "now" is the customer's test clock time when it is on one.
 
-    The clock is looked up only when the time matters and the wall clock did not do:
-    no timestamp was sent (it defaults to "now"), or the one sent is in the wall clock's
-    future (a clock may be ahead of it). Ordinary events never pay for the lookup.
+    An event of a test-clock customer without a timestamp takes the clock's time, and one
+    whose timestamp is more than 24 h past the wall clock is checked against the clock's
+    time instead (a clock ahead of the wall clock). The clock is looked up only then, so
+    ordinary events never pay for the lookup; a batch looks each subscription up once.
+    An event within 24 h of the wall clock is accepted even when the clock is behind:
+    sending a period's usage before advancing the clock through it is how rehearsals go.
     """
     parsed = parse_event(payload, organization_id, received_at)
     subscription = payload.get("external_subscription_id") if isinstance(payload, dict) else None
@@ -150,7 +153,7 @@ async def _parse(
     )
     if not needs_clock:
         return parsed
-    clock_time = await test_clock_time(request.app.state.sessions, organization_id, subscription)
+    clock_time = await clocks.of(subscription)
     if clock_time is None:
         return parsed
     return parse_event(payload, organization_id, clock_time)
@@ -165,7 +168,8 @@ async def _parse(
 async def create_event(request: Request) -> JSONResponse:
     organization_id = await current_organization_id(request)
     payload = _root(await _json_body(request), "event")
-    parsed = await _parse(request, payload, organization_id, utcnow())
+    clocks = ClockTimes(request.app.state.sessions, organization_id)
+    parsed = await _parse(clocks, payload, organization_id, utcnow())
     if not isinstance(parsed, NewEvent):
         raise _rejected(parsed)
     outcome = await _ingest(request, [parsed], "event")
@@ -190,11 +194,12 @@ async def create_batch_events(request: Request) -> JSONResponse:
     if len(payloads) > MAX_BATCH_EVENTS:
         raise validation_error({"events": ["too_many_events"]})
     received_at = utcnow()
+    clocks = ClockTimes(request.app.state.sessions, organization_id)
     events: list[NewEvent] = []
     positions: list[int] = []
     errors: dict[int, Any] = {}
     for index, payload in enumerate(payloads):
-        parsed = await _parse(request, payload, organization_id, received_at)
+        parsed = await _parse(clocks, payload, organization_id, received_at)
         if isinstance(parsed, NewEvent):
             events.append(parsed)
             positions.append(index)

@@ -34,7 +34,12 @@ from bxb.api.schemas.plans import ChargeIn
 from bxb.api.taxes import replace_applied_taxes
 from bxb.billing.charge_properties import ChargePropertiesError
 from bxb.billing.charges import charge_from_properties
-from bxb.core.subscriptions import LIVE_STATUSES, WorkflowRequestError, plan_snapshot, send_update
+from bxb.core.subscriptions import (
+    LIVE_STATUSES,
+    WorkflowRequestError,
+    pinned_snapshot,
+    send_update,
+)
 from bxb.lago_objects.fixed_charges import fixed_charge_object
 from bxb.models import AppliedTax, Charge, FixedCharge, Organization, Plan, Subscription
 from bxb.models.base import utcnow
@@ -95,7 +100,7 @@ async def take_plan(
     session.expunge_all()
     plan = await session.get(Plan, plan_id)
     assert plan is not None
-    request = RefreshPlanRequest(plan=plan_snapshot(plan), replaces=old_plan_id)
+    request = RefreshPlanRequest(plan=await pinned_snapshot(session, plan), replaces=old_plan_id)
     client = await temporal.client()
     try:
         await send_update(

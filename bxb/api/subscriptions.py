@@ -25,7 +25,7 @@ from bxb.core.subscriptions import (
     change_plan,
     initial_state,
     live_rows,
-    plan_snapshot,
+    pinned_snapshot,
     send_update,
     start_subscription,
 )
@@ -141,14 +141,14 @@ async def create_subscription(
         plan = reloaded
     client = await temporal.client()
     wait = settings.workflow_update_timeout
-    snapshot = plan_snapshot(plan)
+    snapshot = await pinned_snapshot(session, plan)
     try:
         if existing:
             current = existing[0]
             if current.external_customer_id != customer.external_id:
                 raise validation_error({"external_id": ["value_already_exist"]})
             if current.plan_code != plan.code:
-                await change_plan(client, current, plan, name=data.name, wait=wait)
+                await change_plan(client, current, plan, name=data.name, wait=wait, session=session)
         else:
             now, clock_time = await _now_for(session, customer)
             state = initial_state(

@@ -15,7 +15,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.core.subscriptions import LIVE_STATUSES, WorkflowRequestError, plan_snapshot, send_update
+from bxb.core.subscriptions import (
+    LIVE_STATUSES,
+    WorkflowRequestError,
+    pinned_snapshot,
+    send_update,
+)
 from bxb.core.temporal import TemporalConnector
 from bxb.models import Plan, Subscription
 from bxb.workflows.state import RefreshPlanRequest
@@ -52,8 +57,9 @@ async def refresh_subscriptions(
     }
     client = await temporal.client()
     sent = 0
+    snapshots = {plan_id: await pinned_snapshot(session, plan) for plan_id, plan in plans.items()}
     for workflow_id, plan_id in targets:
-        request = RefreshPlanRequest(plan=plan_snapshot(plans[plan_id]))
+        request = RefreshPlanRequest(plan=snapshots[plan_id])
         try:
             await send_update(client, workflow_id, "refresh_plan", request, wait=wait)
         except WorkflowRequestError as exc:  # ended meanwhile: nothing left to refresh

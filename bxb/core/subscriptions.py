@@ -29,6 +29,7 @@ from bxb.core.workflow_calls import (
     with_answer_time,
     within,
 )
+from bxb.ledger import plan_snapshots
 from bxb.models import Customer, Organization, Plan, Subscription, TestClock
 from bxb.workflows import search_attributes
 from bxb.workflows.state import (
@@ -62,11 +63,18 @@ __all__ = [
     "end_at",
     "initial_state",
     "live_rows",
+    "pinned_snapshot",
     "plan_snapshot",
     "query_view",
     "send_update",
     "start_subscription",
 ]
+
+
+async def pinned_snapshot(session: AsyncSession, plan: Plan) -> PlanSnapshot:
+    """The plan's snapshot, stored once in plan_snapshots (the caller's session is
+    committed): workflows hand activities its key, not the snapshot."""
+    return await plan_snapshots.pin(session, plan.organization_id, plan_snapshot(plan))
 
 
 def plan_snapshot(plan: Plan) -> PlanSnapshot:
@@ -293,12 +301,19 @@ async def advance_workflows(
 
 
 async def change_plan(
-    client: Client, row: Subscription, plan: Plan, *, name: str | None = None, wait: float
+    client: Client,
+    row: Subscription,
+    plan: Plan,
+    *,
+    name: str | None = None,
+    wait: float,
+    session: AsyncSession | None = None,
 ) -> SubscriptionView:
     """Move a live subscription to `plan` through its workflow (an upgrade at once with a
     prorated invoice, a downgrade at the period's end). The one path of `/api/v1` and the
     portal."""
-    change = ChangePlanRequest(plan=plan_snapshot(plan), new_lago_id=uuid.uuid4(), name=name)
+    snapshot = plan_snapshot(plan) if session is None else await pinned_snapshot(session, plan)
+    change = ChangePlanRequest(plan=snapshot, new_lago_id=uuid.uuid4(), name=name)
     return await send_update(client, row.workflow_id, "change_plan", change, wait=wait)
 
 

@@ -38,6 +38,7 @@ from bxb.models.payment import Payment
 from bxb.models.payment_method import PaymentMethod
 from bxb.models.payment_request import PaymentReceipt, PaymentRequest, payment_request_invoices
 from bxb.models.plan import Charge, ChargeFilter, Plan
+from bxb.models.plan_snapshot import PlanSnapshotRecord
 from bxb.models.portal_secret import PortalSecret
 from bxb.models.portal_top_up import PortalTopUp
 from bxb.models.rate_limit import RateLimitCounter, RateLimitOverride
@@ -117,6 +118,7 @@ __all__ = [
     "PaymentReceipt",
     "PaymentRequest",
     "Plan",
+    "PlanSnapshotRecord",
     "PortalSecret",
     "PortalTopUp",
     "Privilege",

@@ -122,7 +122,7 @@ async def change_to(
     current = await session.get(Plan, row.plan_id)
     if plan.code == row.plan_code or (current is not None and current.parent_id == plan.id):
         raise PortalRefusalError("plan_code", "same_plan")
-    await change_plan(client, row, plan, wait=wait)
+    await change_plan(client, row, plan, wait=wait, session=session)
 
 
 async def cancel_at_period_end(client: Client, row: Subscription, *, wait: float) -> None:

@@ -6,15 +6,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.events.store import EventStore
 from bxb.workflows.billing_requests import BillingResult
-from bxb.workflows.state import PausedInterval, PlanSnapshot
+from bxb.workflows.state import Compact, PausedInterval, PlanSnapshot
 
 
-class UsageContext(BaseModel):
+class UsageContext(Compact):
     """One subscription as its workflow sees it when usage arrived."""
 
     organization_id: UUID

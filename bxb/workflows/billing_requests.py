@@ -7,10 +7,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from bxb.workflows.state import FixedChargeSnapshot, PausedInterval, PlanSnapshot
+from bxb.workflows.state import Compact, FixedChargeSnapshot, PausedInterval, PlanSnapshot
 
 
-class SubscriptionRow(BaseModel):
+class SubscriptionRow(Compact):
     """One row of the Postgres mirror (one per plan segment, as Lago's lago_id)."""
 
     lago_id: UUID
@@ -42,7 +42,7 @@ class SubscriptionRow(BaseModel):
     workflow_id: str
 
 
-class BaseFeeLine(BaseModel):
+class BaseFeeLine(Compact):
     """A plan's base fee (or, with credit=True, the unused part of a prepaid one)."""
 
     segment_id: UUID
@@ -55,7 +55,7 @@ class BaseFeeLine(BaseModel):
     credit: bool = False
 
 
-class UsageWindow(BaseModel):
+class UsageWindow(Compact):
     """Charges of a plan over [from_datetime, to_datetime), billed in arrears, except the
     events timestamped inside a pause (`paused`)."""
 
@@ -66,7 +66,7 @@ class UsageWindow(BaseModel):
     paused: list[PausedInterval] = Field(default_factory=list)
 
 
-class FixedFeeWindow(BaseModel):
+class FixedFeeWindow(Compact):
     """Fixed charges of a plan over a window of one of its periods: those paid in advance
     for the period that starts, or those paid in arrears for the one that ends."""
 
@@ -78,9 +78,13 @@ class FixedFeeWindow(BaseModel):
     to_datetime: datetime
     days: int
     full_days: int
+    # Small activity inputs (issue 13): the stored plan snapshot and the ids of its fixed
+    # charges billed here, `charges` left empty; the activity reads them from the snapshot.
+    plan_snapshot_id: UUID | None = None
+    charge_ids: list[UUID] = Field(default_factory=list)
 
 
-class BillingRequest(BaseModel):
+class BillingRequest(Compact):
     """Record a transition: mirror rows and, when there is anything to bill, one invoice.
 
     The invoice is unique on (subscription segment, period, kind): running this twice
@@ -104,8 +108,9 @@ class BillingRequest(BaseModel):
     rows: list[SubscriptionRow] = Field(default_factory=list)
 
 
-class BillingResult(BaseModel):
+class BillingResult(Compact):
     invoice_id: UUID | None = None
+    invoice_number: str | None = None
     total_amount_cents: int = 0
     # draft (finalized by the workflow at finalize_at) or finalized
     invoice_status: str | None = None
@@ -138,6 +143,7 @@ class InvoiceStanding(BaseModel):
     payment_status: str  # pending | succeeded | failed
     amount_due_cents: int = 0
     collectable: bool = True
+    number: str | None = None
 
 
 class DunningPolicy(BaseModel):

@@ -32,7 +32,9 @@ class WorkflowClock:
             return clock_time
         return workflow.now()
 
-    async def wait(self, until: datetime | None, wake: Callable[[], bool]) -> None:
+    async def wait(
+        self, until: datetime | None, wake: Callable[[], bool], summary: str = "next due"
+    ) -> None:
         """Return when `until` is reached (None: never) or `wake()` becomes true."""
         if self.simulated:
 
@@ -48,4 +50,4 @@ class WorkflowClock:
         if remaining.total_seconds() <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(wake, timeout=remaining, timeout_summary="next due")
+            await workflow.wait_condition(wake, timeout=remaining, timeout_summary=summary)

@@ -17,6 +17,7 @@ from uuid import UUID
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from bxb.workflows import story
 from bxb.workflows.billing_requests import (
     PAYMENT_DECLINED,
     BillingResult,
@@ -72,13 +73,19 @@ class InvoiceCollection:
         if self._find_collection(result.invoice_id) is not None:
             return
         if result.invoice_status == "draft":
-            collection = Collection(invoice_id=result.invoice_id, finalize_at=result.finalize_at)
+            collection = Collection(
+                invoice_id=result.invoice_id,
+                number=result.invoice_number,
+                finalize_at=result.finalize_at,
+            )
         elif (
             result.payment_status == "pending"
             and result.total_amount_cents > 0
             and result.collectable
         ):
-            collection = Collection(invoice_id=result.invoice_id, next_attempt_at=at)
+            collection = Collection(
+                invoice_id=result.invoice_id, number=result.invoice_number, next_attempt_at=at
+            )
         else:
             return
         self.state.collections.append(collection)
@@ -101,9 +108,10 @@ class InvoiceCollection:
             "finalize_invoice",
             InvoiceStep(invoice_id=collection.invoice_id, at=at),
             InvoiceStanding,
-            f"finalize invoice {collection.invoice_id}",
+            story.invoice("finalize", collection, self.state),
         )
         collection.finalize_at = None
+        collection.number = standing.number or collection.number
         unpaid = standing.payment_status in ("pending", "failed")
         due = standing.amount_due_cents > 0 and standing.collectable
         if standing.status == "finalized" and unpaid and due:
@@ -121,7 +129,7 @@ class InvoiceCollection:
                 "collect_payment",
                 step,
                 PaymentResult,
-                f"payment attempt {collection.attempts} of invoice {collection.invoice_id}",
+                story.invoice(f"payment attempt {collection.attempts} of", collection, self.state),
                 PAYMENT_RETRY,
                 PAYMENT_HEARTBEAT,
             )
@@ -155,7 +163,7 @@ class InvoiceCollection:
             "mark_payment_overdue",
             InvoiceStep(invoice_id=collection.invoice_id, at=at),
             InvoiceStanding,
-            f"invoice {collection.invoice_id} past due",
+            story.invoice("mark past due", collection, self.state),
         )
         if collection.outcome == "terminate" and self.state.status is Status.ACTIVE:
             await self._terminate(at)

@@ -50,6 +50,7 @@ class FixedCharges:
             to_datetime=end,
             days=days,
             full_days=period.full_days,
+            plan_snapshot_id=segment.plan.snapshot_id,
         )
 
     def _fixed_fees(

@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
-from bxb.workflows import search_attributes
+from bxb.workflows import search_attributes, story
 from bxb.workflows.billing_requests import (
     PAYMENT_DECLINED,
     BaseFeeLine,
@@ -31,7 +31,7 @@ from bxb.workflows.billing_requests import (
 from bxb.workflows.collection import DeclinedError
 from bxb.workflows.heartbeats import HEARTBEAT_TIMEOUT
 from bxb.workflows.runtime import Runtime
-from bxb.workflows.state import Segment, Status, SubscriptionState
+from bxb.workflows.state import PlanSnapshot, Segment, Status, SubscriptionState
 
 # Billing must happen. A failing activity is retried a few times at once, then the
 # workflow keeps retrying it on durable timers backing off to hourly, for as long as it
@@ -52,6 +52,9 @@ R = TypeVar("R")
 
 # Histories recorded before invoice collection existed replay without it.
 COLLECTION_PATCH = "invoice-collection"
+# Issue 13: activity inputs name stored plan snapshots by key instead of carrying them
+# whole (plan snapshots pinned by the API since then have a snapshot_id).
+SMALL_INPUTS_PATCH = "small-activity-inputs"
 # Operators find subscriptions whose billing is stalled by this search attribute.
 BILLING_ERROR_LENGTH = 250
 
@@ -123,6 +126,14 @@ class Recording:
         fixed: list[FixedFeeWindow] | None = None,
     ) -> None:
         s = self.state
+        usage, fixed = usage or [], fixed or []
+        stored_fixed = [w for w in fixed if w.plan_snapshot_id is not None]
+        if self._small_inputs(*(b.plan for b in fees), *(w.plan for w in usage)) or (
+            stored_fixed and self._patched(SMALL_INPUTS_PATCH)
+        ):
+            fees = [b.model_copy(update={"plan": _reference(b.plan)}) for b in fees]
+            usage = [w.model_copy(update={"plan": _reference(w.plan)}) for w in usage]
+            fixed = [_fixed_reference(w) for w in fixed]
         request = BillingRequest(
             kind=kind,
             at=at,
@@ -136,13 +147,12 @@ class Recording:
             invoice_period_start=period_start,
             invoice_period_end=period_end,
             base_fees=fees,
-            usage=usage or [],
-            fixed_fees=fixed or [],
+            usage=usage,
+            fixed_fees=fixed,
             rows=[*(extra_rows or []), self._current_row()],
         )
-        result = await self._run_until_done(
-            activity, request, BillingResult, f"{kind} at {at.isoformat()}"
-        )
+        summary = story.transition(kind, s, at, period_start, invoice_segment or s.segment)
+        result = await self._run_until_done(activity, request, BillingResult, summary)
         s.recorded = True
         if result.invoice_id is not None:
             s.invoices_created += 1
@@ -214,6 +224,12 @@ class Recording:
             return True
         return False
 
+    def _small_inputs(self, *plans: PlanSnapshot) -> bool:
+        """Whether activity inputs name the plans by key: stored ones among them, and the
+        patch taken (snapshots without a key are still sent whole, see `_reference`)."""
+        stored = [p for p in plans if p.snapshot_id is not None]
+        return bool(stored) and self._patched(SMALL_INPUTS_PATCH)
+
     def _upsert_search_attributes(self) -> None:
         """Keep the plan and status operators filter on current (only when they change)."""
         s = self.state
@@ -227,6 +243,17 @@ class Recording:
         ]
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def _reference(plan: PlanSnapshot) -> PlanSnapshot:
+    return plan.reference() if plan.snapshot_id is not None else plan
+
+
+def _fixed_reference(window: FixedFeeWindow) -> FixedFeeWindow:
+    if window.plan_snapshot_id is None:
+        return window
+    ids = [c.id for c in window.charges]
+    return window.model_copy(update={"charges": [], "charge_ids": ids})
 
 
 def _pause_fields(s: SubscriptionState) -> dict[str, datetime | None]:

@@ -14,12 +14,36 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from bxb.billing.aggregation import AggregationType
 from bxb.billing.filters import ChargeFilter
 from bxb.billing.taxes import Tax
 from bxb.billing.usage import UsageCharge
+
+
+class Compact(BaseModel):
+    """A model whose JSON leaves out the optional fields at their defaults (None, False,
+    empty lists): what workflow histories show of activity inputs is what matters.
+    Decoding gives the defaults back, so the model reads the same."""
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if info.mode != "json" or not isinstance(data, dict):
+            return data
+        for name, field in type(self).model_fields.items():
+            if field.is_required() or name not in data:
+                continue
+            if getattr(self, name) == field.get_default(call_default_factory=True):
+                del data[name]
+        return data
 
 
 class Status(StrEnum):
@@ -29,7 +53,7 @@ class Status(StrEnum):
     CANCELED = "canceled"
 
 
-class BillableMetricSnapshot(BaseModel):
+class BillableMetricSnapshot(Compact):
     id: UUID
     code: str
     name: str
@@ -41,14 +65,14 @@ class BillableMetricSnapshot(BaseModel):
     rounding_precision: int | None = None
 
 
-class ChargeFilterSnapshot(BaseModel):
+class ChargeFilterSnapshot(Compact):
     id: UUID
     invoice_display_name: str | None = None
     properties: dict[str, Any]
     values: dict[str, list[str]]
 
 
-class ChargeSnapshot(BaseModel):
+class ChargeSnapshot(Compact):
     id: UUID
     billable_metric: BillableMetricSnapshot
     charge_model: str
@@ -89,7 +113,7 @@ class ChargeSnapshot(BaseModel):
         )
 
 
-class FixedChargeSnapshot(BaseModel):
+class FixedChargeSnapshot(Compact):
     """A fixed charge as the subscription pinned it (Lago: units of an add-on per period)."""
 
     id: UUID
@@ -105,7 +129,7 @@ class FixedChargeSnapshot(BaseModel):
     prorated: bool = False
 
 
-class UsageThresholdSnapshot(BaseModel):
+class UsageThresholdSnapshot(Compact):
     """A plan's usage threshold (progressive billing), pinned with the plan."""
 
     id: UUID
@@ -114,7 +138,7 @@ class UsageThresholdSnapshot(BaseModel):
     threshold_display_name: str | None = None
 
 
-class PlanSnapshot(BaseModel):
+class PlanSnapshot(Compact):
     id: UUID
     code: str
     name: str
@@ -130,9 +154,19 @@ class PlanSnapshot(BaseModel):
     fixed_charges: list[FixedChargeSnapshot] = Field(default_factory=list)
     # Progressive billing (issue 10); empty in snapshots pinned before it.
     usage_thresholds: list[UsageThresholdSnapshot] = Field(default_factory=list)
+    # The key of this snapshot in PostgreSQL (plan_snapshots), set when the API pinned it
+    # there (issue 13); None in snapshots pinned before.
+    snapshot_id: UUID | None = None
+
+    def reference(self) -> PlanSnapshot:
+        """What an activity's input carries of a stored snapshot: its key and the plan's
+        header (code, amount, interval), not its charges; the activity reads the rest
+        (bxb.ledger.plan_snapshots.hydrate)."""
+        assert self.snapshot_id is not None
+        return self.model_copy(update={"charges": [], "fixed_charges": [], "usage_thresholds": []})
 
 
-class Segment(BaseModel):
+class Segment(Compact):
     """One plan's stretch of a subscription (Lago gives each its own lago_id)."""
 
     lago_id: UUID
@@ -141,16 +175,18 @@ class Segment(BaseModel):
     previous_plan_code: str | None = None
 
 
-class PendingDowngrade(BaseModel):
+class PendingDowngrade(Compact):
     lago_id: UUID
     plan: PlanSnapshot
     at: datetime
 
 
-class Collection(BaseModel):
+class Collection(Compact):
     """An invoice the workflow still has to finalize or get paid (grace period, dunning)."""
 
     invoice_id: UUID
+    # Its number, once the ledger gave it one (summaries of the history's steps).
+    number: str | None = None
     # Set while the invoice is a draft: when the grace period ends.
     finalize_at: datetime | None = None
     # The next payment attempt (None: waiting for the provider or for nothing).
@@ -196,21 +232,21 @@ class InvoiceCommand(Command):
     next_attempt: int | None = None
 
 
-class PausedInterval(BaseModel):
+class PausedInterval(Compact):
     """A pause of the subscription: not billed from `start` to `end` (None: still paused)."""
 
     start: datetime
     end: datetime | None = None
 
 
-class ScheduledPause(BaseModel):
+class ScheduledPause(Compact):
     """A pause asked for at the end of the current period (`at`), resuming at resume_at."""
 
     at: datetime
     resume_at: datetime | None = None
 
 
-class SubscriptionState(BaseModel):
+class SubscriptionState(Compact):
     organization_id: UUID
     customer_id: UUID
     external_customer_id: str
@@ -326,7 +362,7 @@ class AdvanceRequest(BaseModel):
     to: datetime
 
 
-class SubscriptionView(BaseModel):
+class SubscriptionView(Compact):
     """What a query returns: the state plus the instants the API shows."""
 
     state: SubscriptionState

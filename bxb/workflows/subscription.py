@@ -27,6 +27,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from bxb.workflows import story
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
     from bxb.workflows.pausing import PAUSE_KINDS, Pausing
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         InvoiceCommand,
         PauseRequest,
         PaymentNotice,
+        PlanSnapshot,
         RefreshPlanRequest,
         ResumeRequest,
         Status,
@@ -89,7 +91,8 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
                 if self._should_continue_as_new():
                     workflow.continue_as_new(self.state)
             due = self._next_due()
-            await self.clock.wait(due.at if due else None, wake=self._has_work)
+            summary = story.waiting(due.kind if due else None, due.at if due else None, self.state)
+            await self.clock.wait(due.at if due else None, wake=self._has_work, summary=summary)
 
     def _should_continue_as_new(self) -> bool:
         idle = not self._rt.commands and self._rt.advancing_to is None
@@ -225,7 +228,7 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
         if command.failure is not None:
             failure = command.failure
             raise ApplicationError(failure.message, type=failure.type, non_retryable=True)
-        return self.view()
+        return self._answer()
 
     def _require_live(self) -> None:
         self._require_taking_requests()
@@ -313,7 +316,7 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
         await workflow.wait_condition(lambda: caught_up() or self._rt.stall is not None)
         if not caught_up():
             self._require_taking_requests()
-        return self.view()
+        return self._answer()
 
     @advance_clock.validator
     def _validate_advance(self, request: AdvanceRequest) -> None:
@@ -353,8 +356,34 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
         """The watcher's news (coalesced): new events matter to this subscription."""
         self._usage_arrived()
 
+    def _answer(self) -> SubscriptionView:
+        """What an update answers (recorded in the history): the view, with its stored
+        plan snapshots named by key (the `view` query gives them whole)."""
+        view = self.view()
+        s = view.state
+        if not any(p.snapshot_id for p in _plans(s)):
+            return view
+        segment = s.segment.model_copy(update={"plan": _reference(s.segment.plan)})
+        downgrade = s.downgrade and s.downgrade.model_copy(
+            update={"plan": _reference(s.downgrade.plan)}
+        )
+        refresh = s.plan_refresh and _reference(s.plan_refresh)
+        state = s.model_copy(
+            update={"segment": segment, "downgrade": downgrade, "plan_refresh": refresh}
+        )
+        return view.model_copy(update={"state": state})
+
     @workflow.query
     def view(self) -> SubscriptionView:
         return SubscriptionView(
             state=self.state, caught_up_to=self._rt.caught_up_to, last_error=self._rt.last_error
         )
+
+
+def _plans(s: SubscriptionState) -> list[PlanSnapshot]:
+    plans = [s.segment.plan, s.plan_refresh, s.downgrade.plan if s.downgrade else None]
+    return [p for p in plans if p is not None]
+
+
+def _reference(plan: PlanSnapshot) -> PlanSnapshot:
+    return plan.reference() if plan.snapshot_id is not None else plan

@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio import workflow
 
+from bxb.workflows import story
 from bxb.workflows.billing_requests import BillingResult
 from bxb.workflows.clock import WorkflowClock
 from bxb.workflows.runtime import Due, QueuedCommand, Runtime
@@ -39,6 +40,7 @@ class UsageReactions:
     _run_until_done: Callable[..., Awaitable[Any]]
     _track: Callable[[BillingResult, datetime], None]
     _patched: Callable[[str], bool]
+    _small_inputs: Callable[..., bool]
 
     def _wants_usage_reactions(self) -> bool:
         """Does anything react to this subscription's usage? (Reactions that the plan
@@ -100,6 +102,9 @@ class UsageReactions:
         assert s.period_start is not None
         assert s.period_end is not None
         assert s.usage_from is not None
+        plan = s.segment.plan
+        if self._small_inputs(plan):  # the activity reads the stored snapshot
+            plan = plan.reference()
         context = UsageContext(
             organization_id=s.organization_id,
             customer_id=s.customer_id,
@@ -108,7 +113,7 @@ class UsageReactions:
             subscription_id=s.segment.lago_id,
             timezone=s.timezone,
             currency=s.segment.plan.currency,
-            plan=s.segment.plan,
+            plan=plan,
             period_start=s.period_start,
             period_end=s.period_end,
             usage_from=s.usage_from,
@@ -119,7 +124,7 @@ class UsageReactions:
             "react_to_usage",
             context,
             list[BillingResult],
-            f"react to usage at {now.isoformat()}",
+            story.usage(s, now),
         )
         for result in results:  # new invoices, and any not handed over before (a retry)
             if result.invoice_id is not None:

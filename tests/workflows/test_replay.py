@@ -14,6 +14,9 @@ Each file in histories/ is one workflow's runs, recorded with BXB_RECORD_HISTORY
   plan-refresh).
 - subscription_pause.json (tests/e2e/test_subscription_pause.py), recorded with issue 10's
   pause and resume: a pause now resumed by the timer, a pause at period end.
+- subscription_year.json (tests/workflows/test_history_story.py), recorded with issue
+  13's small activity inputs (patch small-activity-inputs): twelve monthly closes on a
+  test clock, the plan snapshot named by key in every activity input.
 A change that makes the code take a different path fails here, which is the signal to
 guard it with workflow.patched(). Old files are kept: new code must replay them all.
 """
