@@ -59,10 +59,10 @@ def jwt_signature(settings: Settings, body: bytes) -> str:
 @lru_cache(maxsize=4)
 def _from_setting(value: str) -> rsa.RSAPrivateKey:
     try:
-        pem = base64.b64decode(value, validate=False)
-    except binascii.Error:
+        key = serialization.load_pem_private_key(base64.b64decode(value), password=None)
+    except (binascii.Error, ValueError, TypeError):
         raise ValueError("BXB_WEBHOOK_RSA_PRIVATE_KEY is not base64 of a PEM key") from None
-    return _rsa(serialization.load_pem_private_key(pem, password=None))
+    return _rsa(key)
 
 
 @lru_cache(maxsize=16)

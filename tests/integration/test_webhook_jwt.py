@@ -138,3 +138,22 @@ async def test_lago_client_verifies_a_jwt_signed_delivery(
     )
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(forged, public_key, algorithms=["RS256"])
+
+
+def test_a_configured_key_must_be_a_pem_rsa_key(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    not_pem = Settings(data_dir=tmp_path, webhook_rsa_private_key="bm90IGEga2V5")
+    with pytest.raises(ValueError, match="PEM"):
+        rsa_keys.private_key(not_pem)
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    elliptic = Settings(
+        data_dir=tmp_path, webhook_rsa_private_key=base64.b64encode(ec_pem).decode()
+    )
+    with pytest.raises(ValueError, match="RSA"):
+        rsa_keys.private_key(elliptic)

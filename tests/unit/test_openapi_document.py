@@ -143,3 +143,11 @@ def test_the_bearer_key_scheme_is_declared_and_applied() -> None:
     assert by_path[("get", "/health")]["security"] == []
     secured = [op for _, path, op in _operations() if op["security"] == [{"bearerAuth": []}]]
     assert len(secured) > 150
+
+
+def test_the_dump_command_writes_the_document(tmp_path: Path) -> None:
+    from bxb.api.openapi_dump import main
+
+    target = tmp_path / "openapi.json"
+    main([str(target)])
+    assert json.loads(target.read_text()) == json.loads(render(_document()))
