@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest test-chaos test-fuzz test-properties bench clean
+.PHONY: up install test lint typecheck pytest openapi test-chaos test-fuzz test-properties bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+
+## Regenerate docs/openapi.json after changing a route (a test fails until it matches).
+openapi: $(STAMP)
+	$(BIN)/python -m bxb.api.openapi_dump
 
 ## The ledger property at length: random histories, longer ones, and a new seed each run
 ## (a small derandomized run is part of `make test`). Tune with PROPERTY_EXAMPLES/STEPS.

@@ -92,7 +92,7 @@ def build_worker(
             *subscriptions.all(),
             *collection.all(),
             *UsageActivities(sessions, events).all(),
-            *WebhookActivities(sessions).all(),
+            *WebhookActivities(sessions, settings).all(),
             *ProviderCustomerActivities(sessions, settings).all(),
             *RefundActivities(sessions, settings).all(),
             *DataExportActivities(sessions, events, settings).all(),

@@ -23,9 +23,11 @@ from temporalio.exceptions import ApplicationError
 from bxb.activities.guard import heartbeats
 from bxb.core.db import transaction
 from bxb.core.metrics import WEBHOOK_DELIVERIES, count_on_commit
+from bxb.core.settings import Settings
 from bxb.models import Webhook, WebhookAttempt, WebhookEndpoint
 from bxb.models.base import utcnow
 from bxb.webhooks.keys import ensure_hmac_key
+from bxb.webhooks.rsa_keys import jwt_signature
 from bxb.webhooks.signing import (
     LAGO_SIGNATURE_HEADER,
     SIGNATURE_HEADER,
@@ -43,7 +45,9 @@ USER_AGENT = "bxb-webhooks/1"
 class _Request:
     url: str
     body: bytes
-    key: str
+    key: str  # the organization's HMAC key (X-Bxb-Signature, and Lago's hmac algorithm)
+    signature_algo: str = "hmac"  # the endpoint's: "hmac" or "jwt" (X-Lago-Signature)
+    jwt: str | None = None  # the RS256 token when the endpoint signs with jwt
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,17 @@ class Outcome:
         return self.http_status is not None and 200 <= self.http_status < 300
 
 
-def signed_headers(webhook_id: uuid.UUID, key: str, body: bytes, timestamp: int) -> dict[str, str]:
+def signed_headers(
+    webhook_id: uuid.UUID, key: str, body: bytes, timestamp: int, jwt: str | None = None
+) -> dict[str, str]:
+    """X-Bxb-Signature always; X-Lago-Signature by the endpoint's algorithm, as Lago: the
+    RS256 token when jwt is given, else the base64 HMAC of the body."""
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         SIGNATURE_HEADER: bxb_signature(key, body, timestamp),
-        LAGO_SIGNATURE_HEADER: lago_signature(key, body),
-        "X-Lago-Signature-Algorithm": "hmac",
+        LAGO_SIGNATURE_HEADER: jwt if jwt is not None else lago_signature(key, body),
+        "X-Lago-Signature-Algorithm": "jwt" if jwt is not None else "hmac",
         "X-Bxb-Webhook-Id": str(webhook_id),
         "X-Lago-Unique-Key": str(webhook_id),
     }
@@ -76,7 +84,9 @@ def signed_headers(webhook_id: uuid.UUID, key: str, body: bytes, timestamp: int)
 async def post(request: _Request, webhook_id: uuid.UUID, seconds: float) -> Outcome:
     """POST once; never raises for the receiver's or the network's failures."""
     started_at, start = utcnow(), time.monotonic()
-    headers = signed_headers(webhook_id, request.key, request.body, int(time.time()))
+    headers = signed_headers(
+        webhook_id, request.key, request.body, int(time.time()), jwt=request.jwt
+    )
     status: int | None = None
     text: str | None = None
     error: str | None = None
@@ -98,8 +108,11 @@ async def post(request: _Request, webhook_id: uuid.UUID, seconds: float) -> Outc
 
 
 class WebhookActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings | None = None
+    ) -> None:
         self.sessions = sessions
+        self.settings = settings or Settings()
 
     def all(self) -> list[Any]:
         return [self.deliver_webhook, self.mark_webhook_failed]
@@ -130,16 +143,20 @@ class WebhookActivities:
         async with transaction(self.sessions) as session:
             row = (
                 await session.execute(
-                    select(Webhook, WebhookEndpoint.webhook_url)
+                    select(Webhook, WebhookEndpoint.webhook_url, WebhookEndpoint.signature_algo)
                     .join(WebhookEndpoint, WebhookEndpoint.id == Webhook.webhook_endpoint_id)
                     .where(Webhook.id == webhook_id)
                 )
             ).first()
             if row is None or row[0].status == "succeeded":
                 return None
-            webhook, url = row
+            webhook, url, algo = row
             key = await ensure_hmac_key(session, webhook.organization_id)
-            return _Request(url=url, body=canonical_body(webhook.payload), key=key)
+        body = canonical_body(webhook.payload)
+        token = None
+        if algo == "jwt":  # off the loop: the first use may generate the deployment's key
+            token = await asyncio.to_thread(jwt_signature, self.settings, body)
+        return _Request(url=url, body=body, key=key, signature_algo=algo, jwt=token)
 
     async def record_attempt(self, webhook_id: uuid.UUID, outcome: Outcome) -> int:
         """Store the attempt and its effect on the row; returns the attempt's number."""

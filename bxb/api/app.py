@@ -74,10 +74,11 @@ from bxb.api import (
     wallets,
     webhook_endpoints,
 )
+from bxb.api.docs_pages import install_docs
 from bxb.api.errors import install_error_handlers
 from bxb.api.idempotency import IdempotencyMiddleware
 from bxb.api.middleware import RequestContextMiddleware
-from bxb.api.openapi_links import install_openapi_links
+from bxb.api.openapi_document import install_openapi, operation_id
 from bxb.api.test_clock_prefix import TestClockPrefixMiddleware
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.core.settings import Settings
@@ -116,6 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Billing and metering; every subscription a durable Temporal workflow.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served from the installed package by install_docs, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,  # Lago's ids where shared (see module)
     )
     app.state.settings = settings
     app.state.email = transport_from_settings(settings)  # tests swap in a capturing one
@@ -194,7 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search,
     ):
         app.include_router(module.router)
-    install_openapi_links(app)
+    install_openapi(app)
+    install_docs(app)
     tracing = active_tracing()
     if tracing is not None:  # a server span per request, only when tracing is on
         tracing.instrument_app(app)

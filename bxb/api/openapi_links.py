@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
 # A path parameter named after a field of another name in Lago's objects.
 _FIELD_OF_PARAMETER = {"external_customer_id": "external_id"}
 _METHODS = ("get", "put", "post", "delete", "patch")
@@ -48,15 +46,3 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
         if links and answer is not None:
             answer["links"] = links
     return schema
-
-
-def install_openapi_links(app: FastAPI) -> None:
-    """Serve app's OpenAPI document with the links added (built once, on first request)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = add_links(build())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,16 +4,21 @@
   organization (as Lago), one per URL. Deleting an endpoint deletes its deliveries.
 - `GET /webhook_endpoints/signing_secret` (bxb extension) returns the organization's HMAC
   key, generated on first use; Lago shows it only in its UI.
+- Signatures: `jwt` (Lago's default: RS256 with the deployment's key, see
+  bxb.webhooks.rsa_keys) or `hmac`. `GET /webhooks/json_public_key` (and the deprecated
+  `/webhooks/public_key`, plain text) serve the public key as Lago does.
 - Deliveries (bxb extension): list with filters, get one with all its attempts, and retry
   a failed one (a new delivery workflow; attempts keep counting).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +33,7 @@ from bxb.models import Webhook, WebhookAttempt, WebhookEndpoint
 from bxb.models.base import utcnow
 from bxb.webhooks.keys import ensure_hmac_key
 from bxb.webhooks.outbox import policy_from_settings, start_delivery
+from bxb.webhooks.rsa_keys import public_key_base64
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -53,11 +59,6 @@ async def _endpoint(session: AsyncSession, org_id: uuid.UUID, lago_id: str) -> W
     return endpoint
 
 
-def _refuse_jwt(signature_algo: str | None) -> None:
-    if signature_algo == "jwt":
-        raise validation_error({"signature_algo": ["not_supported"]})
-
-
 async def _commit(session: AsyncSession) -> None:
     try:
         await session.commit()
@@ -75,7 +76,6 @@ async def create_webhook_endpoint(
     body: WebhookEndpointCreateBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
     data = body.webhook_endpoint
-    _refuse_jwt(data.signature_algo)
     # Serialize creations per organization so the limit holds under concurrency.
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(str(org.id)))))
     count = await session.scalar(
@@ -86,7 +86,7 @@ async def create_webhook_endpoint(
     endpoint = WebhookEndpoint(
         organization_id=org.id,
         webhook_url=data.webhook_url,
-        signature_algo="hmac",
+        signature_algo=data.signature_algo or "jwt",  # Lago's default
         name=data.name,
         event_types=data.event_types,
     )
@@ -127,12 +127,13 @@ async def update_webhook_endpoint(
 ) -> dict[str, Any]:
     endpoint = await _endpoint(session, org.id, lago_id)
     data = body.webhook_endpoint
-    _refuse_jwt(data.signature_algo)
     given = data.model_fields_set
     if "webhook_url" in given:
         if data.webhook_url is None:
             raise validation_error({"webhook_url": ["value_is_mandatory"]})
         endpoint.webhook_url = data.webhook_url
+    if data.signature_algo is not None:
+        endpoint.signature_algo = data.signature_algo
     if "name" in given:
         endpoint.name = data.name
     if "event_types" in given:
@@ -206,6 +207,25 @@ async def list_webhooks(
     query = query.order_by(Webhook.created_at.desc(), Webhook.id.desc())
     webhooks, meta = await paginate(session, query, page)
     return {"webhooks": await _webhook_objects(session, webhooks), "meta": meta.model_dump()}
+
+
+# Declared before /webhooks/{lago_id}, which would take "public_key" for an id.
+@router.get(
+    "/webhooks/public_key",
+    response_class=PlainTextResponse,
+    deprecated=True,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def fetch_public_key(_: OrgDep, settings: SettingsDep) -> PlainTextResponse:
+    """Base64 of the PEM public key that verifies jwt-signed webhooks (Lago's, deprecated)."""
+    return PlainTextResponse(await asyncio.to_thread(public_key_base64, settings))
+
+
+@router.get("/webhooks/json_public_key")
+async def fetch_json_public_key(_: OrgDep, settings: SettingsDep) -> dict[str, Any]:
+    """{"webhook": {"public_key": <base64 of the PEM public key>}}, as Lago."""
+    key = await asyncio.to_thread(public_key_base64, settings)  # may make the key: off the loop
+    return {"webhook": {"public_key": key}}
 
 
 @router.get("/webhooks/{lago_id}")

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     # process); on rotation the old one goes to BXB_PORTAL_PREVIOUS_SECRETS (comma-separated)
     # and still verifies tokens until it is removed (keep it one token lifetime).
     public_url: str | None = Field(default=None, validation_alias=_env("BXB_PUBLIC_URL"))
+    # Webhooks signed with Lago's jwt algorithm (RS256): the deployment's RSA private key, as
+    # base64 of its PEM (as Lago's LAGO_RSA_PRIVATE_KEY). Unset → made on first use and kept
+    # in data_dir/keys/webhook_rsa_private.pem (set it when API and worker hosts differ).
+    webhook_rsa_private_key: str | None = Field(
+        default=None, validation_alias=_env("BXB_WEBHOOK_RSA_PRIVATE_KEY")
+    )
     portal_secret: str | None = Field(
         default=None, min_length=32, validation_alias=_env("BXB_PORTAL_SECRET")
     )

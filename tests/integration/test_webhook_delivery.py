@@ -64,7 +64,7 @@ async def setup_endpoint(
     """Register url (default: the receiver) and give the receiver the signing secret."""
     created = await api.post(
         "/api/v1/webhook_endpoints",
-        json={"webhook_endpoint": {"webhook_url": url or receiver.url}},
+        json={"webhook_endpoint": {"webhook_url": url or receiver.url, "signature_algo": "hmac"}},
         headers=tenant.headers,
     )
     assert created.status_code == 200, created.text

@@ -1,7 +1,7 @@
 """Webhook endpoint requests.
 
-Only the `hmac` signature is implemented: `jwt` (Lago's RSA-signed token) is refused with
-422 `not_supported`. An endpoint created without `signature_algo` signs with hmac.
+`signature_algo` is `jwt` (RS256, the deployment's RSA key; Lago's default, taken when it
+is left out) or `hmac` (the organization's secret).
 """
 
 from __future__ import annotations
