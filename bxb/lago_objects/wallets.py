@@ -71,6 +71,6 @@ def wallet_transaction_object(row: WalletTransaction, currency: str) -> dict[str
         "created_at": iso(row.created_at),
         "metadata": list(row.metadata_),
         "name": row.name,
-        "payment_method": None,
+        "payment_method": {"payment_method_id": None, "payment_method_type": "provider"},
         "purchase_order_number": None,
     }
