@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.fees import fee_objects
-from bxb.lago_objects.formats import decimal_string, iso
+from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
 from bxb.models import (
