@@ -105,11 +105,12 @@ DIFFERENCES: dict[str, Difference] = {
         fragment='"groups" is a required property',
         operations=_ops("findCustomerProjectedUsage"),
     ),
-    "mrr_months_without_revenue": Difference(
-        "Lago's MRR query lists every month of the range; a month without revenue has "
-        "amount_cents and currency null (MrrSerializer writes the row as it is).",
-        frozenset({"amount_cents", "currency"}),
-        operations=_ops("findAllMrrs"),
+    "analytics_months_without_data": Difference(
+        "Lago's MRR and invoice collection queries list every month of the range "
+        "(generate_series) left-joined to the data; a month without any has amount_cents, "
+        "currency and payment_status null (the serializers write the row as it is).",
+        frozenset({"amount_cents", "currency", "payment_status"}),
+        operations=_ops("findAllMrrs", "findAllInvoiceCollections"),
     ),
     "preview_is_not_stored": Difference(
         "Lago's PreviewService builds an unsaved Invoice: it has no sequential_id (null).",

@@ -20,6 +20,17 @@ class Call:
     status: int = 200
     # name -> dotted path in the answer, kept for later entries ("invoice.lago_id").
     save: dict[str, str] = field(default_factory=dict)
+    # dotted path in the answer -> the value it must have.
+    expect: dict[str, Any] = field(default_factory=dict)
+
+
+def seed(name: str, method: str, path: str, body: Any, **save: str) -> Call:
+    """A step of the seed through a bxb route that is not one of the reference's (test
+    clocks): called like the entries, its answer not validated."""
+    return Call(f"{SEED}{name} {method} /api/v1{path}", body=body, save=save)
+
+
+SEED = "seed:"
 
 
 # Path parameters the same for every entry unless an entry names them.
@@ -83,6 +94,7 @@ EVENT = {
     "transaction_id": "tr_1",
     "external_subscription_id": "sub_1",
     "code": "calls",
+    "timestamp": 1772668800,  # 2026-03-05, in the test clock's first period
     "properties": {"amount": "12", "region": "eu"},
 }
 
@@ -258,11 +270,19 @@ CALLS: tuple[Call, ...] = (
     ),
     Call("findAllEntitlements", {"code": "startup"}),
     Call("findEntitlement", {"code": "startup"}),
-    # The customer and its subscription.
+    # The customer (on a test clock) and its subscription.
+    seed(
+        "clock",
+        "POST",
+        "/test_clocks",
+        {"test_clock": {"name": "c", "frozen_time": "2026-03-01T00:00:00Z"}},
+        clock="test_clock.lago_id",
+    ),
     Call(
         "createCustomer",
         body={
             "customer": {
+                "test_clock_id": "{clock}",
                 "external_id": "cus_1",
                 "name": "Acme",
                 "currency": "USD",
@@ -352,7 +372,35 @@ CALLS: tuple[Call, ...] = (
     ),
     Call("findCustomerCurrentUsage", query={"external_subscription_id": "sub_1"}),
     Call("findCustomerProjectedUsage", query={"external_subscription_id": "sub_1"}),
+    # The first period ends: its invoice bills the plan and the calls (with filters).
+    seed(
+        "advance",
+        "POST",
+        "/test_clocks/{clock}/advance",
+        {"test_clock": {"frozen_time": "2026-04-01T01:00:00Z"}},
+    ),
     Call("findAllCustomerPastUsage", query={"external_subscription_id": "sub_1"}),
+    Call(
+        "findAllInvoices",
+        query={"invoice_type": "subscription"},
+        save={"period_invoice": "invoices.0.lago_id"},
+    ),
+    # The plan ($100), 3 seats at $3 (the subscription's override), 36 calls in Europe at
+    # $0.40 (the filter), one package of 100 calls at $10; VAT 20 %.
+    Call(
+        "findInvoice",
+        {"lago_id": "{period_invoice}"},
+        expect={
+            "invoice.fees_amount_cents": 13340,
+            "invoice.taxes_amount_cents": 2668,
+            "invoice.total_amount_cents": 16008,
+            "invoice.fees.0.item.item_type": "Subscription",
+            "invoice.fees.1.item.item_type": "AddOn",
+            "invoice.fees.2.amount_cents": 1440,
+            "invoice.fees.2.item.filter_invoice_display_name": "Europe",
+            "invoice.fees.3.amount_cents": 1000,
+        },
+    ),
     # Coupons applied.
     Call(
         "applyCoupon",
@@ -372,6 +420,7 @@ CALLS: tuple[Call, ...] = (
             }
         },
         save={"invoice": "invoice.lago_id", "fee": "invoice.fees.0.lago_id"},
+        expect={"invoice.total_amount_cents": 12000, "invoice.fees.0.item.item_type": "AddOn"},
     ),
     Call(
         "createInvoice",
@@ -454,6 +503,14 @@ CALLS: tuple[Call, ...] = (
             }
         },
         save={"credit_note": "credit_note.lago_id"},
+        expect={
+            "credit_note.total_amount_cents": 1200,
+            "credit_note.items.0.fee.lago_id": "{fee}",
+            "credit_note.items.0.fee.item.item_type": "AddOn",
+            "credit_note.items.0.fee.invoiceable": True,
+            "credit_note.items.0.fee.pay_in_advance": False,
+            "credit_note.items.0.fee.precise_unit_amount": "50",
+        },
     ),
     Call("findAllCreditNotes"),
     Call("findCreditNote", {"lago_id": "{credit_note}"}),
@@ -510,6 +567,18 @@ CALLS: tuple[Call, ...] = (
         save={"transaction": "wallet_transactions.0.lago_id"},
     ),
     Call("findAllWalletTransactions", {"lago_id": "{wallet}"}),
+    Call(
+        "findAllInvoices", query={"invoice_type": "credit"}, save={"top_up": "invoices.0.lago_id"}
+    ),
+    Call(
+        "findInvoice",
+        {"lago_id": "{top_up}"},
+        expect={
+            "invoice.fees_amount_cents": 500,
+            "invoice.fees.0.item.item_type": "WalletTransaction",
+            "invoice.fees.0.item.lago_item_id": "{transaction}",
+        },
+    ),
     Call("findWalletTransaction", {"lago_id": "{transaction}"}),
     Call("findAllWalletTransactionConsumptions", {"lago_id": "{transaction}"}),
     Call("findAllWalletTransactionFundings", {"lago_id": "{transaction}"}),
