@@ -6,6 +6,7 @@ the later ones read, change and delete."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -122,3 +123,8 @@ async def test_every_answer_has_lagos_shape(
     assert failures == [], "\n".join(failures)
     if AWAITING_MERGE:
         pytest.skip(f"{len(AWAITING_MERGE)} operations await their helpers' merge")
+
+
+def test_every_named_difference_is_documented() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "lago_differences.md").read_text()
+    assert [name for name in DIFFERENCES if f"`{name}`" not in text] == []
