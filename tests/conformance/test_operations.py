@@ -77,6 +77,10 @@ def unexplained(call: Call, answer: Any, used: set[str]) -> list[str]:
     """The schema errors of `answer` that no named difference of Lago's server explains
     (the names of the differences that explained some are added to `used`)."""
     left = []
+    for name, difference in DIFFERENCES.items():
+        if difference.root_key and call.op in (difference.operations or ()):
+            used.add(name)
+            answer = answer[difference.root_key]
     for path, message in operation_violations(call.op, call.status, answer):
         names = [n for n, d in DIFFERENCES.items() if d.explains(call.op, path, message)]
         used.update(names)
