@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -359,6 +359,8 @@ async def preview_invoice(
         total_amount_cents=assembled.total_amount_cents,
         total_paid_amount_cents=0,
         net_payment_term=net_payment_term(customer, org),
+        # Lago's preview: the issuing date plus the customer's net payment term.
+        payment_due_date=issuing_date + timedelta(days=net_payment_term(customer, org)),
         payment_overdue=False,
         applied_taxes=applied_taxes_with_bases(taxes, assembled),
         metadata_=[],

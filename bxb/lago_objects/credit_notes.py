@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.lago_objects.customers import customer_object
-from bxb.lago_objects.formats import decimal_string, iso
+from bxb.lago_objects.fees import fee_objects
+from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.taxes import applied_taxes, taxes_by_code
 from bxb.models import (
@@ -55,39 +56,6 @@ def applied_tax_objects(
     return objects
 
 
-def item_fee_object(fee: Fee, invoice: Invoice, customer: Customer) -> dict[str, Any]:
-    """The minimal fee object a credit note item carries."""
-    return {
-        "lago_id": str(fee.id),
-        "lago_charge_id": str(fee.charge_id) if fee.charge_id else None,
-        "lago_charge_filter_id": str(fee.charge_filter_id) if fee.charge_filter_id else None,
-        "lago_invoice_id": str(invoice.id),
-        "lago_subscription_id": str(fee.subscription_id) if fee.subscription_id else None,
-        "lago_customer_id": str(customer.id),
-        "external_customer_id": customer.external_id,
-        "amount_cents": fee.amount_cents,
-        "amount_currency": fee.amount_currency,
-        "taxes_amount_cents": fee.taxes_amount_cents,
-        "taxes_rate": float(fee.taxes_rate),
-        "total_amount_cents": fee.amount_cents + fee.taxes_amount_cents,
-        "total_amount_currency": fee.amount_currency,
-        "sub_total_excluding_taxes_amount_cents": fee.amount_cents - fee.coupons_amount_cents,
-        "units": decimal_string(fee.units),
-        "events_count": fee.events_count,
-        "payment_status": invoice.payment_status,
-        "from_date": iso(fee.from_datetime),
-        "to_date": iso(fee.to_datetime),
-        "created_at": iso(fee.created_at),
-        "description": fee.description,
-        "item": {
-            "type": fee.fee_type,
-            "code": fee.item_code,
-            "name": fee.description,
-            "invoice_display_name": fee.description,
-        },
-    }
-
-
 async def credit_note_objects(
     session: AsyncSession, notes: Sequence[CreditNote]
 ) -> list[dict[str, Any]]:
@@ -99,7 +67,11 @@ async def credit_note_objects(
     invoices = await rows_by_id(session, Invoice, {note.invoice_id for note in notes})
     customers = await rows_by_id(session, Customer, {note.customer_id for note in notes})
     customer_taxes = await applied_taxes(session, AppliedTax.customer_id, list(customers))
-    fees = await rows_by_id(session, Fee, {item.fee_id for note in notes for item in note.items})
+    fee_rows = await rows_by_id(
+        session, Fee, {item.fee_id for note in notes for item in note.items}
+    )
+    # Lago's credit note item carries the whole fee (V1::FeeSerializer).
+    fees = dict(zip(fee_rows, await fee_objects(session, list(fee_rows.values())), strict=True))
     codes = {entry["tax_code"] for note in notes for entry in note.applied_taxes}
     taxes = await taxes_by_code(session, organization.id, codes)
     entities = await rows_by_id(
@@ -119,7 +91,7 @@ async def credit_note_objects(
                 "lago_id": str(item.id),
                 "amount_cents": item.amount_cents,
                 "amount_currency": item.amount_currency,
-                "fee": item_fee_object(fees[item.fee_id], invoice, customer),
+                "fee": fees[item.fee_id],
             }
             for item in note.items
         ]

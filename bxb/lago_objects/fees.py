@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.money import currency_exponent
@@ -28,6 +29,7 @@ from bxb.models import (
     Plan,
     Subscription,
     Tax,
+    WalletTransaction,
 )
 
 
@@ -43,6 +45,8 @@ class Refs:
     charges: dict[uuid.UUID, Charge] = field(default_factory=dict)
     charge_filters: dict[uuid.UUID, ChargeFilter] = field(default_factory=dict)
     add_ons: dict[uuid.UUID, AddOn] = field(default_factory=dict)
+    # The wallet transaction a top-up invoice was issued for, by invoice id.
+    top_ups: dict[uuid.UUID, WalletTransaction] = field(default_factory=dict)
     taxes_by_code: dict[str, Tax] = field(default_factory=dict)
 
 
@@ -81,6 +85,16 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
             "item_type": "AddOn",
         }
         return item, bool(fee.amount_details.get("pay_in_advance")), True
+    top_up = refs.top_ups.get(fee.invoice_id or uuid.UUID(int=0))
+    if fee.fee_type == "credit" and fee.subscription_id is None:
+        # Lago: a top-up's fee names the wallet transaction it bought.
+        item |= {
+            "code": "credit",
+            "name": (top_up.name if top_up else None) or fee.description or "credit",
+            "lago_item_id": str(top_up.id) if top_up else None,
+            "item_type": "WalletTransaction",
+        }
+        return item, False, True
     subscription = refs.subscriptions.get(fee.subscription_id or uuid.UUID(int=0))
     plan = refs.plans.get(subscription.plan_id) if subscription else None
     if plan is not None:
@@ -163,6 +177,20 @@ def fee_object(invoice: Invoice | None, fee: Fee, refs: Refs) -> dict[str, Any]:
     }
 
 
+async def top_ups(session: AsyncSession, fees: Sequence[Fee]) -> dict[uuid.UUID, WalletTransaction]:
+    """The wallet transactions the top-up invoices of `fees` were issued for, by invoice id."""
+    invoice_ids = {f.invoice_id for f in fees if f.fee_type == "credit" and f.invoice_id}
+    if not invoice_ids:
+        return {}
+    rows = await session.scalars(
+        select(WalletTransaction).where(
+            WalletTransaction.invoice_id.in_(invoice_ids),
+            WalletTransaction.transaction_type == "inbound",
+        )
+    )
+    return {row.invoice_id: row for row in rows if row.invoice_id is not None}
+
+
 def _true_up_fee_id(invoice: Invoice, fee: Fee) -> str | None:
     """The true-up fee topping this charge fee up to its minimum, if any (same invoice)."""
     if fee.id is None or fee.fee_type != "charge":
@@ -194,6 +222,7 @@ async def fee_objects(session: AsyncSession, fees: Sequence[Fee]) -> list[dict[s
         session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
     )
     refs.add_ons = await rows_by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
+    refs.top_ups = await top_ups(session, fees)
     return [
         fee_object(invoices.get(fee.invoice_id) if fee.invoice_id else None, fee, refs)
         for fee in fees

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.lago_objects.coupons import coupon_credits
 from bxb.lago_objects.credit_notes import invoice_credits
 from bxb.lago_objects.customers import customer_object
-from bxb.lago_objects.fees import Refs, fee_object
+from bxb.lago_objects.fees import Refs, fee_object, top_ups
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.subscriptions import subscription_object
@@ -77,6 +77,7 @@ async def _load_refs(
         session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
     )
     refs.add_ons = await rows_by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
+    refs.top_ups = await top_ups(session, fees)
     codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
     refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
     return refs

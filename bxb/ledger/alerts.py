@@ -78,7 +78,10 @@ def parse_thresholds(raw: object) -> list[Threshold]:
     for item in raw:
         value = _decimal(item.get("value"))
         code = _text(item, "code", "thresholds:code")
-        recurring = item.get("recurring", False)
+        # Lago casts a missing or null `recurring` to false (its client sends null).
+        recurring = item.get("recurring")
+        if recurring is None:
+            recurring = False
         if value is None:
             raise AlertInvalidError({"thresholds:value": ["value_is_invalid"]})
         if recurring in ("true", "false"):

@@ -136,7 +136,7 @@ async def test_grant_and_void_change_the_balance_at_once(
         "created_at": granted["created_at"],
         "metadata": [{"key": "reason", "value": "outage"}],
         "name": "Goodwill",
-        "payment_method": {"payment_method_type": "provider"},
+        "payment_method": {"payment_method_id": None, "payment_method_type": "provider"},
         "purchase_order_number": None,
         "applied_invoice_custom_sections": [],
     }
@@ -298,6 +298,21 @@ async def test_paid_credits_bill_a_credit_invoice_and_settle_when_paid(
     assert [(f.fee_type, f.amount_cents, f.units) for f in invoice.fees] == [
         ("credit", 3000, Decimal(20))
     ]
+    # Lago: the top-up's fee names the wallet transaction it bought, not a subscription.
+    shown = await client.get(f"/api/v1/invoices/{invoice.id}", headers=tenant_a.headers)
+    (fee,) = shown.json()["invoice"]["fees"]
+    assert fee["item"] | {"name": None} == {
+        "type": "credit",
+        "code": "credit",
+        "name": None,
+        "invoice_display_name": fee["item"]["invoice_display_name"],
+        "filter_invoice_display_name": None,
+        "filters": None,
+        "lago_item_id": purchase["lago_id"],
+        "item_type": "WalletTransaction",
+        "grouped_by": {},
+    }
+    assert (fee["pay_in_advance"], fee["invoiceable"]) == (False, True)
     assert webhook is not None
     assert webhook.webhook_type == "invoice.created"
     assert webhook.payload["invoice"]["lago_id"] == str(invoice.id)

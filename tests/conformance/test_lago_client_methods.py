@@ -1,0 +1,113 @@
+"""The unmodified lago-python-client: every method it has is driven against a live bxb, or
+named below with the reason it is not (yet)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lago_python_client.client import Client
+
+from tests.conformance.lago_client_calls import Recorder, client_methods, drive
+from tests.support.auth import Tenant
+
+# Lago's quoting (quotes, their versions, order forms, orders) is not part of the API
+# reference bxb follows (no operation of lago-openapi.yaml), nor of bxb.
+QUOTING = (
+    "order_forms.find",
+    "order_forms.find_all",
+    "order_forms.mark_as_signed",
+    "order_forms.void",
+    "orders.execute",
+    "orders.find",
+    "orders.find_all",
+    "quote_versions.approve",
+    "quote_versions.clone",
+    "quote_versions.find",
+    "quote_versions.void",
+    "quotes.find",
+    "quotes.find_all",
+    "quotes.versions",
+)
+NOT_SUPPORTED: dict[str, str] = dict.fromkeys(
+    QUOTING, "Lago's quotes and order forms are outside the API reference bxb serves"
+)
+
+# Methods whose routes other parts of issue 13 are adding; the lead empties this after merging.
+AWAITING_MERGE: frozenset[str] = frozenset(
+    {
+        "billable_metrics.evaluate_expression",
+        "billing_entities.create",
+        "billing_entities.find",
+        "billing_entities.find_all",
+        "billing_entities.update",
+        "credit_notes.delete_all_metadata",
+        "credit_notes.delete_metadata_key",
+        "credit_notes.download",
+        "credit_notes.merge_metadata",
+        "credit_notes.replace_metadata",
+        "customer_invoices.find_all",
+        "customer_payment_methods.destroy",
+        "customer_payment_methods.find_all",
+        "customer_payment_requests.find_all",
+        "customer_payments.find_all",
+        "customer_subscriptions.find_all",
+        "customer_wallets.find_all",
+        "customer_payment_methods.set_as_default",
+        "customers.wallets.create",
+        "customers.wallets.destroy",
+        "customers.wallets.find",
+        "customers.wallets.find_all",
+        "customers.wallets.metadata.delete_all",
+        "customers.wallets.metadata.delete_key",
+        "customers.wallets.metadata.merge",
+        "customers.wallets.metadata.replace",
+        "customers.wallets.update",
+        "events.estimate_fees",
+        "fees.destroy",
+        "invoices.destroy",
+        "invoices.lose_dispute",
+        "invoices.retry",
+        "payment_receipts.find",
+        "payment_receipts.find_all",
+        "payment_requests.create",
+        "payment_requests.find",
+        "payment_requests.find_all",
+        "plans.delete_all_metadata",
+        "plans.delete_metadata_key",
+        "plans.merge_metadata",
+        "plans.replace_metadata",
+        "subscriptions.create_charge_filter",
+        "subscriptions.destroy_charge_filter",
+        "subscriptions.update_charge_filter",
+        "wallet_transactions.consumptions",
+        "wallet_transactions.fundings",
+        "wallet_transactions.payment_url",
+        "wallets.delete_all_metadata",
+        "wallets.delete_metadata_key",
+        "wallets.merge_metadata",
+        "wallets.replace_metadata",
+        "webhooks.public_key",
+    }
+)
+
+
+def test_the_lists_name_only_methods_the_client_has() -> None:
+    methods = set(client_methods(Client(api_key="k", api_url="http://127.0.0.1:9")))
+    assert set(NOT_SUPPORTED) <= methods
+    assert methods >= AWAITING_MERGE
+    assert not (set(NOT_SUPPORTED) & AWAITING_MERGE)
+
+
+async def test_every_method_of_lagos_client_is_driven(
+    live_api: str, worker: str, tenant_a: Tenant
+) -> None:
+    client = Client(api_key=tenant_a.api_key, api_url=live_api)
+    methods = set(client_methods(client))
+    called: set[str] = set()
+    await asyncio.to_thread(drive, Recorder(client, called), set(AWAITING_MERGE))
+    # Every method the client has ran, or is named with its reason.
+    assert methods - called - set(NOT_SUPPORTED) - AWAITING_MERGE == set()
+    assert called & set(NOT_SUPPORTED) == set()
+    if AWAITING_MERGE:
+        pytest.skip(f"{len(AWAITING_MERGE)} client methods await their routes' merge")
