@@ -34,62 +34,7 @@ NOT_SUPPORTED: dict[str, str] = dict.fromkeys(
 )
 
 # Methods whose routes other parts of issue 13 are adding; the lead empties this after merging.
-AWAITING_MERGE: frozenset[str] = frozenset(
-    {
-        "billable_metrics.evaluate_expression",
-        "billing_entities.create",
-        "billing_entities.find",
-        "billing_entities.find_all",
-        "billing_entities.update",
-        "credit_notes.delete_all_metadata",
-        "credit_notes.delete_metadata_key",
-        "credit_notes.download",
-        "credit_notes.merge_metadata",
-        "credit_notes.replace_metadata",
-        "customer_invoices.find_all",
-        "customer_payment_methods.destroy",
-        "customer_payment_methods.find_all",
-        "customer_payment_requests.find_all",
-        "customer_payments.find_all",
-        "customer_subscriptions.find_all",
-        "customer_wallets.find_all",
-        "customer_payment_methods.set_as_default",
-        "customers.wallets.create",
-        "customers.wallets.destroy",
-        "customers.wallets.find",
-        "customers.wallets.find_all",
-        "customers.wallets.metadata.delete_all",
-        "customers.wallets.metadata.delete_key",
-        "customers.wallets.metadata.merge",
-        "customers.wallets.metadata.replace",
-        "customers.wallets.update",
-        "events.estimate_fees",
-        "fees.destroy",
-        "invoices.destroy",
-        "invoices.lose_dispute",
-        "invoices.retry",
-        "payment_receipts.find",
-        "payment_receipts.find_all",
-        "payment_requests.create",
-        "payment_requests.find",
-        "payment_requests.find_all",
-        "plans.delete_all_metadata",
-        "plans.delete_metadata_key",
-        "plans.merge_metadata",
-        "plans.replace_metadata",
-        "subscriptions.create_charge_filter",
-        "subscriptions.destroy_charge_filter",
-        "subscriptions.update_charge_filter",
-        "wallet_transactions.consumptions",
-        "wallet_transactions.fundings",
-        "wallet_transactions.payment_url",
-        "wallets.delete_all_metadata",
-        "wallets.delete_metadata_key",
-        "wallets.merge_metadata",
-        "wallets.replace_metadata",
-        "webhooks.public_key",
-    }
-)
+AWAITING_MERGE: frozenset[str] = frozenset()
 
 
 def test_the_lists_name_only_methods_the_client_has() -> None:

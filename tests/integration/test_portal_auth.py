@@ -144,7 +144,7 @@ async def test_forged_tokens_are_refused(client: httpx.AsyncClient, tenant_a: Te
     kid = jwt.get_unverified_header(token)["kid"]
     foreign = jwt.encode(claims, "x" * 48, algorithm="HS256", headers={"kid": kid})
     # No signature at all.
-    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": kid})
+    unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": kid})
     # A portal token must be for the portal audience.
     other_audience = ".".join([header, _b64({**claims, "aud": "elsewhere"}), signature])
     for forged in (swapped, foreign, unsigned, other_audience, "not-a-token", token + "x"):
