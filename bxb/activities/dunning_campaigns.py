@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
 
 from bxb.activities.heartbeat import heartbeating
 from bxb.activities.subscriptions import dispatch_webhooks
+from bxb.core import schedules
 from bxb.core.invoice_collection import next_attempt, start_invoice_collection
 from bxb.ledger.dunning_campaigns import (
     OverduePaymentRequest,
@@ -29,26 +20,19 @@ from bxb.ledger.dunning_campaigns import (
 from bxb.workflows.dunning_campaigns import DunningCampaignsWorkflow
 
 # Lago's clock job runs hourly; days_between_attempts is counted in days from the last one.
+JOB = "dunning-campaigns"
 EVERY = timedelta(hours=1)
 
 
 def schedule_id(task_queue: str) -> str:
-    return f"bxb-dunning-campaigns:{task_queue}"
+    return schedules.schedule_id(JOB, task_queue)
 
 
 async def ensure_schedule(client: Client, task_queue: str) -> None:
     """The hourly sweep, created once; a worker restart leaves it as it is."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            DunningCampaignsWorkflow.run,
-            id=f"dunning-campaigns:{task_queue}",
-            task_queue=task_queue,
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    await schedules.ensure_interval_schedule(
+        client, JOB, DunningCampaignsWorkflow.run, task_queue, EVERY
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id(task_queue), schedule)
 
 
 async def retry_overdue_invoices(

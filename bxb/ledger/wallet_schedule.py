@@ -4,38 +4,24 @@ worker starts."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
 
+from bxb.core import schedules
+
+JOB = "wallet-top-ups"
 EVERY = timedelta(hours=1)
 
 
 def schedule_id(task_queue: str) -> str:
-    return f"bxb-wallet-top-ups:{task_queue}"
+    return schedules.schedule_id(JOB, task_queue)
 
 
 async def ensure_schedule(client: Client, task_queue: str) -> None:
+    """The hourly recurring top-up run, created once; a worker restart leaves it as it is."""
     from bxb.workflows.wallet_top_ups import WalletTopUpsWorkflow
 
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            WalletTopUpsWorkflow.run,
-            id=f"wallet-top-ups:{task_queue}",
-            task_queue=task_queue,
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    await schedules.ensure_interval_schedule(
+        client, JOB, WalletTopUpsWorkflow.run, task_queue, EVERY
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id(task_queue), schedule)

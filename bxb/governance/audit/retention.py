@@ -8,29 +8,22 @@ The daily run is a Temporal Schedule, created (idempotently) when the worker sta
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
+
+from bxb.core import schedules
 
 BATCH_SIZE = 5_000
 TABLES = {"activity_logs": "id", "api_logs": "request_id"}
+JOB = "audit-retention"
 EVERY = timedelta(days=1)
 
 
 def schedule_id(task_queue: str) -> str:
-    return f"bxb-audit-retention:{task_queue}"
+    return schedules.schedule_id(JOB, task_queue)
 
 
 async def delete_expired(
@@ -60,14 +53,6 @@ async def ensure_schedule(client: Client, task_queue: str) -> None:
     """The daily retention run, created once; a worker restart leaves it as it is."""
     from bxb.workflows.audit_retention import AuditRetentionWorkflow
 
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            AuditRetentionWorkflow.run,
-            id=f"audit-retention:{task_queue}",
-            task_queue=task_queue,
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=EVERY)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    await schedules.ensure_interval_schedule(
+        client, JOB, AuditRetentionWorkflow.run, task_queue, EVERY
     )
-    with contextlib.suppress(ScheduleAlreadyRunningError):
-        await client.create_schedule(schedule_id(task_queue), schedule)
