@@ -10,9 +10,9 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.schemas.wallets import WalletMetadataBody
 from bxb.api.wallets import find_customer_wallet, find_wallet
 from bxb.ledger import wallet_settings
+from bxb.ledger.metadata import MetadataBody
 from bxb.models import Wallet
 
 router = APIRouter(prefix="/api/v1", tags=["wallets"])
@@ -27,7 +27,7 @@ async def _answer(session: AsyncSession, wallet: Wallet) -> dict[str, Any]:
 
 @router.post(BY_ID)
 async def replace_wallet_metadata(
-    lago_id: str, body: WalletMetadataBody, org: OrgDep, session: SessionDep
+    lago_id: str, body: MetadataBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
     wallet, _ = await find_wallet(session, org.id, lago_id, for_update=True)
     wallet_settings.replace_metadata(wallet, body.metadata)
@@ -36,7 +36,7 @@ async def replace_wallet_metadata(
 
 @router.patch(BY_ID)
 async def merge_wallet_metadata(
-    lago_id: str, body: WalletMetadataBody, org: OrgDep, session: SessionDep
+    lago_id: str, body: MetadataBody, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:
     wallet, _ = await find_wallet(session, org.id, lago_id, for_update=True)
     wallet_settings.merge_metadata(wallet, body.metadata)
@@ -63,7 +63,7 @@ async def delete_wallet_metadata_key(
 async def replace_customer_wallet_metadata(
     external_customer_id: str,
     wallet_code: str,
-    body: WalletMetadataBody,
+    body: MetadataBody,
     org: OrgDep,
     session: SessionDep,
 ) -> dict[str, Any]:
@@ -78,7 +78,7 @@ async def replace_customer_wallet_metadata(
 async def merge_customer_wallet_metadata(
     external_customer_id: str,
     wallet_code: str,
-    body: WalletMetadataBody,
+    body: MetadataBody,
     org: OrgDep,
     session: SessionDep,
 ) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def wallet_transaction_object(row: WalletTransaction, wallet: Wallet) -> dict[st
         "metadata": list(row.metadata_),
         "name": row.name,
         # Lago's: the provider's default method unless one was chosen (bxb does not).
-        "payment_method": {"payment_method_id": None, "payment_method_type": "provider"},
+        "payment_method": {"payment_method_type": "provider"},
         "purchase_order_number": None,
         "applied_invoice_custom_sections": [],
     }

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.ledger import metadata as metadata_rules
+from bxb.ledger.metadata import MetadataValue
 from bxb.models import BillableMetric, Wallet
 
 # Lago's Fee.fee_types: what applies_to.fee_types may name.
@@ -113,20 +115,17 @@ def apply(wallet: Wallet, data: Mapping[str, Any]) -> None:
 # --- metadata (Lago's key/value object) ---------------------------------------------------
 
 
-def replace_metadata(wallet: Wallet, metadata: Mapping[str, str | None]) -> None:
-    wallet.metadata_ = dict(metadata) or None
+def replace_metadata(wallet: Wallet, metadata: MetadataValue) -> None:
+    wallet.metadata_ = metadata_rules.replaced(metadata) or None
 
 
-def merge_metadata(wallet: Wallet, metadata: Mapping[str, str | None]) -> None:
-    merged = dict(wallet.metadata_ or {})
-    merged.update(metadata)
-    wallet.metadata_ = merged or None
+def merge_metadata(wallet: Wallet, metadata: MetadataValue) -> None:
+    wallet.metadata_ = metadata_rules.merged(wallet.metadata_, metadata) or None
 
 
 def delete_metadata(wallet: Wallet, key: str | None = None) -> None:
-    """Remove one key (absent: nothing changes), or all of them."""
+    """Remove one key (absent: nothing changes), or all of them; none left is null."""
     if key is None:
         wallet.metadata_ = None
         return
-    rest = {k: v for k, v in (wallet.metadata_ or {}).items() if k != key}
-    wallet.metadata_ = rest or None
+    wallet.metadata_ = metadata_rules.without_key(wallet.metadata_ or {}, key) or None

@@ -136,7 +136,7 @@ async def test_grant_and_void_change_the_balance_at_once(
         "created_at": granted["created_at"],
         "metadata": [{"key": "reason", "value": "outage"}],
         "name": "Goodwill",
-        "payment_method": {"payment_method_id": None, "payment_method_type": "provider"},
+        "payment_method": {"payment_method_type": "provider"},
         "purchase_order_number": None,
         "applied_invoice_custom_sections": [],
     }

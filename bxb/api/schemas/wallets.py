@@ -18,6 +18,7 @@ from bxb.api.schemas.coupons import ExpirationAt
 from bxb.billing.money import is_known_currency
 from bxb.billing.wallets import CREDIT_DECIMALS, RATE_DECIMALS, parse_credits, parse_rate
 from bxb.inputs.bounds import fits
+from bxb.ledger.metadata import Metadata
 from bxb.models import Wallet, WalletTransaction
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
@@ -64,24 +65,6 @@ Priority = Annotated[int, Field(ge=1, le=50)]
 LimitCents = Annotated[int, Field(gt=0, le=2**63 - 1)]
 
 
-def _metadata(value: object) -> object:
-    """Lago's metadata object (MetadataInput): keys (1 to 100 characters) to a string (at
-    most 255) or null; at most 50 keys."""
-    if not isinstance(value, dict):
-        raise ValueError("invalid_type")
-    if len(value) > 50:
-        raise ValueError("too_many_keys")
-    for key, item in value.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 100:
-            raise ValueError("invalid_key")
-        if item is not None and (not isinstance(item, str) or len(item) > 255):
-            raise ValueError("invalid_value")
-    return value
-
-
-MetadataInput = Annotated[dict[str, str | None], BeforeValidator(_metadata)]
-
-
 class AppliesTo(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -108,7 +91,7 @@ class _WalletOptions(BaseModel):
     invoice_requires_successful_payment: StrictBool | None = None
     paid_top_up_min_amount_cents: LimitCents | None = None
     paid_top_up_max_amount_cents: LimitCents | None = None
-    metadata: MetadataInput | None = None
+    metadata: Metadata | None = None
     recurring_transaction_rules: list[dict[str, Any]] | None = None
 
 
@@ -168,9 +151,3 @@ class WalletTransactionCreate(BaseModel):
 
 class WalletTransactionCreateBody(BaseModel):
     wallet_transaction: WalletTransactionCreate
-
-
-class WalletMetadataBody(BaseModel):
-    """Lago's WalletMetadataResponse as a request: the whole metadata object."""
-
-    metadata: MetadataInput
