@@ -120,10 +120,16 @@ async def estimate_fees(
     # Inside the window: an event now, or at its last instant once the period has run out.
     at = max(min(context.now, context.period_end - _MICROSECOND), context.usage_from)
     event = UsageEvent(timestamp=at, properties=dict(properties), transaction_id=str(uuid.uuid4()))
-    before = list(
-        await events.fetch(
-            context.organization_id, context.external_id, code, subject.window_start, at
+    # At the window's first instant nothing came before (and the store refuses an empty
+    # period).
+    before = (
+        list(
+            await events.fetch(
+                context.organization_id, context.external_id, code, subject.window_start, at
+            )
         )
+        if at > subject.window_start
+        else []
     )
     async with sessions() as session:
         taxes = await TaxBook.load(

@@ -73,10 +73,16 @@ DIFFERENCES: dict[str, Difference] = {
     ),
     "manual_payment_has_no_provider": Difference(
         "Lago's PaymentSerializer: a manual payment has no provider, so "
-        "`payment_provider&.code` / `&.type` and the provider customer id are null.",
+        "`payment_provider&.code` / `&.type` and the provider customer id are null (also in "
+        "the payment a payment receipt embeds).",
         frozenset({"payment_provider_code", "payment_provider_type", "provider_customer_id"}),
         operations=_ops(
-            "createPayment", "findAllPayments", "findPayment", "findAllCustomerPayments"
+            "createPayment",
+            "findAllPayments",
+            "findPayment",
+            "findAllCustomerPayments",
+            "findAllPaymentReceipts",
+            "findPaymentReceipt",
         ),
     ),
     "payment_has_a_root_key": Difference(
@@ -86,6 +92,14 @@ DIFFERENCES: dict[str, Difference] = {
         frozenset(),
         operations=_ops("findPayment"),
         root_key="payment",
+    ),
+    "payment_request_has_a_root_key": Difference(
+        "The reference declares the bare object for GET /payment_requests/{id}; Lago's "
+        "controller renders it under `payment_request` (render_payment_request, as create "
+        "does), and Lago's client reads that key. The object inside is validated.",
+        frozenset(),
+        operations=_ops("findPaymentRequest"),
+        root_key="payment_request",
     ),
     "wallet_transaction_has_a_root_key": Difference(
         "The reference declares the bare object for GET /wallet_transactions/{id}; Lago's "
@@ -135,9 +149,25 @@ DIFFERENCES: dict[str, Difference] = {
         frozenset({"sequential_id"}),
         operations=_ops("invoicePreview"),
     ),
-    "billing_entity_awaits_merge": Difference(
-        "bxb has no billing entities until that part of issue 13 is merged; the code is null "
-        "meanwhile (in Lago every credit note belongs to one). The lead removes this entry.",
-        frozenset({"billing_entity_code"}),
+    "billing_entity_has_a_root_key": Difference(
+        "The reference declares the bare object for POST /billing_entities and PUT "
+        "/billing_entities/{code}; Lago's controller renders it under `billing_entity` (as "
+        "its show route does), and Lago's client reads that key. The object inside is "
+        "validated.",
+        frozenset(),
+        operations=_ops("createBillingEntity", "updateBillingEntity"),
+        root_key="billing_entity",
+    ),
+    "billing_entity_country_unset": Difference(
+        "Lago's BillingEntitySerializer writes `country` as it is stored: a billing entity "
+        "created without a country has `country` null; the reference declares a country "
+        "code (a string enum).",
+        frozenset({"country"}),
+        operations=_ops(
+            "createBillingEntity",
+            "listBillingEntities",
+            "getBillingEntity",
+            "updateBillingEntity",
+        ),
     ),
 }

@@ -24,7 +24,7 @@ from lago_python_client.models.billable_metric import (
     BillableMetricFilter,
     BillableMetricFilters,
 )
-from lago_python_client.models.billing_entity import BillingEntity
+from lago_python_client.models.billing_entity import BillingEntity, BillingEntityUpdate
 from lago_python_client.models.charge import Charge, ChargeFilter, Charges
 from lago_python_client.models.coupon import Coupon
 from lago_python_client.models.credit_note import (
@@ -104,8 +104,9 @@ def refused(function: Callable[..., Any], *args: Any) -> int:
     return status
 
 
-def drive(lago: Any, awaiting: set[str]) -> None:
-    """One call of each method, checking what comes back; methods in `awaiting` are left."""
+def drive(lago: Any, awaiting: set[str], overdue: Callable[[str], None]) -> None:
+    """One call of each method, checking what comes back; methods in `awaiting` are left.
+    `overdue` marks an invoice overdue in the database (database_steps.mark_overdue)."""
 
     def can(name: str) -> bool:
         return name not in awaiting
@@ -134,15 +135,19 @@ def drive(lago: Any, awaiting: set[str]) -> None:
     assert lago.billable_metrics.find("calls").field_name == "amount"
     assert len(lago.billable_metrics.find_all()["billable_metrics"]) == 1
     if can("billable_metrics.evaluate_expression"):
-        result = lago.billable_metrics.evaluate_expression(
-            BillableMetricEvaluateExpression(
-                expression="event.properties.value * 2",
-                event=BillableMetricEvaluateExpressionEvent(
-                    code="calls", timestamp=1700000000, properties={"value": "2.5"}
-                ),
-            )
+        # The client posts without its input (send_post_request gets no content), so any
+        # Lago server answers 422 expression: value_is_mandatory.
+        asked = BillableMetricEvaluateExpression(
+            expression="event.properties.value * 2",
+            event=BillableMetricEvaluateExpressionEvent(
+                code="calls", timestamp=1700000000, properties={"value": "2.5"}
+            ),
         )
-        assert float(result.value) == 5.0
+        assert refused(lago.billable_metrics.evaluate_expression, asked) == 422
+    # Uploads are billed in advance, per event: what events.estimate_fees asks about.
+    uploads = lago.billable_metrics.create(
+        BillableMetric(name="Uploads", code="uploads", aggregation_type="count_agg")
+    )
     lago.add_ons.create(AddOn(name="Setup", code="setup", amount_cents=5000, amount_currency="USD"))
     assert lago.add_ons.update(AddOn(description="Once"), "setup").description == "Once"
     assert lago.add_ons.find("setup").amount_cents == 5000
@@ -172,7 +177,7 @@ def drive(lago: Any, awaiting: set[str]) -> None:
         assert lago.webhooks.public_key()
     if can("billing_entities.create"):
         lago.billing_entities.create(BillingEntity(code="eu", name="Acme EU"))
-        assert lago.billing_entities.update(BillingEntity(name="Acme"), "eu").name == "Acme"
+        assert lago.billing_entities.update(BillingEntityUpdate(name="Acme"), "eu").name == "Acme"
         assert lago.billing_entities.find("eu").code == "eu"
         assert lago.billing_entities.find_all()["billing_entities"]
 
@@ -190,7 +195,15 @@ def drive(lago: Any, awaiting: set[str]) -> None:
                     code="calls",
                     charge_model="standard",
                     properties={"amount": "0.5"},
-                )
+                ),
+                Charge(
+                    billable_metric_id=uploads.lago_id,
+                    code="uploads",
+                    charge_model="standard",
+                    pay_in_advance=True,
+                    invoiceable=True,
+                    properties={"amount": "2"},
+                ),
             ]
         ),
     )
@@ -299,7 +312,9 @@ def drive(lago: Any, awaiting: set[str]) -> None:
     lago.events.batch_create(BatchEvent(events=more))
     assert lago.events.find("tr_1").code == "calls"
     if can("events.estimate_fees"):
-        assert lago.events.estimate_fees(Event(**{**event.dict(), "transaction_id": "tr_x"}))
+        upload = Event(**{**event.dict(), "transaction_id": "tr_x", "code": "uploads"})
+        [estimated] = lago.events.estimate_fees(upload)["fees"]
+        assert (estimated.amount_cents, estimated.lago_id) == (200, None)
     current = lago.customers.current_usage("cus_1", "sub_1")
     assert current.amount_cents >= 0
     assert lago.customers.projected_usage("cus_1", "sub_1").amount_cents >= 0
@@ -358,6 +373,7 @@ def drive(lago: Any, awaiting: set[str]) -> None:
         receipts = lago.payment_receipts.find_all()["payment_receipts"]
         assert lago.payment_receipts.find(receipts[0].lago_id).lago_id == receipts[0].lago_id
     if can("payment_requests.create"):
+        overdue(other.lago_id)  # a payment request asks for overdue invoices only
         request = lago.payment_requests.create(
             PaymentRequest(
                 email="ap@acme.test", external_customer_id="cus_1", lago_invoice_ids=[other.lago_id]
@@ -418,7 +434,8 @@ def drive(lago: Any, awaiting: set[str]) -> None:
         assert not lago.credit_notes.delete_all_metadata(note.lago_id)
     assert lago.credit_notes.void(note.lago_id).credit_status == "voided"
     if can("invoices.lose_dispute"):
-        assert refused(lago.invoices.lose_dispute, invoice.lago_id) == 405
+        # Lago lets a finalized invoice's dispute be lost (whatever its payment status).
+        assert lago.invoices.lose_dispute(invoice.lago_id).payment_dispute_lost_at
     assert lago.invoices.void(other.lago_id).status == "voided"
     third = lago.invoices.create(one_off)
     assert lago.invoices.void_invoice(third.lago_id).status == "voided"
@@ -453,7 +470,13 @@ def drive(lago: Any, awaiting: set[str]) -> None:
     assert len(lago.wallet_transactions.find_all(wallet.lago_id)["wallet_transactions"]) == 2
     if can("wallet_transactions.consumptions"):
         lago.wallet_transactions.consumptions(granted.lago_id)
-        lago.wallet_transactions.fundings(granted.lago_id)
+        # Fundings are those of an outbound transaction: a credit voided.
+        voided = lago.wallet_transactions.create(
+            WalletTransaction(wallet_id=wallet.lago_id, voided_credits="1")
+        )["wallet_transactions"][0]
+        assert voided.transaction_type == "outbound"
+        fundings = lago.wallet_transactions.fundings(voided.lago_id)
+        assert fundings["wallet_transaction_fundings"]
         assert refused(lago.wallet_transactions.payment_url, granted.lago_id) == 422
     nested = lago.customers.wallets
     if can("customers.wallets.create"):

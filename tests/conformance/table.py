@@ -31,6 +31,13 @@ def seed(name: str, method: str, path: str, body: Any, **save: str) -> Call:
 
 
 SEED = "seed:"
+DATABASE = "database:"
+
+
+def in_database(step: str, **params: str) -> Call:
+    """A step of the seed written in the database: the outcome of something that takes
+    time or an outside party in bxb (the test names each step's statement)."""
+    return Call(f"{SEED}{DATABASE}{step}", params=params)
 
 
 # Path parameters the same for every entry unless an entry names them.
@@ -61,6 +68,22 @@ CHARGE = {
     "invoiceable": True,
     "properties": {"amount": "0.5"},
 }
+# A metric billed in advance, per event: the estimate operations ask what its events
+# would cost (only its estimates are sent, so it bills nothing in the period).
+UPLOADS = {
+    "name": "Uploads",
+    "code": "uploads",
+    "aggregation_type": "count_agg",
+    "recurring": False,
+}
+INSTANT_CHARGE = {
+    "billable_metric_id": "{uploads_metric}",
+    "code": "uploads_charge",
+    "charge_model": "standard",
+    "pay_in_advance": True,
+    "invoiceable": True,
+    "properties": {"amount": "2"},
+}
 PLAN = {
     "name": "Startup",
     "code": "startup",
@@ -68,7 +91,7 @@ PLAN = {
     "amount_cents": 10000,
     "amount_currency": "USD",
     "pay_in_advance": False,
-    "charges": [CHARGE],
+    "charges": [CHARGE, INSTANT_CHARGE],
 }
 SEATS = {
     "code": "seats",
@@ -97,6 +120,8 @@ EVENT = {
     "timestamp": 1772668800,  # 2026-03-05, in the test clock's first period
     "properties": {"amount": "12", "region": "eu"},
 }
+# An upload, estimated (never sent): the pay-in-advance charge would bill it $2.
+ESTIMATED = {**EVENT, "transaction_id": "tr_est", "code": "uploads", "properties": {}}
 
 CALLS: tuple[Call, ...] = (
     # The organization, taxes, metrics, features, add-ons, coupons.
@@ -115,6 +140,11 @@ CALLS: tuple[Call, ...] = (
         "createBillableMetric",
         body={"billable_metric": METRIC},
         save={"metric": "billable_metric.lago_id"},
+    ),
+    Call(
+        "createBillableMetric",
+        body={"billable_metric": UPLOADS},
+        save={"uploads_metric": "billable_metric.lago_id"},
     ),
     Call("findAllBillableMetrics"),
     Call("findBillableMetric", {"code": "calls"}),
@@ -367,12 +397,9 @@ CALLS: tuple[Call, ...] = (
     ),
     Call("findAllEvents"),
     Call("findEvent", {"transaction_id": "tr_1"}),
-    Call("eventEstimateFees", body={"event": {**EVENT, "transaction_id": "tr_est"}}),
-    Call("eventEstimateInstantFees", body={"event": {**EVENT, "transaction_id": "tr_est"}}),
-    Call(
-        "eventBatchEstimateInstantFees",
-        body={"events": [{**EVENT, "transaction_id": "tr_est"}]},
-    ),
+    Call("eventEstimateFees", body={"event": ESTIMATED}),
+    Call("eventEstimateInstantFees", body={"event": ESTIMATED}),
+    Call("eventBatchEstimateInstantFees", body={"events": [ESTIMATED]}),
     Call("findCustomerCurrentUsage", query={"external_subscription_id": "sub_1"}),
     Call("findCustomerProjectedUsage", query={"external_subscription_id": "sub_1"}),
     # The first period ends: its invoice bills the plan and the calls (with filters).
@@ -389,7 +416,7 @@ CALLS: tuple[Call, ...] = (
         save={"period_invoice": "invoices.0.lago_id"},
     ),
     # The plan ($100), 3 seats at $3 (the subscription's override), 36 calls in Europe at
-    # $0.40 (the filter), one package of 100 calls at $10; VAT 20 %.
+    # $0.40 (the filter), none elsewhere, one package of 100 calls at $10; VAT 20 %.
     Call(
         "findInvoice",
         {"lago_id": "{period_invoice}"},
@@ -401,7 +428,7 @@ CALLS: tuple[Call, ...] = (
             "invoice.fees.1.item.item_type": "AddOn",
             "invoice.fees.2.amount_cents": 1440,
             "invoice.fees.2.item.filter_invoice_display_name": "Europe",
-            "invoice.fees.3.amount_cents": 1000,
+            "invoice.fees.4.amount_cents": 1000,
         },
     ),
     # Coupons applied.
@@ -469,6 +496,9 @@ CALLS: tuple[Call, ...] = (
     Call("findAllCustomerPayments"),
     Call("findAllPaymentReceipts", save={"receipt": "payment_receipts.0.lago_id"}),
     Call("findPaymentReceipt", {"lago_id": "{receipt}"}),
+    # The second invoice is overdue: what a dunning campaign ending with keep_past_due
+    # makes of an unpaid invoice in bxb, written directly (the seed has no time to wait).
+    in_database("mark_overdue", lago_id="{invoice_2}"),
     Call(
         "createPaymentRequest",
         body={
@@ -533,7 +563,12 @@ CALLS: tuple[Call, ...] = (
     Call("deleteCreditNoteMetadataKey", {"lago_id": "{credit_note}", "key": "x"}),
     Call("deleteAllCreditNoteMetadata", {"lago_id": "{credit_note}"}),
     Call("voidCreditNote", {"lago_id": "{credit_note}"}),
-    Call("loseDisputeInvoice", {"lago_id": "{invoice}"}, status=405),
+    # Lago lets a finalized invoice's dispute be lost (whatever its payment status).
+    Call(
+        "loseDisputeInvoice",
+        {"lago_id": "{invoice}"},
+        expect={"invoice.lago_id": "{invoice}"},
+    ),
     Call("voidInvoice", {"lago_id": "{invoice_2}"}, body={}),
     # Wallets: prepaid credits.
     Call(
@@ -584,7 +619,14 @@ CALLS: tuple[Call, ...] = (
     ),
     Call("findWalletTransaction", {"lago_id": "{transaction}"}),
     Call("findAllWalletTransactionConsumptions", {"lago_id": "{transaction}"}),
-    Call("findAllWalletTransactionFundings", {"lago_id": "{transaction}"}),
+    # Fundings are those of an outbound transaction: a credit voided.
+    Call(
+        "createWalletTransaction",
+        body={"wallet_transaction": {"wallet_id": "{wallet}", "voided_credits": "1"}},
+        save={"voided": "wallet_transactions.0.lago_id"},
+        expect={"wallet_transactions.0.transaction_type": "outbound"},
+    ),
+    Call("findAllWalletTransactionFundings", {"lago_id": "{voided}"}),
     Call("walletTransactionPaymentUrl", {"lago_id": "{transaction}"}, status=422),
     Call(
         "createCustomerWallet",

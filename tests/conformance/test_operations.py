@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.conformance.database_steps import mark_overdue
 from tests.conformance.differences import DIFFERENCES
 from tests.conformance.table import (
     AWAITING_MERGE,
     CALLS,
+    DATABASE,
     DEFAULT_PARAMS,
     NOT_SUPPORTED,
     SEED,
@@ -73,6 +76,16 @@ def request_of(call: Call, saved: dict[str, Any]) -> tuple[str, str]:
     return method, re.sub(r"\{(\w+)\}", value, template)
 
 
+async def in_database(
+    sessions: async_sessionmaker[AsyncSession], step: str, params: dict[str, Any]
+) -> None:
+    """The seed's steps written in the database (table.in_database)."""
+    if step == "mark_overdue":
+        await mark_overdue(sessions, params["lago_id"])
+    else:
+        raise AssertionError(f"no database step {step!r}")
+
+
 def unexplained(call: Call, answer: Any, used: set[str]) -> list[str]:
     """The schema errors of `answer` that no named difference of Lago's server explains
     (the names of the differences that explained some are added to `used`)."""
@@ -90,7 +103,10 @@ def unexplained(call: Call, answer: Any, used: set[str]) -> list[str]:
 
 
 async def test_every_answer_has_lagos_shape(
-    temporal_client: httpx.AsyncClient, worker: str, tenant_a: Tenant
+    temporal_client: httpx.AsyncClient,
+    worker: str,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     saved: dict[str, Any] = {}
     failures: list[str] = []
@@ -100,6 +116,10 @@ async def test_every_answer_has_lagos_shape(
         if call.op in AWAITING_MERGE:
             continue
         try:
+            if call.op.startswith(SEED + DATABASE):
+                step = call.op.removeprefix(SEED + DATABASE)
+                await in_database(sessions, step, resolve(call.params, saved))
+                continue
             method, path = request_of(call, saved)
             body = resolve(call.body, saved)
             query = resolve(call.query, saved)

@@ -244,6 +244,10 @@ async def test_estimate_fees_prices_one_more_event_after_the_period_so_far(
     store = PostgresEventStore(engine)
     [fee] = await estimate_fees(sessions, store, context, "calls", {})
     assert (fee.amount_cents, fee.taxes_amount_cents, fee.units) == (50, 10, Decimal(1))
+    # At the period's first instant no event came before: the first call, at $1.
+    at_start = context.model_copy(update={"now": START})
+    [first] = await estimate_fees(sessions, store, at_start, "calls", {})
+    assert (first.amount_cents, first.taxes_amount_cents) == (100, 20)
 
     # Through the route (the workflow's context stands in for the live one).
     _stand_in(monkeypatch, context)
