@@ -11,10 +11,10 @@ string as Lago's server renders its BigDecimal ("2.0"), or the text ``concat`` m
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.deps import OrganizationIdDep
 from bxb.api.errors import validation_error
@@ -25,27 +25,36 @@ from bxb.billing.expressions import (
     parse_expression,
     value_text,
 )
+from bxb.inputs.bounds import MAX_BIGINT, FreeText
 from bxb.models.base import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["billable_metrics"])
 
 
+Seconds = Annotated[int, Field(ge=-MAX_BIGINT, le=MAX_BIGINT)]
+DecimalSeconds = Annotated[
+    Decimal, Field(ge=-MAX_BIGINT, le=MAX_BIGINT, max_digits=30, decimal_places=9)
+]
+SecondsText = Annotated[str, StringConstraints(max_length=40)]
+
+
 class ExpressionEventIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    code: str | None = None
-    timestamp: int | float | str | None = None
+    code: Annotated[str, StringConstraints(max_length=255)] | None = None
+    # Unix seconds, as an integer, a decimal or a string of either (Lago reads all three).
+    timestamp: Seconds | DecimalSeconds | SecondsText | None = None
     properties: dict[str, Any] | None = None
 
 
 class EvaluateExpressionBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    expression: str | None = None
+    expression: FreeText | None = None
     event: ExpressionEventIn | None = None
 
 
-def _seconds(value: int | float | str | None) -> int | None:
+def _seconds(value: int | Decimal | str | None) -> int | None:
     """Unix seconds as Lago reads them (Ruby's to_i: truncated); None when unreadable."""
     if value is None or value == "":
         return int(utcnow().timestamp())
