@@ -391,7 +391,7 @@ async def test_delete_terminates_and_voids_remaining_credits(
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-@pytest.mark.parametrize("lago_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("lago_id", ["00000000-0000-4000-8000-00000000beef", "not-a-uuid"])
 async def test_unknown_wallet_is_404(
     client: httpx.AsyncClient, tenant_a: Tenant, method: str, lago_id: str
 ) -> None:

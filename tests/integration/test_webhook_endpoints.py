@@ -174,7 +174,7 @@ async def test_update_rejects_bad_input(
     assert response.json()["error_details"] == details
 
 
-@pytest.mark.parametrize("lago_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("lago_id", ["00000000-0000-4000-8000-00000000beef", "not-a-uuid"])
 async def test_unknown_endpoints_are_404(
     client: httpx.AsyncClient, tenant_a: Tenant, lago_id: str
 ) -> None:
