@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep
-from bxb.api.dunning_campaigns import find_campaign
 from bxb.api.errors import not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
@@ -27,7 +26,7 @@ from bxb.api.taxes import replace_applied_taxes, taxes_for_codes
 from bxb.lago_objects.customers import customer_object
 from bxb.lago_objects.taxes import applied_taxes
 from bxb.ledger.billing_entities import entity_ids_for_codes, resolve_entity
-from bxb.ledger.dunning_campaigns import assign_dunning_campaign
+from bxb.ledger.dunning_campaigns import assign_dunning_campaign, find_campaign
 from bxb.listings.customers import CustomerFilters, customer_query
 from bxb.models import (
     AppliedCoupon,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.deps import OrgDep, SessionDep
-from bxb.api.errors import not_found, validation_error
+from bxb.api.errors import validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.dunning_campaigns import (
     DunningCampaignCreateBody,
@@ -29,24 +29,12 @@ from bxb.api.schemas.dunning_campaigns import (
     thresholds_errors,
 )
 from bxb.lago_objects.dunning_campaigns import dunning_campaign_object
+from bxb.ledger.dunning_campaigns import find_campaign
 from bxb.models import Customer, DunningCampaign, DunningCampaignThreshold, Organization
 
 router = APIRouter(prefix="/api/v1", tags=["dunning_campaigns"])
 
 _CODE_TAKEN = validation_error({"code": ["value_already_exist"]})
-
-
-async def find_campaign(session: AsyncSession, org_id: Any, code: str) -> DunningCampaign:
-    campaign = await session.scalar(
-        select(DunningCampaign).where(
-            DunningCampaign.organization_id == org_id,
-            DunningCampaign.code == code,
-            DunningCampaign.deleted_at.is_(None),
-        )
-    )
-    if campaign is None:
-        raise not_found("dunning_campaign")
-    return campaign
 
 
 async def _code_taken(

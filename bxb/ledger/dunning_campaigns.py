@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +30,7 @@ from bxb.billing.dunning import CampaignTerms, DunningStanding, decide_attempt
 from bxb.core.customer_clock import customer_now
 from bxb.core.db import transaction
 from bxb.lago_objects.dunning_campaigns import dunning_campaign_finished_object
+from bxb.lago_objects.errors import not_found
 from bxb.ledger.amounts import amount_due
 from bxb.models import Customer, DunningCampaign, Invoice
 from bxb.webhooks import outbox
@@ -38,6 +40,20 @@ log = logging.getLogger(__name__)
 # Webhook rows are unique on (endpoint, type, object id): one `finished` per customer,
 # campaign and last attempt.
 _FINISHED_NAMESPACE = uuid.UUID("5b0f7a52-93c4-4a8e-9d7e-0d2f4f1c6a11")
+
+
+async def find_campaign(session: AsyncSession, org_id: Any, code: str) -> DunningCampaign:
+    """A live campaign of the organization by its code, or Lago's 404."""
+    campaign = await session.scalar(
+        select(DunningCampaign).where(
+            DunningCampaign.organization_id == org_id,
+            DunningCampaign.code == code,
+            DunningCampaign.deleted_at.is_(None),
+        )
+    )
+    if campaign is None:
+        raise not_found("dunning_campaign")
+    return campaign
 
 
 @dataclass(frozen=True)
