@@ -29,8 +29,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy $(LINTED)
 
+## Test files are shared among PYTEST_WORKERS processes (pytest-xdist), each with its own
+## PostgreSQL, Temporal and localstripe; PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	--cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 ## Regenerate docs/openapi.json after changing a route (a test fails until it matches).
 openapi: $(STAMP)

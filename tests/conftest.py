@@ -40,6 +40,8 @@ from bxb.workflows import search_attributes
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
 
+pytest_plugins = ["tests.support.failure_reports"]
+
 
 def settings_environment() -> set[str]:
     """Every environment variable `Settings` reads (its aliases, else its field names)."""

@@ -100,6 +100,11 @@ class GroupCommit(Generic[T, R]):
         self._workers: list[asyncio.Task[None]] = []
         self._closed = False
         self._stopping = asyncio.Event()  # cuts a linger short
+        # Callers between their admission and their item's arrival in the queue (a full
+        # queue blocks them); stop() puts its markers only once there are none.
+        self._putting = 0
+        self._all_put = asyncio.Event()
+        self._all_put.set()
         # Observability (and the tests that prove batching happens).
         self.received = 0
         self.flushes = 0
@@ -117,7 +122,14 @@ class GroupCommit(Generic[T, R]):
         if self._closed:
             raise PipelineStoppedError("the event pipeline is stopping")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
+        self._putting += 1
+        self._all_put.clear()
+        try:
+            await self._queue.put((item, future))
+        finally:
+            self._putting -= 1
+            if self._putting == 0:
+                self._all_put.set()
         self.received += 1
         return await future
 
@@ -127,10 +139,13 @@ class GroupCommit(Generic[T, R]):
             return
         self._closed = True
         self._stopping.set()
+        # Every admitted caller's item goes before the markers, so the workers flush it.
+        # The queue's order of putters is not enough: a putter woken by a free slot takes
+        # it only when it next runs, and a marker put meanwhile would overtake it (its
+        # caller then waited forever).
+        await self._all_put.wait()
         for _ in self._workers:
             await self._queue.put(None)
-        # Callers blocked on a full queue put their items before these markers (the
-        # queue serves putters in order), so the workers flush everything first.
         await asyncio.gather(*self._workers)
 
     async def _run(self) -> None:

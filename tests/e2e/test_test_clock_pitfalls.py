@@ -48,7 +48,7 @@ async def test_a_test_clock_customer_lives_on_the_clocks_time(
     tenant_a: Tenant,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers) as http:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers, timeout=60) as http:
 
         async def ok(method: str, path: str, body: Any = None) -> dict[str, Any]:
             response = await http.request(method, path, json=body)

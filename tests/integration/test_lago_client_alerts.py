@@ -32,7 +32,7 @@ async def test_lago_client_manages_subscription_and_wallet_alerts(
     live_api: str, sessions: async_sessionmaker[AsyncSession], tenant_a: Tenant
 ) -> None:
     lago = Client(api_key=tenant_a.api_key, api_url=live_api)
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
         await subscription_setup(http, sessions, tenant_a)
         wallet = {
             "external_customer_id": "cus_1",
@@ -77,7 +77,7 @@ async def test_lago_client_manages_subscription_and_wallet_alerts(
         )
     assert refused.value.status_code == 422
     await call(lago.subscriptions.delete_alerts, "sub_1")
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
         listed = await ok(http, tenant_a, "GET", "/api/v1/subscriptions/sub_1/alerts")
     assert listed["alerts"] == []
 

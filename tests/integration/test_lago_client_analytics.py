@@ -173,7 +173,7 @@ async def test_lago_client_reads_the_six_analytics(
     live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     lago = Client(api_key=tenant_a.api_key, api_url=live_api)
-    async with httpx.AsyncClient(base_url=live_api) as client:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as client:
         story, rows = await seed(sessions, tenant_a, client)
     # F: a one-off 10.00 GBP add-on, through the API (finalized today).
     await call(
@@ -329,7 +329,7 @@ async def test_lago_client_errors_on_a_bad_filter(live_api: str, tenant_a: Tenan
 async def test_dashboard_revenue_figures(
     live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers) as client:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers, timeout=60) as client:
         story, rows = await seed(sessions, tenant_a, client)
 
         async def get(path: str, **params: str) -> Any:
@@ -441,7 +441,7 @@ async def test_another_organization_sees_none_of_it(
     tenant_b: Tenant,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api) as client:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as client:
         await seed(sessions, tenant_a, client)
     lago = Client(api_key=tenant_b.api_key, api_url=live_api)
     assert (await call(lago.gross_revenues.find_all))["gross_revenues"] == []
@@ -456,7 +456,7 @@ async def test_another_organization_sees_none_of_it(
     )
     assert all(m.amount_cents is None for m in (await call(lago.mrrs.find_all))["mrrs"])
     assert (await call(lago.usages.find_all, {"from_date": "2020-01-01"}))["usages"] == []
-    async with httpx.AsyncClient(base_url=live_api, headers=tenant_b.headers) as client:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_b.headers, timeout=60) as client:
         for path, root in (
             ("/api/v1/dashboard/revenue", "revenue"),
             ("/api/v1/dashboard/revenue/daily", "daily_revenue"),
@@ -478,7 +478,7 @@ async def test_another_organization_sees_none_of_it(
 async def test_answers_follow_lagos_schemas(
     live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers) as client:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers, timeout=60) as client:
         story, _ = await seed(sessions, tenant_a, client)
         window = f"from_date={story.last.isoformat()}&to_date={story.this.isoformat()}"
         for path, schema in (

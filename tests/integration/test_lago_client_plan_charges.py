@@ -46,7 +46,7 @@ async def call(function: Any, *args: Any) -> Any:
 async def test_lago_client_manages_charges_filters_and_fixed_charges(
     live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
         made = await catalog(http, tenant_a)
         await subscription_on(http, sessions, tenant_a, uuid.UUID(made["plan"]["lago_id"]))
     lago = Client(api_key=tenant_a.api_key, api_url=live_api)
@@ -156,7 +156,7 @@ async def test_lago_client_manages_charges_filters_and_fixed_charges(
 async def test_lago_client_overrides_a_subscriptions_plan_and_charges(
     live_api: str, worker: str, tenant_a: Tenant
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
         made = await catalog(http, tenant_a)
     lago = Client(api_key=tenant_a.api_key, api_url=live_api)
     await call(lago.customers.create, Customer(external_id="cus_1"))

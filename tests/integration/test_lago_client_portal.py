@@ -28,7 +28,7 @@ async def test_lago_client_gets_a_portal_url_that_admits_the_customer(
     url = await call(lago.customers.portal_url, "cust-a")
     # The public URL defaults to where the API listens.
     assert url.startswith(f"{live_api}/portal?token=")
-    async with httpx.AsyncClient(base_url=live_api) as http:
+    async with httpx.AsyncClient(base_url=live_api, timeout=60) as http:
         profile = await http.get("/api/v1/portal/profile", headers=bearer(token_of(url)))
     assert profile.status_code == 200
     assert (profile.json()["customer"]["external_id"], profile.json()["customer"]["name"]) == (

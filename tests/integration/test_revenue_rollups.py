@@ -233,7 +233,7 @@ async def assert_exact(sessions: async_sessionmaker[AsyncSession], tenant: Tenan
 async def test_rollups_equal_a_recomputation_after_every_change(
     live_api: str, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers) as client:
+    async with httpx.AsyncClient(base_url=live_api, headers=tenant_a.headers, timeout=60) as client:
         charge = (await ledger.catalog(client, tenant_a))["charge"]
         await ledger.customer(sessions, tenant_a, "cus_1")
         await ledger.customer(sessions, tenant_a, "cus_2", currency="USD")
