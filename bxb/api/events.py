@@ -141,15 +141,29 @@ async def _parse(
     sending a period's usage before advancing the clock through it is how rehearsals go.
     """
     parsed = parse_event(payload, organization_id, received_at)
-    subscription = payload.get("external_subscription_id") if isinstance(payload, dict) else None
-    if not isinstance(subscription, str):
+    if not _needs_clock(payload, parsed):
         return parsed
-    needs_clock = payload.get("timestamp") is None or (
+    return await _parse_on_clock(clocks, payload, organization_id, parsed)
+
+
+def _needs_clock(payload: Any, parsed: NewEvent | Errors) -> bool:
+    """Whether the event's subscription's test clock may change how it parses."""
+    if not isinstance(payload, dict) or not isinstance(
+        payload.get("external_subscription_id"), str
+    ):
+        return False
+    return payload.get("timestamp") is None or (
         not isinstance(parsed, NewEvent) and "timestamp" in parsed
     )
-    if not needs_clock:
-        return parsed
-    clock_time = await clocks.of(subscription)
+
+
+async def _parse_on_clock(
+    clocks: ClockTimes,
+    payload: dict[str, Any],
+    organization_id: uuid.UUID,
+    parsed: NewEvent | Errors,
+) -> NewEvent | Errors:
+    clock_time = await clocks.of(payload["external_subscription_id"])
     if clock_time is None:
         return parsed
     return parse_event(payload, organization_id, clock_time)
@@ -195,7 +209,10 @@ async def create_batch_events(request: Request) -> JsonResponse:
     positions: list[int] = []
     errors: dict[int, Any] = {}
     for index, payload in enumerate(payloads):
-        parsed = await _parse(clocks, payload, organization_id, received_at)
+        # Not through _parse: an await per event is a measurable share of a batch's cost.
+        parsed = parse_event(payload, organization_id, received_at)
+        if _needs_clock(payload, parsed):
+            parsed = await _parse_on_clock(clocks, payload, organization_id, parsed)
         if isinstance(parsed, NewEvent):
             events.append(parsed)
             positions.append(index)
