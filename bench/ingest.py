@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -585,6 +586,7 @@ async def main(
             )
         if only is None or "instant" in only:
             figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
+    shutil.rmtree(scratch, ignore_errors=True)  # kept (with servers.log) only on failure
     return {
         "benchmark": "ingest",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
