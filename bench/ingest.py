@@ -10,6 +10,10 @@ What runs, all on loopback:
   in its own processes, with 1 and with 2 worker processes;
 - the same server stack around a bare FastAPI endpoint (same middleware, no database):
   the ceiling this machine allows, measured in the same run;
+- the floor (`postgres-floor`): PostgreSQL's own insert rate, the same rows of the same
+  batches inserted straight through asyncpg with the event writer's statement, at the
+  same concurrency and durability, with no HTTP and no bxb in between; each PostgreSQL
+  batch figure is also given as a fraction of it (and of the bare ceiling);
 - for chDB, one worker (chDB runs one engine per process and owns its data directory);
 - the rate limiter off and on (issue 12; bench/rate_limiter.py): events/s on over off,
   and the limiter's own cost per request; the run exits non-zero above 5%;
@@ -35,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -222,6 +227,7 @@ def serve_sink(port: int) -> None:
 class Database:
     url: str
     api_key: str
+    organization_id: uuid.UUID | None = None
 
 
 @contextlib.asynccontextmanager
@@ -249,24 +255,37 @@ async def database(data_dir: Path) -> AsyncIterator[Database]:
                 )
             )
         await engine.dispose()
-        yield Database(postgres.url, issued.plaintext)
+        yield Database(postgres.url, issued.plaintext, org.id)
     finally:
         postgres.stop()
 
 
-async def commits(url: str) -> int:
-    """Transactions committed in the bxb database so far (to count inserts per event)."""
+async def _connect(url: str) -> Any:
     import asyncpg
 
     host_port = url.split("@", 1)[1].split("/", 1)[0]
     host, port = host_port.split(":")
-    conn = await asyncpg.connect(host=host, port=int(port), user="postgres", database="bxb")
+    return await asyncpg.connect(host=host, port=int(port), user="postgres", database="bxb")
+
+
+async def commits(url: str) -> int:
+    """Transactions committed in the bxb database so far (to count inserts per event)."""
+    conn = await _connect(url)
     try:
         return int(
             await conn.fetchval(
                 "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
             )
         )
+    finally:
+        await conn.close()
+
+
+async def stored_events(url: str) -> int:
+    """Rows in the events table (each scenario checks that what it acknowledged is there)."""
+    conn = await _connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM events"))
     finally:
         await conn.close()
 
@@ -370,6 +389,12 @@ async def load(
     seconds = time.perf_counter() - started
     for connection in connections:
         connection.close()
+    return _result(latencies, errors, seconds, events_per_request)
+
+
+def _result(
+    latencies: list[float], errors: int, seconds: float, events_per_request: int
+) -> LoadResult:
     latencies.sort()
 
     def percentile(p: float) -> float:
@@ -390,6 +415,92 @@ async def load(
     )
 
 
+def batch_rows(prefix: str, n: int) -> tuple[Any, ...]:
+    """The rows of batch_body(prefix, n), as the event writer binds them to its statement."""
+    properties = [{"gb": i % 7 + 0.5} for i in range(BATCH_SIZE)]
+    return (
+        [f"{prefix}-{n}-{i}" for i in range(BATCH_SIZE)],
+        [f"sub-{i % 50}" for i in range(BATCH_SIZE)],
+        ["storage"] * BATCH_SIZE,
+        [_BATCH_TIMESTAMPS[i] for i in range(BATCH_SIZE)],
+        json.dumps(properties),
+        [None] * BATCH_SIZE,
+    )
+
+
+_BATCH_TIMESTAMPS = [datetime.fromtimestamp(TIMESTAMP + i, UTC) for i in range(BATCH_SIZE)]
+
+
+async def floor_load(db: Database, concurrency: int, duration: float) -> LoadResult:
+    """Batches of BATCH_SIZE rows straight into PostgreSQL: the writer's own statement
+    (bxb.events.postgres_store), one autocommitted statement per batch as the writer sends
+    it, on `concurrency` connections. The rows are built like a batch body's events."""
+    from bxb.events.postgres_store import _INSERT
+
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    prefix = "floor-" + uuid.uuid4().hex[:12]
+    connections = [await _connect(db.url) for _ in range(concurrency)]
+    deadline = time.perf_counter() + duration
+
+    async def user(conn: Any) -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < deadline and counter < MAX_REQUESTS:
+            counter += 1
+            rows = batch_rows(prefix, counter)
+            started = time.perf_counter()
+            try:
+                inserted = await conn.fetch(_INSERT, db.organization_id, *rows, datetime.now(UTC))
+            except Exception:  # counted; the figure says how many
+                errors += 1
+                continue
+            if len(inserted) != BATCH_SIZE:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    try:
+        await asyncio.gather(*(user(c) for c in connections))
+    finally:
+        for conn in connections:
+            await conn.close()
+    return _result(latencies, errors, time.perf_counter() - started, BATCH_SIZE)
+
+
+async def floor_scenario(db: Database, duration: float, warmup: float) -> dict[str, Any]:
+    await floor_load(db, BATCH_CONCURRENCY, warmup)
+    before = await stored_events(db.url)
+    result = await floor_load(db, BATCH_CONCURRENCY, duration)
+    entry = asdict(result) | {
+        "concurrency": BATCH_CONCURRENCY,
+        "stored": await stored_events(db.url) - before,
+    }
+    print(f"{'postgres-floor':<14} batch  {json.dumps(entry)}", file=sys.stderr)
+    return {"batch": entry}
+
+
+def fractions(figures: dict[str, Any]) -> dict[str, Any]:
+    """Each PostgreSQL scenario's batch events/s over the floor and over the bare ceiling."""
+    floor = figures.get("postgres-floor", {}).get("batch", {}).get("events_per_second")
+    out: dict[str, Any] = {}
+    for name, result in figures.items():
+        if not name.startswith("postgres") or name == "postgres-floor":
+            continue
+        batch = result.get("batch", {}).get("events_per_second")
+        if not batch:
+            continue
+        bare = figures.get("bare-2w" if name.endswith("-2w") else "bare", {})
+        ceiling = bare.get("batch", {}).get("events_per_second")
+        out[name] = {
+            "batch_events_per_second": batch,
+            "of_floor": round(batch / floor, 3) if floor else None,
+            "of_bare": round(batch / ceiling, 3) if ceiling else None,
+        }
+    return out
+
+
 async def scenario(
     name: str, url: str, db: Database, duration: float, warmup: float
 ) -> dict[str, Any]:
@@ -399,12 +510,15 @@ async def scenario(
         ("batch", "/api/v1/events/batch", batch_body, BATCH_SIZE, BATCH_CONCURRENCY),
     ):
         await load(url, db.api_key, path, body, per_request, concurrency, warmup)
+        stored_before = await stored_events(db.url)
         before = await commits(db.url)
         cpu_before = server_cpu_seconds(url)
         result = await load(url, db.api_key, path, body, per_request, concurrency, duration)
         cpu = server_cpu_seconds(url) - cpu_before
         committed = await commits(db.url) - before
         entry = asdict(result) | {"concurrency": concurrency}
+        if not name.startswith("bare"):
+            entry["stored"] = await stored_events(db.url) - stored_before
         if result.requests:
             entry["api_cpu_us_per_request"] = round(cpu * 1e6 / result.requests)
         if not name.startswith(("bare", "chdb")) and result.events:
@@ -427,6 +541,7 @@ async def instant_scenario(
 async def main(
     duration: float, warmup: float, quick: bool, only: set[str] | None = None
 ) -> dict[str, Any]:
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     scratch = Path(tempfile.mkdtemp(prefix="bxb-bench-"))
     log = scratch / "servers.log"
     figures: dict[str, Any] = {}
@@ -437,6 +552,8 @@ async def main(
             "BXB_LOG_LEVEL": "INFO",
         }
         chdb = {"CLICKHOUSE_URL": f"chdb://{scratch / 'chdb'}"}
+        if only is None or "postgres-floor" in only:
+            figures["postgres-floor"] = await floor_scenario(db, duration, warmup)
         plans: list[tuple[str, str, int, dict[str, str]]] = [
             ("bare", "bare_app", 1, {}),
             ("postgres", "bxb_app", 1, {}),
@@ -469,12 +586,16 @@ async def main(
             )
         if only is None or "instant" in only:
             figures["instant"] = await instant_scenario(db, env, log, duration, warmup)
+    shutil.rmtree(scratch, ignore_errors=True)  # kept (with servers.log) only on failure
     return {
         "benchmark": "ingest",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average_at_start": load_at_start,
         "duration_s": duration,
         "batch_size": BATCH_SIZE,
+        "batch_vs_floor": fractions(figures),
         "results": figures,
     }
 
@@ -485,13 +606,14 @@ def run() -> None:
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds before measuring")
     parser.add_argument("--quick", action="store_true", help="bare and postgres, 1 worker only")
     parser.add_argument("--only", help="comma-separated scenario names (e.g. bare,postgres-2w)")
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     import uvloop
 
     only = set(args.only.split(",")) if args.only else None
     figures = uvloop.run(main(args.duration, args.warmup, args.quick, only))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = ROOT / "bench" / "results" / f"ingest-{stamp}.json"
+    out = args.results_dir / f"ingest-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures))

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.deps import SessionDep, SettingsDep
 from bxb.api.errors import unauthorized
 from bxb.api.members import EmailDep
+from bxb.api.responses import JsonResponse
 from bxb.api.schemas.members import (
     InvitationAcceptBody,
     PasswordResetBody,
@@ -93,7 +93,7 @@ async def sign_in_route(
         )
     except sign_in.SignInRefusedError as refused:
         headers = {} if refused.retry_after is None else {"Retry-After": str(refused.retry_after)}
-        return JSONResponse(refused.error.body(), refused.error.status, headers=headers)
+        return JsonResponse(refused.error.body(), refused.error.status, headers=headers)
     return await _signed_in(request, response, session, member, settings)
 
 

@@ -18,10 +18,10 @@ import asyncpg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from bxb.api.responses import JsonResponse
 from bxb.core.temporal import TemporalUnavailable
 
 # Lago's error body and its common cases sit below the API (member sessions raise them
@@ -34,8 +34,8 @@ from bxb.lago_objects.errors import validation_error as validation_error
 log = logging.getLogger(__name__)
 
 
-def _json(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+def _json(error: ApiError, headers: Mapping[str, str] | None = None) -> JsonResponse:
+    return JsonResponse(error.body(), status_code=error.status, headers=headers)
 
 
 _PYDANTIC_CODES = {
@@ -82,25 +82,25 @@ def details_from_validation(errors: Sequence[Mapping[str, Any]]) -> dict[str, li
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def on_api_error(_: Request, exc: ApiError) -> JSONResponse:
+    async def on_api_error(_: Request, exc: ApiError) -> JsonResponse:
         return _json(exc, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_validation_error(_: Request, exc: RequestValidationError) -> JsonResponse:
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             return _json(ApiError(400, error="Bad Request", code="invalid_json"))
         return _json(validation_error(details_from_validation(errors)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JsonResponse:
         code = {404: "route_not_found", 405: "not_allowed", 413: "payload_too_large"}.get(
             exc.status_code
         )
         return _json(ApiError(exc.status_code, code=code), headers=exc.headers)
 
     @app.exception_handler(TemporalUnavailable)
-    async def on_temporal_unavailable(_: Request, exc: TemporalUnavailable) -> JSONResponse:
+    async def on_temporal_unavailable(_: Request, exc: TemporalUnavailable) -> JsonResponse:
         error = ApiError(503, code=exc.code, error_details={exc.field: [exc.reason]})
         return _json(error, headers={"Retry-After": "1"})
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.analytics.mrr import current_mrr_by_currency
 from bxb.api.deps import SessionDep, SettingsDep, TemporalDep
+from bxb.api.responses import JsonResponse
 from bxb.core.metrics import MRR_GAUGE
 from bxb.models import Organization
 from bxb.workflows.pipeline_check import PipelineCheckWorkflow
@@ -33,7 +33,7 @@ async def health() -> dict[str, str]:
 @router.get("/ready")
 async def ready(
     session: SessionDep, temporal: TemporalDep, settings: SettingsDep, deep: bool = False
-) -> JSONResponse:
+) -> JsonResponse:
     """200 when PostgreSQL and Temporal answer; with ?deep=true also a worker round trip."""
     checks: dict[str, Any] = {}
     try:
@@ -46,7 +46,7 @@ async def ready(
     if deep and checks["temporal"] == "ok":
         checks["worker"] = await _worker_round_trip(temporal, settings.temporal_task_queue)
     ok = all(value == "ok" for value in checks.values())
-    return JSONResponse(
+    return JsonResponse(
         {"status": "ready" if ok else "not_ready", **checks}, status_code=200 if ok else 503
     )
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bxb.api import input_rules
 from bxb.api.errors import ApiError, unexpected_error
+from bxb.core import fast_json
 from bxb.core.logging import request_id_var
 
 log = logging.getLogger("bxb.access")
@@ -148,7 +149,7 @@ def _route_template(scope: Scope) -> str:
 
 async def _send_error(send: Send, error: ApiError) -> None:
     headers = [(b"retry-after", b"1")] if error.status == 503 else []
-    body = json.dumps(error.body(), separators=(",", ":")).encode()
+    body = fast_json.dumps(error.body())
     await _send_json(send, error.status, body, headers)
 
 

@@ -24,6 +24,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent
+from bxb.core import fast_json
 from bxb.events.aggregation_sql import weighted_average
 from bxb.events.store import (
     EventFilters,
@@ -256,7 +257,7 @@ class PostgresEventStore:
             [e.external_subscription_id for e in unique],
             [e.code for e in unique],
             [e.timestamp for e in unique],
-            json.dumps([e.properties for e in unique]),
+            fast_json.dumps_text([e.properties for e in unique]),
             [e.precise_total_amount_cents for e in unique],
             created_at,
         )

@@ -63,6 +63,7 @@ MAX_FUTURE = timedelta(hours=24)
 MAX_AMOUNT = Decimal(10) ** 25
 AMOUNT_SCALE = 15  # decimal places of precise_total_amount_cents in both stores
 MAX_PROPERTY_NUMBER = Decimal(10) ** 38
+MAX_PROPERTY_NUMBER_INT = 10**38
 # PostgreSQL's numeric holds at most 16,383 digits after the point: a property value with
 # more cannot be cast when its metric is aggregated.
 MIN_PROPERTY_EXPONENT = -16_383
@@ -168,6 +169,12 @@ def metric_errors(event: NewEvent, metric: MetricRule | None) -> Errors:
 
 def is_number(value: object) -> bool:
     """A JSON number or numeric string every store and the pure core read identically."""
+    # The common cases without Decimal: an int, or a float well inside the bounds (a float's
+    # exponent never goes below -1074; near 1e38 its shortest text decides, so Decimal).
+    if type(value) is int:
+        return -MAX_PROPERTY_NUMBER_INT < value < MAX_PROPERTY_NUMBER_INT
+    if type(value) is float and -1e37 < value < 1e37:
+        return True
     parsed = _decimal(value)
     return (
         parsed is not None
@@ -217,7 +224,7 @@ def _timestamp(value: object, now: datetime, errors: Errors) -> datetime | None:
     """Unix seconds (int, float, or either as a string) → an instant, to the microsecond."""
     if value is None or value == "":
         return None
-    latest = (now + MAX_FUTURE - _EPOCH) // _ONE_SECOND
+    latest = _latest_second(now)
     if type(value) is int:  # the common case, without Decimal
         if _EARLIEST_SECOND <= value <= latest:
             return _EPOCH + timedelta(seconds=value)
@@ -245,6 +252,16 @@ def _timestamp(value: object, now: datetime, errors: Errors) -> datetime | None:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
 _EARLIEST_SECOND = (EARLIEST_TIMESTAMP - _EPOCH) // _ONE_SECOND
+# The latest whole second accepted for a "now": the events of a batch share their "now",
+# so the last one is kept instead of computed for every event.
+_latest: tuple[datetime, int] = (_EPOCH, 0)
+
+
+def _latest_second(now: datetime) -> int:
+    global _latest
+    if _latest[0] is not now:
+        _latest = (now, (now + MAX_FUTURE - _EPOCH) // _ONE_SECOND)
+    return _latest[1]
 
 
 def _properties(value: object, errors: Errors) -> dict[str, Any]:

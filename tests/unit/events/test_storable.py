@@ -92,6 +92,14 @@ def test_amounts_are_kept_to_the_stores_fifteen_decimals(sent: str, kept: Decima
         ("0." + "0" * 16383 + "1", False),
         ("1e37", True),
         ("1e38", False),
+        # Numbers read without Decimal (the common case) agree with it at the bounds.
+        (10**38 - 1, True),
+        (-(10**38) + 1, True),
+        (10**38, False),
+        (9.999999999999999e36, True),
+        (1e38, False),  # its shortest text is 1e+38, over the bound as the stores read it
+        (-1e38, False),
+        (True, False),
     ],
 )
 def test_numbers_are_what_every_store_can_aggregate(value: object, number: bool) -> None:
