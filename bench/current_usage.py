@@ -254,6 +254,72 @@ async def ready(http: httpx.AsyncClient, path: str) -> None:
         await asyncio.sleep(0.5)
 
 
+async def insert_cost(db: Database, batches: int, rounds: int = 3) -> dict[str, Any]:
+    """Batch inserts through the store, with the rollup trigger on and off (alternating, so
+    that the machine's load drifts alike over both): 4 concurrent writers, batches of 100
+    events of 50 subscriptions, either the same 50 for every writer (all batches share their
+    rollup rows, as in bench/ingest.py) or 50 of each writer's own. Events/s per setting.
+    Off means ALTER TABLE ... DISABLE TRIGGER: the events of this phase are then not rolled
+    up (they belong to subscriptions nothing reads)."""
+    from bxb.core.db import create_engine
+    from bxb.events.postgres_store import PostgresEventStore
+    from bxb.events.store import NewEvent
+
+    engine = create_engine(db.url, pool_size=1)
+    store = PostgresEventStore(engine)
+    async with engine.connect() as conn:
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        org = await raw.fetchval("SELECT id FROM organizations")
+        has_trigger = await raw.fetchval("SELECT to_regclass('event_rollups') IS NOT NULL")
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    figures: dict[str, list[float]] = {}
+    serial = 0
+
+    async def writer(n: int, shared: bool) -> None:
+        nonlocal serial
+        for _ in range(batches):
+            serial += 1
+            batch = [
+                NewEvent(
+                    org,
+                    f"ins-{serial}-{i}",
+                    f"ins-sub-{i % 50}" if shared else f"ins-sub-{n}-{i % 50}",
+                    "storage",
+                    at + timedelta(seconds=i),
+                    {"gb": (i % 7) + 0.5},
+                )
+                for i in range(100)
+            ]
+            await store.insert_many(batch)
+
+    try:
+        for _ in range(rounds):
+            for trigger in ("on", "off") if has_trigger else ("off",):
+                async with engine.connect() as conn:
+                    raw = (await conn.get_raw_connection()).driver_connection
+                    state = "ENABLE" if trigger == "on" else "DISABLE"
+                    if has_trigger:
+                        await raw.execute(f"ALTER TABLE events {state} TRIGGER event_rollups")
+                for shared in (True, False):
+                    began = time.perf_counter()
+                    await asyncio.gather(*(writer(n, shared) for n in range(4)))
+                    rate = 4 * batches * 100 / (time.perf_counter() - began)
+                    name = f"trigger {trigger}, {'same' if shared else 'own'} subscriptions"
+                    figures.setdefault(name, []).append(rate)
+        if has_trigger:
+            async with engine.connect() as conn:
+                raw = (await conn.get_raw_connection()).driver_connection
+                await raw.execute("ALTER TABLE events ENABLE TRIGGER event_rollups")
+    finally:
+        await store.close()
+        await engine.dispose()
+    return {
+        name: {"events_per_second_median": round(sorted(rates)[len(rates) // 2])}
+        | {"runs": [round(r) for r in rates]}
+        for name, rates in figures.items()
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     period_start = now.replace(day=1, hour=0, minute=0, second=0)
@@ -287,6 +353,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     check(body, seeded["units"], amounts)
 
                 usage = await timed(http, path, args.requests, args.seconds, verify)
+            inserts: dict[str, Any] = {}
+            if args.insert_batches:
+                try:
+                    inserts = await insert_cost(db, args.insert_batches)
+                except Exception as exc:  # the usage figures are kept; the error is shown
+                    inserts = {"error": repr(exc)}
     figures = {
         "benchmark": "current_usage",
         "at": datetime.now(UTC).isoformat(),
@@ -295,6 +367,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "seed": seeded,
         "amount_cents": amounts,
         "results": {"floor": _figures(floor), "current_usage": _figures(usage)},
+        "insert_cost": inserts,
     }
     if not args.keep:
         import shutil
@@ -309,6 +382,9 @@ def run() -> None:
     parser.add_argument("--requests", type=int, default=300, help="per endpoint")
     parser.add_argument("--seconds", type=float, default=60.0, help="bound per endpoint")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument(
+        "--insert-batches", type=int, default=25, help="per writer and setting (0: skip)"
+    )
     parser.add_argument("--quick", action="store_true", help="100,000 events, 100 requests")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--data-parent", default=None, help="where the temporary data goes")
