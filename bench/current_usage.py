@@ -242,6 +242,30 @@ async def timed(
     return latencies
 
 
+async def workflow_queries(client: Any, db: Database, n: int, seconds: float) -> list[float]:
+    """The subscription's workflow queried straight from here, as the API queries it: the
+    share of a current-usage request that is Temporal's (server and worker)."""
+    import asyncpg
+
+    from bxb.workflows.subscription import SubscriptionWorkflow
+
+    conn = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        workflow_id = await conn.fetchval(
+            "SELECT workflow_id FROM subscriptions WHERE external_id = $1", SUBSCRIPTION
+        )
+    finally:
+        await conn.close()
+    handle = client.get_workflow_handle(workflow_id)
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    while len(latencies) < n and time.monotonic() < deadline:
+        began = time.perf_counter()
+        await handle.query(SubscriptionWorkflow.view)
+        latencies.append(time.perf_counter() - began)
+    return latencies
+
+
 async def ready(http: httpx.AsyncClient, path: str) -> None:
     """The subscription's workflow answers (its worker polls within a few seconds)."""
     deadline = time.monotonic() + 120
@@ -353,6 +377,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     check(body, seeded["units"], amounts)
 
                 usage = await timed(http, path, args.requests, args.seconds, verify)
+                query = await workflow_queries(client, db, args.requests, args.seconds)
             inserts: dict[str, Any] = {}
             if args.insert_batches:
                 try:
@@ -366,7 +391,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "period_start": period_start.isoformat(),
         "seed": seeded,
         "amount_cents": amounts,
-        "results": {"floor": _figures(floor), "current_usage": _figures(usage)},
+        "results": {
+            "floor": _figures(floor),
+            "current_usage": _figures(usage),
+            "workflow_query_alone": _figures(query),
+        },
         "insert_cost": inserts,
     }
     if not args.keep:

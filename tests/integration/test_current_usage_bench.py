@@ -50,5 +50,5 @@ def test_a_tiny_run_answers_exact_usage(tmp_path: Path) -> None:
         "peak": int(units["peak"] * 200),
     }
     # Every answer was checked against these by the script (it fails on a difference).
-    for name in ("floor", "current_usage"):
+    for name in ("floor", "current_usage", "workflow_query_alone"):
         assert figures["results"][name]["requests"] == 3
