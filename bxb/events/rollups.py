@@ -9,7 +9,6 @@ values exactly (values the rollup does not read as the pure core does, or rolled
 another field name) has no summary: the caller reads its events.
 """
 
-
 from __future__ import annotations
 
 import json
