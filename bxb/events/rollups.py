@@ -24,23 +24,22 @@ from bxb.events.store import usage_properties
 
 _HOUR = timedelta(hours=1)
 
-# Whole buckets in [$5, $6); ok: every bucket's values can be read (count always can).
-_ROLLED_UP = """
+# One round trip: the whole buckets in [$5, $6) per code (ok: every bucket's values can
+# be read; a count always can), then the raw events of the edges, [$7, $8) and [$9, $10).
+_SUMMARY = """
 SELECT w.code, sum(r.events_count), sum(r.values_count), sum(r.values_sum), max(r.values_max),
        bool_and(w.field IS NULL OR (NOT r.mixed AND r.invalid_count = 0
-                                    AND r.field_name IS NOT DISTINCT FROM w.field))
+                                    AND r.field_name IS NOT DISTINCT FROM w.field)),
+       NULL::timestamptz, NULL::text, NULL::jsonb
 FROM unnest($3::text[], $4::text[]) AS w(code, field)
 JOIN event_rollups r
   ON r.organization_id = $1 AND r.external_subscription_id = $2 AND r.code = w.code
  AND r.bucket >= $5 AND r.bucket < $6
 GROUP BY w.code
-"""
-
-# The raw events of the edges: [$4, $5) and [$6, $7).
-_EDGES = """
-SELECT code, timestamp, transaction_id, properties FROM events
+UNION ALL
+SELECT code, NULL, NULL, NULL, NULL, NULL, timestamp, transaction_id, properties FROM events
 WHERE organization_id = $1 AND external_subscription_id = $2 AND code = ANY($3::text[])
-  AND ((timestamp >= $4 AND timestamp < $5) OR (timestamp >= $6 AND timestamp < $7))
+  AND ((timestamp >= $7 AND timestamp < $8) OR (timestamp >= $9 AND timestamp < $10))
 """
 
 
@@ -65,40 +64,34 @@ async def summaries(
     """`EventStore.summaries` on an asyncpg connection."""
     codes = list(wanted)
     first, last = ceil_hour(start), floor_hour(end)
-    found: dict[str, EventSummary | None] = dict.fromkeys(codes, EventSummary())
-    if first < last:
-        rows = await conn.fetch(
-            _ROLLED_UP,
-            organization_id,
-            external_subscription_id,
-            codes,
-            [wanted[c] for c in codes],
-            first,
-            last,
-        )
-        for code, events, values, total, maximum, ok in rows:
-            if ok:
-                found[code] = EventSummary(int(events), int(values), Decimal(total), maximum)
-            else:
-                found[code] = None
-        edges = [(start, first), (last, end)]
-    else:  # under two hours: all raw
+    if first >= last:  # under two hours: no whole bucket, all raw
+        first = last = start
         edges = [(start, end), (end, end)]
+    else:
+        edges = [(start, first), (last, end)]
     rows = await conn.fetch(
-        _EDGES,
+        _SUMMARY,
         organization_id,
         external_subscription_id,
         codes,
+        [wanted[c] for c in codes],
+        first,
+        last,
         edges[0][0],
         edges[0][1],
         edges[1][0],
         edges[1][1],
     )
+    found: dict[str, EventSummary | None] = dict.fromkeys(codes, EventSummary())
     raw: dict[str, list[UsageEvent]] = {}
-    for code, timestamp, transaction_id, properties in rows:
-        raw.setdefault(code, []).append(
-            UsageEvent(timestamp, usage_properties(_decoded(properties)), transaction_id)
-        )
+    for code, events, values, total, maximum, ok, timestamp, transaction_id, properties in rows:
+        if timestamp is not None:
+            event = UsageEvent(timestamp, usage_properties(_decoded(properties)), transaction_id)
+            raw.setdefault(code, []).append(event)
+        elif ok:
+            found[code] = EventSummary(int(events), int(values), Decimal(total), maximum)
+        else:
+            found[code] = None
     for code, events in raw.items():
         rolled = found[code]
         if rolled is None:
