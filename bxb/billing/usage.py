@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bxb.billing.aggregation import AggregationType, UsageEvent, aggregate
+from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent, aggregate
 from bxb.billing.charge_amounts import ChargeAmount
 from bxb.billing.charges import charge_from_properties
 from bxb.billing.expressions import apply_rounding
@@ -127,10 +127,14 @@ def compute_customer_usage(
     *,
     taxes: Sequence[Tax] = (),
     issuing_date: date | None = None,
+    measured: Mapping[str, AggregationResult] | None = None,
 ) -> CustomerUsage:
     """Usage of ``[from_datetime, to_datetime)``; events outside it are ignored.
 
     ``issuing_date`` defaults to the (UTC) date the period ends, when Lago would invoice.
+    ``measured`` gives, per charge id, its metric's aggregate over the period already
+    computed (from rolled-up events, `bxb.billing.event_summary`): such a charge (one
+    without filters) is priced from it, and its events are not needed.
     """
     currency_exponent(currency)  # an unknown currency fails even without usage
     usages = tuple(
@@ -141,6 +145,7 @@ def compute_customer_usage(
             to_datetime,
             currency,
             tuple(charge.taxes or taxes),
+            (measured or {}).get(charge.charge_id),
         )
         for charge in charges
     )
@@ -176,13 +181,18 @@ def _charge_usage(
     end: datetime,
     currency: str,
     taxes: tuple[Tax, ...],
+    measured: AggregationResult | None = None,
 ) -> ChargeUsage:
+    if measured is not None and charge.filters:
+        raise ValueError("a charge with filters is measured from its events")
     buckets = assign_events_to_filters(events, charge.filters)
     parts: list[FilterUsage] = []
     for index, charge_filter in enumerate(charge.filters):
         amount = _price(charge, charge_filter.properties, buckets[index], start, end, currency)
         parts.append(_part(charge_filter.values, charge_filter.invoice_display_name, amount, taxes))
-    default = _price(charge, charge.properties, buckets[DEFAULT_BUCKET], start, end, currency)
+    default = _price(
+        charge, charge.properties, buckets[DEFAULT_BUCKET], start, end, currency, measured
+    )
     parts.append(_part(None, None, default, taxes))
     return ChargeUsage(
         charge=charge,
@@ -203,8 +213,10 @@ def _price(
     start: datetime,
     end: datetime,
     currency: str,
+    measured: AggregationResult | None = None,
 ) -> ChargeAmount:
-    measured = aggregate(charge.aggregation_type, events, charge.field_name, start, end)
+    if measured is None:
+        measured = aggregate(charge.aggregation_type, events, charge.field_name, start, end)
     # Lago rounds the units of a period (not each event, nor in-advance fees).
     units = apply_rounding(measured.value, charge.rounding_function, charge.rounding_precision)
     return charge_from_properties(charge.charge_model, properties).compute(

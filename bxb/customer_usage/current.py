@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from bxb.billing.pauses import outside_pauses
 from bxb.billing.periods import local_day
 from bxb.billing.projection import ProjectedUsage, period_ratio, project_usage
 from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import CustomerUsage, compute_customer_usage
 from bxb.core.subscriptions import live_rows, query_view
 from bxb.core.tax_book import TaxBook
+from bxb.events.period_usage import period_inputs
 from bxb.events.store import EventStore
 from bxb.models import Subscription
 from bxb.workflows.state import SubscriptionState
@@ -76,24 +76,26 @@ async def current_usage(
     assert state.period_end is not None
     plan = state.segment.plan
     paused = [(p.start, p.end) for p in state.pauses]
-    fetched = {
-        code: outside_pauses(
-            await events.fetch(
-                row.organization_id, row.external_id, code, state.usage_from, state.period_end
-            ),
-            paused,
-        )
-        for code in {c.billable_metric.code for c in plan.charges}
-    }
     taxes = await TaxBook.load(session, row.organization_id, row.customer_id, [plan])
+    charges = [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges]
+    inputs = await period_inputs(
+        events,
+        row.organization_id,
+        row.external_id,
+        charges,
+        state.usage_from,
+        state.period_end,
+        paused,
+    )
     usage = compute_customer_usage(
-        [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges],
-        fetched,
+        charges,
+        inputs.events,
         state.usage_from,
         state.period_end,
         plan.currency,
         taxes=taxes.for_plan(plan),
         issuing_date=local_day(state.period_end, zone(state.timezone)),
+        measured=inputs.measured,
     )
     recurring = frozenset(
         c.billable_metric.code for c in plan.charges if c.billable_metric.recurring

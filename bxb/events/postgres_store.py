@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent
 from bxb.core import fast_json
+from bxb.billing.event_summary import EventSummary
+from bxb.events import rollups
 from bxb.events.aggregation_sql import weighted_average
 from bxb.events.store import (
     EventFilters,
@@ -362,6 +364,23 @@ class PostgresEventStore:
         if kind is AggregationType.MAX:
             return AggregationResult(row[2], count)
         return AggregationResult(row[3] if row[3] is not None else Decimal(0), count)
+
+    async def summaries(
+        self,
+        organization_id: uuid.UUID,
+        external_subscription_id: str,
+        wanted: Mapping[str, str | None],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, EventSummary | None]:
+        """From the hourly rollup and the raw edges (`bxb.events.rollups`)."""
+        check_period(start, end)
+        if not wanted:
+            return {}
+        async with self._connection() as conn:
+            return await rollups.summaries(
+                conn, organization_id, external_subscription_id, wanted, start, end
+            )
 
     async def close(self) -> None:
         """Close the writer connections; the engine belongs to the application."""

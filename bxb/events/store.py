@@ -9,7 +9,7 @@ semantics of the pure core (`bxb.billing.aggregation`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, PropertyValue, UsageEvent
+from bxb.billing.event_summary import EventSummary
 from bxb.core.settings import Settings
 
 EventKey = tuple[uuid.UUID, str]
@@ -186,6 +187,19 @@ class EventStore(Protocol):
         ``per_event_values`` is only filled when asked for (percentage charges need it),
         because it returns one value per event.
         """
+
+    async def summaries(
+        self,
+        organization_id: uuid.UUID,
+        external_subscription_id: str,
+        wanted: Mapping[str, str | None],
+        start: datetime,
+        end: datetime,
+    ) -> dict[str, EventSummary | None]:
+        """Per metric code of ``wanted`` (with its metric's field name; None when only
+        the count is needed), the `EventSummary` of the subscription's events of that code
+        in [start, end); None where the store cannot summarize them exactly (then read the
+        events with `fetch`)."""
 
     async def close(self) -> None: ...
 

@@ -18,6 +18,7 @@ from bxb.models.dunning_campaign import DunningCampaign, DunningCampaignThreshol
 from bxb.models.entitlement import Entitlement, EntitlementValue
 from bxb.models.entitlement_removal import EntitlementRemoval
 from bxb.models.event import Event
+from bxb.models.event_rollup import EventRollup
 from bxb.models.feature import Feature, Privilege
 from bxb.models.fixed_charge import FixedCharge
 from bxb.models.idempotency_key import IdempotencyKey
@@ -98,6 +99,7 @@ __all__ = [
     "EntitlementRemoval",
     "EntitlementValue",
     "Event",
+    "EventRollup",
     "Feature",
     "Fee",
     "FixedCharge",

@@ -25,6 +25,7 @@ from temporalio import activity
 from bxb.billing.alerts import BILLABLE_METRIC_TYPES
 from bxb.billing.usage import CustomerUsage, compute_customer_usage
 from bxb.core.db import transaction
+from bxb.events.period_usage import period_inputs
 from bxb.events.store import EventStore
 from bxb.ledger.alert_triggers import Reading, lock, read
 from bxb.ledger.progressive import historical_usage_cents, invoiced_usage_cents
@@ -51,22 +52,22 @@ async def has_alerts(session: AsyncSession, context: UsageContext) -> bool:
 async def current_usage(events: EventStore, context: UsageContext) -> CustomerUsage:
     """The current period's usage so far, without taxes (as Lago's alerting reads it)."""
     plan = context.plan
-    fetched = {
-        code: await events.fetch(
-            context.organization_id,
-            context.external_id,
-            code,
-            context.usage_from,
-            context.period_end,
-        )
-        for code in {charge.billable_metric.code for charge in plan.charges}
-    }
+    charges = [charge.usage_charge() for charge in plan.charges]
+    inputs = await period_inputs(
+        events,
+        context.organization_id,
+        context.external_id,
+        charges,
+        context.usage_from,
+        context.period_end,
+    )
     return compute_customer_usage(
-        [charge.usage_charge() for charge in plan.charges],
-        fetched,
+        charges,
+        inputs.events,
         context.usage_from,
         context.period_end,
         context.currency,
+        measured=inputs.measured,
     )
 
 
