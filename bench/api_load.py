@@ -419,6 +419,9 @@ async def open_loop(
         task.add_done_callback(pending.discard)
     if pending:
         await asyncio.wait(pending, timeout=wait_s * 4)
+    for task in list(pending):  # still waiting for a connection: counted as unanswered
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     out.seconds = time.perf_counter() - started
     while not free.empty():
         free.get_nowait().close()
@@ -456,6 +459,8 @@ def summarize(out: Outcomes, sent: int, rate: float) -> dict[str, Any]:
         "sent": sent,
         "errors": errors,
         "timeouts": sum(out.timeouts.values()),
+        # Never sent: still waiting for a free connection when the run ended.
+        "unanswered": sent - ok - errors - sum(out.timeouts.values()),
         "target_rate": rate,
         "achieved_rate": round(ok / out.seconds, 1) if out.seconds else 0.0,
         "seconds": round(out.seconds, 2),

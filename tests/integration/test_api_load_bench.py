@@ -50,6 +50,7 @@ def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) 
         # 10 requests a second for 4 seconds, every one answered 2xx in time.
         assert overall["sent"] == 40, name
         assert (overall["ok"], overall["errors"], overall["timeouts"]) == (40, 0, 0), result
+        assert overall["unanswered"] == 0
         assert 0 < overall["p50_ms"] <= overall["p95_ms"] <= overall["p99_ms"] <= overall["max_ms"]
         assert overall["achieved_rate"] > 0
         assert sum(kind["ok"] for kind in result["kinds"].values()) == 40
