@@ -61,7 +61,9 @@ def billing_entity_object(
 
 def customer_billing_entity_code(customer: Customer) -> str | None:
     """The code of the customer's entity when it is loaded (never a lazy load: async)."""
-    entity = inspect(customer).attrs.billing_entity.loaded_value
+    # The state's dict, as AttributeState.loaded_value reads it: `attrs` would build a
+    # state for every attribute of the customer first (a measurable cost per page).
+    entity = inspect(customer).dict.get("billing_entity", NO_VALUE)
     if entity is NO_VALUE or entity is None:
         return None
     code: str = entity.code

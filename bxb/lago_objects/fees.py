@@ -20,6 +20,7 @@ from bxb.lago_objects.formats import decimal_string, iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.models import (
     AddOn,
+    BillableMetric,
     Charge,
     ChargeFilter,
     Customer,
@@ -33,6 +34,56 @@ from bxb.models import (
 )
 
 
+@dataclass(frozen=True)
+class PlanRef:
+    """What a fee shows of its subscription's plan (not the plan's charges and children)."""
+
+    name: str
+    pay_in_advance: bool
+
+
+@dataclass(frozen=True)
+class ChargeRef:
+    """What a fee shows of its charge: the metric's code and name, and two flags."""
+
+    billable_metric_id: uuid.UUID
+    metric_code: str
+    metric_name: str
+    pay_in_advance: bool
+    invoiceable: bool
+
+
+async def plan_refs(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, PlanRef]:
+    """One query of three columns: a Plan row would load its charges, fixed charges and
+    thresholds too (selectin), several queries a page that a fee never reads."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Plan.id, Plan.name, Plan.pay_in_advance).where(Plan.id.in_(ids))
+    )
+    return {row.id: PlanRef(row.name, row.pay_in_advance) for row in rows}
+
+
+async def charge_refs(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, ChargeRef]:
+    """One query (charge joined to its metric), where Charge rows would load their filters
+    and their metric's filters too."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Charge.id,
+            Charge.billable_metric_id,
+            BillableMetric.code,
+            BillableMetric.name,
+            Charge.pay_in_advance,
+            Charge.invoiceable,
+        )
+        .join(BillableMetric, BillableMetric.id == Charge.billable_metric_id)
+        .where(Charge.id.in_(ids))
+    )
+    return {row[0]: ChargeRef(*row[1:]) for row in rows}
+
+
 @dataclass
 class Refs:
     """Rows the invoices of one page point at, by id."""
@@ -41,8 +92,8 @@ class Refs:
     customers: dict[uuid.UUID, Customer] = field(default_factory=dict)
     customer_taxes: dict[uuid.UUID, list[Tax]] = field(default_factory=dict)
     subscriptions: dict[uuid.UUID, Subscription] = field(default_factory=dict)
-    plans: dict[uuid.UUID, Plan] = field(default_factory=dict)
-    charges: dict[uuid.UUID, Charge] = field(default_factory=dict)
+    plans: dict[uuid.UUID, PlanRef] = field(default_factory=dict)
+    charges: dict[uuid.UUID, ChargeRef] = field(default_factory=dict)
     charge_filters: dict[uuid.UUID, ChargeFilter] = field(default_factory=dict)
     add_ons: dict[uuid.UUID, AddOn] = field(default_factory=dict)
     # The wallet transaction a top-up invoice was issued for, by invoice id.
@@ -67,8 +118,8 @@ def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:
     add_on = refs.add_ons.get(fee.add_on_id) if fee.add_on_id else None
     if charge is not None:
         item |= {
-            "code": charge.billable_metric.code,
-            "name": charge.billable_metric.name,
+            "code": charge.metric_code,
+            "name": charge.metric_name,
             "lago_item_id": str(charge.billable_metric_id),
             "item_type": "BillableMetric",
         }
@@ -216,8 +267,8 @@ async def fee_objects(session: AsyncSession, fees: Sequence[Fee]) -> list[dict[s
     customer_ids = {i.customer_id for i in invoices.values()}
     customer_ids |= {s.customer_id for s in refs.subscriptions.values()}
     refs.customers = await rows_by_id(session, Customer, customer_ids)
-    refs.plans = await rows_by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
-    refs.charges = await rows_by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
+    refs.plans = await plan_refs(session, {s.plan_id for s in refs.subscriptions.values()})
+    refs.charges = await charge_refs(session, {f.charge_id for f in fees if f.charge_id})
     refs.charge_filters = await rows_by_id(
         session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.lago_objects.coupons import coupon_credits
 from bxb.lago_objects.credit_notes import invoice_credits
 from bxb.lago_objects.customers import customer_object
-from bxb.lago_objects.fees import Refs, fee_object, top_ups
+from bxb.lago_objects.fees import Refs, charge_refs, fee_object, plan_refs, top_ups
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.subscriptions import subscription_object
@@ -27,13 +27,11 @@ from bxb.models import (
     AddOn,
     AppliedTax,
     BillingEntity,
-    Charge,
     ChargeFilter,
     Customer,
     Fee,
     Invoice,
     Organization,
-    Plan,
     Subscription,
 )
 
@@ -71,8 +69,8 @@ async def _load_refs(
     subscription_ids |= {i.subscription_id for i in invoices if i.subscription_id}
     refs.subscriptions = await rows_by_id(session, Subscription, subscription_ids)
     refs.subscriptions |= {row.id: row for row in subscriptions}
-    refs.plans = await rows_by_id(session, Plan, {s.plan_id for s in refs.subscriptions.values()})
-    refs.charges = await rows_by_id(session, Charge, {f.charge_id for f in fees if f.charge_id})
+    refs.plans = await plan_refs(session, {s.plan_id for s in refs.subscriptions.values()})
+    refs.charges = await charge_refs(session, {f.charge_id for f in fees if f.charge_id})
     refs.charge_filters = await rows_by_id(
         session, ChargeFilter, {f.charge_filter_id for f in fees if f.charge_filter_id}
     )

@@ -1,0 +1,64 @@
+"""A tiny run of bench/api_load.py (the full one sends 1,000 requests a second; bench/README.md).
+
+The script seeds an organization through the real tables, starts Temporal and a worker,
+creates subscriptions through the API, and sends the mixed load open-loop to the bare
+floor and to the API served as `bxb api` serves it. Figures only, never timings.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "api_load.py"),
+            *("--rate", "10", "--duration", "4", "--warmup", "1", "--workers", "1"),
+            *("--customers", "30", "--invoices", "90", "--live", "3"),
+            *("--timeout", "60", "--results-dir", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    [written] = tmp_path.glob("api_load-*.json")
+    assert json.loads(written.read_text()) == figures
+
+    rows = figures["seed"]["rows"]
+    assert (rows["customers"], rows["subscriptions"], rows["invoices"]) == (30, 30, 90)
+    assert figures["live"]["live_subscriptions"] == 3
+    assert sum(figures["mix"].values()) == 100
+
+    results = figures["results"]
+    assert set(results) == {"bare", "api"}
+    for name, result in results.items():
+        overall = result["overall"]
+        # 10 requests a second for 4 seconds, every one answered 2xx in time.
+        assert overall["sent"] == 40, name
+        assert (overall["ok"], overall["errors"], overall["timeouts"]) == (40, 0, 0), result
+        assert overall["unanswered"] == 0
+        assert 0 < overall["p50_ms"] <= overall["p95_ms"] <= overall["p99_ms"] <= overall["max_ms"]
+        assert overall["achieved_rate"] > 0
+        assert sum(kind["ok"] for kind in result["kinds"].values()) == 40
+        for kind, entry in result["kinds"].items():
+            assert kind in figures["mix"]
+            assert entry["errors"] == {}, (name, kind, entry)
+            assert entry["timeouts"] == 0, (name, kind, entry)
+        assert len(result["loadavg"]) == 6
+    # The seeded mix reaches every kind at this size (40 draws).
+    assert len(results["api"]["kinds"]) >= 8
+    assert isinstance(results["api"]["p95_target_met"], bool)
