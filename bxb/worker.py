@@ -105,6 +105,8 @@ def build_worker(
             WalletTopUpActivities(sessions, settings).run_recurring_top_ups,
             DunningCampaignActivities(sessions).process_dunning_campaigns,
         ],
+        max_concurrent_activities=settings.worker_max_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks,
         # Activities are async; the executor only serves any sync ones added later.
         activity_executor=ThreadPoolExecutor(max_workers=8),
         # On shutdown, running activities get this long, then are cancelled; Temporal
