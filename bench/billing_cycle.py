@@ -52,10 +52,10 @@ from bxb.core.subscriptions import (
     start_subscription,
 )
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.models import Customer, Invoice, Plan, TestClock
+from bxb.models import Customer, Invoice, Organization, Plan, TestClock
 from bxb.worker import WORKFLOW_RUNNER, build_worker
 from bxb.workflows import search_attributes
-from bxb.workflows.state import CreateRequest
+from bxb.workflows.state import CreateRequest, PlanSnapshot
 from bxb.workflows.subscription import workflow_id
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -140,7 +140,7 @@ async def floor(setup: Setup, n: int) -> dict[str, object]:
     }
 
 
-async def seed(database_url: str, n: int) -> tuple[Plan, list[Customer], object]:
+async def seed(database_url: str, n: int) -> tuple[Organization, PlanSnapshot, list[Customer]]:
     engine = create_engine(database_url, pool_size=5)
     sessions = create_sessionmaker(engine)
     async with transaction(sessions) as session:
@@ -176,7 +176,7 @@ async def seed(database_url: str, n: int) -> tuple[Plan, list[Customer], object]
         await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
         snapshot = await pinned_snapshot(session, plan)
     await engine.dispose()
-    return plan, customers, (org, snapshot)
+    return org, snapshot, customers
 
 
 async def invoice_counts(database_url: str, organization_id: uuid.UUID) -> dict[str, int]:
@@ -184,7 +184,9 @@ async def invoice_counts(database_url: str, organization_id: uuid.UUID) -> dict[
     engine = create_engine(database_url, pool_size=1)
     async with create_sessionmaker(engine)() as session:
         total = await session.scalar(
-            select(func.count()).select_from(Invoice).where(Invoice.organization_id == organization_id)
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.organization_id == organization_id)
         )
         per_period = (
             select(func.count().label("n"))
@@ -206,16 +208,16 @@ async def invoice_counts(database_url: str, organization_id: uuid.UUID) -> dict[
 
 async def cycle(setup: Setup, n: int) -> dict[str, object]:
     client = setup.client
-    _, customers, (org, snapshot) = await seed(setup.database_url, n)
+    org, snapshot, customers = await seed(setup.database_url, n)
     queue = f"bxb-{uuid.uuid4().hex[:6]}"
     async with setup.workers(queue, "bxb"):
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
         async def subscribe(customer: Customer) -> None:
             state = initial_state(
-                organization=org,  # type: ignore[arg-type]
+                organization=org,
                 customer=customer,
-                plan=snapshot,  # type: ignore[arg-type]
+                plan=snapshot,
                 external_id=f"sub_{customer.external_id}",
                 name=None,
                 billing_time="calendar",
@@ -225,13 +227,13 @@ async def cycle(setup: Setup, n: int) -> dict[str, object]:
             )
             async with gate:
                 # Setup is not what is measured: wait as long as a busy machine needs.
-                request = CreateRequest(plan=snapshot)  # type: ignore[arg-type]
+                request = CreateRequest(plan=snapshot)
                 await start_subscription(client, queue, state, request, wait=SETUP_WAIT)
 
         setup_started = time.perf_counter()
         await asyncio.gather(*(subscribe(c) for c in customers))
         setup_s = time.perf_counter() - setup_started
-        ids = [workflow_id(org.id, f"sub_{c.external_id}") for c in customers]  # type: ignore[attr-defined]
+        ids = [workflow_id(org.id, f"sub_{c.external_id}") for c in customers]
         since = datetime.now(UTC)
         cpu = cpu_seconds()
         started = time.perf_counter()
@@ -248,7 +250,7 @@ async def cycle(setup: Setup, n: int) -> dict[str, object]:
         "cpu_s": cpu_used,
         "history": history,
         "process_activities": setup.counts,
-        **await invoice_counts(setup.database_url, org.id),  # type: ignore[attr-defined]
+        **await invoice_counts(setup.database_url, org.id),
     }
 
 

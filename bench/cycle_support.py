@@ -34,7 +34,7 @@ WORKER_READY_SECONDS = 120.0
 
 def cpu_seconds() -> dict[str, float]:
     me = psutil.Process()
-    groups: Counter[str] = Counter()
+    groups: dict[str, float] = {}
     times = me.cpu_times()
     groups["bench"] = times.user + times.system
     for child in me.children(recursive=True):
@@ -52,8 +52,8 @@ def cpu_seconds() -> dict[str, float]:
             group = "workers"
         else:
             group = "other"
-        groups[group] += t.user + t.system
-    return dict(groups)
+        groups[group] = groups.get(group, 0.0) + t.user + t.system
+    return groups
 
 
 def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -101,7 +101,7 @@ async def history_figures(
                     retried["activity_attempts_after_the_first"] += attrs.attempt - 1
             elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
                 kind = event.workflow_task_timed_out_event_attributes.timeout_type
-                retried[f"workflow_task_timeouts_{TimeoutType.Name(kind).lower()}"] += 1  # type: ignore[arg-type]
+                retried[f"workflow_task_timeouts_{TimeoutType.Name(kind).lower()}"] += 1
 
     await asyncio.gather(*(one(wf_id, run_id) for wf_id, run_id in runs))
     # The sample's own count of workflows (all of them unless `limit` cut the list).
@@ -144,7 +144,9 @@ class WorkerProcesses:
         env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
         for i in range(self.n):
             self.procs.append(
-                subprocess.Popen(self._command(i), stdout=subprocess.PIPE, text=True, env=env)
+                subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
+                    self._command(i), stdout=subprocess.PIPE, text=True, env=env
+                )
             )
         for proc in self.procs:
             assert proc.stdout is not None

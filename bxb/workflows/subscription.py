@@ -13,10 +13,11 @@ Transient errors are retried inside the step, on durable timers (recording.py).
 
 The workflow continues as new with its state, once every handler has finished, after
 twelve closed billing periods (a year of monthly ones) or when Temporal suggests it, so
-histories stay short; runs recorded before patch continue-as-new-every-12-periods did so
-after every closed period, which cost each invoice a new run. Transitions are in transitions.py, recording
-through activities in recording.py, invoice collection in collection.py, steps and their
-failures in steps.py, usage reactions in usage.py, pause and resume in pausing.py.
+histories stay short; runs recorded before patch continue-as-new-every-12-periods did
+so after every closed period, which cost each invoice a new run. Transitions are in
+transitions.py, recording through activities in recording.py, invoice collection in
+collection.py, steps and their failures in steps.py, usage reactions in usage.py, pause and
+resume in pausing.py.
 """
 
 from __future__ import annotations
