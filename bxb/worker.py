@@ -108,7 +108,7 @@ def build_worker(
         max_concurrent_activities=settings.worker_max_activities,
         max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks,
         # Activities are async; the executor only serves any sync ones added later.
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        activity_executor=ThreadPoolExecutor(max_workers=settings.worker_max_activities),
         # On shutdown, running activities get this long, then are cancelled; Temporal
         # retries them on another worker (they are idempotent).
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_timeout),
