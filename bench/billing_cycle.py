@@ -1,12 +1,19 @@
 """Billing cycle benchmark: N subscriptions whose periods end at the same moment.
 
 All N subscriptions belong to customers on one test clock; advancing the clock by a month
-makes every workflow close its period (one invoice each, then continue-as-new) at once.
-The figure is the time until every invoice exists, as invoices/s, next to the engine's
-floor measured in the same process on the same server: N bare workflows that each run one
-no-op activity.
+makes every workflow close its period (one invoice each) at once. The figure is the time
+until every invoice exists, as invoices/s, next to the engine's floor measured in the same
+run on the same server with the same workers: N bare workflows that each run one no-op
+activity. With `--worker-processes N` both run on N separate worker processes
+(bench/cycle_worker.py, as `bxb worker`) instead of inside the bench's own process.
 
-    .venv/bin/python bench/billing_cycle.py [--subscriptions 10000]
+Beside the figures: CPU seconds of each process (bench, Temporal server, PostgreSQL,
+workers) in each phase, the history events per invoice and per floor workflow (server
+round trips and bytes), each worker process's share of the workflow and activity tasks, and
+the invoices per subscription and period (exactly one each: no duplicate).
+
+    PYTHONPATH=. .venv/bin/python bench/billing_cycle.py [--subscriptions 1000]
+        [--worker-processes N] [--results-dir DIR]
 
 Prints a final JSON line and writes bench/results/billing_cycle-<UTC timestamp>.json.
 """
@@ -15,11 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
+import socket
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,36 +48,75 @@ from bxb.core.subscriptions import (
     ADVANCE_CONCURRENCY,
     advance_workflows,
     initial_state,
-    plan_snapshot,
+    pinned_snapshot,
     start_subscription,
 )
 from bxb.events.postgres_store import PostgresEventStore
-from bxb.models import Customer, Invoice, Plan, TestClock
+from bxb.models import Customer, Invoice, Organization, Plan, TestClock
 from bxb.worker import WORKFLOW_RUNNER, build_worker
 from bxb.workflows import search_attributes
-from bxb.workflows.state import CreateRequest
+from bxb.workflows.state import CreateRequest, PlanSnapshot
 from bxb.workflows.subscription import workflow_id
 
 sys.path.insert(0, str(Path(__file__).parent))
+from cycle_support import WorkerProcesses, cpu_between, cpu_seconds, history_figures
 from floor_workflow import BareWorkflow, noop
 
 RESULTS = Path(__file__).parent / "results"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SETUP_WAIT = 300.0
 SETUP_CONCURRENCY = ADVANCE_CONCURRENCY
+HISTORY_LIMIT = 4000  # runs read for the history figures (enough for 1,000 subscriptions)
 
 
-async def floor(client: Client, n: int) -> float:
+class Setup:
+    """Where the phases run: the server, the database, and 0 (in-process) or N workers."""
+
+    def __init__(self, client: Client, database_url: str, processes: int, out: Path) -> None:
+        self.client, self.database_url, self.processes, self.out = (
+            client,
+            database_url,
+            processes,
+            out,
+        )
+
+    @contextlib.asynccontextmanager
+    async def workers(self, queue: str, role: str) -> AsyncIterator[None]:
+        if self.processes > 0:
+            address = self.client.service_client.config.target_host
+            async with WorkerProcesses(
+                self.processes, address, queue, role, self.database_url, self.out
+            ) as procs:
+                yield
+            self.counts = procs.counts
+            return
+        self.counts = []
+        if role == "floor":
+            # The same workflow runner as bxb's worker: the floor differs only in the work.
+            async with Worker(
+                self.client,
+                task_queue=queue,
+                workflows=[BareWorkflow],
+                activities=[noop],
+                workflow_runner=WORKFLOW_RUNNER,
+            ):
+                yield
+            return
+        engine = create_engine(self.database_url, pool_size=40)
+        events = PostgresEventStore(engine)
+        async with build_worker(self.client, queue, create_sessionmaker(engine), events):
+            yield
+        await events.close()
+        await engine.dispose()
+
+
+async def floor(setup: Setup, n: int) -> dict[str, object]:
     """Seconds for N bare one-activity workflows, all started at once."""
+    client = setup.client
     queue = f"floor-{uuid.uuid4().hex[:6]}"
-    # The same workflow runner as bxb's worker: the floor differs only in the work done.
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[BareWorkflow],
-        activities=[noop],
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
+    async with setup.workers(queue, "floor"):
+        since = datetime.now(UTC)
+        cpu = cpu_seconds()
         started = time.perf_counter()
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
@@ -79,11 +129,19 @@ async def floor(client: Client, n: int) -> float:
                 await handle.result()
 
         await asyncio.gather(*(one(i) for i in range(n)))
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        cpu_used = cpu_between(cpu, cpu_seconds())
+    history = await history_figures(client, queue, since, n, HISTORY_LIMIT)
+    return {
+        "s": elapsed,
+        "cpu_s": cpu_used,
+        "history": history,
+        "process_activities": setup.counts,
+    }
 
 
-async def cycle(client: Client, database_url: str, n: int) -> dict[str, float | int]:
-    engine = create_engine(database_url, pool_size=40)
+async def seed(database_url: str, n: int) -> tuple[Organization, PlanSnapshot, list[Customer]]:
+    engine = create_engine(database_url, pool_size=5)
     sessions = create_sessionmaker(engine)
     async with transaction(sessions) as session:
         org, _ = await create_organization(session, f"Bench {uuid.uuid4().hex[:6]}")
@@ -112,10 +170,47 @@ async def cycle(client: Client, database_url: str, n: int) -> dict[str, float | 
         session.add_all(customers)
         await session.flush()
         await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
-        snapshot = plan_snapshot(plan)
+    async with transaction(sessions) as session:
+        # As the API does: workflows carry the stored snapshot's key to their activities.
+        plan = await session.merge(plan)
+        await session.refresh(plan, ["charges", "fixed_charges", "usage_thresholds"])
+        snapshot = await pinned_snapshot(session, plan)
+    await engine.dispose()
+    return org, snapshot, customers
+
+
+async def invoice_counts(database_url: str, organization_id: uuid.UUID) -> dict[str, int]:
+    """Invoices, and (subscription, period) pairs with more than one: duplicates."""
+    engine = create_engine(database_url, pool_size=1)
+    async with create_sessionmaker(engine)() as session:
+        total = await session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.organization_id == organization_id)
+        )
+        per_period = (
+            select(func.count().label("n"))
+            .where(Invoice.organization_id == organization_id)
+            .group_by(Invoice.subscription_id, Invoice.period_start, Invoice.period_end)
+            .subquery()
+        )
+        periods = await session.scalar(select(func.count()).select_from(per_period))
+        duplicated = await session.scalar(
+            select(func.count()).select_from(per_period).where(per_period.c.n > 1)
+        )
+    await engine.dispose()
+    return {
+        "invoices": int(total or 0),
+        "subscription_periods": int(periods or 0),
+        "duplicated_periods": int(duplicated or 0),
+    }
+
+
+async def cycle(setup: Setup, n: int) -> dict[str, object]:
+    client = setup.client
+    org, snapshot, customers = await seed(setup.database_url, n)
     queue = f"bxb-{uuid.uuid4().hex[:6]}"
-    events = PostgresEventStore(engine)
-    async with build_worker(client, queue, sessions, events):
+    async with setup.workers(queue, "bxb"):
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
         async def subscribe(customer: Customer) -> None:
@@ -137,30 +232,39 @@ async def cycle(client: Client, database_url: str, n: int) -> dict[str, float | 
 
         setup_started = time.perf_counter()
         await asyncio.gather(*(subscribe(c) for c in customers))
-        setup = time.perf_counter() - setup_started
+        setup_s = time.perf_counter() - setup_started
         ids = [workflow_id(org.id, f"sub_{c.external_id}") for c in customers]
+        since = datetime.now(UTC)
+        cpu = cpu_seconds()
         started = time.perf_counter()
         failures = await advance_workflows(
             client, ids, START + timedelta(days=31), timedelta(minutes=30)
         )
         elapsed = time.perf_counter() - started
-    async with sessions() as session:
-        invoices = await session.scalar(
-            select(func.count()).select_from(Invoice).where(Invoice.organization_id == org.id)
-        )
-    await events.close()
-    await engine.dispose()
+        cpu_used = cpu_between(cpu, cpu_seconds())
+    history = await history_figures(client, queue, since, n, HISTORY_LIMIT)
     return {
-        "setup_s": setup,
-        "cycle_s": elapsed,
-        "invoices": int(invoices or 0),
+        "setup_s": setup_s,
+        "s": elapsed,
         "errors": len(failures),
+        "cpu_s": cpu_used,
+        "history": history,
+        "process_activities": setup.counts,
+        **await invoice_counts(setup.database_url, org.id),
     }
 
 
-async def main(n: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as data:
-        postgres = EmbeddedPostgres(Path(data), 55499)  # durable, as `bxb up` runs it
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def main(n: int, processes: int) -> dict[str, object]:
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bxb-cycle-") as data:
+        postgres = EmbeddedPostgres(Path(data), free_port())  # durable, as `bxb up` runs it
         await postgres.start()
         try:
             await upgrade(postgres.url)
@@ -171,37 +275,53 @@ async def main(n: int) -> dict[str, object]:
                 dev_server_log_level="error",
             )
             try:
-                floor_s = await floor(env.client, n)
-                result = await cycle(env.client, postgres.url, n)
+                setup = Setup(env.client, postgres.url, processes, Path(data))
+                base = await floor(setup, n)
+                result = await cycle(setup, n)
             finally:
                 await env.shutdown()
         finally:
             postgres.stop()
-    per_invoice_ms = 1000 * float(result["cycle_s"]) / n
+    cycle_s, floor_s = float(result["s"]), float(base["s"])  # type: ignore[arg-type]
+    per_invoice_ms = 1000 * cycle_s / n
     per_workflow_ms = 1000 * floor_s / n
     return {
         "benchmark": "billing_cycle",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "subscriptions": n,
+        "worker_processes": processes,
         "invoices": result["invoices"],
+        "subscription_periods": result["subscription_periods"],
+        "duplicated_periods": result["duplicated_periods"],
         "errors": result["errors"],
-        "setup_s": round(float(result["setup_s"]), 2),
-        "cycle_s": round(float(result["cycle_s"]), 2),
-        "invoices_per_s": round(n / float(result["cycle_s"]), 1),
+        "setup_s": round(float(result["setup_s"]), 2),  # type: ignore[arg-type]
+        "cycle_s": round(cycle_s, 2),
+        "invoices_per_s": round(n / cycle_s, 1),
         "floor_s": round(floor_s, 2),
         "floor_workflows_per_s": round(n / floor_s, 1),
         "per_invoice_ms": round(per_invoice_ms, 3),
         "floor_per_workflow_ms": round(per_workflow_ms, 3),
         "ratio_to_floor": round(per_invoice_ms / per_workflow_ms, 2),
+        "cycle_cpu_s": result["cpu_s"],
+        "floor_cpu_s": base["cpu_s"],
+        "cycle_history_per_invoice": result["history"],
+        "floor_history_per_workflow": base["history"],
+        "cycle_process_activities": result["process_activities"],
+        "floor_process_activities": base["process_activities"],
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--subscriptions", type=int, default=10_000)
+    parser.add_argument("--subscriptions", type=int, default=1_000)
+    parser.add_argument("--worker-processes", type=int, default=0, help="0: in the bench's own")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
-    figures = asyncio.run(main(args.subscriptions))
-    RESULTS.mkdir(exist_ok=True)
+    figures = asyncio.run(main(args.subscriptions, args.worker_processes))
+    args.results_dir.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"billing_cycle-{stamp}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    name = f"billing_cycle-{stamp}.json"
+    (args.results_dir / name).write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures))

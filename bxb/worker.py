@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
 from bxb.activities.audit_retention import AuditRetentionActivities
 from bxb.activities.collection import CollectionActivities
@@ -77,7 +78,11 @@ def build_worker(
     sessions: async_sessionmaker[AsyncSession],
     events: EventStore,
     settings: Settings | None = None,
+    *,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
+    """bxb's worker on `task_queue`; `interceptors` run before tracing's (the billing-cycle
+    bench counts each process's activities with one)."""
     settings = settings or Settings()
     health = HealthActivities(sessions)
     subscriptions = SubscriptionActivities(sessions, events)
@@ -100,8 +105,10 @@ def build_worker(
             WalletTopUpActivities(sessions, settings).run_recurring_top_ups,
             DunningCampaignActivities(sessions).process_dunning_campaigns,
         ],
+        max_concurrent_activities=settings.worker_max_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_workflow_tasks,
         # Activities are async; the executor only serves any sync ones added later.
-        activity_executor=ThreadPoolExecutor(max_workers=8),
+        activity_executor=ThreadPoolExecutor(max_workers=settings.worker_max_activities),
         # On shutdown, running activities get this long, then are cancelled; Temporal
         # retries them on another worker (they are idempotent).
         graceful_shutdown_timeout=timedelta(seconds=settings.shutdown_timeout),
@@ -110,7 +117,7 @@ def build_worker(
         # within seconds (the default, 10 s, doubled the takeover after a crash).
         sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
         # While tracing is on, and the client does not trace already (see bxb.core.tracing).
-        interceptors=tracing.worker_interceptors(client),
+        interceptors=[*interceptors, *tracing.worker_interceptors(client)],
     )
 
 

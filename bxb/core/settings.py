@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(
         default=10.0, gt=0, validation_alias=_env("BXB_SHUTDOWN_TIMEOUT")
     )
+    # A worker process's slots: tasks beyond them wait on the server, not in the worker's
+    # event loop, where a backlog delays heartbeats. With Temporal's default of 100
+    # activities, a billing cycle on a loaded machine timed out 1,682 heartbeats for 300
+    # invoices (each attempt retried); with 20, none (bench/README.md, Billing cycle).
+    worker_max_activities: int = Field(
+        default=20, gt=0, validation_alias=_env("BXB_WORKER_MAX_ACTIVITIES")
+    )
+    worker_max_workflow_tasks: int = Field(
+        default=100, gt=1, validation_alias=_env("BXB_WORKER_MAX_WORKFLOW_TASKS")
+    )
     # How long advancing a test clock may take before it reports the subscriptions still busy.
     test_clock_advance_timeout: float = Field(
         default=120.0, validation_alias=_env("BXB_TEST_CLOCK_ADVANCE_TIMEOUT")

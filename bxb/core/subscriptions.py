@@ -48,7 +48,7 @@ from bxb.workflows.state import (
     UpdateRequest,
     UsageThresholdSnapshot,
 )
-from bxb.workflows.subscription import SubscriptionWorkflow, workflow_id
+from bxb.workflows.subscription import CURRENT_PATCHES, SubscriptionWorkflow, workflow_id
 
 # Paused subscriptions are live: their workflow bills, terminates and follows test clocks.
 LIVE_STATUSES = (Status.ACTIVE.value, Status.PENDING.value, "paused")
@@ -215,6 +215,8 @@ def initial_state(
         test_clock_id=customer.test_clock_id,
         clock_time=clock_time,
         recorded=False,
+        # A new workflow takes every patch: no marker for each in its history.
+        patches=list(CURRENT_PATCHES),
     )
 
 

@@ -82,6 +82,7 @@ class Runtime:
     caught_up_to: datetime | None = None
     advancing_to: datetime | None = None
     period_closed: bool = False
+    periods_closed: int = 0  # in this run
     last_error: str | None = None
     stall: Stall | None = None
     # The subscription could not even start (nothing was recorded): the workflow ends.

@@ -11,10 +11,13 @@ retry can fix (bad data, a date out of range) is undone: a command is refused wi
 reason, a due transition is tried again later while updates are refused (it "stalls").
 Transient errors are retried inside the step, on durable timers (recording.py).
 
-After each closed billing period the workflow continues as new with its state, once every
-handler has finished, so histories stay short. Transitions are in transitions.py, recording
-through activities in recording.py, invoice collection in collection.py, steps and their
-failures in steps.py, usage reactions in usage.py, pause and resume in pausing.py.
+The workflow continues as new with its state, once every handler has finished, after
+twelve closed billing periods (a year of monthly ones) or when Temporal suggests it, so
+histories stay short; runs recorded before patch continue-as-new-every-12-periods did
+so after every closed period, which cost each invoice a new run. Transitions are in
+transitions.py, recording through activities in recording.py, invoice collection in
+collection.py, steps and their failures in steps.py, usage reactions in usage.py, pause and
+resume in pausing.py.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ with workflow.unsafe.imports_passed_through():
     from bxb.workflows import story
     from bxb.workflows.clock import WorkflowClock
     from bxb.workflows.collection import COLLECTION_KINDS, InvoiceCollection
+    from bxb.workflows.fixed_charges import FIXED_CHARGES_PATCH
     from bxb.workflows.pausing import PAUSE_KINDS, Pausing
+    from bxb.workflows.plan_refresh import PLAN_REFRESH_PATCH
+    from bxb.workflows.recording import COLLECTION_PATCH, SMALL_INPUTS_PATCH
     from bxb.workflows.runtime import (
         DUE_ORDER,
         Due,
@@ -56,9 +62,29 @@ with workflow.unsafe.imports_passed_through():
         UpdateRequest,
     )
     from bxb.workflows.steps import Steps
-    from bxb.workflows.usage import UsageReactions
+    from bxb.workflows.transitions import BACKDATING_PATCH, LATE_START_PATCH
+    from bxb.workflows.usage import USAGE_PATCH, UsageReactions
 
 ADVANCE_WAITS_PATCH = "advance-waits-for-a-pass"
+# Issue 14: a run holds up to this many closed periods instead of one (each invoice had
+# cost a new run: its first workflow task, the whole state as input, twice).
+FEWER_RUNS_PATCH = "continue-as-new-every-12-periods"
+PERIODS_PER_RUN = 12
+# The patches of a subscription's ordinary life: a new one starts with them taken
+# (SubscriptionState.patches), as workflow.patched would answer in a new workflow anyway,
+# without a marker (and its search attribute upsert) in the history for each: six events at
+# its first period close. PAUSE_PATCH is left out: its marker shows that a run paused.
+CURRENT_PATCHES = (
+    BACKDATING_PATCH,
+    LATE_START_PATCH,
+    COLLECTION_PATCH,
+    USAGE_PATCH,
+    FIXED_CHARGES_PATCH,
+    PLAN_REFRESH_PATCH,
+    SMALL_INPUTS_PATCH,
+    ADVANCE_WAITS_PATCH,
+    FEWER_RUNS_PATCH,
+)
 EXPIRED_MESSAGE = "the caller stopped waiting before the subscription could take this request"
 
 
@@ -96,8 +122,15 @@ class SubscriptionWorkflow(Pausing, InvoiceCollection, UsageReactions, Steps):
 
     def _should_continue_as_new(self) -> bool:
         idle = not self._rt.commands and self._rt.advancing_to is None
-        suggested = workflow.info().is_continue_as_new_suggested()
-        return idle and (self._rt.period_closed or suggested)
+        if not idle:
+            return False
+        if workflow.info().is_continue_as_new_suggested():
+            return True
+        if not self._rt.period_closed:
+            return False
+        if self._patched(FEWER_RUNS_PATCH):
+            return self._rt.periods_closed >= PERIODS_PER_RUN
+        return True
 
     def _has_work(self) -> bool:
         return bool(self._rt.commands) or self._rt.advancing_to is not None

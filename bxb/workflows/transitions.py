@@ -290,6 +290,7 @@ class Transitions(Recording, FixedCharges, PlanRefresh):
             fixed=fixed,
         )
         self._rt.period_closed = True
+        self._rt.periods_closed += 1
         self._upsert_search_attributes()
 
     async def _terminate(self, at: datetime) -> None:

@@ -230,7 +230,9 @@ async def test_a_year_of_billing_tells_a_short_story(
 
     wf_id = workflow_id(t.organization_id, "sub_year")
     runs = await _runs(temporal_env.client, wf_id)
-    assert len(runs) == 13  # continued as new after each of the twelve closes
+    # One run for the twelve closes, continued as new after the twelfth (patch
+    # continue-as-new-every-12-periods; before it, a new run after each close: 13 runs).
+    assert len(runs) == 2
     sizes = _payload_sizes(runs)
     assert len([s for s in sizes if s[:2] == ("close_period", "input")]) == 12
     assert [(n, k, s) for n, k, s in sizes if s > PAYLOAD_BOUND] == []
@@ -240,8 +242,9 @@ async def test_a_year_of_billing_tells_a_short_story(
     assert not [i for i in inputs if "graduated_ranges" in i or "add_on_code" in i]
     assert sum('"charge_ids"' in i for i in inputs) == 12  # the seats, at each close
     # Measured: 576,365 bytes of history JSON before issue 13 (close_period inputs of
-    # 11,220 bytes, the plan snapshot whole), 330,611 after (docs/decisions.md).
-    assert sum(len(json.dumps(run)) for run in runs) < 400_000
+    # 11,220 bytes, the plan snapshot whole), 330,611 after (docs/decisions.md), 153,666
+    # in one run (issue 14: no new run, with the whole state as its input, per close).
+    assert sum(len(json.dumps(run)) for run in runs) < 200_000
     summaries = _summaries(runs)
     assert "start sub_year on growth (2026-01-01)" in summaries
     assert [f"close period 2026-{m:02d} of sub_year" for m in range(1, 13)] == sorted(
@@ -249,4 +252,4 @@ async def test_a_year_of_billing_tells_a_short_story(
     )
     assert "period 2026-03 of sub_year closes" not in summaries  # a test clock sets no timer
     if os.environ.get("BXB_RECORD_HISTORY"):
-        await record_histories(temporal_env.client, wf_id, "subscription_year")
+        await record_histories(temporal_env.client, wf_id, "subscription_year_one_run")

@@ -17,6 +17,9 @@ Each file in histories/ is one workflow's runs, recorded with BXB_RECORD_HISTORY
 - subscription_year.json (tests/workflows/test_history_story.py), recorded with issue
   13's small activity inputs (patch small-activity-inputs): twelve monthly closes on a
   test clock, the plan snapshot named by key in every activity input.
+- subscription_year_one_run.json (the same test), recorded with issue 14's code: the
+  twelve closes in one run, continued as new after the twelfth (patch
+  continue-as-new-every-12-periods), the patches taken from the start (no markers).
 A change that makes the code take a different path fails here, which is the signal to
 guard it with workflow.patched(). Old files are kept: new code must replay them all.
 """
