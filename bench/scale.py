@@ -13,10 +13,11 @@ average, are sampled every second.
 Phases, each writing its figures to the results file as soon as it ends, so a run cut
 short (by --deadline, SIGTERM or Ctrl-C) still records what it measured:
 1. start:   the services; their memory before any subscription exists;
-2. create:  one test clock, one monthly plan, then N customers on that clock and N
-            subscriptions (POST /api/v1/customers, POST /api/v1/subscriptions with Lago's
-            bodies) with bounded concurrency: requests/s, latency p50/p99, errors; the
-            worker's memory as the number of open workflows grows;
+2. create:  one test clock, one monthly plan, then N customers on that clock, each followed
+            by its subscription (POST /api/v1/customers, POST /api/v1/subscriptions with
+            Lago's bodies, a 503 sent again after a second), with bounded concurrency:
+            requests/s, latency p50/p99, errors; the worker's memory as the number of open
+            workflows grows;
 3. idle:    the N subscriptions held as open workflows for --idle-seconds: memory of the
             worker, Temporal and PostgreSQL;
 4. cycle:   one advance of the test clock by a month (POST /test_clocks/{id}/advance, as
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -67,6 +69,7 @@ RESULTS = ROOT / "bench" / "results"
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CYCLE_TO = START + timedelta(days=31)  # every monthly period ends on 1 February
 READY_SECONDS = 120.0
+PROGRESS_SECONDS = 30.0
 ATTEMPTS = 5  # per request, when the answer is 503 (busy: send it again)
 
 
@@ -123,44 +126,47 @@ class Run:
     def write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(self.figures, indent=2) + "\n")
+        text = json.dumps(self.figures, indent=2, default=_live)
+        partial.write_text(text + "\n")
         partial.replace(self.path)
 
 
-async def bounded(
-    stats: Requests,
-    concurrency: int,
-    call: Callable[[int], Awaitable[httpx.Response]],
-    on_done: Callable[[int], None] | None = None,
-) -> None:
-    """call(0..total-1), at most `concurrency` at a time, each outcome recorded."""
-    counter = iter(range(stats.total))
+def _live(value: object) -> Any:
+    """A phase still running is written with its figures so far."""
+    if isinstance(value, Requests):
+        return value.figures()
+    raise TypeError(type(value).__name__)
 
-    async def lane() -> None:
-        for i in counter:
-            began = time.perf_counter()
-            status, error = "none", None
-            for attempt in range(1, ATTEMPTS + 1):
-                error = None
-                try:
-                    response = await call(i)
-                except httpx.HTTPError as exc:
-                    status = type(exc).__name__
-                    error = repr(exc)
-                else:
-                    status = str(response.status_code)
-                    if status != "200":
-                        error = f"{status} {response.text}"
-                # A 503 says "send it again" (Retry-After: 1), as a client of Lago's API does.
-                if status != "503" or attempt == ATTEMPTS:
-                    break
-                stats.retries += 1
-                await asyncio.sleep(1)
-            stats.record(time.perf_counter() - began, status, error)
-            if on_done is not None:
-                on_done(len(stats.latencies))
 
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
+async def every(seconds: float, write: Callable[[], None]) -> None:
+    """Rewrite the results file every so often: a run killed hard keeps its progress."""
+    while True:
+        await asyncio.sleep(seconds)
+        write()
+
+
+async def send(stats: Requests, call: Callable[[], Awaitable[httpx.Response]]) -> bool:
+    """One request, sent again on 503 (busy: Retry-After), its outcome recorded."""
+    began = time.perf_counter()
+    status, error = "none", None
+    for attempt in range(1, ATTEMPTS + 1):
+        error = None
+        try:
+            response = await call()
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+            error = repr(exc)
+        else:
+            status = str(response.status_code)
+            if status != "200":
+                error = f"{status} {response.text}"
+        # A 503 says "send it again" (Retry-After: 1), as a client of Lago's API does.
+        if status != "503" or attempt == ATTEMPTS:
+            break
+        stats.retries += 1
+        await asyncio.sleep(1)
+    stats.record(time.perf_counter() - began, status, error)
+    return status == "200"
 
 
 async def wait_ready(url: str, worker_log: Path, processes: list[Any]) -> None:
@@ -216,7 +222,13 @@ async def create(
     (await http.post("/api/v1/plans", json={"plan": plan})).raise_for_status()
 
     customers = Requests("customers", n)
+    subscriptions = Requests("subscriptions", n)
     phase["customers"] = customers
+    phase["subscriptions"] = subscriptions
+    # The worker's memory as open workflows accumulate: it levels off at the cache size.
+    checkpoints = {max(1, n * k // 10) for k in range(1, 11)} | set(range(1000, n, 1000))
+    worker_mb: dict[str, float | None] = {}
+    phase["worker_rss_mb_by_subscriptions"] = worker_mb
 
     def customer(i: int) -> Awaitable[httpx.Response]:
         body = {
@@ -226,21 +238,6 @@ async def create(
             "test_clock_id": clock_id,
         }
         return http.post("/api/v1/customers", json={"customer": body})
-
-    await bounded(customers, concurrency, customer)
-    phase["customers"] = customers.figures()
-    run.write()
-
-    subscriptions = Requests("subscriptions", n)
-    phase["subscriptions"] = subscriptions
-    # The worker's memory as open workflows accumulate: it should level off at the cache.
-    checkpoints = {max(1, n * k // 10) for k in range(1, 11)}
-    worker_mb: dict[str, float | None] = {}
-    phase["worker_rss_mb_by_subscriptions"] = worker_mb
-
-    def checkpoint(done: int) -> None:
-        if done in checkpoints:
-            worker_mb[str(done)] = sampler.now("worker")
 
     def subscription(i: int) -> Awaitable[httpx.Response]:
         body = {
@@ -252,7 +249,20 @@ async def create(
         }
         return http.post("/api/v1/subscriptions", json={"subscription": body})
 
-    await bounded(subscriptions, concurrency, subscription, checkpoint)
+    # Each lane creates a customer, then its subscription, as an import would; a run cut
+    # short has both figures, and open workflows from the start.
+    numbers = iter(range(n))
+
+    async def lane() -> None:
+        for i in numbers:
+            if await send(customers, functools.partial(customer, i)):
+                await send(subscriptions, functools.partial(subscription, i))
+                done = len(subscriptions.latencies)
+                if done in checkpoints:
+                    worker_mb[str(done)] = sampler.now("worker")
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    phase["customers"] = customers.figures()
     phase["subscriptions"] = subscriptions.figures()
     phase |= sampler.summary("create")
     run.write()
@@ -406,6 +416,7 @@ async def main(args: argparse.Namespace, run: Run, data: Path) -> None:
         async with httpx.AsyncClient(
             base_url=url, headers=headers, limits=limits, timeout=300
         ) as http:
+            progress = asyncio.create_task(every(PROGRESS_SECONDS, run.write))
             try:
                 deadline = args.deadline_at
                 async with asyncio.timeout_at(
@@ -419,6 +430,7 @@ async def main(args: argparse.Namespace, run: Run, data: Path) -> None:
             except (TimeoutError, asyncio.CancelledError) as exc:
                 _cut(run, sampler, "deadline" if isinstance(exc, TimeoutError) else "stopped")
             finally:
+                progress.cancel()
                 await db.close()
         run.figures["worker_memory"] = worker_memory(run, args.max_cached_workflows)
         run.figures["timeline"] = sampler.timeline()
@@ -470,7 +482,7 @@ def deadline(value: str | None) -> float | None:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subscriptions", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--max-cached-workflows", type=int, default=1000)
     parser.add_argument("--api-workers", type=int, default=1, help="`bxb api --workers`")
