@@ -116,6 +116,8 @@ def build_worker(
         # long before any worker may take it: short, so a dead worker's workflows move on
         # within seconds (the default, 10 s, doubled the takeover after a crash).
         sticky_queue_schedule_to_start_timeout=STICKY_QUEUE_TIMEOUT,
+        # The workflows kept in memory between tasks: what bounds the worker's memory.
+        max_cached_workflows=settings.worker_max_cached_workflows,
         # While tracing is on, and the client does not trace already (see bxb.core.tracing).
         interceptors=[*interceptors, *tracing.worker_interceptors(client)],
     )

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(
         default="127.0.0.1", validation_alias=_env("BXB_WORKER_METRICS_HOST")
     )
+    # How many workflows a worker keeps in memory between their tasks (Temporal's sticky
+    # cache). This, not the number of subscriptions, bounds a worker's memory: a workflow
+    # not in the cache is rebuilt from its history when its next task arrives.
+    worker_max_cached_workflows: int = Field(
+        default=1000, ge=0, validation_alias=_env("BXB_WORKER_MAX_CACHED_WORKFLOWS")
+    )
 
     # When set and the database has no organization yet, `bxb up` creates one with this key.
     bootstrap_api_key: str | None = Field(

@@ -27,6 +27,8 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
             unique=True,
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # The next sequential_id is max()+1 per organization: one index probe, not a scan.
+        Index("ix_customers_organization_id_sequential_id", "organization_id", "sequential_id"),
     )
 
     external_id: Mapped[str] = mapped_column(String(255))

@@ -60,3 +60,13 @@ def test_database_url_spellings(given: str, expected: str) -> None:
 def test_non_postgres_database_is_refused() -> None:
     with pytest.raises(ValueError, match="must be a PostgreSQL URL"):
         normalize_database_url("sqlite:///bxb.db")
+
+
+def test_the_workers_workflow_cache_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BXB_WORKER_MAX_CACHED_WORKFLOWS", raising=False)
+    assert Settings().worker_max_cached_workflows == 1000  # Temporal's own default
+    monkeypatch.setenv("BXB_WORKER_MAX_CACHED_WORKFLOWS", "250")
+    assert Settings().worker_max_cached_workflows == 250
+    monkeypatch.setenv("BXB_WORKER_MAX_CACHED_WORKFLOWS", "-1")
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings()

@@ -1,0 +1,67 @@
+"""A tiny run of bench/scale.py (the full one holds 100,000 subscriptions; bench/README.md).
+
+The script starts PostgreSQL, the Temporal dev server, `bxb api` and `bxb worker` as
+processes of their own, creates customers and subscriptions through the REST API, holds
+them idle, advances their test clock through one billing cycle, and samples each
+process's memory every second.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 20
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_tiny_run_bills_every_subscription_once_and_samples_memory(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "scale.py"),
+            *("--subscriptions", str(N), "--concurrency", "4", "--idle-seconds", "2"),
+            *("--max-cached-workflows", "5", "--results-dir", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    [written] = tmp_path.glob("scale-*.json")
+    stored = json.loads(written.read_text())
+    assert "cut_short" not in stored
+    assert stored["phases"] == figures["phases"]
+    assert not Path(stored["data_dir"]).exists()  # the run cleans up after itself
+
+    phases = figures["phases"]
+    create = phases["create"]
+    for kind in ("customers", "subscriptions"):
+        assert create[kind]["done"] == N
+        assert create[kind]["errors"] == 0, create[kind]["first_errors"]
+        assert create[kind]["p50_ms"] <= create[kind]["p99_ms"]
+    assert len(create["worker_rss_mb_by_subscriptions"]) == 10
+    assert phases["idle"]["active_subscriptions"] == N
+
+    cycle = phases["cycle"]
+    assert cycle["advance_status"] == 200
+    assert (cycle["invoices"], cycle["duplicates"], cycle["errors"]) == (N, 0, 0)
+    assert cycle["time_to_last_invoice_s"] is not None
+    assert cycle["invoices_by_second"][-1][1] == N
+
+    # Every phase has each process's memory; the worker's peak is reported with its cache.
+    for name in ("start", "create", "idle", "cycle"):
+        memory = phases[name]["memory"]
+        assert set(memory) == {"api", "worker", "temporal", "postgres", "postgres_pss"}
+        assert all(m["peak_mb"] > 0 for m in memory.values())
+    assert figures["worker_memory"]["max_cached_workflows"] == 5
+    assert figures["worker_memory"]["peak_mb"] > 0
+    assert stored["timeline"]
