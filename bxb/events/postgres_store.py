@@ -24,8 +24,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bxb.billing.aggregation import AggregationResult, AggregationType, UsageEvent
-from bxb.core import fast_json
 from bxb.billing.event_summary import EventSummary
+from bxb.core import fast_json
 from bxb.events import rollups
 from bxb.events.aggregation_sql import weighted_average
 from bxb.events.store import (
