@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from pydantic import AliasChoices
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -41,6 +42,12 @@ from tests.support.auth import Tenant
 from tests.support.ports import free_port
 
 pytest_plugins = ["tests.support.failure_reports"]
+
+# Hypothesis's per-example deadline (200 ms) measures the machine, not the property: under
+# two parallel test processes on two busy cores a pure example can take longer. Speed is
+# measured by bench/, never by unit tests.
+hypothesis_settings.register_profile("bxb", deadline=None)
+hypothesis_settings.load_profile("bxb")
 
 
 def settings_environment() -> set[str]:
