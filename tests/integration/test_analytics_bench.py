@@ -7,35 +7,23 @@ next to the floor of the same run.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_run_seeds_the_ledger_and_reports_every_endpoint(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "analytics.py"),
-            *("--customers", "41", "--invoices", "400", "--requests", "3", "--warmup", "1"),
-            *("--results-dir", str(tmp_path), "--no-explain"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    figures, stored = run_bench(
+        "analytics",
+        *("--customers", "41", "--invoices", "400", "--requests", "3", "--warmup", "1"),
+        *("--results-dir", str(tmp_path), "--no-explain"),
+        results_dir=tmp_path,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("analytics-*.json")
-    assert json.loads(written.read_text()) == figures
+    assert stored == figures
 
     rows = figures["seed"]["rows"]
     # 41 customers (an odd number: one has no pair to balance) share exactly 400 invoices,

@@ -7,36 +7,24 @@ floor and to the API served as `bxb api` serves it. Figures only, never timings.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "api_load.py"),
-            *("--rate", "10", "--duration", "4", "--warmup", "1", "--workers", "1"),
-            *("--customers", "30", "--invoices", "90", "--live", "3"),
-            *("--timeout", "60", "--results-dir", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    figures, stored = run_bench(
+        "api_load",
+        *("--rate", "10", "--duration", "4", "--warmup", "1", "--workers", "1"),
+        *("--customers", "30", "--invoices", "90", "--live", "3"),
+        *("--timeout", "60", "--results-dir", str(tmp_path)),
+        results_dir=tmp_path,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("api_load-*.json")
-    assert json.loads(written.read_text()) == figures
+    assert stored == figures
 
     rows = figures["seed"]["rows"]
     assert (rows["customers"], rows["subscriptions"], rows["invoices"]) == (30, 30, 90)

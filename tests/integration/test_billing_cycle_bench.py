@@ -9,38 +9,26 @@ of the work named by its identity, and the history figures per invoice.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
+
 SUBSCRIPTIONS = 6
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_cycle_on_two_worker_processes(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "billing_cycle.py"),
-            *("--subscriptions", str(SUBSCRIPTIONS), "--worker-processes", "2"),
-            *("--results-dir", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    figures, stored = run_bench(
+        "billing_cycle",
+        *("--subscriptions", str(SUBSCRIPTIONS), "--worker-processes", "2"),
+        *("--results-dir", str(tmp_path)),
+        results_dir=tmp_path,
+        pythonpath=True,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("billing_cycle-*.json")
-    assert json.loads(written.read_text()) == figures
+    assert stored == figures
 
     assert figures["worker_processes"] == 2
     assert figures["errors"] == 0

@@ -7,36 +7,25 @@ and checks every answer's units and amounts against the ones it computed while s
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_run_answers_exact_usage(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "current_usage.py"),
-            *("--events", "5000", "--requests", "3", "--warmup", "1"),
-            *("--results-dir", str(tmp_path), "--data-parent", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
+    figures, stored = run_bench(
+        "current_usage",
+        *("--events", "5000", "--requests", "3", "--warmup", "1"),
+        *("--results-dir", str(tmp_path), "--data-parent", str(tmp_path)),
+        results_dir=tmp_path,
         timeout=400,
-        check=False,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("current_usage-*.json")
-    assert json.loads(written.read_text()) == figures
+    assert stored == figures
 
     seed = figures["seed"]
     assert seed["events"] == 5000

@@ -6,35 +6,23 @@ that every figure is produced and that every acknowledged event is stored, never
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_run_reports_batches_against_the_floor(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "ingest.py"),
-            *("--only", "postgres-floor,bare,postgres"),
-            *("--duration", "1", "--warmup", "0.2", "--results-dir", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    figures, stored = run_bench(
+        "ingest",
+        *("--only", "postgres-floor,bare,postgres"),
+        *("--duration", "1", "--warmup", "0.2", "--results-dir", str(tmp_path)),
+        results_dir=tmp_path,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("ingest-*.json")
-    assert json.loads(written.read_text()) == figures
+    assert stored == figures
     assert len(figures["load_average"]) == 3
 
     results = figures["results"]

@@ -8,36 +8,24 @@ process's memory every second.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.bench_runs import run_bench
+
 N = 20
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_tiny_run_bills_every_subscription_once_and_samples_memory(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "scale.py"),
-            *("--subscriptions", str(N), "--concurrency", "4", "--idle-seconds", "2"),
-            *("--max-cached-workflows", "5", "--results-dir", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    figures, stored = run_bench(
+        "scale",
+        *("--subscriptions", str(N), "--concurrency", "4", "--idle-seconds", "2"),
+        *("--max-cached-workflows", "5", "--results-dir", str(tmp_path)),
+        results_dir=tmp_path,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
-    [written] = tmp_path.glob("scale-*.json")
-    stored = json.loads(written.read_text())
     assert "cut_short" not in stored
     assert stored["phases"] == figures["phases"]
     assert not Path(stored["data_dir"]).exists()  # the run cleans up after itself
