@@ -42,12 +42,11 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,45 +112,15 @@ def bare_app() -> FastAPI:
 
 
 def serve(app: str, port: int, workers: int) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        f"bench.api_load:{app}",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=2,  # a server left with a backlog: don't wait for it
-    )
+    # A server left with a backlog: don't wait for it.
+    ingest.serve(app, port, workers, module="bench.api_load", graceful_shutdown_s=2)
 
 
-@contextlib.contextmanager
-def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """As bench/ingest.py's `server`, serving this module's apps."""
-    port = ingest._free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, __file__, "serve", app, str(port), str(workers)],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        ingest._wait_for_port(port, process)
-        ingest.SERVER_PIDS[url] = process.pid
-        yield url
-    finally:
-        ingest.SERVER_PIDS.pop(url, None)
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
+def server(
+    app: str, workers: int, env: dict[str, str], log: Path
+) -> contextlib.AbstractContextManager[str]:
+    """bench/ingest.py's `server`, serving this module's apps."""
+    return ingest.server(app, workers, env, log, script=__file__)
 
 
 # --- the organization --------------------------------------------------------------------------

@@ -100,11 +100,18 @@ def bare_app() -> FastAPI:
     return app
 
 
-def serve(app: str, port: int, workers: int) -> None:
+def serve(
+    app: str,
+    port: int,
+    workers: int,
+    module: str = "bench.ingest",
+    graceful_shutdown_s: int | None = None,
+) -> None:
+    """Serve `module`'s app factory `app` (run by `server` in a child process)."""
     import uvicorn
 
     uvicorn.run(
-        f"bench.ingest:{app}",
+        f"{module}:{app}",
         factory=True,
         host="127.0.0.1",
         port=port,
@@ -112,15 +119,19 @@ def serve(app: str, port: int, workers: int) -> None:
         log_level="warning",
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_shutdown_s,
     )
 
 
 @contextlib.contextmanager
-def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[str]:
+def server(
+    app: str, workers: int, env: dict[str, str], log: Path, script: str = __file__
+) -> Iterator[str]:
+    """`script serve <app> <port> <workers>` in a child process, until it listens."""
     port = _free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, __file__, "serve", app, str(port), str(workers)],
+            [sys.executable, script, "serve", app, str(port), str(workers)],
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             stdout=out,
             stderr=out,
@@ -133,7 +144,11 @@ def server(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[s
     finally:
         SERVER_PIDS.pop(url, None)
         process.terminate()
-        process.wait(30)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
 
 
 # The process serving each URL, to read the CPU time it spends per request.
