@@ -23,16 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -43,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))  # sibling scripts import as top-level modules
 
 import httpx  # noqa: E402  (after the path tweak above)
-from ingest import Database, _free_port, database  # noqa: E402
+from ingest import Database, database, server  # noqa: E402
 from usage_reactions import temporal, worker  # noqa: E402
 
 BATCH = 10_000
@@ -56,35 +52,6 @@ METRICS = {
     "peak": ("max_agg", "gb", "2"),
 }
 SHARES = (("storage", 6), ("calls", 3), ("peak", 1))
-
-
-@contextlib.contextmanager
-def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """The API as bench/ingest.py serves it (one process), given minutes to start on a
-    busy machine."""
-    port = _free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "ingest.py"), "serve", "bxb_app", str(port), "1"],
-            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the server exited during start-up")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not listen in time")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def _percentile(sorted_ms: list[float], p: float) -> float:
@@ -357,7 +324,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "TEMPORAL_ADDRESS": client.service_client.config.target_host,
             "TEMPORAL_TASK_QUEUE": "bench-usage",
         }
-        with worker(stack, log, ROOT), api_server(stack, log) as url:
+        with (
+            worker(stack, log, ROOT),
+            server(
+                "bxb_app",
+                1,
+                stack,
+                log,
+                start_timeout_s=300,  # minutes to start on a busy machine
+            ) as url,
+        ):
             headers = {"Authorization": f"Bearer {db.api_key}"}
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
                 await set_up(http, period_start)

@@ -125,7 +125,12 @@ def serve(
 
 @contextlib.contextmanager
 def server(
-    app: str, workers: int, env: dict[str, str], log: Path, script: str = __file__
+    app: str,
+    workers: int,
+    env: dict[str, str],
+    log: Path,
+    script: str = __file__,
+    start_timeout_s: float = 60,
 ) -> Iterator[str]:
     """`script serve <app> <port> <workers>` in a child process, until it listens."""
     port = _free_port()
@@ -138,7 +143,7 @@ def server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_port(port, process)
+        _wait_for_port(port, process, start_timeout_s)
         SERVER_PIDS[url] = process.pid
         yield url
     finally:
@@ -189,8 +194,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("the server exited during start-up")
