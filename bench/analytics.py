@@ -256,9 +256,7 @@ def _fill(query: str, rng: random.Random, customers: int) -> str:
 
 
 def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return 0.0
-    return round(sorted_ms[min(len(sorted_ms) - 1, int(p * len(sorted_ms)))], 2)
+    return ingest.nearest_rank(sorted_ms, p)
 
 
 async def measure(

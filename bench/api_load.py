@@ -398,9 +398,7 @@ async def open_loop(
 
 
 def _percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 2)
+    return ingest.nearest_rank(values, p, scale=1000)
 
 
 def summarize(out: Outcomes, sent: int, rate: float) -> dict[str, Any]:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))  # sibling scripts import as top-level modules
 
 import httpx  # noqa: E402  (after the path tweak above)
-from ingest import Database, database, server  # noqa: E402
+from ingest import Database, database, nearest_rank, server  # noqa: E402
 from usage_reactions import temporal, worker  # noqa: E402
 
 BATCH = 10_000
@@ -55,9 +55,7 @@ SHARES = (("storage", 6), ("calls", 3), ("peak", 1))
 
 
 def _percentile(sorted_ms: list[float], p: float) -> float:
-    if not sorted_ms:
-        return 0.0
-    return round(sorted_ms[min(len(sorted_ms) - 1, int(p * len(sorted_ms)))], 2)
+    return nearest_rank(sorted_ms, p)
 
 
 def _figures(latencies: list[float]) -> dict[str, Any]:

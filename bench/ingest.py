@@ -188,6 +188,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def nearest_rank(sorted_values: list[float], p: float, scale: float = 1) -> float:
+    """The p-quantile of sorted values by nearest rank, times `scale`, to two decimals
+    (0 for no values): every benchmark's percentiles."""
+    if not sorted_values:
+        return 0.0
+    return round(sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))] * scale, 2)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -418,9 +426,7 @@ def _result(
     latencies.sort()
 
     def percentile(p: float) -> float:
-        if not latencies:
-            return 0.0
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2)
+        return nearest_rank(latencies, p, scale=1000)
 
     events = len(latencies) * events_per_request
     return LoadResult(
