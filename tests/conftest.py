@@ -40,6 +40,7 @@ from bxb.worker import build_worker
 from bxb.workflows import search_attributes
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
+from tests.support.served_api import serving_api
 
 pytest_plugins = ["tests.support.failure_reports"]
 
@@ -259,15 +260,5 @@ async def live_api(
 
     Sync clients must be called through asyncio.to_thread: the server runs on this loop.
     """
-    import asyncio
-
-    from bxb.core.stack import api_server
-
-    port = free_port()
-    server = api_server(temporal_settings.model_copy(update={"api_port": port}))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving_api(temporal_settings) as url:
+        yield url

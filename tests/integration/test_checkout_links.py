@@ -30,6 +30,7 @@ from tests.integration.test_payments import (
 )
 from tests.support.auth import Tenant
 from tests.support.ports import free_port
+from tests.support.served_api import serving_api
 from tests.support.stripe_cards import API_KEY, stripe_client, stripe_customer
 from tests.support.stripe_events import SECRET, event, signature
 
@@ -50,16 +51,8 @@ async def stripe_api(
     stripe_settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[str]:
     """The API on a loopback port, configured for localstripe (for the sync client)."""
-    from bxb.core.stack import api_server
-
-    port = free_port()
-    server = api_server(stripe_settings.model_copy(update={"api_port": port}))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving_api(stripe_settings) as url:
+        yield url
 
 
 async def _customer_and_invoice(

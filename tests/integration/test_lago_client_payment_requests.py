@@ -25,7 +25,7 @@ from bxb.core.settings import Settings
 from tests.integration.test_payment_requests import overdue
 from tests.integration.test_payments import insert_customer, insert_invoice, invoice_row
 from tests.support.auth import Tenant
-from tests.support.ports import free_port
+from tests.support.served_api import serving_api
 from tests.support.stripe_cards import API_KEY, add_card, stripe_customer
 
 
@@ -37,19 +37,11 @@ async def call(function: Any, *args: Any, **kwargs: Any) -> Any:
 async def stripe_api(
     settings: Settings, localstripe_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[str]:
-    from bxb.core.stack import api_server
-
-    port = free_port()
     configured = settings.model_copy(
-        update={"stripe_api_key": API_KEY, "stripe_api_base": localstripe_url, "api_port": port}
+        update={"stripe_api_key": API_KEY, "stripe_api_base": localstripe_url}
     )
-    server = api_server(configured)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving_api(configured) as url:
+        yield url
 
 
 async def test_lago_client_drives_payment_requests_receipts_and_payment_methods(

@@ -23,7 +23,7 @@ from bxb.webhooks.outbox import emit
 from bxb.workflows.webhook_delivery import DeliveryAttempt
 from tests.support.auth import Tenant
 from tests.support.lago_schema import lago_errors
-from tests.support.ports import free_port
+from tests.support.served_api import serving_api
 from tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 
@@ -36,16 +36,8 @@ def receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 async def served_api(settings: Settings) -> AsyncIterator[str]:
     """The API on a loopback port without Temporal, for Lago's (sync) client."""
-    from bxb.core.stack import api_server
-
-    port = free_port()
-    server = api_server(settings.model_copy(update={"api_port": port}))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes readiness only as a flag
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving_api(settings) as url:
+        yield url
 
 
 async def test_public_key_routes_serve_the_deployments_key(
