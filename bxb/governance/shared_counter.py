@@ -5,9 +5,10 @@ shared row per window (`rate_limit_counters`) with an UPSERT ... RETURNING that 
 brings back everybody's total. A request is decided locally, against the last known
 total plus the requests this process has admitted since, as long as that leaves more
 than `batch` requests of headroom and fewer than `batch` requests are pending here; then
-it costs no I/O at all. Near the limit (or when the background sync lags) a request adds
-itself to the shared row before it is answered, which makes the decision exact among the
-processes in that mode.
+it costs no I/O at all. When the background sync lags (`batch` requests pending), the
+requests that find it so wait for one sync of them all, then decide locally again. Near
+the limit a request adds itself to the shared row before it is answered, which makes the
+decision exact among the processes in that mode.
 
 Overshoot: the requests of a process that the others have not seen are its pending ones
 (fewer than `batch`, or the request goes to PostgreSQL itself) and those of its one
@@ -84,6 +85,7 @@ class SharedCounter:
         self._sync_seconds = sync_seconds
         self._windows: dict[WindowKey, _Window] = {}
         self._wake = asyncio.Event()
+        self._syncing = asyncio.Lock()  # one exchange of pending counts at a time
         self._task: asyncio.Task[None] | None = None
         self._next_purge = time.monotonic() + random.uniform(0, PURGE_EVERY_SECONDS)
 
@@ -135,6 +137,21 @@ class SharedCounter:
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _Window()
+        batch = batch_size(limit.limit)
+        while (
+            window.pending >= batch
+            and not window.direct
+            and limit.limit - window.known - window.pending - window.sending > batch
+        ):
+            # Only the sync lagged. Adding each request to the shared row instead (as
+            # near the limit) would queue every request on that row's lock, and under
+            # steady concurrency they would keep doing so (4x slower ingestion). While
+            # one sync is in flight, the others may fill `batch` again: then sync again.
+            if not await self._sync_lagging(window, batch):
+                break  # PostgreSQL out of reach: decided below
+            decision = self.hit_locally(key_id, route_class, limit, now)
+            if decision is not None:
+                return decision
         reset = max(1, math.ceil(window_end - now))
         total = await self._add_now(key, window)
         if total is None:  # PostgreSQL out of reach: admit, count it later
@@ -166,8 +183,18 @@ class SharedCounter:
         window.known = max(window.known, total)
         return total
 
+    async def _sync_lagging(self, window: _Window, batch: int) -> bool:
+        """One sync for every request that found `batch` pending (the first one sends);
+        False when PostgreSQL is out of reach."""
+        async with self._syncing:
+            return window.pending < batch or await self._sync_all()
+
     async def sync(self) -> None:
         """Send every pending count; learn everybody's totals."""
+        async with self._syncing:
+            await self._sync_all()
+
+    async def _sync_all(self) -> bool:
         batch: dict[WindowKey, int] = {}
         for key, window in self._windows.items():
             if window.pending:
@@ -175,7 +202,7 @@ class SharedCounter:
                 window.sending += window.pending
                 window.pending = 0
         if not batch:
-            return
+            return True
         try:
             totals = await self._upsert(batch)
         except Exception as exc:
@@ -184,11 +211,12 @@ class SharedCounter:
                 window = self._windows[key]
                 window.sending -= sent
                 window.pending += sent
-            return
+            return False
         for key, sent in batch.items():
             window = self._windows[key]
             window.sending -= sent
             window.known = max(window.known, totals[key])
+        return True
 
     async def _upsert(self, counts: dict[WindowKey, int]) -> dict[WindowKey, int]:
         # Sorted, so that two processes lock the same rows in the same order.

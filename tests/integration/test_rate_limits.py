@@ -243,3 +243,44 @@ async def test_three_processes_overshoot_at_most_the_stated_bound(
     # Every admitted request reached the shared row (refusals decided locally do not).
     assert total is not None
     assert admitted <= total <= 1800
+
+
+class CountingCounter(SharedCounter):
+    """A counter that counts its exchanges with the shared row."""
+
+    exchanges = 0
+
+    async def _upsert(self, counts: dict[tuple[uuid.UUID, str, int], int]) -> Any:
+        self.exchanges += 1
+        return await super()._upsert(counts)
+
+
+async def test_a_lagging_sync_costs_one_exchange_not_one_per_request(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Far from the limit, with the background sync not running at all, 32 concurrent
+    clients send 3,000 requests: each time `batch` are pending, one exchange sends them
+    all. (Requests used to add themselves to the shared row one by one from the first lag
+    on, for as long as the concurrency lasted: one row lock per request.)"""
+    limit = Limit(120_000, 3600)
+    batch = batch_size(limit.limit)  # 600
+    counter = CountingCounter(sessions, 3600)  # never started: every sync is a lag
+    key = uuid.uuid4()
+
+    async def client() -> int:
+        admitted = 0
+        for _ in range(3000 // 32):
+            decision = await counter.hit(key, "events", limit, time.time())
+            admitted += decision.allowed
+            await asyncio.sleep(0)
+        return admitted
+
+    admitted = sum(await asyncio.gather(*(client() for _ in range(32))))
+    assert admitted == 32 * (3000 // 32)
+    assert counter.exchanges <= admitted // batch + 1
+    await counter.stop()  # the last pending counts
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.sum(RateLimitCounter.count)).where(RateLimitCounter.key_id == key)
+        )
+    assert total == admitted
