@@ -12,17 +12,18 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import find_customer
-from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.deps import OrganizationIdDep, OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
 from bxb.customer_usage.current import (
     CurrentUsage,
+    EarlyView,
     NoCurrentUsageError,
     current_usage,
+    early_view,
     live_subscription,
 )
 from bxb.customer_usage.past import UnknownMetricError, past_usage
-from bxb.models import Organization
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 
@@ -30,8 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["customers"])
 async def current_usage_of(
     request: Request,
     session: AsyncSession,
-    temporal: TemporalDep,
-    settings: SettingsDep,
+    view: EarlyView,
     organization_id: uuid.UUID,
     customer_id: uuid.UUID,
     external_subscription_id: str,
@@ -43,28 +43,26 @@ async def current_usage_of(
         )
     except NoCurrentUsageError:
         raise not_found("subscription") from None
-    return await current_usage(
-        session,
-        request.app.state.event_pipeline.store,
-        await temporal.client(),
-        row,
-        wait=settings.workflow_update_timeout,
-    )
+    store = request.app.state.event_pipeline.store
+    return await current_usage(session, store, row, await view.of(row))
 
 
 async def _current(
     request: Request,
-    org: Organization,
+    organization_id: uuid.UUID,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     external_customer_id: str,
     external_subscription_id: str,
 ) -> CurrentUsage:
-    customer = await find_customer(session, org.id, external_customer_id)
-    return await current_usage_of(
-        request, session, temporal, settings, org.id, customer.id, external_subscription_id
-    )
+    client = await temporal.client()
+    wait = settings.workflow_update_timeout
+    async with early_view(client, organization_id, external_subscription_id, wait=wait) as view:
+        customer = await find_customer(session, organization_id, external_customer_id)
+        return await current_usage_of(
+            request, session, view, organization_id, customer.id, external_subscription_id
+        )
 
 
 def _without_taxes(usage: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +73,7 @@ def _without_taxes(usage: dict[str, Any]) -> dict[str, Any]:
 async def get_current_usage(
     external_customer_id: str,
     request: Request,
-    org: OrgDep,
+    organization_id: OrganizationIdDep,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -83,7 +81,13 @@ async def get_current_usage(
 ) -> dict[str, Any]:
     """Usage of the subscription's current period so far, priced with its pinned plan."""
     current = await _current(
-        request, org, session, temporal, settings, external_customer_id, external_subscription_id
+        request,
+        organization_id,
+        session,
+        temporal,
+        settings,
+        external_customer_id,
+        external_subscription_id,
     )
     return {"customer_usage": current.usage.to_lago_dict()}
 
@@ -92,7 +96,7 @@ async def get_current_usage(
 async def get_projected_usage(
     external_customer_id: str,
     request: Request,
-    org: OrgDep,
+    organization_id: OrganizationIdDep,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -101,7 +105,13 @@ async def get_projected_usage(
 ) -> dict[str, Any]:
     """The current usage and its projection to the period's end (billing.projection)."""
     current = await _current(
-        request, org, session, temporal, settings, external_customer_id, external_subscription_id
+        request,
+        organization_id,
+        session,
+        temporal,
+        settings,
+        external_customer_id,
+        external_subscription_id,
     )
     projected = current.projected().to_lago_dict()
     return {"customer_projected_usage": projected if apply_taxes else _without_taxes(projected)}

@@ -12,9 +12,7 @@ from bxb.api.customer_usage import current_usage_of
 from bxb.api.deps import SettingsDep, TemporalDep
 from bxb.api.errors import not_found
 from bxb.api.pagination import PageDep, meta_for
-from bxb.customer_usage.current import (
-    CurrentUsage,
-)
+from bxb.customer_usage.current import CurrentUsage, early_view
 from bxb.customer_usage.past import UnknownMetricError, past_usage
 from bxb.portal.auth import PortalCustomer, PortalCustomerDep, PortalSessionDep
 from bxb.portal.shapes import portal_usage_object
@@ -31,9 +29,10 @@ async def _current(
     external_id: str,
 ) -> CurrentUsage:
     org, customer = portal.organization, portal.customer
-    return await current_usage_of(
-        request, session, temporal, settings, org.id, customer.id, external_id
-    )
+    client = await temporal.client()
+    wait = settings.workflow_update_timeout
+    async with early_view(client, org.id, external_id, wait=wait) as view:
+        return await current_usage_of(request, session, view, org.id, customer.id, external_id)
 
 
 @router.get("/subscriptions/{external_id}/usage/current")

@@ -4,7 +4,10 @@ the period's end."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,7 +23,8 @@ from bxb.core.tax_book import TaxBook
 from bxb.events.period_usage import period_inputs
 from bxb.events.store import EventStore
 from bxb.models import Subscription
-from bxb.workflows.state import SubscriptionState
+from bxb.workflows.state import SubscriptionState, SubscriptionView
+from bxb.workflows.subscription import workflow_id
 
 
 class NoCurrentUsageError(LookupError):
@@ -60,33 +64,81 @@ async def live_subscription(
     return rows[0]
 
 
+class EarlyView:
+    """The subscription workflow's query, sent before the rows that authorize reading it.
+
+    A workflow's id follows from the organization and the subscription's external id, so
+    its query (a round trip through Temporal to the worker, the largest part of a current
+    usage request) can run while the customer and the subscription are looked up. What
+    it answers is used only once those rows say the subscription is the caller's.
+    """
+
+    def __init__(self, client: Client, organization_id: uuid.UUID, external_id: str, wait: float):
+        self._client, self._wait = client, wait
+        self._id = workflow_id(organization_id, external_id)
+        self._task = asyncio.ensure_future(query_view(client, self._id, wait=wait))
+
+    async def of(self, row: Subscription) -> SubscriptionView:
+        if row.workflow_id == self._id:
+            return await self._task
+        self.drop()  # a row named otherwise: ask its own workflow
+        return await query_view(self._client, row.workflow_id, wait=self._wait)
+
+    def drop(self) -> None:
+        if self._task.done():
+            if not self._task.cancelled():
+                self._task.exception()  # seen: an unused answer's error is not an error
+        else:
+            self._task.cancel()
+            self._task.add_done_callback(
+                lambda task: task.cancelled() or task.exception()  # retrieved, not raised
+            )
+
+
+@asynccontextmanager
+async def early_view(
+    client: Client, organization_id: uuid.UUID, external_id: str, *, wait: float
+) -> AsyncIterator[EarlyView]:
+    """An EarlyView, dropped on the way out if no one used it (a 404, an error)."""
+    view = EarlyView(client, organization_id, external_id, wait)
+    try:
+        yield view
+    finally:
+        view.drop()
+
+
 async def current_usage(
     session: AsyncSession,
     events: EventStore,
-    client: Client,
     row: Subscription,
-    *,
-    wait: float,
+    view: SubscriptionView,
 ) -> CurrentUsage:
     """Usage of the subscription's current period so far (events during a pause are not
     billed, so not counted)."""
-    view = await query_view(client, row.workflow_id, wait=wait)
     state = view.state
     assert state.usage_from is not None
     assert state.period_end is not None
     plan = state.segment.plan
     paused = [(p.start, p.end) for p in state.pauses]
-    taxes = await TaxBook.load(session, row.organization_id, row.customer_id, [plan])
+    # The taxes (the ledger's session) and the period's events (the store's own
+    # connections) do not depend on each other: read both at once.
+    async with asyncio.TaskGroup() as reads:
+        taxes_read = reads.create_task(
+            TaxBook.load(session, row.organization_id, row.customer_id, [plan])
+        )
+        inputs_read = reads.create_task(
+            period_inputs(
+                events,
+                row.organization_id,
+                row.external_id,
+                [charge.usage_charge() for charge in plan.charges],
+                state.usage_from,
+                state.period_end,
+                paused,
+            )
+        )
+    taxes, inputs = taxes_read.result(), inputs_read.result()
     charges = [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges]
-    inputs = await period_inputs(
-        events,
-        row.organization_id,
-        row.external_id,
-        charges,
-        state.usage_from,
-        state.period_end,
-        paused,
-    )
     usage = compute_customer_usage(
         charges,
         inputs.events,

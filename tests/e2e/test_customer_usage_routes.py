@@ -138,6 +138,21 @@ async def test_projected_and_past_usage_through_the_lago_client(
             "external_subscription_id": ["value_is_mandatory"]
         }
 
+        # Another customer of the same organization asking for sub_1 (its workflow is
+        # queried early, before the rows say whose it is) gets a 404, as does a
+        # subscription that does not exist.
+        await api.ok("POST", "/api/v1/customers", {"customer": {"external_id": "cus_2"}})
+        for path in (
+            "/api/v1/customers/cus_2/current_usage?external_subscription_id=sub_1",
+            "/api/v1/customers/cus_1/current_usage?external_subscription_id=sub_none",
+            "/api/v1/customers/cus_none/current_usage?external_subscription_id=sub_1",
+        ):
+            refused = await http.get(path, headers=tenant_a.headers)
+            assert refused.status_code == 404, path
+            assert refused.json()["code"] in ("subscription_not_found", "customer_not_found")
+        same = await call(lago.customers.current_usage, "cus_1", "sub_1")
+        assert (same.from_datetime, same.amount_cents) == ("2026-03-01T00:00:00Z", 0)
+
         # Another organization's key sees none of it.
         for method, args in (
             (other.customers.projected_usage, ("cus_1", "sub_1")),
