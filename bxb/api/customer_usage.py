@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import find_customer
@@ -49,7 +49,7 @@ async def current_usage_of(
 
 async def _current(
     request: Request,
-    organization_id: uuid.UUID,
+    organization_id: OrganizationIdDep,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -65,54 +65,22 @@ async def _current(
         )
 
 
+CurrentDep = Annotated[CurrentUsage, Depends(_current)]
+
+
 def _without_taxes(usage: dict[str, Any]) -> dict[str, Any]:
     return usage | {"taxes_amount_cents": 0, "total_amount_cents": usage["amount_cents"]}
 
 
 @router.get("/customers/{external_customer_id}/current_usage")
-async def get_current_usage(
-    external_customer_id: str,
-    request: Request,
-    organization_id: OrganizationIdDep,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    external_subscription_id: str,
-) -> dict[str, Any]:
+async def get_current_usage(current: CurrentDep) -> dict[str, Any]:
     """Usage of the subscription's current period so far, priced with its pinned plan."""
-    current = await _current(
-        request,
-        organization_id,
-        session,
-        temporal,
-        settings,
-        external_customer_id,
-        external_subscription_id,
-    )
     return {"customer_usage": current.usage.to_lago_dict()}
 
 
 @router.get("/customers/{external_customer_id}/projected_usage")
-async def get_projected_usage(
-    external_customer_id: str,
-    request: Request,
-    organization_id: OrganizationIdDep,
-    session: SessionDep,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-    external_subscription_id: str,
-    apply_taxes: bool = True,
-) -> dict[str, Any]:
+async def get_projected_usage(current: CurrentDep, apply_taxes: bool = True) -> dict[str, Any]:
     """The current usage and its projection to the period's end (billing.projection)."""
-    current = await _current(
-        request,
-        organization_id,
-        session,
-        temporal,
-        settings,
-        external_customer_id,
-        external_subscription_id,
-    )
     projected = current.projected().to_lago_dict()
     return {"customer_projected_usage": projected if apply_taxes else _without_taxes(projected)}
 
