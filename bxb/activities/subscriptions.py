@@ -185,7 +185,7 @@ class SubscriptionActivities:
         session.add(invoice)
         await session.flush()  # credits applied at finalization refer to the row
         if final:
-            webhooks += await finalize(session, invoice, request.at)
+            webhooks += await finalize(session, invoice, request.at, written_now=True)
         else:
             invoice.draft_source = request.model_dump(mode="json")
         await session.flush()

@@ -36,21 +36,25 @@ async def void_credit_note(session: AsyncSession, note: CreditNote, at: datetime
     return True
 
 
-async def apply_credit_notes(session: AsyncSession, invoice: Invoice, at: datetime) -> int:
+async def apply_credit_notes(
+    session: AsyncSession, invoice: Invoice, at: datetime, *, written_now: bool = False
+) -> int:
     """Consume the customer's available credit-note balances against the invoice.
 
     Called inside the finalizing transaction before wallets. Reduces the invoice's total
     by what it consumes, sets `invoice.credit_notes_amount_cents` (adding to what is
     there), and returns the amount consumed in cents. Idempotent: when credits were
-    already applied to this invoice, returns their sum and changes nothing.
+    already applied to this invoice, returns their sum and changes nothing (not asked
+    when the invoice was `written_now` by this transaction).
     """
-    recorded = await session.scalar(
-        select(func.sum(CreditNoteApplication.amount_cents)).where(
-            CreditNoteApplication.invoice_id == invoice.id
+    if not written_now:
+        recorded = await session.scalar(
+            select(func.sum(CreditNoteApplication.amount_cents)).where(
+                CreditNoteApplication.invoice_id == invoice.id
+            )
         )
-    )
-    if recorded is not None:
-        return int(recorded)
+        if recorded is not None:
+            return int(recorded)
     notes = list(
         await session.scalars(
             select(CreditNote)

@@ -48,13 +48,17 @@ def finalize_at(invoice_at: datetime, grace_days: int) -> datetime:
     return invoice_at + timedelta(days=grace_days)
 
 
-async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> list[uuid.UUID]:
+async def finalize(
+    session: AsyncSession, invoice: Invoice, at: datetime, *, written_now: bool = False
+) -> list[uuid.UUID]:
     """Number a draft and apply credit notes then wallet credits (Lago's order).
 
     Returns the alert.triggered webhooks of the wallet it consumed credits from (to
     dispatch once committed).
 
     The caller holds the invoice row lock and has composed its final amounts.
+    `written_now`: the invoice was inserted by this transaction, so no credit can have
+    been applied to it before (the idempotency reads are skipped).
     """
     organization = await session.get(Organization, invoice.organization_id)
     assert organization is not None
@@ -75,8 +79,8 @@ async def finalize(session: AsyncSession, invoice: Invoice, at: datetime) -> lis
     )
     invoice.net_payment_term = net_payment_term(customer, entity or organization)
     invoice.payment_due_date = invoice.issuing_date + timedelta(days=invoice.net_payment_term)
-    await credit_notes.apply_credit_notes(session, invoice, at)
-    consumed = await wallets.apply_prepaid_credits(session, invoice, at)
+    await credit_notes.apply_credit_notes(session, invoice, at, written_now=written_now)
+    consumed = await wallets.apply_prepaid_credits(session, invoice, at, written_now=written_now)
     if amount_due(invoice) == 0:
         invoice.payment_status = "succeeded"
     if consumed:

@@ -231,7 +231,9 @@ def scope_of(wallet: Wallet) -> WalletScope:
     )
 
 
-async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: datetime) -> int:
+async def apply_prepaid_credits(
+    session: AsyncSession, invoice: Invoice, at: datetime, *, written_now: bool = False
+) -> int:
     """Consume the customer's active wallets' credits against the invoice being finalized.
 
     Called inside the finalizing transaction after credit notes were applied, with
@@ -240,13 +242,15 @@ async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: dat
     limits (bxb.billing.wallets.allocate). Reduces the invoice's total by what they pay,
     sets `invoice.prepaid_credit_amount_cents`, records one `invoiced` transaction per
     wallet (and, on traceable wallets, the fundings it drew from), and returns the amount
-    consumed in cents (0 when nothing applies). Idempotent per invoice.
+    consumed in cents (0 when nothing applies). Idempotent per invoice (an invoice
+    `written_now` by this transaction has nothing applied yet: not asked).
     """
     if invoice.invoice_type == "credit":  # a top-up is never paid with its own credits
         return 0
-    done = await _invoiced_transactions(session, invoice.id)
-    if done:
-        return sum(row.amount_cents for row in done)
+    if not written_now:
+        done = await _invoiced_transactions(session, invoice.id)
+        if done:
+            return sum(row.amount_cents for row in done)
     # One lock order for every caller (priority, creation, id): no deadlock between two
     # invoices of one customer.
     wallets = list(
@@ -264,9 +268,10 @@ async def apply_prepaid_credits(session: AsyncSession, invoice: Invoice, at: dat
     )
     if not wallets:
         return 0
-    done = await _invoiced_transactions(session, invoice.id)  # raced while we waited
-    if done:
-        return sum(row.amount_cents for row in done)
+    if not written_now:
+        done = await _invoiced_transactions(session, invoice.id)  # raced while we waited
+        if done:
+            return sum(row.amount_cents for row in done)
     live = [w for w in wallets if not await expire_if_due(session, w, at)]
     live = [w for w in live if w.balance_cents > 0]
     if not live:
