@@ -182,8 +182,7 @@ class SubscriptionActivities:
         webhooks += await self.invoicing.compose(session, request, usage, invoice, final=final)
         if not invoice.fees:
             return None, grace_days
-        session.add(invoice)
-        await session.flush()  # credits applied at finalization refer to the row
+        session.add(invoice)  # inserted by the first query of finalize (autoflush), numbered
         if final:
             webhooks += await finalize(session, invoice, request.at, written_now=True)
         else:

@@ -66,9 +66,12 @@ async def finalize(
     assert customer is not None
     if invoice.billing_entity_id is None:
         invoice.billing_entity_id = customer.billing_entity_id
-    invoice.sequential_id, invoice.number = await assign_number(
-        session, organization, invoice.billing_entity_id
-    )
+    # Numbering does not depend on pending rows: an invoice not flushed yet is then
+    # inserted once, numbered, instead of inserted and updated.
+    with session.no_autoflush:
+        invoice.sequential_id, invoice.number = await assign_number(
+            session, organization, invoice.billing_entity_id
+        )
     invoice.status = "finalized"
     invoice.finalized_at = at
     invoice.draft_source = None
