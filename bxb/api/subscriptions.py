@@ -167,6 +167,9 @@ async def create_subscription(
                 raise validation_error({"ending_at": ["invalid_date"]})
             request = CreateRequest(plan=snapshot, name=data.name, ending_at=data.ending_at)
             queue = settings.temporal_task_queue
+            # Nothing is pending: end the read transaction so that its connection goes back
+            # to the pool while the workflow starts (up to the wait, under load).
+            await session.commit()
             await start_subscription(client, queue, state, request, wait=wait)
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
