@@ -44,7 +44,7 @@ async def current_usage_of(
     except NoCurrentUsageError:
         raise not_found("subscription") from None
     store = request.app.state.event_pipeline.store
-    return await current_usage(session, store, row, await view.of(row))
+    return await current_usage(session, store, row, view)
 
 
 async def _current(

@@ -20,6 +20,7 @@ from bxb.billing.subscription_fees import zone
 from bxb.billing.usage import CustomerUsage, compute_customer_usage
 from bxb.core.subscriptions import live_rows, query_view
 from bxb.core.tax_book import TaxBook
+from bxb.core.together import together
 from bxb.events.period_usage import period_inputs
 from bxb.events.store import EventStore
 from bxb.models import Subscription
@@ -111,33 +112,30 @@ async def current_usage(
     session: AsyncSession,
     events: EventStore,
     row: Subscription,
-    view: SubscriptionView,
+    view: EarlyView,
 ) -> CurrentUsage:
     """Usage of the subscription's current period so far (events during a pause are not
     billed, so not counted)."""
-    state = view.state
+    # The taxes do not depend on the workflow's answer (which plan, which period): they
+    # are read while it comes. The plan's own taxes are among the organization's applied
+    # taxes the book reads; its `plans` only name plans by code, which is not needed here.
+    answer, taxes = await together(
+        view.of(row), TaxBook.load(session, row.organization_id, row.customer_id, ())
+    )
+    state = answer.state
     assert state.usage_from is not None
     assert state.period_end is not None
     plan = state.segment.plan
     paused = [(p.start, p.end) for p in state.pauses]
-    # The taxes (the ledger's session) and the period's events (the store's own
-    # connections) do not depend on each other: read both at once.
-    async with asyncio.TaskGroup() as reads:
-        taxes_read = reads.create_task(
-            TaxBook.load(session, row.organization_id, row.customer_id, [plan])
-        )
-        inputs_read = reads.create_task(
-            period_inputs(
-                events,
-                row.organization_id,
-                row.external_id,
-                [charge.usage_charge() for charge in plan.charges],
-                state.usage_from,
-                state.period_end,
-                paused,
-            )
-        )
-    taxes, inputs = taxes_read.result(), inputs_read.result()
+    inputs = await period_inputs(
+        events,
+        row.organization_id,
+        row.external_id,
+        [charge.usage_charge() for charge in plan.charges],
+        state.usage_from,
+        state.period_end,
+        paused,
+    )
     charges = [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges]
     usage = compute_customer_usage(
         charges,
