@@ -28,7 +28,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from bxb.core.metrics import EVENTS_INGESTED
 from bxb.core.settings import Settings
 from bxb.events.group_commit import GroupCommit
-from bxb.events.postgres_store import postgres_failures
+from bxb.events.postgres_failures import postgres_failures
 from bxb.events.store import (
     EventStore,
     InsertResult,

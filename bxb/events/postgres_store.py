@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,16 +28,14 @@ from bxb.billing.event_summary import EventSummary
 from bxb.core import fast_json
 from bxb.events import rollups
 from bxb.events.aggregation_sql import weighted_average
+from bxb.events.postgres_failures import postgres_failures
 from bxb.events.store import (
     EventFilters,
     EventKey,
-    EventsRefusedError,
-    EventStoreUnavailableError,
     InsertResult,
     NewEvent,
     StoredEvent,
     check_period,
-    failures_classified,
 )
 from bxb.models.base import utcnow
 
@@ -108,48 +106,6 @@ SELECT count(*), coalesce(sum(level * (extract(epoch FROM until - ts) * 1000000)
 FROM w
 """
 )
-
-
-# SQLSTATE classes that say the server cannot write now, whatever the rows: connection
-# exception, insufficient resources (disk full, too many connections), operator
-# intervention (shutting down, starting up), system error (I/O).
-_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
-_READ_ONLY_TRANSACTION = "25006"  # a standby: e.g. during a failover
-_DATA_EXCEPTION_CLASS = "22"  # the values: bad encoding, out of range, invalid text...
-
-
-def classify_failure(exc: Exception) -> Exception | None:
-    """The typed error a failed PostgreSQL call means, or None if it means neither.
-
-    Looks through the wrappers (SQLAlchemy's, its asyncpg adapter's) to asyncpg's error.
-    """
-    for cause in _causes(exc):
-        if isinstance(cause, asyncpg.PostgresError):
-            state = cause.sqlstate or ""
-            if state[:2] in _UNAVAILABLE_CLASSES or state == _READ_ONLY_TRANSACTION:
-                return EventStoreUnavailableError(f"PostgreSQL: {cause}")
-            if state[:2] == _DATA_EXCEPTION_CLASS:
-                return EventsRefusedError(f"PostgreSQL: {cause}")
-            return None
-        # Refused or lost connections, connect timeouts, a closed connection.
-        if isinstance(cause, OSError | TimeoutError | asyncpg.InterfaceError):
-            return EventStoreUnavailableError(f"PostgreSQL: {cause!r}")
-    return None
-
-
-def postgres_failures() -> AbstractContextManager[None]:
-    """Around PostgreSQL calls of ingestion: their failures as the store's typed errors."""
-    return failures_classified(classify_failure)
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        orig = getattr(current, "orig", None)  # SQLAlchemy's DBAPIError
-        current = orig if isinstance(orig, BaseException) else current.__cause__
 
 
 class PostgresEventStore:

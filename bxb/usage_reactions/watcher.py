@@ -38,7 +38,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from temporalio.service import RPCError, RPCStatusCode
 
 from bxb.core.settings import Settings
-from bxb.events.postgres_store import postgres_failures
+from bxb.events.postgres_failures import postgres_failures
 from bxb.events.store import StoredEvent
 from bxb.models import Charge, Plan, Subscription, UsageThreshold
 from bxb.usage_reactions.interest import EventTest, Interest, SubscriptionKey

@@ -9,7 +9,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, DataError, Opera
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
-from bxb.events import clickhouse_store, postgres_store
+from bxb.events import clickhouse_store, postgres_failures
 from bxb.events.store import (
     EventsRefusedError,
     EventStoreUnavailableError,
@@ -54,7 +54,7 @@ def wrapped(error: Exception) -> Exception:
     ],
 )
 def test_postgres_failures(error: Exception, meaning: type[Exception] | None) -> None:
-    classified = postgres_store.classify_failure(error)
+    classified = postgres_failures.classify_failure(error)
     assert type(classified) is meaning if meaning else classified is None
 
 
@@ -76,7 +76,7 @@ def test_clickhouse_failures(error: Exception, meaning: type[Exception] | None) 
 
 def test_typed_failures_keep_their_cause_and_others_pass_through() -> None:
     refused = asyncpg.exceptions.UntranslatableCharacterError("\\u0000")
-    with pytest.raises(EventsRefusedError) as raised, postgres_store.postgres_failures():
+    with pytest.raises(EventsRefusedError) as raised, postgres_failures.postgres_failures():
         raise refused
     assert raised.value.__cause__ is refused
     with pytest.raises(KeyError), failures_classified(lambda _: None):
