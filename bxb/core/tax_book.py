@@ -140,8 +140,7 @@ async def _entity_tax_ids(session: AsyncSession, customer_id: uuid.UUID) -> set[
     entity = customer.billing_entity if customer is not None else None
     if entity is None or entity.is_default:
         return None
-    entity_id = entity.id
     rows = await session.scalars(
-        select(BillingEntityTax.tax_id).where(BillingEntityTax.billing_entity_id == entity_id)
+        select(BillingEntityTax.tax_id).where(BillingEntityTax.billing_entity_id == entity.id)
     )
     return set(rows)

@@ -127,16 +127,16 @@ async def current_usage(
     assert state.period_end is not None
     plan = state.segment.plan
     paused = [(p.start, p.end) for p in state.pauses]
+    charges = [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges]
     inputs = await period_inputs(
         events,
         row.organization_id,
         row.external_id,
-        [charge.usage_charge() for charge in plan.charges],
+        charges,
         state.usage_from,
         state.period_end,
         paused,
     )
-    charges = [charge.usage_charge(taxes.own(charge.id)) for charge in plan.charges]
     usage = compute_customer_usage(
         charges,
         inputs.events,
