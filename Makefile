@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest openapi test-chaos test-fuzz test-properties bench clean
+.PHONY: up install test lint typecheck pytest openapi test-chaos test-fuzz test-properties bench clean \
+	web web-if-node web-check web-api browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +16,55 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Start bxb on embedded defaults: PostgreSQL, Temporal (+ UI), worker, API.
+## Start bxb on embedded defaults: PostgreSQL, Temporal (+ UI), worker, API and web app.
 up: $(STAMP)
+	@$(MAKE) --no-print-directory web-if-node
 	$(BIN)/bxb up
 
-## Lint, type-check, and run every test with coverage (fails under 95%).
-test: lint typecheck pytest
+## The web app (web/): built by Vite into bxb/webapp/dist, which the Python package ships.
+## `npm ci` installs exactly the committed lockfile; make rebuilds when a source changes.
+WEB_BUNDLE  := bxb/webapp/dist/index.html
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json \
+	web/vite.config.ts web/tsconfig.json docs/openapi.json
+NODE_OK := node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)'
+
+$(WEB_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_MODULES)
+
+$(WEB_BUNDLE): $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web: $(WEB_BUNDLE)
+
+## `make up` without Node.js: say so, and start the API without the web app.
+web-if-node:
+	@if command -v node >/dev/null 2>&1 && $(NODE_OK); then \
+		$(MAKE) --no-print-directory web; \
+	else \
+		echo "bxb: Node.js 20.19+ not found: the web app is not built (the API starts as usual;"; \
+		echo "     install Node.js and run 'make web', or use a wheel, which ships the app)."; \
+	fi
+
+## Type-check the web app and run its component tests (vitest); the typed API client must
+## match docs/openapi.json (regenerate with `make web-api`).
+web-check: $(WEB_MODULES)
+	cd web && npx tsc -b && npx vitest run --reporter=dot
+
+web-api: $(WEB_MODULES)
+	cd web && npm run --silent gen:api
+
+## Browser tests drive the machine's Chromium (Debian's package), never a downloaded one.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }
+
+## Lint, type-check, and run every test with coverage (fails under 95%), the web app's
+## own checks, and its browser tests in the machine's Chromium.
+test: lint typecheck web-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
@@ -32,7 +76,7 @@ typecheck: $(STAMP)
 ## Test files are shared among PYTEST_WORKERS processes (pytest-xdist), each with its own
 ## PostgreSQL, Temporal and localstripe; PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 2
-pytest: $(STAMP)
+pytest: $(STAMP) browser web
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 	--cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 

@@ -88,6 +88,7 @@ from bxb.core.tracing import configure_tracing
 from bxb.governance.audit import recorder  # noqa: F401 - installs the activity-log events
 from bxb.governance.audit.api_logs import ApiLogMiddleware, ApiLogWriter
 from bxb.governance.email import transport_from_settings
+from bxb.webapp import install_webapp
 from bxb.webhooks import outbox
 
 
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
     install_docs(app)
+    install_webapp(app)  # last: it answers only what no route above matched
     tracing = active_tracing()
     if tracing is not None:  # a server span per request, only when tracing is on
         tracing.instrument_app(app)

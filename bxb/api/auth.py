@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request, Response
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.api.deps import SessionDep, SettingsDep
 from bxb.api.errors import unauthorized
 from bxb.api.members import EmailDep
+from bxb.api.openapi_document import api_routes, operation_id
 from bxb.api.responses import JsonResponse
 from bxb.api.schemas.members import (
     InvitationAcceptBody,
@@ -25,6 +26,8 @@ from bxb.api.schemas.members import (
 )
 from bxb.core.settings import Settings
 from bxb.governance import members, sign_in
+from bxb.governance.actor import Role
+from bxb.governance.permissions import is_allowed
 from bxb.governance.sessions import (
     SESSION_COOKIE,
     clear_session_cookies,
@@ -41,6 +44,22 @@ from bxb.lago_objects.members import member_object
 from bxb.models import Member, MemberSession
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def allowed_operations(app: FastAPI, role: Role) -> list[str]:
+    """The OpenAPI operation ids of /api/v1 routes a member of `role` may call, sorted."""
+    cache: dict[Role, list[str]] | None = getattr(app.state, "allowed_operations", None)
+    if cache is None:
+        cache = app.state.allowed_operations = {}
+    if role not in cache:
+        cache[role] = sorted(
+            operation_id(route)
+            for route in api_routes(app.router.routes)
+            if route.include_in_schema
+            and route.path.startswith("/api/v1/")
+            and any(is_allowed(role, method, route.path) for method in route.methods or ())
+        )
+    return cache[role]
 
 
 def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -114,17 +133,37 @@ async def sign_out(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/auth/me")
-async def me(request: Request, session: SessionDep) -> dict[str, Any]:
+async def me(request: Request, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """The signed-in member and their organization, or 401."""
     token = request.cookies.get(SESSION_COOKIE)
     found = await live_session(session, token, request_now(request)) if token else None
     if found is None:
         raise unauthorized()
     _, member = found
+    organization = member.organization
     return {
         "member": member_object(member),
-        "organization": {"lago_id": str(member.organization_id), "name": member.organization.name},
+        "organization": {
+            "lago_id": str(member.organization_id),
+            "name": organization.name,
+            "timezone": organization.timezone,
+            "default_currency": organization.default_currency,
+        },
+        # What the web app may show as buttons: the operations this role may call. The API
+        # still checks every call; this only keeps forbidden actions off the screen.
+        "allowed_operations": allowed_operations(request.app, Role(member.role)),
+        "temporal_ui": temporal_ui(request, settings),
     }
+
+
+def temporal_ui(request: Request, settings: Settings) -> dict[str, str] | None:
+    """The Temporal UI's namespace page, for links to a subscription's workflow."""
+    base = settings.temporal_ui_url
+    if base is None and settings.temporal_address is None:  # `bxb up`'s embedded server
+        base = f"http://{request.url.hostname or '127.0.0.1'}:{settings.temporal_ui_port}"
+    if base is None:
+        return None
+    return {"namespace_url": f"{base.rstrip('/')}/namespaces/{settings.temporal_namespace}"}
 
 
 @router.post("/auth/password_resets", status_code=202)

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.schemas.webhooks import WebhookUrl
 from bxb.inputs.bounds import Count
 from bxb.inputs.validation import (
     Country,
@@ -71,6 +72,9 @@ class OrganizationUpdate(BaseModel):
     billing_configuration: BillingConfigurationIn | None = None
     # bxb: API logs keep request and response bodies (secrets redacted) when true.
     api_log_bodies: bool | None = None
+    # bxb: the customer portal's branding: a logo (an http(s) address) and a colour.
+    logo_url: WebhookUrl | None = None
+    brand_color: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
 
 
 class OrganizationUpdateBody(BaseModel):
@@ -114,4 +118,6 @@ _NULLABLE = {
     "city",
     "state",
     "zipcode",
+    "logo_url",
+    "brand_color",
 }

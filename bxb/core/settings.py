@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default=7233, validation_alias=_env("BXB_EMBEDDED_TEMPORAL_PORT")
     )
     temporal_ui_port: int = Field(default=8233, validation_alias=_env("BXB_TEMPORAL_UI_PORT"))
+    # Where operators open the Temporal UI (the web app links each subscription's workflow
+    # there). Unset: the embedded server's UI on this host, or no link for another server.
+    temporal_ui_url: str | None = Field(default=None, validation_alias=_env("BXB_TEMPORAL_UI_URL"))
 
     # ClickHouse event store (optional). Unset → events live in PostgreSQL.
     clickhouse_url: str | None = Field(default=None, validation_alias=_env("CLICKHOUSE_URL"))

@@ -30,6 +30,8 @@ def organization_object(org: Organization) -> dict[str, Any]:
         "net_payment_term": org.net_payment_term,
         "tax_identification_number": org.tax_identification_number,
         "timezone": org.timezone,
+        "logo_url": org.logo_url,
+        "brand_color": org.brand_color,
         "email_settings": list(org.email_settings),
         "finalize_zero_amount_invoice": org.finalize_zero_amount_invoice,
         "billing_configuration": {

@@ -43,5 +43,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     late_events_rerating: Mapped[bool] = mapped_column(default=True, server_default=true())
     # API logs keep request and response bodies (secrets redacted) only when this is on.
     api_log_bodies: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # bxb: the portal pages' branding (Lago keeps a logo on the billing entity only).
+    logo_url: Mapped[str | None] = mapped_column(String(1024))
+    brand_color: Mapped[str | None] = mapped_column(String(7))
     # Secret that signs outgoing webhooks (HMAC-SHA256); made on first use.
     hmac_key: Mapped[str | None] = mapped_column(String(64))

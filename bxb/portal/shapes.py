@@ -57,6 +57,8 @@ def organization_object(organization: Organization) -> dict[str, Any]:
         "state": organization.state,
         "zipcode": organization.zipcode,
         "country": organization.country,
+        "logo_url": organization.logo_url,
+        "brand_color": organization.brand_color,
     }
 
 

@@ -65,8 +65,19 @@ async def test_invitation_mails_a_one_time_link_that_makes_a_signed_in_member(
     )
     cookie = accepted.headers.get_list("set-cookie")
     assert any(c.startswith("bxb_session=") and "HttpOnly" in c for c in cookie)
-    me = await m.client.get("/api/v1/auth/me")
-    assert me.json()["member"]["lago_id"] == member["lago_id"]
+    me = (await m.client.get("/api/v1/auth/me")).json()
+    assert me["member"]["lago_id"] == member["lago_id"]
+    assert (me["organization"]["timezone"], me["organization"]["default_currency"]) == (
+        "UTC",
+        "USD",
+    )
+    # The web app shows only what the role may do: a billing admin creates customers and
+    # voids invoices, but does not manage API keys or members.
+    allowed = set(me["allowed_operations"])
+    assert {"createCustomer", "voidInvoice", "findAllCustomers"} <= allowed
+    assert not {"createApiKey", "createInvite"} & allowed
+    # No Temporal address set: the embedded server's UI, on the host the browser used.
+    assert me["temporal_ui"] == {"namespace_url": "http://bxb.test:8233/namespaces/default"}
     async with sessions() as session:
         stored = await session.scalar(select(Member))
         assert stored is not None

@@ -103,3 +103,28 @@ async def test_bad_dunning_campaign_is_refused(client: httpx.AsyncClient, tenant
         )
         assert response.status_code == 422, billing
         assert response.json()["code"] == "validation_errors"
+
+
+async def test_branding_for_the_portal_is_set_checked_and_cleared(
+    client: httpx.AsyncClient, tenant_a: Tenant
+) -> None:
+    body = {"organization": {"logo_url": "https://a.example/logo.png", "brand_color": "#0A7B5e"}}
+    response = await client.put("/api/v1/organizations", json=body, headers=tenant_a.headers)
+    assert response.status_code == 200, response.text
+    org = response.json()["organization"]
+    assert (org["logo_url"], org["brand_color"]) == ("https://a.example/logo.png", "#0A7B5e")
+
+    bad = {"organization": {"logo_url": "javascript:alert(1)", "brand_color": "red"}}
+    refused = await client.put("/api/v1/organizations", json=bad, headers=tenant_a.headers)
+    assert refused.status_code == 422
+    assert set(refused.json()["error_details"]) == {"logo_url", "brand_color"}
+    kept = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
+    assert kept["organization"]["brand_color"] == "#0A7B5e"
+
+    cleared = await client.put(
+        "/api/v1/organizations",
+        json={"organization": {"logo_url": None, "brand_color": None}},
+        headers=tenant_a.headers,
+    )
+    assert cleared.json()["organization"]["logo_url"] is None
+    assert cleared.json()["organization"]["brand_color"] is None
