@@ -23,6 +23,7 @@ from bxb.core.serving import AnswersWhenCancelled, graceful_seconds
 from bxb.core.settings import Settings
 from bxb.core.temporal import SEARCH_ATTRIBUTE_TYPES
 from bxb.core.tracing import configure_tracing
+from bxb.webapp import webapp_built
 from bxb.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def banner(settings: Settings) -> str:
         "bxb is up",
         f"  API           {api}/api/v1",
         f"  OpenAPI docs  {api}/docs",
+        f"  Web app       {api}/" if webapp_built() else "  Web app       not built (make web)",
     ]
     if settings.embedded_temporal and settings.temporal_ui_port:
         lines.append(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")

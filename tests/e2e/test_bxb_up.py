@@ -98,6 +98,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(stack_env: dict[str, str]) -> No
     assert httpx.get(f"http://127.0.0.1:{stack_env['BXB_TEMPORAL_UI_PORT']}/").status_code == 200
     assert httpx.get(f"{api}/ready", params={"deep": "true"}).json()["worker"] == "ok"
     assert httpx.get(f"{api}/api/v1/organizations", headers=bootstrap).status_code == 200
+    app_page = httpx.get(f"{api}/")  # the web app (`make test` builds it before the tests)
+    assert app_page.status_code == 200
+    assert '<div id="root">' in app_page.text
     created = subprocess.run(
         [*BXB, "org", "create", "Initech"], env=stack_env, capture_output=True, text=True
     )
@@ -107,6 +110,7 @@ def test_up_serves_stops_cleanly_and_keeps_data(stack_env: dict[str, str]) -> No
     out = _stop(first, signal.SIGTERM)
     assert f"API           {api}/api/v1" in out
     assert "Temporal UI   http://127.0.0.1:" in out
+    assert f"Web app       {api}/" in out
     assert _processes_mentioning(stack_env["BXB_DATA_DIR"]) == []
 
     second = _start(stack_env)

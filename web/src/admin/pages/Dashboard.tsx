@@ -179,7 +179,7 @@ function DashboardBody({ d }: { d: DashboardData }) {
       {
         currency: c,
         main: formatRate(last.logo_churn_rate),
-        sub: `logo churn ${last.month} · ${last.churned_customers} of ${last.customers_at_start} customers · revenue churn ${formatRate(last.gross_revenue_churn_rate)} (${formatMoney(last.churned_mrr_amount_cents, c)})`,
+        sub: `logo churn ${last.month.slice(0, 7)} · ${last.churned_customers} of ${last.customers_at_start} customers · revenue churn ${formatRate(last.gross_revenue_churn_rate)} (${formatMoney(last.churned_mrr_amount_cents, c)})`,
       },
     ];
   });
@@ -274,7 +274,7 @@ function CurrencySection({ currency, d }: { currency: string; d: DashboardData }
                   <XAxis dataKey="month" />
                   <YAxis tickFormatter={money} width={90} />
                   <Tooltip formatter={(v) => money(v)} />
-                  <Line type="monotone" dataKey="mrr" name="MRR" stroke="#4338ca" strokeWidth={2} dot={false} />
+                  <Line type="monotone" dataKey="mrr" name="MRR" stroke="#4338ca" strokeWidth={2} dot={mrrMonths.filter((m) => m.mrr !== 0).length <= 1} />
                 </LineChart>
               </ResponsiveContainer>
             </div>
