@@ -3,7 +3,8 @@ customer's application would).
 
 Sign in; create a metric and a graduated plan; create a test clock, a customer on it and a
 subscription; send events; advance the clock from its page; open the invoice and download
-its PDF; issue a credit note; void the next invoice (which had used the credit: it comes back); see MRR on the dashboard.
+its PDF; issue a credit note; void the next invoice (which had used the credit: it comes
+back); see MRR on the dashboard.
 
 The clock starts on the first day of the current month (UTC), so the subscription's MRR
 falls in the month the dashboard shows. The plan: $10.00 a month in arrears, and `units`

@@ -92,3 +92,75 @@ async def test_a_customer_sees_its_own_invoices_under_the_organizations_brand(
 async def test_an_expired_or_missing_portal_link_says_so(page: Page, web: WebStack) -> None:
     await page.goto(web.url + "/portal?token=not-a-token")
     await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+
+
+async def test_a_customer_changes_plan_tops_up_and_cancels_from_its_pages(
+    page: Page, web: WebStack, steps: Steps
+) -> None:
+    async with httpx.AsyncClient(base_url=web.url, headers=web.tenant.headers, timeout=60) as http:
+        body = {"name": "Calls", "code": "calls", "aggregation_type": "count_agg"}
+        metric = await _ok(http, "POST", "/api/v1/billable_metrics", {"billable_metric": body})
+        charge = {
+            "billable_metric_id": metric["billable_metric"]["lago_id"],
+            "charge_model": "standard",
+            "properties": {"amount": "0.5"},
+        }
+        for code, amount in (("basic", 1000), ("pro", 3000)):
+            plan = {
+                "name": code.title(),
+                "code": code,
+                "interval": "monthly",
+                "amount_cents": amount,
+                "amount_currency": "USD",
+                "charges": [charge],
+            }
+            await _ok(http, "POST", "/api/v1/plans", {"plan": plan})
+        customer = {"external_id": "acme", "name": "Acme", "currency": "USD"}
+        await _ok(http, "POST", "/api/v1/customers", {"customer": customer})
+        sub = {"external_customer_id": "acme", "plan_code": "basic", "external_id": "acme-1"}
+        await _ok(http, "POST", "/api/v1/subscriptions", {"subscription": sub})
+        for n in range(3):
+            event = {
+                "transaction_id": f"c{n}",
+                "external_subscription_id": "acme-1",
+                "code": "calls",
+            }
+            await _ok(http, "POST", "/api/v1/events", {"event": event})
+        wallet = {"external_customer_id": "acme", "rate_amount": "1", "currency": "USD"}
+        await _ok(http, "POST", "/api/v1/wallets", {"wallet": wallet})
+        url = (await _ok(http, "GET", "/api/v1/customers/acme/portal_url"))["customer"][
+            "portal_url"
+        ]
+
+    await page.goto(web.url + url[url.index("/portal") :])
+    await page.get_by_role("tab", name="usage").click()
+    usage = page.get_by_role("table", name="Usage of acme-1")
+    await expect(usage).to_contain_text("$1.50")  # 3 calls at $0.50
+    await expect(page.get_by_role("figure", name="Usage by metric")).to_be_visible()
+    await steps.shot("portal usage")
+
+    await page.get_by_role("tab", name="plan").click()
+    await page.get_by_label("New plan").select_option("pro")
+    await page.get_by_role("button", name="Change plan").click()
+    await expect(page.get_by_text("Plan: Pro")).to_be_visible(timeout=30_000)
+    await page.get_by_role("button", name="Cancel subscription").click()
+    await page.get_by_role("button", name="Confirm cancellation").click()
+    await expect(page.get_by_text("Ends on")).to_be_visible(timeout=30_000)
+    await steps.shot("portal plan changed and cancelled")
+
+    await page.get_by_role("tab", name="wallet").click()
+    await page.get_by_label("Credits to buy").fill("0")
+    await page.get_by_role("button", name="Top up").click()
+    await expect(page.get_by_role("alert")).to_contain_text("invalid_paid_credits")
+    await page.get_by_label("Credits to buy").fill("15.5")
+    await page.get_by_role("button", name="Top up").click()
+    await expect(page.get_by_role("status")).to_contain_text("Top-up requested")
+    await steps.shot("portal wallet top-up")
+
+    async with httpx.AsyncClient(base_url=web.url, headers=web.tenant.headers, timeout=60) as http:
+        subscription = (await _ok(http, "GET", "/api/v1/subscriptions/acme-1"))["subscription"]
+        assert subscription["plan_code"] == "pro"
+        assert subscription["ending_at"] is not None
+        invoices = await _ok(http, "GET", "/api/v1/invoices?external_customer_id=acme")
+        credit = [i for i in invoices["invoices"] if i["invoice_type"] == "credit"]
+        assert [i["total_amount_cents"] for i in credit] == [1550]  # 15.5 credits at $1
