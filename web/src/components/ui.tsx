@@ -98,10 +98,18 @@ export interface PageMeta {
   total_count: number;
 }
 
-export function Pager({ meta, onPage }: { meta: PageMeta | undefined; onPage: (page: number) => void }) {
+export function Pager({
+  meta,
+  onPage,
+  label = "Pages",
+}: {
+  meta: PageMeta | undefined;
+  onPage: (page: number) => void;
+  label?: string;
+}) {
   if (!meta) return null;
   return (
-    <nav aria-label="Pages" className="mt-3 flex items-center gap-3 text-sm">
+    <nav aria-label={label} className="mt-3 flex items-center gap-3 text-sm">
       <Button variant="secondary" disabled={!meta.prev_page} onClick={() => meta.prev_page && onPage(meta.prev_page)}>
         Previous
       </Button>
@@ -138,9 +146,9 @@ export function Table({ head, children, label }: { head: string[]; children: Rea
     <table className="w-full border-collapse bg-white text-sm" aria-label={label}>
       <thead>
         <tr className="border-b border-slate-200 text-left text-slate-600">
-          {head.map((h) => (
-            <th key={h} scope="col" className="px-2 py-2 font-medium">
-              {h}
+          {head.map((h, i) => (
+            <th key={h || `column-${i}`} scope="col" className="px-2 py-2 font-medium">
+              {h || <span className="sr-only">Actions</span>}
             </th>
           ))}
         </tr>

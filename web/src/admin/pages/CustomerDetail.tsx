@@ -256,7 +256,7 @@ function InvoicesSection({ externalId }: { externalId: string }) {
               </tr>
             ))}
           </Table>
-          <Pager meta={pageMeta(invoices.data?.meta)} onPage={setPage} />
+          <Pager meta={pageMeta(invoices.data?.meta)} onPage={setPage} label="Invoice pages" />
         </>
       )}
     </Card>
@@ -313,7 +313,7 @@ function Timeline({ externalId }: { externalId: string }) {
               </li>
             ))}
           </ol>
-          <Pager meta={pageMeta(logs.data?.meta)} onPage={setPage} />
+          <Pager meta={pageMeta(logs.data?.meta)} onPage={setPage} label="Timeline pages" />
         </>
       )}
     </Card>

@@ -181,7 +181,7 @@ function Endpoints() {
         ))}
       </Table>
       {list.data && list.data.webhook_endpoints.length === 0 && <p className="mt-2 text-sm text-slate-500">No endpoints yet.</p>}
-      <Pager meta={list.data?.meta} onPage={setPage} />
+      <Pager meta={list.data?.meta} onPage={setPage} label="Endpoint pages" />
       {can("getSigningSecret") && <SigningSecret />}
     </Card>
   );
@@ -293,7 +293,7 @@ function Deliveries() {
         ))}
       </Table>
       {list.data && list.data.webhooks.length === 0 && <p className="mt-2 text-sm text-slate-500">No deliveries.</p>}
-      <Pager meta={list.data?.meta} onPage={setPage} />
+      <Pager meta={list.data?.meta} onPage={setPage} label="Delivery pages" />
     </Card>
   );
 }
