@@ -29,6 +29,15 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
         ),
         # The next sequential_id is max()+1 per organization: one index probe, not a scan.
         Index("ix_customers_organization_id_sequential_id", "organization_id", "sequential_id"),
+        # The list's order (created_at DESC, id DESC, read backwards): a page is a few index
+        # entries, not a sort of every live customer of the organization.
+        Index(
+            "ix_customers_live_created_at",
+            "organization_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     external_id: Mapped[str] = mapped_column(String(255))
