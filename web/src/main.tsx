@@ -1,20 +1,29 @@
-import { lazy, StrictMode, Suspense } from "react";
+import { StrictMode, type ComponentType } from "react";
 import { createRoot } from "react-dom/client";
-import { BrowserRouter, Route, Routes } from "react-router-dom";
+import { BrowserRouter } from "react-router-dom";
 import "./index.css";
+import "./lib/earlyMe";
 
-const AdminApp = lazy(() => import("./admin/AdminApp"));
-const PortalApp = lazy(() => import("./portal/PortalApp"));
+// One bundle, two apps: the portal at /portal, the operators' app everywhere else. The app
+// (and, for operators, the page being opened) is loaded before the first render, so
+// nothing waits behind a Suspense fallback (see lib/pages.tsx).
+async function start(): Promise<void> {
+  const path = window.location.pathname;
+  let App: ComponentType;
+  if (path === "/portal" || path.startsWith("/portal/")) {
+    App = (await import("./portal/PortalApp")).default;
+  } else {
+    const admin = await import("./admin/AdminApp");
+    await admin.preloadPages(path);
+    App = admin.default;
+  }
+  createRoot(document.getElementById("root")!).render(
+    <StrictMode>
+      <BrowserRouter>
+        <App />
+      </BrowserRouter>
+    </StrictMode>,
+  );
+}
 
-createRoot(document.getElementById("root")!).render(
-  <StrictMode>
-    <BrowserRouter>
-      <Suspense fallback={null}>
-        <Routes>
-          <Route path="/portal/*" element={<PortalApp />} />
-          <Route path="/*" element={<AdminApp />} />
-        </Routes>
-      </Suspense>
-    </BrowserRouter>
-  </StrictMode>,
-);
+void start();

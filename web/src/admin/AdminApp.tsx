@@ -1,24 +1,53 @@
-import { lazy, Suspense } from "react";
+import { Suspense } from "react";
 import { Route, Routes } from "react-router-dom";
+import { page } from "../lib/pages";
 import { Layout } from "./Layout";
 import { SessionProvider, useSession } from "./session";
 import { SignIn } from "./SignIn";
 
 // Each page is its own chunk: the first page sends only what it shows.
-const Dashboard = lazy(() => import("./pages/Dashboard"));
-const Customers = lazy(() => import("./pages/Customers"));
-const CustomerDetail = lazy(() => import("./pages/CustomerDetail"));
-const Plans = lazy(() => import("./pages/Plans"));
-const BillableMetrics = lazy(() => import("./pages/BillableMetrics"));
-const Subscriptions = lazy(() => import("./pages/Subscriptions"));
-const Invoices = lazy(() => import("./pages/Invoices"));
-const InvoiceDetail = lazy(() => import("./pages/InvoiceDetail"));
-const Payments = lazy(() => import("./pages/Payments"));
-const CreditNotes = lazy(() => import("./pages/CreditNotes"));
-const Webhooks = lazy(() => import("./pages/Webhooks"));
-const TestClocks = lazy(() => import("./pages/TestClocks"));
-const Events = lazy(() => import("./pages/Events"));
-const Settings = lazy(() => import("./pages/Settings"));
+const Dashboard = page(() => import("./pages/Dashboard"));
+const Customers = page(() => import("./pages/Customers"));
+const CustomerDetail = page(() => import("./pages/CustomerDetail"));
+const Plans = page(() => import("./pages/Plans"));
+const BillableMetrics = page(() => import("./pages/BillableMetrics"));
+const Subscriptions = page(() => import("./pages/Subscriptions"));
+const Invoices = page(() => import("./pages/Invoices"));
+const InvoiceDetail = page(() => import("./pages/InvoiceDetail"));
+const Payments = page(() => import("./pages/Payments"));
+const CreditNotes = page(() => import("./pages/CreditNotes"));
+const Webhooks = page(() => import("./pages/Webhooks"));
+const TestClocks = page(() => import("./pages/TestClocks"));
+const Events = page(() => import("./pages/Events"));
+const Settings = page(() => import("./pages/Settings"));
+
+// The page of an address's first segment, to load it before the first render.
+const PAGE_BY_SECTION: Record<string, { preload: () => Promise<void> }> = {
+  "": Dashboard,
+  customers: Customers,
+  plans: Plans,
+  billable_metrics: BillableMetrics,
+  subscriptions: Subscriptions,
+  invoices: Invoices,
+  payments: Payments,
+  credit_notes: CreditNotes,
+  webhooks: Webhooks,
+  test_clocks: TestClocks,
+  events: Events,
+  settings: Settings,
+};
+const DETAIL_PAGE: Record<string, { preload: () => Promise<void> }> = {
+  customers: CustomerDetail,
+  invoices: InvoiceDetail,
+};
+
+/** Load the page of `pathname` before the first render. Other pages load when opened
+ * (a navigation is a transition: the current page stays until the next one is there). */
+export async function preloadPages(pathname: string): Promise<void> {
+  const [section = "", detail] = pathname.split("/").filter(Boolean);
+  const current = detail ? DETAIL_PAGE[section] : PAGE_BY_SECTION[section];
+  await current?.preload().catch(() => undefined);
+}
 
 function Gate() {
   const { me, loading } = useSession();

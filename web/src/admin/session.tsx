@@ -3,6 +3,7 @@
 // something are shown only when `can(operationId)` is true; the API checks again.
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { api, unwrap } from "../api/client";
+import { takeEarlyMe } from "../lib/earlyMe";
 
 export interface Member {
   lago_id: string;
@@ -40,8 +41,14 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
 
   const load = useCallback(async () => {
-    const { data, response } = await api.GET("/api/v1/auth/me");
-    setMe(response.ok ? (data as unknown as Me) : null);
+    const early = takeEarlyMe();
+    if (early) {
+      const response = await early.catch(() => null);
+      setMe(response?.ok ? ((await response.json()) as Me) : null);
+    } else {
+      const { data, response } = await api.GET("/api/v1/auth/me");
+      setMe(response.ok ? (data as unknown as Me) : null);
+    }
     setLoading(false);
   }, []);
 
