@@ -74,7 +74,9 @@ class OrganizationUpdate(BaseModel):
     api_log_bodies: bool | None = None
     # bxb: the customer portal's branding: a logo (an http(s) address) and a colour.
     logo_url: WebhookUrl | None = None
-    brand_color: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
+    brand_color: (
+        Annotated[str, StringConstraints(max_length=7, pattern=r"^#[0-9a-fA-F]{6}$")] | None
+    ) = None
 
 
 class OrganizationUpdateBody(BaseModel):

@@ -37,7 +37,7 @@ async def test_api_runs_in_several_processes(database_url: str, tenant_a: Tenant
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 120  # two processes importing bxb on a busy machine
             while True:
                 assert process.returncode is None, "bxb api exited during start-up"
                 try:

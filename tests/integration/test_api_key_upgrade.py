@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,10 +41,11 @@ async def test_the_existing_key_becomes_the_admin_default_key(
     org_id = uuid.uuid4()
     old = create_engine(fresh_database_url, pool_size=1)
     try:
-        # The organizations table is the same before and after 0011a; api_keys is not.
+        # The organizations table is the same before and after 0011a; api_keys is not. A
+        # Core insert names only the columns given or defaulted, none added since 0011c.
         async with create_sessionmaker(old)() as session:
-            session.add(
-                Organization(
+            await session.execute(
+                insert(Organization).values(
                     id=org_id, name="Old", document_number_prefix="OLD-0001", email_settings=[]
                 )
             )

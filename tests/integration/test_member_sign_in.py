@@ -219,7 +219,12 @@ async def test_an_email_in_two_organizations_signs_in_to_the_one_named(
     assert who["actor"]["organization_id"] == str(tenant_b.organization_id)
     assert who["actor"]["role"] == "support"
     me = (await m.client.get("/api/v1/auth/me")).json()
-    assert me["organization"] == {"lago_id": str(tenant_b.organization_id), "name": "Org B"}
+    assert me["organization"] == {
+        "lago_id": str(tenant_b.organization_id),
+        "name": "Org B",
+        "timezone": "UTC",
+        "default_currency": "USD",
+    }
 
 
 async def test_a_session_of_org_a_only_ever_reads_org_a(

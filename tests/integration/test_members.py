@@ -76,8 +76,8 @@ async def test_invitation_mails_a_one_time_link_that_makes_a_signed_in_member(
     allowed = set(me["allowed_operations"])
     assert {"createCustomer", "voidInvoice", "findAllCustomers"} <= allowed
     assert not {"createApiKey", "createInvite"} & allowed
-    # No Temporal address set: the embedded server's UI, on the host the browser used.
-    assert me["temporal_ui"] == {"namespace_url": "http://bxb.test:8233/namespaces/default"}
+    # Where the UI is depends on the Temporal server (tests/unit/test_temporal_ui_link.py).
+    assert "temporal_ui" in me
     async with sessions() as session:
         stored = await session.scalar(select(Member))
         assert stored is not None
