@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,13 +18,17 @@ from tests.support.ports import free_port
 pytestmark = pytest.mark.slow
 
 
-async def test_api_runs_in_several_processes(database_url: str, tenant_a: Tenant) -> None:
+async def test_api_runs_in_several_processes(
+    database_url: str, tenant_a: Tenant, tmp_path: Path
+) -> None:
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "BXB_API_PORT": str(port),
     }
+    log_path = tmp_path / "api.log"
+    log = log_path.open("w")  # what the processes said, shown if they do not start
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -33,18 +38,19 @@ async def test_api_runs_in_several_processes(database_url: str, tenant_a: Tenant
         "2",
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             deadline = time.monotonic() + 120  # two processes importing bxb on a busy machine
             while True:
-                assert process.returncode is None, "bxb api exited during start-up"
+                said = log_path.read_text
+                assert process.returncode is None, f"bxb api exited in start-up:\n{said()}"
                 try:
                     if (await client.get("/health")).status_code == 200:
                         break
                 except httpx.TransportError:
-                    assert time.monotonic() < deadline, "bxb api did not start"
+                    assert time.monotonic() < deadline, f"bxb api did not start:\n{said()}"
                     await asyncio.sleep(0.2)
             answers = [
                 await client.get("/api/v1/organizations", headers=tenant_a.headers)
@@ -54,5 +60,8 @@ async def test_api_runs_in_several_processes(database_url: str, tenant_a: Tenant
         assert answers[0].json()["organization"]["lago_id"] == str(tenant_a.organization_id)
     finally:
         process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert await process.wait() == 0
+        try:
+            async with asyncio.timeout(30):
+                assert await process.wait() == 0
+        finally:
+            log.close()
