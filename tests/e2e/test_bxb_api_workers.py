@@ -22,10 +22,15 @@ async def test_api_runs_in_several_processes(
     database_url: str, tenant_a: Tenant, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = os.environ | {
+    # The environment a user's shell gives, not the test process's: in full runs the
+    # uvicorn children, started with this worker's environment (coverage's subprocess
+    # hooks among it), died at start-up with nothing on stderr, again and again.
+    kept = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env = kept | {
         "DATABASE_URL": database_url,
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "BXB_API_PORT": str(port),
+        "PYTHONFAULTHANDLER": "1",  # a child that crashes says where
     }
     log_path = tmp_path / "api.log"
     log = log_path.open("w")  # what the processes said, shown if they do not start
