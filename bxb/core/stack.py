@@ -62,6 +62,10 @@ def serve_api_processes(settings: Settings, workers: int) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds(settings),
+        # uvicorn kills a process that has not finished starting within this time (5 s by
+        # default) and starts another; importing bxb on a busy machine can take longer, and
+        # then each new process was killed in turn and the API never answered.
+        timeout_worker_healthcheck=60,
     )
 
 
