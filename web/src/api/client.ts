@@ -69,6 +69,18 @@ export function portalClient(token: string) {
   return client;
 }
 
+/** An ApiError from a failed answer's body (Lago's shape), filled from the response where
+ * the body says nothing. */
+export function apiErrorFrom(body: unknown, response: Response): ApiError {
+  const lago = (body ?? {}) as Partial<LagoError>;
+  return new ApiError({
+    status: lago.status ?? response.status,
+    error: lago.error ?? response.statusText,
+    code: lago.code,
+    error_details: lago.error_details,
+  });
+}
+
 /** The data of an openapi-fetch answer, or an ApiError thrown with Lago's error body. */
 export async function unwrap<T>(
   call: Promise<{ data?: T; error?: unknown; response: Response }>,
@@ -76,11 +88,5 @@ export async function unwrap<T>(
   const { data, error, response } = await call;
   if (response.ok && data !== undefined) return data;
   if (response.ok) return undefined as T; // 204
-  const body = (error ?? {}) as Partial<LagoError>;
-  throw new ApiError({
-    status: body.status ?? response.status,
-    error: body.error ?? response.statusText,
-    code: body.code,
-    error_details: body.error_details,
-  });
+  throw apiErrorFrom(error, response);
 }

@@ -1,6 +1,6 @@
 // Calls of the portal: the customer's portal token as a bearer token, Lago's errors as
 // ApiError. The token arrives once in the portal URL (?token=) and is kept for the tab.
-import { ApiError, type LagoError } from "../api/client";
+import { apiErrorFrom } from "../api/client";
 
 const KEY = "bxb-portal-token";
 
@@ -33,15 +33,7 @@ export class PortalApi {
     });
     const text = await response.text();
     const data: unknown = text ? JSON.parse(text) : undefined;
-    if (!response.ok) {
-      const error = (data ?? {}) as Partial<LagoError>;
-      throw new ApiError({
-        status: error.status ?? response.status,
-        error: error.error ?? response.statusText,
-        code: error.code,
-        error_details: error.error_details,
-      });
-    }
+    if (!response.ok) throw apiErrorFrom(data, response);
     return data as T;
   }
 
