@@ -42,6 +42,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -476,6 +477,72 @@ def rate_limits(rate: float) -> dict[str, str]:
     }
 
 
+# --- one kind at a time ------------------------------------------------------------------------
+
+
+def _record_profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (a dev dependency) sampling process `pid` into `out` until interrupted."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    argv = [spy, "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", str(out)]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def serial(
+    url: str, calls: list[Call], per_kind: int, profile_dir: Path | None
+) -> dict[str, Any]:
+    """Each kind's requests one at a time on one connection: the server's CPU per request
+    and the latency with nothing queued, the least noisy figure of where the CPU goes.
+    With `profile_dir`, py-spy records the server during each kind (raw stacks)."""
+    pid = ingest.SERVER_PIDS[url]
+    by_kind: dict[str, list[Call]] = {}
+    for call in calls:
+        by_kind.setdefault(call.kind, []).append(call)
+    connection = await ingest.Connection.open(url)
+    figures: dict[str, Any] = {}
+    try:
+        for kind in MIX:
+            chosen = by_kind.get(kind, [])[: per_kind + 5]
+            for call in chosen[:5]:  # warm the kind's statements and caches
+                await connection.post(call.head, call.body)
+            measured = chosen[5:]
+            spy = None
+            if profile_dir is not None:
+                spy = _record_profile(pid, profile_dir / f"{kind}.txt")
+                await asyncio.sleep(1.0)  # py-spy attached
+            cpu_before = ingest.server_cpu_seconds(url)
+            latencies: list[float] = []
+            statuses: dict[str, int] = {}
+            for call in measured:
+                started = time.perf_counter()
+                status = await connection.post(call.head, call.body)
+                latencies.append(time.perf_counter() - started)
+                if status >= 300:
+                    statuses[str(status)] = statuses.get(str(status), 0) + 1
+            cpu = ingest.server_cpu_seconds(url) - cpu_before
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(30)
+            latencies.sort()
+            figures[kind] = {
+                "requests": len(measured),
+                "cpu_us_per_request": round(cpu * 1e6 / len(measured)) if measured else 0,
+                "p50_ms": _percentile(latencies, 0.50),
+                "errors": statuses,
+            }
+    finally:
+        connection.close()
+    weights = sum(MIX.values())
+    figures["mix_cpu_us_per_request"] = round(
+        sum(MIX[k] * figures[k]["cpu_us_per_request"] for k in MIX if k in figures) / weights
+    )
+    print(
+        f"serial: {figures['mix_cpu_us_per_request']} µs of CPU per request over the mix",
+        file=sys.stderr,
+    )
+    return figures
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -500,6 +567,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 with server("bxb_app", 1, env, log) as url:
                     live = await set_up_live(url, org.api_key, args.live)
                 calls = plan_calls(org, args.live, count)
+                if args.serial:
+                    serial_calls = plan_calls(org, args.live, max(args.serial * 60, 2000), seed=15)
+                    with server("bare_app", 1, env, log) as url:
+                        figures["serial_bare"] = await serial(url, serial_calls, args.serial, None)
+                    serial_calls = plan_calls(org, args.live, max(args.serial * 60, 2000), seed=15)
+                    with server("bxb_app", 1, env, log) as url:
+                        figures["serial_api"] = await serial(
+                            url, serial_calls, args.serial, args.profile
+                        )
                 for workers in args.workers:
                     suffix = "" if workers == 1 else f"-{workers}w"
                     with server("bare_app", workers, env, log) as url:
@@ -546,9 +622,23 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--live", type=int, default=LIVE, help="subscriptions with workflows")
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per request")
     parser.add_argument("--quick", action="store_true", help="1 process, 10 s")
+    parser.add_argument(
+        "--serial",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first, N requests of each kind one at a time (CPU per request per kind)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --serial: py-spy raw stacks of the API per kind, into DIR",
+    )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    args.workers = [int(w) for w in args.workers.split(",")]
+    args.workers = [int(w) for w in args.workers.split(",") if w.strip() not in ("", "0")]
     if args.quick:
         args.workers, args.duration = [1], 10.0
     return args

@@ -25,13 +25,14 @@ from bxb.activities.guard import fails_fast
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
+from bxb.ledger.billing_parties import hold_billing_parties
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
 from bxb.ledger.mrr_movements import record_mrr
 from bxb.ledger.plan_snapshots import PlanSnapshots
 from bxb.ledger.subscription_pauses import record_pause
 from bxb.ledger.wallet_recurring import run_recurring_top_ups
-from bxb.models import Customer, Invoice, Organization, Subscription
+from bxb.models import Invoice, Subscription
 from bxb.payments.collect import has_payment_provider
 from bxb.webhooks import outbox
 from bxb.workflows.billing_requests import BillingRequest, BillingResult, SubscriptionRow
@@ -128,7 +129,7 @@ class SubscriptionActivities:
             result = BillingResult()
             invoice, grace_days = None, 0
             if request.base_fees or request.usage or request.fixed_fees:
-                await _hold_billing_parties(session, request)
+                await hold_billing_parties(session, request.customer_id, request.organization_id)
                 invoice, grace_days = await self._invoice(session, request, usage, webhooks)
             if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"
@@ -232,19 +233,6 @@ _MIRROR_UPDATES: dict[str, Any] = {
     for name in _MIRROR_COLUMNS
     if name != "organization_id"
 } | {"updated_at": func.now()}
-
-
-async def _hold_billing_parties(session: AsyncSession, request: BillingRequest) -> None:
-    """Load the customer and the organization once and keep them for the transaction.
-
-    The steps of an invoice (grace period, finalizing, its webhook) each ask the session
-    for them by id. The session's identity map keeps a row only while something refers to
-    it, so each step used to read both again (with the customer's billing entity): five
-    statements of the 31 in a period close.
-    """
-    customer = await session.get(Customer, request.customer_id)
-    organization = await session.get(Organization, request.organization_id)
-    session.info["billing_parties"] = (customer, organization)
 
 
 async def _upsert_rows(session: AsyncSession, rows: list[SubscriptionRow]) -> None:

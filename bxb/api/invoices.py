@@ -129,7 +129,10 @@ async def list_invoices(
     query = invoice_query(org.id, filters)
     query = query.order_by(Invoice.created_at.desc(), Invoice.id.desc())
     invoices, meta = await paginate(session, query, page)
-    return {"invoices": await invoice_objects(session, invoices), "meta": meta.model_dump()}
+    # Lago's list answers InvoiceObject (customer, metadata, taxes); one invoice, the
+    # extended object with its fees and credits.
+    objects = await invoice_objects(session, invoices, extended=False)
+    return {"invoices": objects, "meta": meta.model_dump()}
 
 
 @router.get("/invoices/{lago_id}")

@@ -55,6 +55,8 @@ async def _load_refs(
     invoices: Sequence[Invoice],
     customer: Customer | None,
     subscriptions: Sequence[Subscription],
+    *,
+    extended: bool,
 ) -> Refs:
     organization = await session.get(Organization, invoices[0].organization_id)
     assert organization is not None
@@ -65,6 +67,10 @@ async def _load_refs(
     else:
         refs.customers = await rows_by_id(session, Customer, {i.customer_id for i in invoices})
     refs.customer_taxes = await applied_taxes(session, AppliedTax.customer_id, list(refs.customers))
+    codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
+    refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
+    if not extended:
+        return refs
     subscription_ids = {f.subscription_id for f in fees if f.subscription_id}
     subscription_ids |= {i.subscription_id for i in invoices if i.subscription_id}
     refs.subscriptions = await rows_by_id(session, Subscription, subscription_ids)
@@ -76,8 +82,6 @@ async def _load_refs(
     )
     refs.add_ons = await rows_by_id(session, AddOn, {f.add_on_id for f in fees if f.add_on_id})
     refs.top_ups = await top_ups(session, fees)
-    codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
-    refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
     return refs
 
 
@@ -87,20 +91,25 @@ async def invoice_objects(
     *,
     customer: Customer | None = None,
     subscriptions: Sequence[Subscription] = (),
+    extended: bool = True,
 ) -> list[dict[str, Any]]:
-    """Lago's InvoiceObject for each invoice (all of one organization), in order.
+    """Lago's InvoiceObjectExtended for each invoice (all of one organization), in order:
+    with its fees, subscriptions, billing periods and credits. `extended=False` gives
+    Lago's InvoiceObject, what its invoice list answers: the customer, metadata and taxes,
+    without the rows behind the fees (a third of the queries of a page).
 
     A preview passes its unsaved invoice with its customer and subscriptions, which may be
     unsaved too.
     """
     if not invoices:
         return []
-    refs = await _load_refs(session, invoices, customer, subscriptions)
-    credits = await invoice_credits(session, invoices)
+    refs = await _load_refs(session, invoices, customer, subscriptions, extended=extended)
     thresholds = await applied_usage_thresholds(session, invoices)
-    progressive = await progressive_credits(session, invoices)
-    coupons = await coupon_credits(session, invoices)
-    objects = [_invoice_dict(invoice, refs) for invoice in invoices]
+    if extended:
+        credits = await invoice_credits(session, invoices)
+        progressive = await progressive_credits(session, invoices)
+        coupons = await coupon_credits(session, invoices)
+    objects = [_invoice_dict(invoice, refs, extended=extended) for invoice in invoices]
     entities = await rows_by_id(
         session, BillingEntity, {i.billing_entity_id for i in invoices if i.billing_entity_id}
     )
@@ -109,11 +118,12 @@ async def invoice_objects(
         data["billing_entity_code"] = (
             entity.code if entity is not None else data["customer"]["billing_entity_code"]
         )
-        data["credits"] = (
-            coupons.get(invoice.id, [])
-            + progressive.get(invoice.id, [])
-            + credits.get(invoice.id, [])
-        )
+        if extended:
+            data["credits"] = (
+                coupons.get(invoice.id, [])
+                + progressive.get(invoice.id, [])
+                + credits.get(invoice.id, [])
+            )
         data["applied_usage_thresholds"] = thresholds.get(invoice.id, [])
     return objects
 
@@ -127,7 +137,7 @@ async def invoice_object(
     return data
 
 
-def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
+def _invoice_dict(invoice: Invoice, refs: Refs, *, extended: bool) -> dict[str, Any]:
     customer = refs.customers[invoice.customer_id]
     progressive_credit = invoice.progressive_billing_credit_amount_cents or 0
     sub_total_excluding_taxes = (
@@ -142,7 +152,7 @@ def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
         )
     )
     subscriptions = [refs.subscriptions[i] for i in subscription_ids if i in refs.subscriptions]
-    return {
+    data: dict[str, Any] = {
         "lago_id": str(invoice.id) if invoice.id else None,
         "billing_entity_code": None,
         "sequential_id": invoice.sequential_id,
@@ -198,12 +208,16 @@ def _invoice_dict(invoice: Invoice, refs: Refs) -> dict[str, Any]:
         "applied_taxes": [_applied_tax(invoice, entry, refs) for entry in invoice.applied_taxes],
         "applied_invoice_custom_sections": [],
         "applied_usage_thresholds": [],
-        "billing_periods": _billing_periods(invoice, subscriptions),
-        "subscriptions": [subscription_object(row) for row in subscriptions],
-        "fees": [fee_object(invoice, fee, refs) for fee in invoice.fees],
-        "credits": [],
-        "error_details": [],
     }
+    if extended:
+        data |= {
+            "billing_periods": _billing_periods(invoice, subscriptions),
+            "subscriptions": [subscription_object(row) for row in subscriptions],
+            "fees": [fee_object(invoice, fee, refs) for fee in invoice.fees],
+            "credits": [],
+            "error_details": [],
+        }
+    return data
 
 
 def _taxable_cents(fee: Fee) -> int:

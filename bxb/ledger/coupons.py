@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing import coupons as pure_coupons
 from bxb.billing.invoice import AssembledInvoice
+from bxb.ledger.billing_parties import may_hold
 from bxb.models import AppliedCoupon, BillableMetric, CouponCredit, Invoice, Plan
 
 CouponPair = tuple[AppliedCoupon, pure_coupons.AppliedCoupon]
@@ -20,6 +21,8 @@ async def applied_coupons(
 ) -> list[CouponPair]:
     """Active applied coupons, oldest first; locked until the invoice is written (a
     preview, which consumes nothing, reads them without a lock)."""
+    if lock and not may_hold(session, customer_id, "coupons"):
+        return []
     query = (
         select(AppliedCoupon)
         .where(AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active")

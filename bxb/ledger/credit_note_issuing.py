@@ -24,6 +24,7 @@ from bxb.billing.credit_notes import (
 from bxb.billing.periods import local_day
 from bxb.core.customer_clock import customer_zone
 from bxb.lago_objects.credit_notes import credit_note_objects
+from bxb.ledger.billing_parties import credit_note_written
 from bxb.models import CreditNote, CreditNoteItem, Customer, Fee, Invoice, Organization
 from bxb.webhooks import outbox
 
@@ -216,6 +217,8 @@ async def issue_credit_note(
         created_at=at,
         updated_at=at,
     )
+    if credit_amount_cents:
+        credit_note_written(session, invoice.customer_id)
     note.items = [
         CreditNoteItem(
             organization_id=invoice.organization_id,

@@ -18,6 +18,7 @@ from bxb.billing.credit_notes import (
     consume_balances,
     credit_for_total,
 )
+from bxb.ledger.billing_parties import may_hold
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,
@@ -55,21 +56,23 @@ async def apply_credit_notes(
         )
         if recorded is not None:
             return int(recorded)
-    notes = list(
-        await session.scalars(
-            select(CreditNote)
-            .where(
-                CreditNote.customer_id == invoice.customer_id,
-                CreditNote.currency == invoice.currency,
-                CreditNote.credit_status == "available",
-                CreditNote.balance_amount_cents > 0,
-                CreditNote.invoice_id != invoice.id,
+    notes: list[CreditNote] = []
+    if may_hold(session, invoice.customer_id, "credit_notes"):
+        notes = list(
+            await session.scalars(
+                select(CreditNote)
+                .where(
+                    CreditNote.customer_id == invoice.customer_id,
+                    CreditNote.currency == invoice.currency,
+                    CreditNote.credit_status == "available",
+                    CreditNote.balance_amount_cents > 0,
+                    CreditNote.invoice_id != invoice.id,
+                )
+                .order_by(CreditNote.created_at, CreditNote.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
-            .order_by(CreditNote.created_at, CreditNote.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
         )
-    )
     by_id = {str(note.id): note for note in notes}
     taken = consume_balances(
         [(str(note.id), note.balance_amount_cents) for note in notes], invoice.total_amount_cents

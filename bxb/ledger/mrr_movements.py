@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,28 +37,51 @@ async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     if not request.rows:
         return
     row = request.rows[-1]  # the current segment
-    plan = (
+    # The plan, the open trial and the last movement in one round trip. The subscription's
+    # own steps run one at a time (its workflow): no lock to read its last movement, and
+    # none for the steps (most) that move no MRR.
+    open_trial = (
+        select(SubscriptionTrial.id)
+        .where(
+            SubscriptionTrial.organization_id == request.organization_id,
+            SubscriptionTrial.external_subscription_id == request.external_id,
+            SubscriptionTrial.ended_at.is_(None),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    last_movement = (
+        select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
+        .where(
+            MrrMovement.organization_id == request.organization_id,
+            MrrMovement.external_subscription_id == request.external_id,
+        )
+        .order_by(MrrMovement.seq.desc())
+        .limit(1)
+        .lateral("last_movement")
+    )
+    state = (
         await session.execute(
-            select(Plan.interval, Plan.trial_period).where(Plan.id == row.plan_id)
+            select(
+                Plan.interval,
+                Plan.trial_period,
+                open_trial.label("open_trial_id"),
+                last_movement.c.seq,
+                last_movement.c.mrr_after_cents,
+                last_movement.c.plan_code_after,
+            )
+            .select_from(Plan)
+            .outerjoin(last_movement, true())
+            .where(Plan.id == row.plan_id)
         )
     ).one()
-    trialing, converted = await _track_trial(session, request, row, bool(plan.trial_period))
+    trialing, converted = await _track_trial(
+        session, request, row, bool(state.trial_period), state.open_trial_id
+    )
     after = 0
     if row.status == "active" and not trialing:
-        after = monthly_amount_cents(row.plan_amount_cents, plan.interval)
-    # The subscription's own steps run one at a time (its workflow): no lock to read its
-    # last movement, and none for the steps (most) that move no MRR.
-    last = (
-        await session.execute(
-            select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
-            .where(
-                MrrMovement.organization_id == request.organization_id,
-                MrrMovement.external_subscription_id == request.external_id,
-            )
-            .order_by(MrrMovement.seq.desc())
-            .limit(1)
-        )
-    ).one_or_none()
+        after = monthly_amount_cents(row.plan_amount_cents, state.interval)
+    last = state if state.seq is not None else None
     before = last.mrr_after_cents if last else 0
     if before == after:
         return
@@ -129,7 +152,11 @@ async def _add_to_month(
 
 
 async def _track_trial(
-    session: AsyncSession, request: BillingRequest, row: SubscriptionRow, plan_has_trial: bool
+    session: AsyncSession,
+    request: BillingRequest,
+    row: SubscriptionRow,
+    plan_has_trial: bool,
+    trial_id: uuid.UUID | None,
 ) -> tuple[bool, bool]:
     """(trialing after the step, the step converted the trial)."""
     if request.kind == "start":
@@ -149,12 +176,6 @@ async def _track_trial(
             )
         )
         return True, False
-    open_trial = (
-        SubscriptionTrial.organization_id == request.organization_id,
-        SubscriptionTrial.external_subscription_id == request.external_id,
-        SubscriptionTrial.ended_at.is_(None),
-    )
-    trial_id = await session.scalar(select(SubscriptionTrial.id).where(*open_trial))
     if trial_id is None:
         return False, False
     ended: datetime | None = None

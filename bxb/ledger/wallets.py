@@ -36,6 +36,7 @@ from bxb.billing.wallets import (
     voiding,
 )
 from bxb.ledger.amounts import amount_due
+from bxb.ledger.billing_parties import may_hold
 from bxb.ledger.wallet_consumptions import track_consumption
 from bxb.models import (
     BillableMetric,
@@ -251,6 +252,8 @@ async def apply_prepaid_credits(
         done = await _invoiced_transactions(session, invoice.id)
         if done:
             return sum(row.amount_cents for row in done)
+    if not may_hold(session, invoice.customer_id, "wallets"):
+        return 0
     # One lock order for every caller (priority, creation, id): no deadlock between two
     # invoices of one customer.
     wallets = list(

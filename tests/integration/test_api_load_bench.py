@@ -21,7 +21,7 @@ def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) 
         "api_load",
         *("--rate", "10", "--duration", "4", "--warmup", "1", "--workers", "1"),
         *("--customers", "30", "--invoices", "90", "--live", "3"),
-        *("--timeout", "60", "--results-dir", str(tmp_path)),
+        *("--timeout", "60", "--serial", "2", "--results-dir", str(tmp_path)),
         results_dir=tmp_path,
     )
     assert stored == figures
@@ -32,7 +32,14 @@ def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) 
     assert sum(figures["mix"].values()) == 100
 
     results = figures["results"]
-    assert set(results) == {"bare", "api"}
+    assert set(results) == {"bare", "api", "serial_bare", "serial_api"}
+    for name in ("serial_bare", "serial_api"):  # each kind alone, one request at a time
+        serial = results.pop(name)
+        assert isinstance(serial.pop("mix_cpu_us_per_request"), int)  # CPU ticks are 10 ms
+        assert set(serial) == set(figures["mix"]), name
+        for kind, entry in serial.items():
+            assert (entry["requests"], entry["errors"]) == (2, {}), (name, kind, entry)
+            assert entry["p50_ms"] > 0
     for name, result in results.items():
         overall = result["overall"]
         # 10 requests a second for 4 seconds, every one answered 2xx in time.

@@ -1,0 +1,91 @@
+"""What an invoicing transaction reads once about its customer, in one statement.
+
+A period close asks the session for the customer (with its billing entity) and the
+organization several times (grace period, finalizing, the webhook), and asks three more
+tables whether the customer has active coupons, available credit notes or active wallets.
+Most customers have none of the three, and each question is a round trip to PostgreSQL
+(and about a millisecond of the worker's CPU). `hold_billing_parties` reads all of it in
+one statement and keeps it for the transaction (`session.info`); `may_hold` then answers
+"certainly none" without a query, and anything else falls through to the locked read
+the step always did.
+
+Reading the three answers at the start of the transaction instead of at each step is the
+same READ COMMITTED snapshot question either way: a coupon, credit note or wallet
+committed while the invoice is being written is used by the customer's next invoice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from bxb.models import AppliedCoupon, CreditNote, Customer, Organization, Wallet
+
+PARTIES_KEY = "billing_parties"
+HOLDINGS_KEY = "customer_holdings"
+
+Holding = Literal["coupons", "credit_notes", "wallets"]
+
+
+@dataclass(frozen=True)
+class CustomerHoldings:
+    customer_id: uuid.UUID
+    coupons: bool
+    credit_notes: bool
+    wallets: bool
+
+
+async def hold_billing_parties(
+    session: AsyncSession, customer_id: uuid.UUID, organization_id: uuid.UUID
+) -> None:
+    """Load the customer, its billing entity, the organization and what the customer
+    holds, and keep them for the transaction (the identity map keeps a row only while
+    something refers to it)."""
+    coupons = exists().where(
+        AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active"
+    )
+    credit_notes = exists().where(
+        CreditNote.customer_id == customer_id,
+        CreditNote.credit_status == "available",
+        CreditNote.balance_amount_cents > 0,
+    )
+    wallets = exists().where(Wallet.customer_id == customer_id, Wallet.status == "active")
+    row = (
+        await session.execute(
+            select(
+                Customer,
+                Organization,
+                coupons.label("coupons"),
+                credit_notes.label("credit_notes"),
+                wallets.label("wallets"),
+            )
+            .join(Organization, Organization.id == Customer.organization_id)
+            .where(Customer.id == customer_id, Customer.organization_id == organization_id)
+            .options(joinedload(Customer.billing_entity))
+        )
+    ).one()
+    session.info[PARTIES_KEY] = (row.Customer, row.Organization)
+    session.info[HOLDINGS_KEY] = CustomerHoldings(
+        customer_id, bool(row.coupons), bool(row.credit_notes), bool(row.wallets)
+    )
+
+
+def may_hold(session: AsyncSession, customer_id: uuid.UUID, holding: Holding) -> bool:
+    """False only when this transaction's read found none of `holding` for the customer."""
+    held = session.info.get(HOLDINGS_KEY)
+    if not isinstance(held, CustomerHoldings) or held.customer_id != customer_id:
+        return True
+    return bool(getattr(held, holding))
+
+
+def credit_note_written(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    """A credit note with a balance was written in this transaction (e.g. the unused days
+    of a terminated subscription): the invoice written next must look for it."""
+    held = session.info.get(HOLDINGS_KEY)
+    if isinstance(held, CustomerHoldings) and held.customer_id == customer_id:
+        session.info[HOLDINGS_KEY] = replace(held, credit_notes=True)
