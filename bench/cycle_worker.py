@@ -31,6 +31,7 @@ from temporalio.worker import (
     Worker,
 )
 
+from bxb.core.cli import run_event_loop
 from bxb.core.db import create_engine, create_sessionmaker
 from bxb.events.postgres_store import PostgresEventStore
 from bxb.worker import WORKFLOW_RUNNER, build_worker
@@ -102,7 +103,7 @@ def main() -> None:
     parser.add_argument("--identity", required=True)
     parser.add_argument("--counts", required=True)
     parser.add_argument("--processes", type=int, default=1)
-    asyncio.run(serve(parser.parse_args()))
+    run_event_loop(serve(parser.parse_args()))  # as `bxb worker` runs (uvloop)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -100,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
+Result = TypeVar("Result")
+
+
+def run_event_loop(main: Coroutine[Any, Any, Result]) -> Result:
     """Run `main` on uvloop where it is installed (uvicorn's standard extras bring it),
     else on asyncio's own loop. uvloop's loop and transports in C cut the worker's CPU per
     invoice by about a tenth in bench/billing_cycle.py, and `bxb up` serves the API on the
