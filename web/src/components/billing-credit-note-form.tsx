@@ -5,8 +5,8 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, api, unwrap, type Schemas } from "../api/client";
 import { formatMoney, parseMajorToMinor } from "../lib/money";
-import { FormErrorNote, FormPanel, TextAreaField, formErrors, unmatchedErrors } from "./fin-kit";
-import { Button, Field, SelectField } from "./ui";
+import { FormErrorNote, FormPanel, formErrors, unmatchedErrors } from "./fin-kit";
+import { Button, Field, SelectField, TextAreaField } from "./ui";
 
 type Invoice = Schemas["InvoiceObjectExtended"];
 type Reason = NonNullable<Schemas["CreditNoteIn"]["reason"]>;

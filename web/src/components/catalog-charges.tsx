@@ -3,8 +3,8 @@
 // decimal strings as Lago sends them ("0.05"): never parsed into floats.
 import type { Schemas } from "../api/client";
 import { parseMajorToMinor, minorToDecimalString } from "../lib/money";
-import { CheckboxField, isDecimalString, parseWhole } from "./fin-kit";
-import { Button, Field, SelectField } from "./ui";
+import { isDecimalString, parseWhole } from "./fin-kit";
+import { Button, CheckboxField, Field, SelectField } from "./ui";
 
 export type ChargeModel = NonNullable<Schemas["ChargeIn"]["charge_model"]>;
 

@@ -1,7 +1,6 @@
 // Shared pieces of the catalog, billing and settings pages: 422 errors matched to fields,
-// a checkbox and a text area in the style of ui.tsx, status badges and a small dialog-less
-// form panel. Nothing here computes money: amounts go through lib/money.ts.
-import type { InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from "react";
+// status badges and a small dialog-less form panel (the fields themselves are ui.tsx's). Nothing here computes money: amounts go through lib/money.ts.
+import type { ReactNode } from "react";
 import { useId } from "react";
 import { ApiError } from "../api/client";
 import { ErrorNote } from "./ui";
@@ -49,55 +48,6 @@ export function FormErrorNote({ error, unmatched }: { error: unknown; unmatched:
     );
   }
   return <ErrorNote error={error} />;
-}
-
-export function CheckboxField({
-  label,
-  errors,
-  ...props
-}: Omit<InputHTMLAttributes<HTMLInputElement>, "type"> & { label: string; errors?: string[] }) {
-  const id = useId();
-  return (
-    <div className="text-sm">
-      <div className="flex items-center gap-2">
-        <input id={id} type="checkbox" {...props} className="h-4 w-4" />
-        <label htmlFor={id} className="font-medium text-slate-700">
-          {label}
-        </label>
-      </div>
-      {errors && errors.length > 0 && (
-        <p className="mt-1 text-xs text-red-700" role="alert">
-          {errors.join(", ")}
-        </p>
-      )}
-    </div>
-  );
-}
-
-export function TextAreaField({
-  label,
-  errors,
-  ...props
-}: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; errors?: string[] }) {
-  const id = useId();
-  return (
-    <div className="text-sm">
-      <label htmlFor={id} className="block font-medium text-slate-700">
-        {label}
-      </label>
-      <textarea
-        id={id}
-        aria-invalid={errors && errors.length > 0 ? true : undefined}
-        {...props}
-        className="mt-1 w-full rounded border border-slate-300 px-2 py-1"
-      />
-      {errors && errors.length > 0 && (
-        <p className="mt-1 text-xs text-red-700" role="alert">
-          {errors.join(", ")}
-        </p>
-      )}
-    </div>
-  );
 }
 
 const BADGE: Record<string, string> = {

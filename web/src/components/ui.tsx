@@ -1,6 +1,12 @@
 // Small shared building blocks: buttons, fields that show the API's 422 errors beside
 // them, a server-paged table's pager, and a page header. Styling is Tailwind's.
-import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import type {
+  ButtonHTMLAttributes,
+  InputHTMLAttributes,
+  ReactNode,
+  SelectHTMLAttributes,
+  TextareaHTMLAttributes,
+} from "react";
 import { useId } from "react";
 
 export function Button({
@@ -22,31 +28,50 @@ export function Button({
   );
 }
 
-/** A labelled input; `errors` are the API's codes for this field (shown beside it). */
-export function Field({
-  label,
-  errors,
-  ...props
-}: InputHTMLAttributes<HTMLInputElement> & { label: string; errors?: string[] }) {
+/** A field's ids and the attributes that tie its control to its errors (screen readers
+ * read the errors with the control). */
+function useFieldErrors(errors: string[] | undefined) {
   const id = useId();
   const errorId = `${id}-error`;
+  const invalid = errors !== undefined && errors.length > 0;
+  return {
+    id,
+    invalid,
+    control: {
+      id,
+      "aria-invalid": invalid ? true : undefined,
+      "aria-describedby": invalid ? errorId : undefined,
+    },
+    message: invalid ? (
+      <p id={errorId} className="mt-1 text-xs text-red-700" role="alert">
+        {errors.join(", ")}
+      </p>
+    ) : null,
+  };
+}
+
+type Labelled = { label: string; errors?: string[] };
+
+function FieldLabel({ htmlFor, label }: { htmlFor: string; label: string }) {
+  return (
+    <label htmlFor={htmlFor} className="block font-medium text-slate-700">
+      {label}
+    </label>
+  );
+}
+
+/** A labelled input; `errors` are the API's codes for this field (shown beside it). */
+export function Field({ label, errors, ...props }: InputHTMLAttributes<HTMLInputElement> & Labelled) {
+  const field = useFieldErrors(errors);
   return (
     <div className="text-sm">
-      <label htmlFor={id} className="block font-medium text-slate-700">
-        {label}
-      </label>
+      <FieldLabel htmlFor={field.id} label={label} />
       <input
-        id={id}
-        aria-invalid={errors && errors.length > 0 ? true : undefined}
-        aria-describedby={errors && errors.length > 0 ? errorId : undefined}
+        {...field.control}
         {...props}
-        className={`mt-1 w-full rounded border px-2 py-1 ${errors?.length ? "border-red-600" : "border-slate-300"}`}
+        className={`mt-1 w-full rounded border px-2 py-1 ${field.invalid ? "border-red-600" : "border-slate-300"}`}
       />
-      {errors && errors.length > 0 && (
-        <p id={errorId} className="mt-1 text-xs text-red-700" role="alert">
-          {errors.join(", ")}
-        </p>
-      )}
+      {field.message}
     </div>
   );
 }
@@ -56,26 +81,45 @@ export function SelectField({
   errors,
   children,
   ...props
-}: SelectHTMLAttributes<HTMLSelectElement> & { label: string; errors?: string[]; children: ReactNode }) {
-  const id = useId();
+}: SelectHTMLAttributes<HTMLSelectElement> & Labelled & { children: ReactNode }) {
+  const field = useFieldErrors(errors);
   return (
     <div className="text-sm">
-      <label htmlFor={id} className="block font-medium text-slate-700">
-        {label}
-      </label>
-      <select
-        id={id}
-        aria-invalid={errors && errors.length > 0 ? true : undefined}
-        {...props}
-        className="mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1"
-      >
+      <FieldLabel htmlFor={field.id} label={label} />
+      <select {...field.control} {...props} className="mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1">
         {children}
       </select>
-      {errors && errors.length > 0 && (
-        <p className="mt-1 text-xs text-red-700" role="alert">
-          {errors.join(", ")}
-        </p>
-      )}
+      {field.message}
+    </div>
+  );
+}
+
+export function CheckboxField({
+  label,
+  errors,
+  ...props
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "type"> & Labelled) {
+  const field = useFieldErrors(errors);
+  return (
+    <div className="text-sm">
+      <div className="flex items-center gap-2">
+        <input {...field.control} type="checkbox" {...props} className="h-4 w-4" />
+        <label htmlFor={field.id} className="font-medium text-slate-700">
+          {label}
+        </label>
+      </div>
+      {field.message}
+    </div>
+  );
+}
+
+export function TextAreaField({ label, errors, ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & Labelled) {
+  const field = useFieldErrors(errors);
+  return (
+    <div className="text-sm">
+      <FieldLabel htmlFor={field.id} label={label} />
+      <textarea {...field.control} {...props} className="mt-1 w-full rounded border border-slate-300 px-2 py-1" />
+      {field.message}
     </div>
   );
 }

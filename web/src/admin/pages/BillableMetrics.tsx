@@ -1,8 +1,8 @@
 // Billable metrics: the server-paged list, and the create / edit form (POST, PUT by code).
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { CheckboxField, FormErrorNote, FormPanel, Td, formErrors, unmatchedErrors } from "../../components/fin-kit";
-import { Button, ErrorNote, Field, PageHeader, Pager, SelectField, Table } from "../../components/ui";
+import { FormErrorNote, FormPanel, Td, formErrors, unmatchedErrors } from "../../components/fin-kit";
+import { Button, CheckboxField, ErrorNote, Field, PageHeader, Pager, SelectField, Table } from "../../components/ui";
 import { formatDateTime } from "../../lib/dates";
 import { useAsync } from "../../lib/useAsync";
 import { useMe, useSession } from "../session";

@@ -9,8 +9,8 @@ import {
   newChargeDraft,
   type ChargeDraft,
 } from "../../components/catalog-charges";
-import { CheckboxField, FormErrorNote, FormPanel, Td, formErrors, parseWhole, unmatchedErrors } from "../../components/fin-kit";
-import { Button, ErrorNote, Field, PageHeader, Pager, SelectField, Table } from "../../components/ui";
+import { FormErrorNote, FormPanel, Td, formErrors, parseWhole, unmatchedErrors } from "../../components/fin-kit";
+import { Button, CheckboxField, ErrorNote, Field, PageHeader, Pager, SelectField, Table } from "../../components/ui";
 import { formatDateTime } from "../../lib/dates";
 import { formatMoney, minorToDecimalString, parseMajorToMinor } from "../../lib/money";
 import { useAsync } from "../../lib/useAsync";

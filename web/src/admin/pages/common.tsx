@@ -3,6 +3,7 @@
 import type { ReactNode } from "react";
 import { api, ApiError, unwrap, type Schemas } from "../../api/client";
 import { useAsync } from "../../lib/useAsync";
+import { formErrors, unmatchedErrors } from "../../components/fin-kit";
 import type { PageMeta } from "../../components/ui";
 
 /** "2026-03-01T09:30" (a datetime-local value read as UTC) -> "2026-03-01T09:30:00Z". */
@@ -23,9 +24,7 @@ export function isoToUtcInput(iso: string | null | undefined): string {
 
 /** The 422's messages for one field (Lago's keys, with or without the root object). */
 export function fieldErrors(error: unknown, field: string, root?: string): string[] | undefined {
-  if (!(error instanceof ApiError) || error.status !== 422) return undefined;
-  const all = error.fieldErrors();
-  const found = all[field] ?? (root ? all[`${root}.${field}`] : undefined);
+  const found = formErrors(error, root ? [root] : [])[field];
   return found && found.length > 0 ? found : undefined;
 }
 
@@ -34,13 +33,10 @@ export function fieldErrors(error: unknown, field: string, root?: string): strin
 export function formLevelError(error: unknown, shownFields: string[], root?: string): unknown {
   if (!error) return null;
   if (!(error instanceof ApiError) || error.status !== 422) return error;
-  const keys = Object.keys(error.fieldErrors());
-  const shown = new Set(shownFields.flatMap((f) => (root ? [f, `${root}.${f}`] : [f])));
-  const rest = keys.filter((k) => !shown.has(k));
-  if (keys.length > 0 && rest.length === 0) return null;
-  if (rest.length === 0) return error;
-  const all = error.fieldErrors();
-  return new Error(rest.map((k) => `${k}: ${(all[k] ?? []).join(", ")}`).join("; "));
+  const errors = formErrors(error, root ? [root] : []);
+  const rest = unmatchedErrors(errors, shownFields);
+  if (rest.length > 0) return new Error(rest.join("; "));
+  return Object.keys(errors).length > 0 ? null : error;
 }
 
 /** Lago's pagination meta as the Pager takes it. */

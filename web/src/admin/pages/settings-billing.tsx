@@ -2,8 +2,8 @@
 // organization's dunning_retry_days and dunning_outcome) and dunning campaigns.
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../../api/client";
-import { CheckboxField, FormErrorNote, FormPanel, Td, TextAreaField, errorText, formErrors, parseWhole, unmatchedErrors } from "../../components/fin-kit";
-import { Button, Card, ErrorNote, Field, Pager, SelectField, Table, type PageMeta } from "../../components/ui";
+import { FormErrorNote, FormPanel, Td, errorText, formErrors, parseWhole, unmatchedErrors } from "../../components/fin-kit";
+import { Button, Card, CheckboxField, ErrorNote, Field, Pager, SelectField, Table, TextAreaField, type PageMeta } from "../../components/ui";
 import { formatMoney, minorToDecimalString, parseMajorToMinor } from "../../lib/money";
 import { useAsync } from "../../lib/useAsync";
 import { useSession } from "../session";
