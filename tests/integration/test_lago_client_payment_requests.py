@@ -57,7 +57,9 @@ async def test_lago_client_drives_payment_requests_receipts_and_payment_methods(
     invoice_id = await insert_invoice(sessions, tenant_a, customer_id, total=4200)
     await overdue(sessions, invoice_id)
 
-    http = httpx.AsyncClient(base_url=f"{stripe_api}/api/v1", headers=tenant_a.headers)
+    # The payment methods list syncs with Stripe (localstripe, a process on the same busy
+    # cores): a full run once took over httpx's default 5 s. This test asserts outcomes.
+    http = httpx.AsyncClient(base_url=f"{stripe_api}/api/v1", headers=tenant_a.headers, timeout=60)
 
     async def children(path: str) -> list[dict[str, Any]]:
         answer = await http.get(f"/customers/acme/{path}")
