@@ -109,7 +109,7 @@ async def resume_unstarted_collections(
                 Payment.id.is_(None),
             )
         )
-        unstarted = list(rows.tuples())
+        unstarted = [(row.id, row.finalized_at) for row in rows]
     for invoice_id, finalized_at in unstarted:
         await start_invoice_collection(
             client, invoice_id, task_queue=task_queue, attempt=1, at=finalized_at

@@ -36,16 +36,13 @@ async def applied_coupons(
     }
     codes: dict[uuid.UUID, str] = {}
     if plan_ids:
-        codes |= dict(
-            (
-                await session.execute(select(Plan.id, Plan.code).where(Plan.id.in_(plan_ids)))
-            ).tuples()
-        )
+        plans = await session.execute(select(Plan.id, Plan.code).where(Plan.id.in_(plan_ids)))
+        codes |= {row.id: row.code for row in plans}
     if metric_ids:
         metrics = select(BillableMetric.id, BillableMetric.code).where(
             BillableMetric.id.in_(metric_ids)
         )
-        codes |= dict((await session.execute(metrics)).tuples())
+        codes |= {row.id: row.code for row in await session.execute(metrics)}
     return [(row, _pure_coupon(row, codes)) for row in applied]
 
 
