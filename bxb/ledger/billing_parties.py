@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -40,21 +40,36 @@ class CustomerHoldings:
     wallets: bool
 
 
+# What each step consumes, customer-wide: the steps narrow these (currency, the invoice
+# itself) and read with a lock; the one statement below asks whether any row matches, so
+# it can never say "none" where a step would have found something.
+
+
+def active_coupons(customer_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active")
+
+
+def available_credit_notes(customer_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (
+        CreditNote.customer_id == customer_id,
+        CreditNote.credit_status == "available",
+        CreditNote.balance_amount_cents > 0,
+    )
+
+
+def active_wallets(customer_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    return (Wallet.customer_id == customer_id, Wallet.status == "active")
+
+
 async def hold_billing_parties(
     session: AsyncSession, customer_id: uuid.UUID, organization_id: uuid.UUID
 ) -> None:
     """Load the customer, its billing entity, the organization and what the customer
     holds, and keep them for the transaction (the identity map keeps a row only while
     something refers to it)."""
-    coupons = exists().where(
-        AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active"
-    )
-    credit_notes = exists().where(
-        CreditNote.customer_id == customer_id,
-        CreditNote.credit_status == "available",
-        CreditNote.balance_amount_cents > 0,
-    )
-    wallets = exists().where(Wallet.customer_id == customer_id, Wallet.status == "active")
+    coupons = exists().where(*active_coupons(customer_id))
+    credit_notes = exists().where(*available_credit_notes(customer_id))
+    wallets = exists().where(*active_wallets(customer_id))
     row = (
         await session.execute(
             select(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing import coupons as pure_coupons
 from bxb.billing.invoice import AssembledInvoice
-from bxb.ledger.billing_parties import may_hold
+from bxb.ledger.billing_parties import active_coupons, may_hold
 from bxb.models import AppliedCoupon, BillableMetric, CouponCredit, Invoice, Plan
 
 CouponPair = tuple[AppliedCoupon, pure_coupons.AppliedCoupon]
@@ -25,7 +25,7 @@ async def applied_coupons(
         return []
     query = (
         select(AppliedCoupon)
-        .where(AppliedCoupon.customer_id == customer_id, AppliedCoupon.status == "active")
+        .where(*active_coupons(customer_id))
         .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
     )
     rows = await session.scalars(query.with_for_update(of=AppliedCoupon) if lock else query)

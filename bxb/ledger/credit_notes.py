@@ -18,7 +18,7 @@ from bxb.billing.credit_notes import (
     consume_balances,
     credit_for_total,
 )
-from bxb.ledger.billing_parties import may_hold
+from bxb.ledger.billing_parties import available_credit_notes, may_hold
 from bxb.ledger.credit_note_issuing import (
     creditable_invoice,
     issue_credit_note,
@@ -62,10 +62,8 @@ async def apply_credit_notes(
             await session.scalars(
                 select(CreditNote)
                 .where(
-                    CreditNote.customer_id == invoice.customer_id,
+                    *available_credit_notes(invoice.customer_id),
                     CreditNote.currency == invoice.currency,
-                    CreditNote.credit_status == "available",
-                    CreditNote.balance_amount_cents > 0,
                     CreditNote.invoice_id != invoice.id,
                 )
                 .order_by(CreditNote.created_at, CreditNote.id)

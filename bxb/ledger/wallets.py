@@ -36,7 +36,7 @@ from bxb.billing.wallets import (
     voiding,
 )
 from bxb.ledger.amounts import amount_due
-from bxb.ledger.billing_parties import may_hold
+from bxb.ledger.billing_parties import active_wallets, may_hold
 from bxb.ledger.wallet_consumptions import track_consumption
 from bxb.models import (
     BillableMetric,
@@ -259,11 +259,7 @@ async def apply_prepaid_credits(
     wallets = list(
         await session.scalars(
             select(Wallet)
-            .where(
-                Wallet.customer_id == invoice.customer_id,
-                Wallet.status == "active",
-                Wallet.currency == invoice.currency,
-            )
+            .where(*active_wallets(invoice.customer_id), Wallet.currency == invoice.currency)
             .order_by(Wallet.priority, Wallet.created_at, Wallet.id)
             .with_for_update()
             .execution_options(populate_existing=True)
