@@ -106,8 +106,8 @@ Result = TypeVar("Result")
 def run_event_loop(main: Coroutine[Any, Any, Result]) -> Result:
     """Run `main` on uvloop where it is installed (uvicorn's standard extras bring it),
     else on asyncio's own loop. uvloop's loop and transports in C cut the worker's CPU per
-    invoice by about a tenth in bench/billing_cycle.py, and `bxb up` serves the API on the
-    same loop as the worker, as `bxb api` already did through uvicorn."""
+    invoice by 5 to 10 % in bench/billing_cycle.py (bench/README.md), and `bxb up` serves
+    the API on the same loop as the worker, as `bxb api` already did through uvicorn."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is on every platform bxb ships for

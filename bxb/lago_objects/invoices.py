@@ -60,7 +60,6 @@ async def _load_refs(
 ) -> Refs:
     organization = await session.get(Organization, invoices[0].organization_id)
     assert organization is not None
-    fees = [fee for invoice in invoices for fee in invoice.fees]
     refs = Refs(organization)
     if customer is not None:
         refs.customers = {customer.id: customer}
@@ -71,6 +70,7 @@ async def _load_refs(
     refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
     if not extended:
         return refs
+    fees = [fee for invoice in invoices for fee in invoice.fees]
     subscription_ids = {f.subscription_id for f in fees if f.subscription_id}
     subscription_ids |= {i.subscription_id for i in invoices if i.subscription_id}
     refs.subscriptions = await rows_by_id(session, Subscription, subscription_ids)
@@ -143,15 +143,6 @@ def _invoice_dict(invoice: Invoice, refs: Refs, *, extended: bool) -> dict[str, 
     sub_total_excluding_taxes = (
         invoice.fees_amount_cents - invoice.coupons_amount_cents - progressive_credit
     )
-    subscription_ids = list(
-        dict.fromkeys(
-            [
-                *([invoice.subscription_id] if invoice.subscription_id else []),
-                *(fee.subscription_id for fee in invoice.fees if fee.subscription_id),
-            ]
-        )
-    )
-    subscriptions = [refs.subscriptions[i] for i in subscription_ids if i in refs.subscriptions]
     data: dict[str, Any] = {
         "lago_id": str(invoice.id) if invoice.id else None,
         "billing_entity_code": None,
@@ -210,6 +201,7 @@ def _invoice_dict(invoice: Invoice, refs: Refs, *, extended: bool) -> dict[str, 
         "applied_usage_thresholds": [],
     }
     if extended:
+        subscriptions = _invoice_subscriptions(invoice, refs)
         data |= {
             "billing_periods": _billing_periods(invoice, subscriptions),
             "subscriptions": [subscription_object(row) for row in subscriptions],
@@ -218,6 +210,17 @@ def _invoice_dict(invoice: Invoice, refs: Refs, *, extended: bool) -> dict[str, 
             "error_details": [],
         }
     return data
+
+
+def _invoice_subscriptions(invoice: Invoice, refs: Refs) -> list[Subscription]:
+    """The invoice's subscription, then those of its fees, each once, in that order."""
+    subscription_ids = dict.fromkeys(
+        [
+            *([invoice.subscription_id] if invoice.subscription_id else []),
+            *(fee.subscription_id for fee in invoice.fees if fee.subscription_id),
+        ]
+    )
+    return [refs.subscriptions[i] for i in subscription_ids if i in refs.subscriptions]
 
 
 def _taxable_cents(fee: Fee) -> int:

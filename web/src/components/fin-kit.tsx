@@ -1,5 +1,6 @@
 // Shared pieces of the catalog, billing and settings pages: 422 errors matched to fields,
-// status badges and a small dialog-less form panel (the fields themselves are ui.tsx's). Nothing here computes money: amounts go through lib/money.ts.
+// status badges and a small dialog-less form panel (the fields themselves are ui.tsx's).
+// Nothing here computes money: amounts go through lib/money.ts.
 import type { ReactNode } from "react";
 import { useId } from "react";
 import { ApiError } from "../api/client";
