@@ -30,6 +30,7 @@ async def test_a_finance_viewer_reads_but_changes_nothing(
     await expect(page.get_by_role("button", name="New test clock")).to_have_count(0)
     await page.get_by_role("link", name="Invoices").click()
     await expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
+    await expect(page.get_by_text("Loading…")).to_have_count(0)  # the list answered
     await steps.shot("invoices as finance viewer")
 
     # Made by hand with the viewer's own session and CSRF token, the calls are refused.
