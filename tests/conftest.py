@@ -93,17 +93,28 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+# The tables a test wrote to: truncating only those takes a tenth of truncating all 82.
+_WRITTEN_TABLES = text(
+    " UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT FROM \"{t.name}\")"
+        for t in Base.metadata.sorted_tables
+    )
+)
+
+
 @pytest.fixture
 async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on a database that is empty again after the test."""
     yield create_sessionmaker(engine)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     # An app torn down after this fixture may still be writing its last API logs or rate
     # counters; their foreign-key checks can deadlock with TRUNCATE's locks. Try again.
     for attempt in range(5):
         try:
             async with engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                written = (await conn.execute(_WRITTEN_TABLES)).scalars().all()
+                if written:
+                    tables = ", ".join(f'"{name}"' for name in written)
+                    await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
             break
         except DBAPIError as error:
             if "deadlock" not in str(error) or attempt == 4:

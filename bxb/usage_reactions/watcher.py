@@ -145,6 +145,11 @@ class UsageWatcher:
         await asyncio.gather(self._task, *self._sends, return_exceptions=True)
         self._task = None
 
+    async def looked_up(self) -> None:
+        """Wait until every observed event has been looked up; a signal may still wait for
+        its window (flush waits for that too)."""
+        await self._idle.wait()
+
     async def flush(self) -> None:
         """Wait until every observed event has been looked up and its signal sent."""
         while True:

@@ -192,7 +192,9 @@ async def test_a_clock_advance_reacts_to_usage_sent_before_it(
     await recorder.saw(1)  # the first event is signalled at once
     await _event(api, 2)
     await _event(api, 3)
-    await slow_api.watcher.flush()  # their signal waits for the minute's window
+    await slow_api.watcher.looked_up()  # their signal waits for the minute's window
+    assert slow_api.watcher.stats.observed == 3
+    assert slow_api.watcher.stats.signals == 1
     assert max(s.events for s in recorder.seen) == 1
     response = await api.advance("2026-01-01T01:00:00Z")
     assert response.status_code == 200, response.text

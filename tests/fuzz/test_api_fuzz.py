@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.auth import Tenant
 
-EXAMPLES = int(os.environ.get("BXB_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("BXB_FUZZ_EXAMPLES", "5"))
 SEED = os.environ.get("BXB_FUZZ_SEED", "20261204")  # "random" for a fresh one
 # Schemathesis' coverage phase (every boundary of every field) takes minutes: test-fuzz.
 PHASES = os.environ.get("BXB_FUZZ_PHASES", "examples,fuzzing,stateful")
