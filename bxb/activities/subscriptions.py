@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -25,7 +25,7 @@ from bxb.activities.guard import fails_fast
 from bxb.core.db import transaction
 from bxb.events.store import EventStore
 from bxb.ledger import notifications
-from bxb.ledger.billing_parties import hold_billing_parties
+from bxb.ledger.billing_parties import InvoicedPeriod, hold_billing_parties, period_invoice_id
 from bxb.ledger.finalizing import finalize, finalize_at, grace_period_days
 from bxb.ledger.invoicing import Invoicing, UsageLines, new_invoice
 from bxb.ledger.mrr_movements import record_mrr
@@ -129,7 +129,9 @@ class SubscriptionActivities:
             result = BillingResult()
             invoice, grace_days = None, 0
             if request.base_fees or request.usage or request.fixed_fees:
-                await hold_billing_parties(session, request.customer_id, request.organization_id)
+                await hold_billing_parties(
+                    session, request.customer_id, request.organization_id, _period(request)
+                )
                 invoice, grace_days = await self._invoice(session, request, usage, webhooks)
             if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"
@@ -167,15 +169,10 @@ class SubscriptionActivities:
         on the invoice that billed them).
         """
         grace_days = await grace_period_days(session, request.customer_id)
-        existing = await session.scalar(
-            select(Invoice).where(
-                Invoice.subscription_id == request.invoice_segment_id,
-                Invoice.period_start == request.invoice_period_start,
-                Invoice.period_end == request.invoice_period_end,
-                Invoice.kind == request.kind,
-            )
-        )
-        if existing is not None:
+        existing_id = period_invoice_id(session, _period(request))
+        if existing_id is not None:
+            existing = await session.get(Invoice, existing_id)
+            assert existing is not None
             # A draft deleted through the API stays deleted: nothing to bill or collect.
             return (None if existing.status == "deleted" else existing), grace_days
         invoice = new_invoice(request)
@@ -190,6 +187,15 @@ class SubscriptionActivities:
             invoice.draft_source = request.model_dump(mode="json")
         await session.flush()
         return invoice, grace_days
+
+
+def _period(request: BillingRequest) -> InvoicedPeriod:
+    return InvoicedPeriod(
+        request.invoice_segment_id,
+        request.invoice_period_start,
+        request.invoice_period_end,
+        request.kind,
+    )
 
 
 async def _subscription_webhooks(session: AsyncSession, request: BillingRequest) -> list[uuid.UUID]:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.invoice import AssembledInvoice
@@ -47,27 +47,44 @@ class TaxBook:
         customer_id: uuid.UUID,
         plans: Sequence[PlanSnapshot],
     ) -> TaxBook:
-        taxes = list(
-            await session.scalars(select(Tax).where(Tax.organization_id == organization_id))
-        )
+        # Each tax with the rows applying it here, in one statement. Other customers' taxes
+        # never apply: left out, so a close reads a few rows whatever the number of
+        # customers with taxes of their own.
+        rows = (
+            await session.execute(
+                select(
+                    Tax.id,
+                    Tax.code,
+                    Tax.name,
+                    Tax.rate,
+                    Tax.applied_to_organization,
+                    AppliedTax.customer_id,
+                    AppliedTax.plan_id,
+                    AppliedTax.charge_id,
+                    AppliedTax.add_on_id,
+                )
+                .outerjoin(
+                    AppliedTax,
+                    and_(
+                        AppliedTax.tax_id == Tax.id,
+                        AppliedTax.organization_id == organization_id,
+                        or_(
+                            AppliedTax.customer_id.is_(None), AppliedTax.customer_id == customer_id
+                        ),
+                    ),
+                )
+                .where(Tax.organization_id == organization_id)
+            )
+        ).all()
+        taxes = {row.id: row for row in rows}.values()
         pure = {t.id: PureTax(t.code, t.rate) for t in taxes}
         names = {t.code: t.name for t in taxes}
-        # Other customers' taxes never apply here: left out, so a close reads a few rows
-        # whatever the number of customers with taxes of their own.
-        applied = list(
-            await session.scalars(
-                select(AppliedTax).where(
-                    AppliedTax.organization_id == organization_id,
-                    or_(AppliedTax.customer_id.is_(None), AppliedTax.customer_id == customer_id),
-                )
-            )
-        )
         defaults = await _entity_tax_ids(session, customer_id)
         by_target: dict[uuid.UUID, list[PureTax]] = {}
-        for row in applied:
+        for row in rows:
             target = row.customer_id or row.plan_id or row.charge_id or row.add_on_id
             if target is not None:
-                by_target.setdefault(target, []).append(pure[row.tax_id])
+                by_target.setdefault(target, []).append(pure[row.id])
         return cls(
             {k: tuple(sorted(v, key=lambda t: t.code)) for k, v in by_target.items()},
             tuple(

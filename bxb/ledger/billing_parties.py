@@ -1,4 +1,4 @@
-"""What an invoicing transaction reads once about its customer, in one statement.
+"""What an invoicing transaction reads once about its customer and period, in one statement.
 
 A period close asks the session for the customer (with its billing entity) and the
 organization several times (grace period, finalizing, the webhook), and asks three more
@@ -9,7 +9,11 @@ one statement and keeps it for the transaction (`session.info`); `may_hold` then
 "certainly none" without a query, and anything else falls through to the locked read
 the step always did.
 
-Reading the three answers at the start of the transaction instead of at each step is the
+For a period's invoice the same statement also says whether that invoice was written
+before (a retried close finds it by id) and whether the segment's plan has a minimum
+commitment (most have none: no query for it).
+
+Reading the answers at the start of the transaction instead of at each step is the
 same READ COMMITTED snapshot question either way: a coupon, credit note or wallet
 committed while the invoice is being written is used by the customer's next invoice.
 """
@@ -18,16 +22,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bxb.models import AppliedCoupon, CreditNote, Customer, Organization, Wallet
+from bxb.models import (
+    AppliedCoupon,
+    CreditNote,
+    Customer,
+    Invoice,
+    Organization,
+    Plan,
+    Subscription,
+    Wallet,
+)
 
 PARTIES_KEY = "billing_parties"
 HOLDINGS_KEY = "customer_holdings"
+PERIOD_KEY = "period_invoice"
 
 Holding = Literal["coupons", "credit_notes", "wallets"]
 
@@ -38,6 +53,23 @@ class CustomerHoldings:
     coupons: bool
     credit_notes: bool
     wallets: bool
+
+
+@dataclass(frozen=True)
+class InvoicedPeriod:
+    """A period's invoice as the close looks for it: one per segment, period and kind."""
+
+    segment_id: uuid.UUID
+    start: datetime
+    end: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class PeriodFacts:
+    period: InvoicedPeriod
+    invoice_id: uuid.UUID | None  # written by an earlier attempt
+    commitment: bool  # the segment's plan has a minimum commitment
 
 
 # What each step consumes, customer-wide: the steps narrow these (currency, the invoice
@@ -62,14 +94,38 @@ def active_wallets(customer_id: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
 
 
 async def hold_billing_parties(
-    session: AsyncSession, customer_id: uuid.UUID, organization_id: uuid.UUID
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    period: InvoicedPeriod | None = None,
 ) -> None:
     """Load the customer, its billing entity, the organization and what the customer
     holds, and keep them for the transaction (the identity map keeps a row only while
-    something refers to it)."""
+    something refers to it); with `period`, what `period_invoice_id` and
+    `may_have_commitment` answer."""
     coupons = exists().where(*active_coupons(customer_id))
     credit_notes = exists().where(*available_credit_notes(customer_id))
     wallets = exists().where(*active_wallets(customer_id))
+    invoice_id: Any = literal(None)
+    commitment: Any = literal(True)
+    if period is not None:
+        invoice_id = (
+            select(Invoice.id)
+            .where(
+                Invoice.subscription_id == period.segment_id,
+                Invoice.period_start == period.start,
+                Invoice.period_end == period.end,
+                Invoice.kind == period.kind,
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        commitment = exists().where(
+            Subscription.id == period.segment_id,
+            Plan.id == Subscription.plan_id,
+            Plan.minimum_commitment_amount_cents.is_not(None),
+            Plan.minimum_commitment_amount_cents != 0,
+        )
     row = (
         await session.execute(
             select(
@@ -78,6 +134,8 @@ async def hold_billing_parties(
                 coupons.label("coupons"),
                 credit_notes.label("credit_notes"),
                 wallets.label("wallets"),
+                invoice_id.label("invoice_id"),
+                commitment.label("commitment"),
             )
             .join(Organization, Organization.id == Customer.organization_id)
             .where(Customer.id == customer_id, Customer.organization_id == organization_id)
@@ -88,6 +146,29 @@ async def hold_billing_parties(
     session.info[HOLDINGS_KEY] = CustomerHoldings(
         customer_id, bool(row.coupons), bool(row.credit_notes), bool(row.wallets)
     )
+    if period is not None:
+        session.info[PERIOD_KEY] = PeriodFacts(period, row.invoice_id, bool(row.commitment))
+
+
+def _period_facts(session: AsyncSession, period: InvoicedPeriod) -> PeriodFacts | None:
+    facts = session.info.get(PERIOD_KEY)
+    return facts if isinstance(facts, PeriodFacts) and facts.period == period else None
+
+
+def period_invoice_id(session: AsyncSession, period: InvoicedPeriod) -> uuid.UUID | None:
+    """The period's invoice written by an earlier attempt, as the single read found it."""
+    facts = _period_facts(session, period)
+    assert facts is not None, "hold_billing_parties(period=...) reads it first"
+    return facts.invoice_id
+
+
+def may_have_commitment(session: AsyncSession, segment_id: uuid.UUID) -> bool:
+    """False only when this transaction's read found no minimum commitment on the plan of
+    the segment being invoiced."""
+    facts = session.info.get(PERIOD_KEY)
+    if not isinstance(facts, PeriodFacts) or facts.period.segment_id != segment_id:
+        return True
+    return facts.commitment
 
 
 def may_hold(session: AsyncSession, customer_id: uuid.UUID, holding: Holding) -> bool:

@@ -34,6 +34,7 @@ from bxb.billing.periods import BillingTime, Interval, period_containing
 from bxb.billing.proration import days_between
 from bxb.billing.subscription_fees import Terms, charges_period, zone
 from bxb.core.tax_book import TaxBook
+from bxb.ledger.billing_parties import may_have_commitment
 from bxb.models import Fee, Invoice, Plan, Subscription, SubscriptionPause
 from bxb.workflows.billing_requests import BillingRequest, UsageWindow
 from bxb.workflows.state import ChargeSnapshot, PlanSnapshot
@@ -179,6 +180,8 @@ async def closing_commitment_fee(
 ) -> tuple[Fee, FeeDraft] | None:
     """The minimum commitment's true-up on this invoice, if it closes a short period."""
     if request.kind not in CLOSING_KINDS:
+        return None
+    if not may_have_commitment(session, request.invoice_segment_id):
         return None
     commitment = await plan_commitment(session, request.invoice_segment_id)
     if commitment is None:

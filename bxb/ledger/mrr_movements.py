@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text, true, update
+from sqlalchemy import bindparam, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,47 +32,57 @@ from bxb.workflows.billing_requests import BillingRequest, SubscriptionRow
 ENDED = ("terminated", "canceled")
 
 
+# The plan, the open trial and the last movement in one round trip. The subscription's own
+# steps run one at a time (its workflow): no lock to read its last movement, and none for
+# the steps (most) that move no MRR. Built once: every step of every subscription runs it.
+_OPEN_TRIAL = (
+    select(SubscriptionTrial.id)
+    .where(
+        SubscriptionTrial.organization_id == bindparam("organization_id"),
+        SubscriptionTrial.external_subscription_id == bindparam("external_id"),
+        SubscriptionTrial.ended_at.is_(None),
+    )
+    .limit(1)
+    .scalar_subquery()
+)
+_LAST_MOVEMENT = (
+    select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
+    .where(
+        MrrMovement.organization_id == bindparam("organization_id"),
+        MrrMovement.external_subscription_id == bindparam("external_id"),
+    )
+    .order_by(MrrMovement.seq.desc())
+    .limit(1)
+    .lateral("last_movement")
+)
+_STEP_STATE = (
+    select(
+        Plan.interval,
+        Plan.trial_period,
+        _OPEN_TRIAL.label("open_trial_id"),
+        _LAST_MOVEMENT.c.seq,
+        _LAST_MOVEMENT.c.mrr_after_cents,
+        _LAST_MOVEMENT.c.plan_code_after,
+    )
+    .select_from(Plan)
+    .outerjoin(_LAST_MOVEMENT, true())
+    .where(Plan.id == bindparam("plan_id"))
+)
+
+
 async def record_mrr(session: AsyncSession, request: BillingRequest) -> None:
     """Write the MRR movement (and trial progress) of the step `request` records."""
     if not request.rows:
         return
     row = request.rows[-1]  # the current segment
-    # The plan, the open trial and the last movement in one round trip. The subscription's
-    # own steps run one at a time (its workflow): no lock to read its last movement, and
-    # none for the steps (most) that move no MRR.
-    open_trial = (
-        select(SubscriptionTrial.id)
-        .where(
-            SubscriptionTrial.organization_id == request.organization_id,
-            SubscriptionTrial.external_subscription_id == request.external_id,
-            SubscriptionTrial.ended_at.is_(None),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    last_movement = (
-        select(MrrMovement.seq, MrrMovement.mrr_after_cents, MrrMovement.plan_code_after)
-        .where(
-            MrrMovement.organization_id == request.organization_id,
-            MrrMovement.external_subscription_id == request.external_id,
-        )
-        .order_by(MrrMovement.seq.desc())
-        .limit(1)
-        .lateral("last_movement")
-    )
     state = (
         await session.execute(
-            select(
-                Plan.interval,
-                Plan.trial_period,
-                open_trial.label("open_trial_id"),
-                last_movement.c.seq,
-                last_movement.c.mrr_after_cents,
-                last_movement.c.plan_code_after,
-            )
-            .select_from(Plan)
-            .outerjoin(last_movement, true())
-            .where(Plan.id == row.plan_id)
+            _STEP_STATE,
+            {
+                "organization_id": request.organization_id,
+                "external_id": request.external_id,
+                "plan_id": row.plan_id,
+            },
         )
     ).one()
     trialing, converted = await _track_trial(
