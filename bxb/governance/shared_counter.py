@@ -152,6 +152,11 @@ class SharedCounter:
             decision = self.hit_locally(key_id, route_class, limit, now)
             if decision is not None:
                 return decision
+        if self._syncing.locked():
+            # A sync in flight may carry requests admitted here before this one: adding
+            # ours first would return a total without them, and admit one too many.
+            async with self._syncing:
+                pass
         reset = max(1, math.ceil(window_end - now))
         total = await self._add_now(key, window)
         if total is None:  # PostgreSQL out of reach: admit, count it later

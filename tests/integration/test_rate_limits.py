@@ -284,3 +284,47 @@ async def test_a_lagging_sync_costs_one_exchange_not_one_per_request(
             select(func.sum(RateLimitCounter.count)).where(RateLimitCounter.key_id == key)
         )
     assert total == admitted
+
+
+class StalledSync(SharedCounter):
+    """Its next exchange waits until released (a sync slow to reach PostgreSQL)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, 3600)
+        self.stall_next = False
+        self.release = asyncio.Event()
+
+    async def _upsert(self, counts: dict[tuple[uuid.UUID, str, int], int]) -> Any:
+        if self.stall_next:
+            self.stall_next = False
+            await self.release.wait()
+        return await super()._upsert(counts)
+
+
+async def test_a_request_never_overtakes_a_sync_carrying_earlier_requests(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Limit 2: the first request is admitted locally and its count is on its way in a
+    slow sync; two more add themselves to the shared row meanwhile. One of them must be
+    refused (both were admitted while the row did not hold the first yet: seen under
+    load in `test_keys_are_limited_separately`)."""
+    limit = Limit(2, 3600)
+    counter = StalledSync(sessions)
+    key = uuid.uuid4()
+    first = await counter.hit(key, "reads", limit, time.time())
+    assert first.allowed
+    counter.stall_next = True
+    sync = asyncio.create_task(counter.sync())
+    await asyncio.sleep(0.05)  # the sync holds the first request's count, stalled
+    later = [asyncio.create_task(counter.hit(key, "reads", limit, time.time())) for _ in "ab"]
+    await asyncio.sleep(0.05)
+    counter.release.set()
+    await sync
+    decisions = await asyncio.gather(*later)
+    assert sorted(d.allowed for d in decisions) == [False, True]
+    await counter.stop()
+    async with sessions() as session:
+        total = await session.scalar(
+            select(func.sum(RateLimitCounter.count)).where(RateLimitCounter.key_id == key)
+        )
+    assert total == 3  # every request counted once, the refused one included
