@@ -129,10 +129,11 @@ class SubscriptionActivities:
             result = BillingResult()
             invoice, grace_days = None, 0
             if request.base_fees or request.usage or request.fixed_fees:
+                period = _period(request)
                 await hold_billing_parties(
-                    session, request.customer_id, request.organization_id, _period(request)
+                    session, request.customer_id, request.organization_id, period
                 )
-                invoice, grace_days = await self._invoice(session, request, usage, webhooks)
+                invoice, grace_days = await self._invoice(session, request, period, usage, webhooks)
             if invoice is not None:
                 webhook_type = "invoice.drafted" if invoice.status == "draft" else "invoice.created"
                 webhooks += await notifications.invoice_event(session, invoice, webhook_type)
@@ -160,6 +161,7 @@ class SubscriptionActivities:
         self,
         session: AsyncSession,
         request: BillingRequest,
+        period: InvoicedPeriod,
         usage: UsageLines,
         webhooks: list[uuid.UUID],
     ) -> tuple[Invoice | None, int]:
@@ -169,7 +171,7 @@ class SubscriptionActivities:
         on the invoice that billed them).
         """
         grace_days = await grace_period_days(session, request.customer_id)
-        existing_id = period_invoice_id(session, _period(request))
+        existing_id = period_invoice_id(session, period)
         if existing_id is not None:
             existing = await session.get(Invoice, existing_id)
             assert existing is not None

@@ -23,9 +23,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import ColumnElement, exists, literal, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -97,35 +97,32 @@ async def hold_billing_parties(
     session: AsyncSession,
     customer_id: uuid.UUID,
     organization_id: uuid.UUID,
-    period: InvoicedPeriod | None = None,
+    period: InvoicedPeriod,
 ) -> None:
     """Load the customer, its billing entity, the organization and what the customer
     holds, and keep them for the transaction (the identity map keeps a row only while
-    something refers to it); with `period`, what `period_invoice_id` and
-    `may_have_commitment` answer."""
+    something refers to it), with what `period_invoice_id` and `may_have_commitment`
+    answer about `period`."""
     coupons = exists().where(*active_coupons(customer_id))
     credit_notes = exists().where(*available_credit_notes(customer_id))
     wallets = exists().where(*active_wallets(customer_id))
-    invoice_id: Any = literal(None)
-    commitment: Any = literal(True)
-    if period is not None:
-        invoice_id = (
-            select(Invoice.id)
-            .where(
-                Invoice.subscription_id == period.segment_id,
-                Invoice.period_start == period.start,
-                Invoice.period_end == period.end,
-                Invoice.kind == period.kind,
-            )
-            .limit(1)
-            .scalar_subquery()
+    invoice_id = (
+        select(Invoice.id)
+        .where(
+            Invoice.subscription_id == period.segment_id,
+            Invoice.period_start == period.start,
+            Invoice.period_end == period.end,
+            Invoice.kind == period.kind,
         )
-        commitment = exists().where(
-            Subscription.id == period.segment_id,
-            Plan.id == Subscription.plan_id,
-            Plan.minimum_commitment_amount_cents.is_not(None),
-            Plan.minimum_commitment_amount_cents != 0,
-        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    commitment = exists().where(
+        Subscription.id == period.segment_id,
+        Plan.id == Subscription.plan_id,
+        Plan.minimum_commitment_amount_cents.is_not(None),
+        Plan.minimum_commitment_amount_cents != 0,
+    )
     row = (
         await session.execute(
             select(
@@ -146,19 +143,14 @@ async def hold_billing_parties(
     session.info[HOLDINGS_KEY] = CustomerHoldings(
         customer_id, bool(row.coupons), bool(row.credit_notes), bool(row.wallets)
     )
-    if period is not None:
-        session.info[PERIOD_KEY] = PeriodFacts(period, row.invoice_id, bool(row.commitment))
-
-
-def _period_facts(session: AsyncSession, period: InvoicedPeriod) -> PeriodFacts | None:
-    facts = session.info.get(PERIOD_KEY)
-    return facts if isinstance(facts, PeriodFacts) and facts.period == period else None
+    session.info[PERIOD_KEY] = PeriodFacts(period, row.invoice_id, bool(row.commitment))
 
 
 def period_invoice_id(session: AsyncSession, period: InvoicedPeriod) -> uuid.UUID | None:
     """The period's invoice written by an earlier attempt, as the single read found it."""
-    facts = _period_facts(session, period)
-    assert facts is not None, "hold_billing_parties(period=...) reads it first"
+    facts = session.info.get(PERIOD_KEY)
+    assert isinstance(facts, PeriodFacts), "hold_billing_parties reads it first"
+    assert facts.period == period
     return facts.invoice_id
 
 
