@@ -102,7 +102,7 @@ test-chaos: $(STAMP)
 ## BXB_FUZZ_EXAMPLES (examples per operation) and BXB_FUZZ_SEED override.
 test-fuzz: $(STAMP)
 	BXB_FUZZ_EXAMPLES=$${BXB_FUZZ_EXAMPLES:-100} BXB_FUZZ_SEED=$${BXB_FUZZ_SEED:-random} \
-	BXB_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	BXB_FUZZ_PHASES=examples,coverage,fuzzing,stateful BXB_FUZZ_TIMEOUT_S=$${BXB_FUZZ_TIMEOUT_S:-5400} \
 	$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
