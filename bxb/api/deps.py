@@ -26,6 +26,7 @@ from bxb.core.temporal import TemporalConnector
 from bxb.governance import key_grants, key_usage
 from bxb.governance.actor import SCOPE_KEY, Actor, current_actor
 from bxb.governance.key_grants import forget_api_keys
+from bxb.governance.organization_cache import organization_in
 from bxb.governance.permissions import is_allowed
 from bxb.governance.rate_limits import enforce_rate_limit
 from bxb.governance.sessions import member_actor
@@ -118,7 +119,7 @@ ActorDep = Annotated[Actor, Depends(current_actor_of)]
 async def current_organization(request: Request, session: SessionDep) -> Organization:
     """The organization of the request's actor (see `current_actor_of`)."""
     actor = await current_actor_of(request)
-    organization = await session.get(Organization, actor.organization_id)
+    organization = await organization_in(session, actor.organization_id)
     if organization is None:
         raise unauthorized()
     return organization

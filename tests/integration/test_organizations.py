@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bxb.governance import organization_cache
+from bxb.models import Organization
 from tests.support.auth import Tenant
 
 
@@ -128,3 +134,52 @@ async def test_branding_for_the_portal_is_set_checked_and_cleared(
     )
     assert cleared.json()["organization"]["logo_url"] is None
     assert cleared.json()["organization"]["brand_color"] is None
+
+
+async def test_the_organization_row_is_read_once_per_ttl_and_changes_here_show_at_once(
+    client: httpx.AsyncClient,
+    tenant_a: Tenant,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(organization_cache, "ORGANIZATION_CACHE_TTL_SECONDS", 60.0)
+    organization_cache.forget_organizations()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            response = await client.get("/api/v1/customers", headers=tenant_a.headers)
+            assert response.status_code == 200
+        assert sum("FROM organizations" in s for s in statements) == 1
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+
+    # A change through this process: the request built from the cache writes it, and the
+    # next request sees it at once.
+    body = {"organization": {"timezone": "Europe/Paris", "net_payment_term": 15}}
+    response = await client.put("/api/v1/organizations", json=body, headers=tenant_a.headers)
+    assert response.status_code == 200
+    shown = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
+    assert shown["organization"]["timezone"] == "Europe/Paris"
+    assert shown["organization"]["net_payment_term"] == 15
+    async with sessions() as session:
+        row = await session.get(Organization, tenant_a.organization_id)
+        assert row is not None
+        assert (row.timezone, row.net_payment_term, row.name) == ("Europe/Paris", 15, "Org A")
+
+    # A change from elsewhere (another process, plain SQL) shows once the entry expires.
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE organizations SET name = 'Org A2' WHERE id = :id"),
+            {"id": tenant_a.organization_id},
+        )
+        await session.commit()
+    stale = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
+    assert stale["organization"]["name"] == "Org A"
+    organization_cache.forget_organizations()  # as after the TTL
+    fresh = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
+    assert fresh["organization"]["name"] == "Org A2"
