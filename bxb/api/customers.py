@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,12 +59,18 @@ async def live_customer(
     *,
     for_update: bool = False,
 ) -> Customer | None:
-    query = select(Customer).where(
-        Customer.organization_id == organization_id,
-        Customer.external_id == external_id,
-        Customer.deleted_at.is_(None),
+    query = _LIVE_CUSTOMER_FOR_UPDATE if for_update else _LIVE_CUSTOMER
+    return await session.scalar(
+        query, {"organization_id": organization_id, "external_id": external_id}
     )
-    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+_LIVE_CUSTOMER = select(Customer).where(
+    Customer.organization_id == bindparam("organization_id"),
+    Customer.external_id == bindparam("external_id"),
+    Customer.deleted_at.is_(None),
+)
+_LIVE_CUSTOMER_FOR_UPDATE = _LIVE_CUSTOMER.with_for_update(of=Customer)
 
 
 async def find_customer(

@@ -27,7 +27,6 @@ from typing import Literal
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from bxb.models import (
     AppliedCoupon,
@@ -136,7 +135,6 @@ async def hold_billing_parties(
             )
             .join(Organization, Organization.id == Customer.organization_id)
             .where(Customer.id == customer_id, Customer.organization_id == organization_id)
-            .options(joinedload(Customer.billing_entity))
         )
     ).one()
     session.info[PARTIES_KEY] = (row.Customer, row.Organization)

@@ -234,7 +234,7 @@ async def run_dunning_campaigns(
     for customer_id in customer_ids:
         async with transaction(sessions) as session:
             customer = await session.scalar(
-                select(Customer).where(Customer.id == customer_id).with_for_update()
+                select(Customer).where(Customer.id == customer_id).with_for_update(of=Customer)
             )
             if customer is None:  # pragma: no cover - deleted meanwhile
                 continue

@@ -81,7 +81,10 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
     billing_entity_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("billing_entities.id"), index=True
     )
-    billing_entity: Mapped[BillingEntity | None] = relationship(lazy="selectin")
+    # Joined, not selectin: one query with the customer's, where selectin set up a second
+    # load per query (about 0.15 ms of CPU each, a round trip when set). A customer locked
+    # FOR UPDATE is locked `of=Customer`: PostgreSQL refuses to lock an outer join's side.
+    billing_entity: Mapped[BillingEntity | None] = relationship(lazy="joined")
     # Dunning (bxb/ledger/dunning_campaigns.py): the campaign chasing this customer's
     # overdue balance instead of the organization's default, or none at all when excluded;
     # attempts made so far per currency, and when the last one was made.
@@ -98,5 +101,5 @@ class Customer(TenantMixin, SoftDeleteMixin, Base):
     last_dunning_campaign_attempt_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True)
     )
-    # Loaded with the customer (its code is part of the customer object); no query when unset.
-    applied_dunning_campaign: Mapped[DunningCampaign | None] = relationship(lazy="selectin")
+    # Loaded with the customer (its code is part of the customer object), as billing_entity.
+    applied_dunning_campaign: Mapped[DunningCampaign | None] = relationship(lazy="joined")

@@ -104,7 +104,7 @@ async def sync_provider_customer(
     reached the provider. Raises ProviderUnavailableError on transient failures."""
     async with transaction(sessions) as session:
         customer = await session.get(
-            Customer, customer_id, with_for_update=True, populate_existing=True
+            Customer, customer_id, with_for_update={"of": Customer}, populate_existing=True
         )
         if customer is None or not needs_sync(customer):
             known = customer.provider_customer_id if customer else None
