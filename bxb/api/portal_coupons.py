@@ -52,7 +52,7 @@ async def redeem_coupon(
     customer = await session.scalar(
         select(Customer)
         .where(Customer.id == portal.customer.id, Customer.organization_id == organization_id)
-        .with_for_update()
+        .with_for_update(of=Customer)
     )
     assert customer is not None
     active = await session.scalar(
