@@ -186,6 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.resolved_database_url, pool_size=settings.database_pool_size
         )
         app.state.sessions = create_sessionmaker(engine)
+        app.state.read_sessions = create_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         app.state.temporal = TemporalConnector(settings)
         app.state.api_logs = ApiLogWriter(engine) if settings.api_logs_enabled else None
         if app.state.api_logs is not None:

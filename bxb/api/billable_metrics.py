@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.billable_metrics import (
@@ -154,6 +154,7 @@ async def create_billable_metric(
 
 
 @router.get("/billable_metrics")
+@reads_only
 async def list_billable_metrics(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
     query = (
         select(BillableMetric)
@@ -168,6 +169,7 @@ async def list_billable_metrics(org: OrgDep, session: SessionDep, page: PageDep)
 
 
 @router.get("/billable_metrics/{code}")
+@reads_only
 async def get_billable_metric(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     return {"billable_metric": billable_metric_object(await find_metric(session, org, code))}
 

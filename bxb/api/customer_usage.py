@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import find_customer
-from bxb.api.deps import OrganizationIdDep, OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.deps import OrganizationIdDep, OrgDep, SessionDep, SettingsDep, TemporalDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, meta_for
 from bxb.customer_usage.current import (
@@ -73,6 +73,7 @@ def _without_taxes(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/customers/{external_customer_id}/current_usage")
+@reads_only
 async def get_current_usage(current: CurrentDep) -> dict[str, Any]:
     """Usage of the subscription's current period so far, priced with its pinned plan."""
     return {"customer_usage": current.usage.to_lago_dict()}

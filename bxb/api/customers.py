@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
@@ -268,6 +268,7 @@ async def _start_sync(temporal: TemporalDep, customer_id: uuid.UUID) -> None:
 
 
 @router.get("/customers")
+@reads_only
 async def list_customers(
     org: OrgDep,
     session: SessionDep,
@@ -304,6 +305,7 @@ async def list_customers(
 
 
 @router.get("/customers/{external_customer_id}")
+@reads_only
 async def get_customer(
     external_customer_id: str, org: OrgDep, session: SessionDep
 ) -> dict[str, Any]:

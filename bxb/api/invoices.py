@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep, reads_only
 from bxb.api.errors import not_found
 from bxb.api.invoice_preview import preview_invoice
 from bxb.api.list_filters import parse_filters
@@ -82,6 +82,7 @@ def _metadata_filters(request: Request) -> dict[str, str]:
 
 
 @router.get("/invoices")
+@reads_only
 async def list_invoices(
     request: Request,
     org: OrgDep,
@@ -136,6 +137,7 @@ async def list_invoices(
 
 
 @router.get("/invoices/{lago_id}")
+@reads_only
 async def get_invoice(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     invoice = await find_invoice(session, org.id, lago_id)
     return {"invoice": await invoice_object(session, invoice)}

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api import plan_cascade
-from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.fixed_charge_taxes import fixed_charge_taxes
 from bxb.api.fixed_charge_writes import draft_plan_fixed_charges, save_plan_fixed_charges
@@ -298,6 +298,7 @@ async def create_plan(body: PlanCreateBody, org: OrgDep, session: SessionDep) ->
 
 
 @router.get("/plans")
+@reads_only
 async def list_plans(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
     query = _live_plans(org).order_by(Plan.created_at.desc(), Plan.id)
     plans, meta = await paginate(session, query, page)
@@ -305,6 +306,7 @@ async def list_plans(org: OrgDep, session: SessionDep, page: PageDep) -> dict[st
 
 
 @router.get("/plans/{code}")
+@reads_only
 async def get_plan(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     plan = await find_plan(session, org, code)
     return {"plan": (await _render(session, org, [plan]))[0]}

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 
 from bxb.api.customers import find_customer
-from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep, reads_only
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
@@ -196,6 +196,7 @@ async def _audited(
 
 
 @router.get("/subscriptions")
+@reads_only
 async def list_subscriptions(
     org: OrgDep,
     session: SessionDep,
@@ -222,6 +223,7 @@ async def list_subscriptions(
 
 
 @router.get("/subscriptions/{external_id}")
+@reads_only
 async def get_subscription(external_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     return {"subscription": subscription_object(await _current_row(session, org, external_id))}
 
