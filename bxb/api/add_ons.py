@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.add_ons import AddOnCreateBody, AddOnUpdateBody
@@ -75,6 +75,7 @@ async def create_add_on(body: AddOnCreateBody, org: OrgDep, session: SessionDep)
 
 
 @router.get("/add_ons")
+@reads_only
 async def list_add_ons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
     query = select(AddOn).where(_live(org.id)).order_by(AddOn.created_at.desc(), AddOn.id.desc())
     add_ons, meta = await paginate(session, query, page)
@@ -86,6 +87,7 @@ async def list_add_ons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[
 
 
 @router.get("/add_ons/{code}")
+@reads_only
 async def get_add_on(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     return await _respond(session, await _find(session, org.id, code))
 

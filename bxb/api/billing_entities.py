@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import validation_error
 from bxb.api.schemas.billing_entities import (
     BillingEntityCreateBody,
@@ -44,6 +44,7 @@ def _changes(fields: BillingEntityFields) -> dict[str, Any]:
 
 
 @router.get("/billing_entities")
+@reads_only
 async def list_billing_entities(org: OrgDep, session: SessionDep) -> dict[str, Any]:
     entities = await session.scalars(
         select(BillingEntity)
@@ -68,6 +69,7 @@ async def create_billing_entity(
 
 
 @router.get("/billing_entities/{code}")
+@reads_only
 async def get_billing_entity(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     entity = await find_entity(session, org.id, code)
     taxes = await entity_taxes(session, entity)

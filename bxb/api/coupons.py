@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.coupons import (
@@ -171,6 +171,7 @@ async def create_coupon(body: CouponCreateBody, org: OrgDep, session: SessionDep
 
 
 @router.get("/coupons")
+@reads_only
 async def list_coupons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
     query = (
         select(Coupon)
@@ -186,6 +187,7 @@ async def list_coupons(org: OrgDep, session: SessionDep, page: PageDep) -> dict[
 
 
 @router.get("/coupons/{code}")
+@reads_only
 async def get_coupon(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     return await _respond(session, await _find(session, org.id, code))
 

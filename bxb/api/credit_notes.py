@@ -21,7 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.api.customers import find_customer
-from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep, reads_only
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
@@ -251,6 +251,7 @@ async def _page(session: AsyncSession, query: Select[CreditNote], page: PageDep)
 
 
 @router.get("/credit_notes")
+@reads_only
 async def list_credit_notes(
     org: OrgDep,
     session: SessionDep,
@@ -289,6 +290,7 @@ async def list_credit_notes(
 
 
 @router.get("/customers/{external_customer_id}/credit_notes")
+@reads_only
 async def list_customer_credit_notes(
     external_customer_id: str,
     org: OrgDep,

@@ -17,7 +17,7 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.list_filters import parse_filters
 from bxb.api.pagination import PageDep, paginate
@@ -51,6 +51,7 @@ def _uuid(value: str) -> uuid.UUID | None:
 
 
 @router.get("/fees")
+@reads_only
 async def list_fees(
     org: OrgDep,
     session: SessionDep,
@@ -97,6 +98,7 @@ async def _fee(session: SessionDep, org: OrgDep, lago_id: str) -> Fee:
 
 
 @router.get("/fees/{lago_id}")
+@reads_only
 async def get_fee(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     fee = await _fee(session, org, lago_id)
     (data,) = await fee_objects(session, [fee])

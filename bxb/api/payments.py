@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep, TemporalDep
+from bxb.api.deps import OrgDep, SessionDep, TemporalDep, reads_only
 from bxb.api.errors import ApiError, not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.payments import ManualPaymentBody
@@ -104,6 +104,7 @@ async def create_payment(
 
 
 @router.get("/payments")
+@reads_only
 async def list_payments(
     org: OrgDep,
     session: SessionDep,
@@ -128,6 +129,7 @@ async def list_payments(
 
 
 @router.get("/payments/{lago_id}")
+@reads_only
 async def get_payment(lago_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     payment_id = _uuid(lago_id)
     payment = await session.get(Payment, payment_id) if payment_id else None

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bxb.api.deps import OrgDep, SessionDep
+from bxb.api.deps import OrgDep, SessionDep, reads_only
 from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.schemas.taxes import TaxCreateBody, TaxUpdateBody
@@ -95,6 +95,7 @@ async def create_tax(body: TaxCreateBody, org: OrgDep, session: SessionDep) -> d
 
 
 @router.get("/taxes")
+@reads_only
 async def list_taxes(org: OrgDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
     query = (
         select(Tax)
@@ -106,6 +107,7 @@ async def list_taxes(org: OrgDep, session: SessionDep, page: PageDep) -> dict[st
 
 
 @router.get("/taxes/{code}")
+@reads_only
 async def get_tax(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
     return {"tax": tax_object(await _find(session, org.id, code))}
 

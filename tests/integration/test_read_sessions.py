@@ -74,5 +74,5 @@ def test_only_get_routes_are_marked_read_only(settings: Settings) -> None:
         for route in api_routes(create_app(settings).routes)
         if getattr(route.endpoint, READS_ONLY, False)
     ]
-    assert len(marked) == 11
+    assert len(marked) == 25
     assert all(route.methods == {"GET"} for route in marked)
