@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bench_runs import run_bench
+from tests.support.bench_runs import ROOT, run_bench
 
 pytestmark = pytest.mark.slow
 
@@ -57,3 +57,23 @@ def test_a_tiny_run_answers_every_kind_of_request_without_error(tmp_path: Path) 
     # The seeded mix reaches every kind at this size (40 draws).
     assert len(results["api"]["kinds"]) >= 8
     assert isinstance(results["api"]["p95_target_met"], bool)
+
+
+def test_a_tiny_ab_run_compares_two_checkouts_kind_by_kind(tmp_path: Path) -> None:
+    """bench/api_ab.py with this checkout on both sides: every kind answered, no error."""
+    figures, stored = run_bench(
+        "api_ab",
+        *("--before", str(ROOT), "--block", "2", "--reps", "2"),
+        *("--customers", "30", "--invoices", "90", "--live", "3"),
+        *("--results-dir", str(tmp_path)),
+        results_dir=tmp_path,
+    )
+    assert stored == figures
+    assert figures["before"] == figures["after"]
+    assert len(figures["kinds"]) == 15  # api_load's mix
+    assert {"get_invoice", "current_usage", "event_batch"} <= set(figures["kinds"])
+    for kind, sides in figures["kinds"].items():
+        for side in ("before", "after"):
+            assert sides[side]["errors"] == 0, (kind, side)
+            assert sides[side]["cpu_us_per_request"] >= 0
+    assert set(figures["mix_cpu_us_per_request"]) == {"before", "after"}
