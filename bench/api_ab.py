@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import json
 import os
 import shutil
 import statistics
@@ -172,11 +171,7 @@ def run() -> None:
 
     args = parse()
     figures = uvloop.run(main(args))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.results_dir / f"api_ab-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures))
+    ingest.write_results("api_ab", figures, args.results_dir)
 
 
 if __name__ == "__main__":

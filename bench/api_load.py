@@ -652,11 +652,7 @@ def run() -> None:
 
     args = parse()
     figures = uvloop.run(main(args))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.results_dir / f"api_load-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures))
+    ingest.write_results("api_load", figures, args.results_dir)
 
 
 if __name__ == "__main__":

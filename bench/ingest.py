@@ -196,6 +196,17 @@ def nearest_rank(sorted_values: list[float], p: float, scale: float = 1) -> floa
     return round(sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))] * scale, 2)
 
 
+def write_results(name: str, figures: dict[str, Any], results_dir: Path) -> Path:
+    """Write `results_dir/<name>-<UTC timestamp>.json` and print the figures as the last
+    line of stdout (the conventions of bench/README.md)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = results_dir / f"{name}-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures))
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -638,11 +649,7 @@ def run() -> None:
 
     only = set(args.only.split(",")) if args.only else None
     figures = uvloop.run(main(args.duration, args.warmup, args.quick, only))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.results_dir / f"ingest-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures))
+    write_results("ingest", figures, args.results_dir)
     if "limiter" in figures["results"]:
         import rate_limiter
 
