@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from bxb.api.deps import OrgDep, SessionDep, TemporalDep, reads_only
 from bxb.api.errors import not_found
@@ -128,7 +129,10 @@ async def list_invoices(
         },
     )
     query = invoice_query(org.id, filters)
-    query = query.order_by(Invoice.created_at.desc(), Invoice.id.desc())
+    # Lago's list shows no fees: not loaded (raise if anything reads them).
+    query = query.order_by(Invoice.created_at.desc(), Invoice.id.desc()).options(
+        raiseload(Invoice.fees)
+    )
     invoices, meta = await paginate(session, query, page)
     # Lago's list answers InvoiceObject (customer, metadata, taxes); one invoice, the
     # extended object with its fees and credits.

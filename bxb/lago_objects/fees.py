@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bxb.billing.money import currency_exponent
@@ -99,6 +99,27 @@ class Refs:
     # The wallet transaction a top-up invoice was issued for, by invoice id.
     top_ups: dict[uuid.UUID, WalletTransaction] = field(default_factory=dict)
     taxes_by_code: dict[str, Tax] = field(default_factory=dict)
+    # What each invoice's taxed fees come to after coupons (summed in SQL for a list,
+    # which does not load the fees): the base of an applied tax stored without one.
+    taxed_fee_cents: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+async def taxed_fee_cents(
+    session: AsyncSession, invoice_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Per invoice, the sum of its taxed fees' amounts after coupons (0 when none)."""
+    found = dict.fromkeys(invoice_ids, 0)
+    if not invoice_ids:
+        return found
+    rows = await session.execute(
+        select(Fee.invoice_id, func.sum(Fee.amount_cents - Fee.coupons_amount_cents))
+        .where(Fee.invoice_id.in_(list(invoice_ids)), Fee.taxes_rate != 0)
+        .group_by(Fee.invoice_id)
+    )
+    for invoice_id, cents in rows:
+        assert invoice_id is not None  # selected by invoice id
+        found[invoice_id] = int(cents)
+    return found
 
 
 def _item(fee: Fee, refs: Refs) -> tuple[dict[str, Any], bool, bool]:

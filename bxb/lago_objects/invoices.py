@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bxb.lago_objects.coupons import coupon_credits
 from bxb.lago_objects.credit_notes import invoice_credits
 from bxb.lago_objects.customers import customer_object
-from bxb.lago_objects.fees import Refs, charge_refs, fee_object, plan_refs, top_ups
+from bxb.lago_objects.fees import (
+    Refs,
+    charge_refs,
+    fee_object,
+    plan_refs,
+    taxed_fee_cents,
+    top_ups,
+)
 from bxb.lago_objects.formats import iso
 from bxb.lago_objects.rows import rows_by_id
 from bxb.lago_objects.subscriptions import subscription_object
@@ -69,6 +76,13 @@ async def _load_refs(
     codes = {entry["tax_code"] for invoice in invoices for entry in invoice.applied_taxes}
     refs.taxes_by_code = await taxes_by_code(session, organization.id, codes)
     if not extended:
+        # The list does not load fees: bases of taxes stored without one, summed in SQL.
+        unknown = [
+            invoice.id
+            for invoice in invoices
+            if any("fees_amount_cents" not in entry for entry in invoice.applied_taxes)
+        ]
+        refs.taxed_fee_cents = await taxed_fee_cents(session, unknown)
         return refs
     fees = [fee for invoice in invoices for fee in invoice.fees]
     subscription_ids = {f.subscription_id for f in fees if f.subscription_id}
@@ -231,6 +245,8 @@ def _applied_tax(invoice: Invoice, entry: dict[str, Any], refs: Refs) -> dict[st
     tax = refs.taxes_by_code.get(entry["tax_code"])
     # The base the tax applied to; writers that know it store it, else every taxed fee.
     base = entry.get("fees_amount_cents")
+    if base is None:
+        base = refs.taxed_fee_cents.get(invoice.id)
     if base is None:
         base = sum(_taxable_cents(fee) for fee in invoice.fees if fee.taxes_rate)
     return {

@@ -513,3 +513,39 @@ async def test_bad_metadata_is_422(
     )
     assert response.status_code == 422, response.text
     assert response.json()["error_details"] == {field: [code]}
+
+
+async def test_the_list_shows_a_tax_base_summed_without_loading_the_fees(
+    client: httpx.AsyncClient, sessions: Sessions, tenant_a: Tenant
+) -> None:
+    """An applied tax stored without its base (subscription invoices) shows the taxed fees
+    after coupons: the list sums them in SQL, the invoice's page from its fees; both agree."""
+    customer_id = await insert_customer(sessions, tenant_a, name="Acme")
+    scenario = await subscription_scenario(sessions, tenant_a, customer_id)
+    untaxed = await insert_invoice(
+        sessions,
+        tenant_a,
+        customer_id,
+        fees=[
+            {
+                "fee_type": "add_on",
+                "description": "Setup",
+                "item_code": "setup",
+                "amount_cents": 5000,
+                "units": Decimal(1),
+            }
+        ],
+        number="ORG-000008",
+        sequential_id=8,
+        fees_amount_cents=5000,
+        total_amount_cents=5000,
+        applied_taxes=[{"tax_code": "vat", "tax_name": "VAT", "tax_rate": 20.0, "amount_cents": 0}],
+    )
+
+    listed = (await get_ok(client, tenant_a, "/api/v1/invoices"))["invoices"]
+    bases = {i["lago_id"]: [t["fees_amount_cents"] for t in i["applied_taxes"]] for i in listed}
+    # 10,000 + 2,550 taxed at 20 %, less 438 + 112 of coupons; the add-on is not taxed.
+    assert bases == {str(scenario.invoice_id): [12000], str(untaxed): [0]}
+    assert all("fees" not in invoice for invoice in listed)
+    shown = await get_ok(client, tenant_a, f"/api/v1/invoices/{scenario.invoice_id}")
+    assert [t["fees_amount_cents"] for t in shown["invoice"]["applied_taxes"]] == [12000]
