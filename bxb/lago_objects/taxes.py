@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -53,6 +53,29 @@ async def applied_taxes(
     for owner_id, tax in rows:
         assert owner_id is not None
         found[owner_id].append(tax)
+    return found
+
+
+async def plan_and_charge_taxes(
+    session: AsyncSession, plan_ids: Sequence[uuid.UUID], charge_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Tax]]:
+    """Taxes applied to each plan and to each charge (by code), in one query for a page of
+    plans: what `applied_taxes` would read in two."""
+    found: dict[uuid.UUID, list[Tax]] = {owner_id: [] for owner_id in (*plan_ids, *charge_ids)}
+    if not found:
+        return found
+    plans, charges = set(plan_ids), set(charge_ids)
+    rows = await session.execute(
+        select(AppliedTax.plan_id, AppliedTax.charge_id, Tax)
+        .join(Tax, Tax.id == AppliedTax.tax_id)
+        .where(or_(AppliedTax.plan_id.in_(plans), AppliedTax.charge_id.in_(charges)))
+        .order_by(Tax.code)
+    )
+    for plan_id, charge_id, tax in rows:
+        if plan_id in plans:
+            found[plan_id].append(tax)
+        if charge_id in charges:
+            found[charge_id].append(tax)
     return found
 
 
