@@ -148,8 +148,8 @@ READS_ONLY = "__bxb_reads_only__"
 def reads_only(endpoint: Endpoint) -> Endpoint:
     """Mark a route that only reads (SELECTs, no locks, nothing written): its session runs
     each statement in autocommit. Under PostgreSQL's READ COMMITTED every statement of a
-    transaction takes its own snapshot anyway, so a read-only route sees what it saw in
-    one; it saves the BEGIN and the ROLLBACK, two of the three or four round trips of a
+    transaction takes its own snapshot anyway, so a read-only route sees the same as inside
+    one, and saves the BEGIN and the ROLLBACK: two of the three or four round trips of a
     simple read. A route that writes, locks, or needs one snapshot must not carry it."""
     setattr(endpoint, READS_ONLY, True)
     return endpoint

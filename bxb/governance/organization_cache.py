@@ -60,11 +60,12 @@ def forget_organizations() -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_statement(state: ORMExecuteState) -> None:
-    """An ORM update or delete of organizations empties the cache."""
+    """An ORM update or delete of organizations empties the cache, now and at commit."""
     if (state.is_update or state.is_delete) and any(
         mapper.class_ is Organization for mapper in state.all_mappers
     ):
         forget_organizations()
+        state.session.info[_CHANGED] = True
 
 
 @event.listens_for(Session, "after_flush")

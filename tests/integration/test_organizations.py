@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -183,3 +183,24 @@ async def test_the_organization_row_is_read_once_per_ttl_and_changes_here_show_a
     organization_cache.forget_organizations()  # as after the TTL
     fresh = (await client.get("/api/v1/organizations", headers=tenant_a.headers)).json()
     assert fresh["organization"]["name"] == "Org A2"
+
+
+async def test_a_row_cached_between_a_change_and_its_commit_is_forgotten_at_the_commit(
+    tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(organization_cache, "ORGANIZATION_CACHE_TTL_SECONDS", 60.0)
+    organization_cache.forget_organizations()
+    org_id = tenant_a.organization_id
+    async with sessions() as writer:
+        await writer.execute(
+            update(Organization).where(Organization.id == org_id).values(name="Org A2")
+        )
+        async with sessions() as reader:  # another request, before the commit
+            before = await organization_cache.organization_in(reader, org_id)
+            assert before is not None
+            assert before.name == "Org A"
+        await writer.commit()
+    async with sessions() as reader:
+        after = await organization_cache.organization_in(reader, org_id)
+        assert after is not None
+        assert after.name == "Org A2"
