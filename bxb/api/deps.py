@@ -43,10 +43,10 @@ def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; the route commits what it writes. A route marked
     `reads_only` gets an autocommit session: no BEGIN and ROLLBACK round trips."""
-    sessions = _sessions(request)
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    sessions = _sessions(request)
     if getattr(endpoint, READS_ONLY, False):
-        sessions = getattr(request.app.state, "read_sessions", sessions)
+        sessions = request.app.state.read_sessions
     async with sessions() as session:
         yield session
 

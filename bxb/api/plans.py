@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
+from sqlalchemy.sql.base import ExecutableOption
 
 from bxb.api import plan_cascade
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep, reads_only
@@ -76,8 +77,12 @@ def _live_plans(org: Organization) -> Any:
     )
 
 
-async def find_plan(session: AsyncSession, org: Organization, code: str) -> Plan:
-    plan: Plan | None = await session.scalar(_live_plans(org).where(Plan.code == code))
+async def find_plan(
+    session: AsyncSession, org: Organization, code: str, *options: ExecutableOption
+) -> Plan:
+    plan: Plan | None = await session.scalar(
+        _live_plans(org).where(Plan.code == code).options(*options)
+    )
     if plan is None:
         raise not_found("plan")
     return plan
@@ -313,9 +318,7 @@ async def list_plans(org: OrgDep, session: SessionDep, page: PageDep) -> dict[st
 @router.get("/plans/{code}")
 @reads_only
 async def get_plan(code: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
-    plan = await session.scalar(_live_plans(org).where(Plan.code == code).options(_SHOWN))
-    if plan is None:
-        raise not_found("plan")
+    plan = await find_plan(session, org, code, _SHOWN)
     return {"plan": (await _render(session, org, [plan]))[0]}
 
 
