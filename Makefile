@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LINTED := bxb tests worker.py $(wildcard bench/*.py)
 
-.PHONY: up install test lint typecheck pytest openapi test-chaos test-fuzz test-properties bench clean \
+.PHONY: up install test lint typecheck pytest openapi test-chaos test-fuzz test-properties bench bench-scale clean \
 	web web-if-node web-check web-api browser
 
 $(STAMP): pyproject.toml constraints.txt
@@ -107,6 +107,13 @@ test-fuzz: $(STAMP)
 
 bench: $(STAMP)
 	@echo "see bench/README.md for each benchmark"
+
+## Scale: SUBSCRIPTIONS customers and subscriptions through the API, held, then billed in one
+## cycle (bench/scale.py; hours at 100,000 on 2 cores). DEADLINE=HH:MM (UTC) stops it in time,
+## keeping what it measured; a small version is in `make test` (tests/integration/test_scale_bench.py).
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py --subscriptions $${SUBSCRIPTIONS:-100000} \
+		$${DEADLINE:+--deadline $$DEADLINE}
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* htmlcov
