@@ -289,8 +289,8 @@ class EmbeddedTemporal:
             "--log-level",
             "warn",
             # SQLite's default rollback journal creates, syncs and deletes a file per
-            # transaction: the write-ahead log costs each workflow about 30 % less CPU, and
-            # with synchronous=FULL every commit is still on disk before it is answered.
+            # transaction: with a write-ahead log the server spends about 30 % less CPU per
+            # workflow, and with synchronous=FULL every commit is on disk before its answer.
             "--sqlite-pragma",
             "journal_mode=wal",
             "--sqlite-pragma",
