@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bxb.core.settings import Settings
@@ -45,6 +45,11 @@ def chromium_path() -> str:
     if found is None:
         pytest.fail("Chromium is not installed: run `make browser` (apt-get install chromium)")
     return found
+
+
+# A page waits on the whole stack (PostgreSQL, Temporal, the worker) on a 2-core machine
+# that `make test` also loads: five seconds, Playwright's default, is too short there.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
