@@ -11,15 +11,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
-from bxb.api.errors import not_found, validation_error
+from bxb.api.errors import validation_error
+from bxb.core.subscribing import shown_subscription
 from bxb.core.subscriptions import plan_snapshot, query_view
 from bxb.inputs.bounds import SignedCents
 from bxb.ledger.lifetime_usage import current_usage_cents, lifetime_usage, set_historical_usage
 from bxb.ledger.progressive import period_usage_request
-from bxb.models import Organization, Plan, Subscription
+from bxb.models import Organization, Plan
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 
@@ -34,25 +34,6 @@ class LifetimeUsageBody(BaseModel):
     lifetime_usage: LifetimeUsageIn
 
 
-async def _subscription(session: SessionDep, org: Organization, external_id: str) -> Subscription:
-    """The subscription's current segment: active, else pending, else the latest."""
-    rows = list(
-        await session.scalars(
-            select(Subscription)
-            .where(Subscription.organization_id == org.id, Subscription.external_id == external_id)
-            .order_by(Subscription.updated_at.desc())
-            .execution_options(populate_existing=True)
-        )
-    )
-    for status in ("active", "pending"):
-        for row in rows:
-            if row.status == status:
-                return row
-    if not rows:
-        raise not_found("subscription")
-    return rows[0]
-
-
 async def _render(
     request: Request,
     org: Organization,
@@ -61,7 +42,7 @@ async def _render(
     settings: SettingsDep,
     external_id: str,
 ) -> dict[str, Any]:
-    row = await _subscription(session, org, external_id)
+    row = await shown_subscription(session, org.id, external_id)
     if row.status != "active":  # nothing is being used: the plan it had, no current usage
         plan = await session.get(Plan, row.plan_id)
         assert plan is not None
@@ -119,7 +100,7 @@ async def update_lifetime_usage(
         raise validation_error({"external_historical_usage_amount_cents": ["value_is_mandatory"]})
     if amount < 0:
         raise validation_error({"historical_usage_amount_cents": ["value_is_out_of_range"]})
-    await _subscription(session, org, external_id)  # 404 before any write
+    await shown_subscription(session, org.id, external_id)  # 404 before any write
     await set_historical_usage(session, org.id, external_id, amount)
     await session.commit()
     return await _render(request, org, session, temporal, settings, external_id)

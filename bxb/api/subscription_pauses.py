@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, validation_error
-from bxb.api.subscriptions import _current_row
+from bxb.core.subscribing import shown_subscription
 from bxb.core.subscriptions import WorkflowRequestError, send_update
 from bxb.inputs.bounds import AwareInstant
 from bxb.lago_objects.subscriptions import subscription_object
@@ -68,7 +68,7 @@ async def _send(
     update: str,
     request: Command,
 ) -> dict[str, Any]:
-    row = await _current_row(session, org, external_id)  # 404 for another organization's
+    row = await shown_subscription(session, org.id, external_id)  # 404 for another organization's
     if row.status in ("terminated", "canceled"):
         raise validation_error({"subscription": [TERMINATED]})
     try:
@@ -81,7 +81,9 @@ async def _send(
         )
     except WorkflowRequestError as exc:
         raise _refused(exc) from exc
-    return {"subscription": subscription_object(await _current_row(session, org, external_id))}
+    return {
+        "subscription": subscription_object(await shown_subscription(session, org.id, external_id))
+    }
 
 
 @router.post("/subscriptions/{external_id}/pause")

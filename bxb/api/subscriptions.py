@@ -7,7 +7,7 @@ the Postgres mirror that the workflow's activities keep for listing and filterin
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -16,25 +16,24 @@ from sqlalchemy import select
 
 from bxb.api.customers import find_customer
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep, reads_only
-from bxb.api.errors import ApiError, not_found, validation_error
+from bxb.api.errors import not_found, validation_error
 from bxb.api.pagination import PageDep, paginate
 from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, override_currency
 from bxb.api.plans import find_plan
-from bxb.core.subscriptions import (
-    WorkflowRequestError,
-    change_plan,
-    initial_state,
-    live_rows,
-    pinned_snapshot,
-    send_update,
-    start_subscription,
+from bxb.core.subscribing import (
+    SubscriptionTerms,
+    WorkflowSettings,
+    refusal,
+    shown_subscription,
+    subscribe,
 )
+from bxb.core.subscriptions import WorkflowRequestError, live_rows, send_update
 from bxb.governance.audit.recorder import record_activity
 from bxb.governance.audit.resources import plain
 from bxb.inputs.bounds import AwareInstant, column_length, fits
 from bxb.lago_objects.subscriptions import subscription_object
-from bxb.models import Customer, Organization, Plan, Subscription, TestClock
-from bxb.workflows.state import CreateRequest, TerminateRequest, UpdateRequest
+from bxb.models import Subscription
+from bxb.workflows.state import TerminateRequest, UpdateRequest
 from bxb.workflows.subscription import workflow_id
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
@@ -76,43 +75,6 @@ class SubscriptionUpdateBody(BaseModel):
     subscription: SubscriptionUpdate
 
 
-async def _current_row(session: SessionDep, org: Organization, external_id: str) -> Subscription:
-    """The row a GET shows: the active (or paused) one, else pending, else the latest
-    ended one.
-
-    Read afresh: the workflow's activity has just written it in another transaction.
-    """
-    rows = list(
-        await session.scalars(
-            select(Subscription)
-            .where(Subscription.organization_id == org.id, Subscription.external_id == external_id)
-            .order_by(Subscription.updated_at.desc())
-            .execution_options(populate_existing=True)
-        )
-    )
-    for status in ("active", "paused", "pending"):
-        for row in rows:
-            if row.status == status:
-                return row
-    if not rows:
-        raise not_found("subscription")
-    return rows[0]
-
-
-def _refused(exc: WorkflowRequestError) -> ApiError:
-    return validation_error({"subscription": [str(exc)]})
-
-
-async def _now_for(session: SessionDep, customer: Customer) -> tuple[datetime, datetime | None]:
-    """ "Now" for a customer: its test clock's frozen time, else the wall clock."""
-    if customer.test_clock_id is None:
-        return datetime.now(UTC), None
-    clock = await session.get(TestClock, customer.test_clock_id)
-    if clock is None:
-        raise validation_error({"test_clock_id": ["test_clock_not_found"]})
-    return clock.frozen_time, clock.frozen_time
-
-
 @router.post("/subscriptions")
 async def create_subscription(
     body: SubscriptionCreateBody,
@@ -125,61 +87,34 @@ async def create_subscription(
     customer = await find_customer(session, org.id, data.external_customer_id)
     plan = await find_plan(session, org, data.plan_code)
     currency = override_currency(plan, data.plan_overrides)
-    if customer.currency is not None and customer.currency != currency:
-        raise validation_error({"currency": ["currencies_does_not_match"]})
-    existing = await live_rows(session, org.id, data.external_id)
-    if data.plan_overrides is not None and (not existing or existing[0].plan_code != plan.code):
-        # Lago: the overrides make a child plan of this subscription's own.
-        plan = await create_override_plan(session, org, plan, data.plan_overrides)
-    if customer.currency is None:
-        customer.currency = currency  # the first subscription fixes it (Lago)
-    await session.commit()
-    if plan.parent_id is not None:
-        session.expunge(plan)
-        reloaded = await session.get(Plan, plan.id)
-        assert reloaded is not None
-        plan = reloaded
-    client = await temporal.client()
-    wait = settings.workflow_update_timeout
-    snapshot = await pinned_snapshot(session, plan)
-    try:
-        if existing:
-            current = existing[0]
-            if current.external_customer_id != customer.external_id:
-                raise validation_error({"external_id": ["value_already_exist"]})
-            if current.plan_code != plan.code:
-                await change_plan(client, current, plan, name=data.name, wait=wait, session=session)
-        else:
-            now, clock_time = await _now_for(session, customer)
-            state = initial_state(
-                organization=org,
-                customer=customer,
-                plan=snapshot,
-                external_id=data.external_id,
-                name=data.name,
-                billing_time=data.billing_time,
-                subscription_at=data.subscription_at or now,
-                ending_at=data.ending_at,
-                clock_time=clock_time,
-            )
-            # As in Lago: an end after the start, and not in the past (even when backdated).
-            if data.ending_at is not None and data.ending_at <= max(state.subscription_at, now):
-                raise validation_error({"ending_at": ["invalid_date"]})
-            request = CreateRequest(plan=snapshot, name=data.name, ending_at=data.ending_at)
-            queue = settings.temporal_task_queue
-            # Nothing is pending: end the read transaction so that its connection goes back
-            # to the pool while the workflow starts (up to the wait, under load).
-            await session.commit()
-            await start_subscription(client, queue, state, request, wait=wait)
-    except WorkflowRequestError as exc:
-        raise _refused(exc) from exc
-    row = await _current_row(session, org, data.external_id)
-    if not existing:
+    live = await live_rows(session, org.id, data.external_id)
+    overrides = data.plan_overrides
+    own_plan = (
+        None if overrides is None else partial(create_override_plan, session, org, plan, overrides)
+    )
+    row = await subscribe(
+        session,
+        temporal,
+        WorkflowSettings(settings.temporal_task_queue, settings.workflow_update_timeout),
+        organization=org,
+        customer=customer,
+        plan=plan,
+        currency=currency,
+        live=live,
+        terms=SubscriptionTerms(
+            external_id=data.external_id,
+            name=data.name,
+            billing_time=data.billing_time,
+            subscription_at=data.subscription_at,
+            ending_at=data.ending_at,
+        ),
+        own_plan=own_plan,
+    )
+    if not live:
         await _audited(session, row, "created", "started")
-    elif existing[0].plan_code != row.plan_code:
-        await _audited(
-            session, row, "updated", changes={"plan_code": [existing[0].plan_code, row.plan_code]}
-        )
+    elif live[0].plan_code != row.plan_code:
+        changes = {"plan_code": [live[0].plan_code, row.plan_code]}
+        await _audited(session, row, "updated", changes=changes)
     return {"subscription": subscription_object(row)}
 
 
@@ -225,7 +160,9 @@ async def list_subscriptions(
 @router.get("/subscriptions/{external_id}")
 @reads_only
 async def get_subscription(external_id: str, org: OrgDep, session: SessionDep) -> dict[str, Any]:
-    return {"subscription": subscription_object(await _current_row(session, org, external_id))}
+    return {
+        "subscription": subscription_object(await shown_subscription(session, org.id, external_id))
+    }
 
 
 @router.put("/subscriptions/{external_id}")
@@ -256,8 +193,8 @@ async def update_subscription(
             wait=settings.workflow_update_timeout,
         )
     except WorkflowRequestError as exc:
-        raise _refused(exc) from exc
-    row = await _current_row(session, org, external_id)
+        raise refusal(exc) from exc
+    row = await shown_subscription(session, org.id, external_id)
     after = {"name": row.name, "ending_at": row.ending_at}
     changes = {
         key: [plain(before[key]), plain(after[key])] for key in before if before[key] != after[key]
@@ -287,7 +224,7 @@ async def terminate_subscription(
             wait=settings.workflow_update_timeout,
         )
     except WorkflowRequestError as exc:
-        raise _refused(exc) from exc
+        raise refusal(exc) from exc
     terminated = await session.get(Subscription, rows[0].id, populate_existing=True)
     assert terminated is not None
     await _audited(

@@ -240,3 +240,28 @@ async def test_plan_update_with_cascade_updates(
     # Without the flag, nothing reaches them.
     await ok(client, tenant_a, "PUT", "/api/v1/plans/pro", {"plan": {"amount_cents": 100}})
     assert (await state(kept))[0] == 6000
+
+
+async def test_a_refused_subscription_writes_nothing(
+    client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """An external_id live for another customer is refused before anything is written: not
+    the customer's currency (its first subscription would fix it), not an override plan."""
+    made = await catalog(client, tenant_a)
+    await subscription_on(client, sessions, tenant_a, uuid.UUID(made["plan"]["lago_id"]))
+    await ok(client, tenant_a, "POST", "/api/v1/customers", {"customer": {"external_id": "cus_2"}})
+    body = {
+        "external_customer_id": "cus_2",
+        "plan_code": "pro",
+        "external_id": "sub_9",  # cus_9's
+        "plan_overrides": {"amount_cents": 100},
+    }
+    code, answer = await status_of(
+        client, tenant_a, "POST", "/api/v1/subscriptions", {"subscription": body}
+    )
+    assert (code, answer["error_details"]) == (422, {"external_id": ["value_already_exist"]})
+    customer = await ok(client, tenant_a, "GET", "/api/v1/customers/cus_2")
+    assert customer["customer"]["currency"] is None
+    async with sessions() as session:
+        children = await session.scalars(select(Plan.id).where(Plan.parent_id.is_not(None)))
+        assert list(children) == []
