@@ -75,9 +75,10 @@ typecheck: $(STAMP)
 
 ## Test files are shared among PYTEST_WORKERS processes (pytest-xdist), each with its own
 ## PostgreSQL, Temporal and localstripe; PYTEST_WORKERS=0 runs them in this process.
+## The 25 slowest tests are listed at the end: where to look when the run grows.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP) browser web
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 \
 	--cov --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 ## Regenerate docs/openapi.json after changing a route (a test fails until it matches).
