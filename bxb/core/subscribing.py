@@ -92,14 +92,21 @@ async def subscribe(
 
     `currency` is what the subscription bills in (the plan's, or its override's).
     `own_plan` writes the subscription's own child plan from the request's plan_overrides
-    (uncommitted; it may answer 422): called only when the subscription starts or changes
-    plan, after the checks that need no write. It is committed here with the currency the
-    customer's first subscription fixes.
+    (uncommitted; it may answer 422). It is called only when the subscription starts or
+    changes plan, after every check that needs no write, and committed here with the
+    currency the customer's first subscription fixes: a refusal writes nothing.
     """
     if customer.currency is not None and customer.currency != currency:
         raise validation_error({"currency": ["currencies_does_not_match"]})
     if live and live[0].external_customer_id != customer.external_id:
         raise validation_error({"external_id": ["value_already_exist"]})
+    if not live:
+        clock_time = await _clock_time(session, customer)
+        now = clock_time or datetime.now(UTC)
+        starts_at = terms.subscription_at or now
+        # As in Lago: an end after the start, and not in the past (even when backdated).
+        if terms.ending_at is not None and terms.ending_at <= max(starts_at, now):
+            raise validation_error({"ending_at": ["invalid_date"]})
     if own_plan is not None and (not live or live[0].plan_code != plan.code):
         plan = await own_plan()  # Lago: the overrides make a plan of the subscription's own
     if customer.currency is None:
@@ -120,8 +127,6 @@ async def subscribe(
                     client, live[0], plan, name=terms.name, wait=workflows.wait, session=session
                 )
         else:
-            clock_time = await _clock_time(session, customer)
-            now = clock_time or datetime.now(UTC)
             state = initial_state(
                 organization=organization,
                 customer=customer,
@@ -129,13 +134,10 @@ async def subscribe(
                 external_id=terms.external_id,
                 name=terms.name,
                 billing_time=terms.billing_time,
-                subscription_at=terms.subscription_at or now,
+                subscription_at=starts_at,
                 ending_at=terms.ending_at,
                 clock_time=clock_time,
             )
-            # As in Lago: an end after the start, and not in the past (even when backdated).
-            if terms.ending_at is not None and terms.ending_at <= max(state.subscription_at, now):
-                raise validation_error({"ending_at": ["invalid_date"]})
             request = CreateRequest(plan=snapshot, name=terms.name, ending_at=terms.ending_at)
             # Nothing is pending: end the read transaction so that its connection goes back
             # to the pool while the workflow starts (up to the wait, under load).

@@ -245,8 +245,9 @@ async def test_plan_update_with_cascade_updates(
 async def test_a_refused_subscription_writes_nothing(
     client: httpx.AsyncClient, tenant_a: Tenant, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """An external_id live for another customer is refused before anything is written: not
-    the customer's currency (its first subscription would fix it), not an override plan."""
+    """An external_id live for another customer, or an end in the past, is refused before
+    anything is written: not the customer's currency (its first subscription would fix
+    it), not an override plan."""
     made = await catalog(client, tenant_a)
     await subscription_on(client, sessions, tenant_a, uuid.UUID(made["plan"]["lago_id"]))
     await ok(client, tenant_a, "POST", "/api/v1/customers", {"customer": {"external_id": "cus_2"}})
@@ -260,6 +261,12 @@ async def test_a_refused_subscription_writes_nothing(
         client, tenant_a, "POST", "/api/v1/subscriptions", {"subscription": body}
     )
     assert (code, answer["error_details"]) == (422, {"external_id": ["value_already_exist"]})
+    # An end before the start, for a new external_id: refused before any write too.
+    body |= {"external_id": "sub_new", "ending_at": "2020-01-01T00:00:00Z"}
+    code, answer = await status_of(
+        client, tenant_a, "POST", "/api/v1/subscriptions", {"subscription": body}
+    )
+    assert (code, answer["error_details"]) == (422, {"ending_at": ["invalid_date"]})
     customer = await ok(client, tenant_a, "GET", "/api/v1/customers/cus_2")
     assert customer["customer"]["currency"] is None
     async with sessions() as session:
