@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bxb.api.deps import OrgDep, SessionDep, SettingsDep, TemporalDep
 from bxb.api.errors import ApiError, validation_error
-from bxb.core.subscribing import shown_subscription
+from bxb.core.subscribing import refusal, shown_subscription
 from bxb.core.subscriptions import WorkflowRequestError, send_update
 from bxb.inputs.bounds import AwareInstant
 from bxb.lago_objects.subscriptions import subscription_object
@@ -54,9 +54,9 @@ class ResumeBody(BaseModel):
 
 
 def _refused(exc: WorkflowRequestError) -> ApiError:
-    code = str(exc)
-    field = "resume_at" if code == INVALID_DATE else "subscription"
-    return validation_error({field: [code]})
+    if str(exc) == INVALID_DATE:  # the resume_at asked for
+        return validation_error({"resume_at": [INVALID_DATE]})
+    return refusal(exc)
 
 
 async def _send(

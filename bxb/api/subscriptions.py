@@ -22,7 +22,6 @@ from bxb.api.plan_overrides import PlanOverridesIn, create_override_plan, overri
 from bxb.api.plans import find_plan
 from bxb.core.subscribing import (
     SubscriptionTerms,
-    WorkflowSettings,
     refusal,
     shown_subscription,
     subscribe,
@@ -95,7 +94,7 @@ async def create_subscription(
     row = await subscribe(
         session,
         temporal,
-        WorkflowSettings(settings.temporal_task_queue, settings.workflow_update_timeout),
+        settings,
         organization=org,
         customer=customer,
         plan=plan,

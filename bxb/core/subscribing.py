@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bxb.core.settings import Settings
 from bxb.core.subscriptions import change_plan, initial_state, pinned_snapshot, start_subscription
 from bxb.core.temporal import TemporalConnector
 from bxb.core.workflow_calls import WorkflowRequestError
@@ -33,12 +34,6 @@ class SubscriptionTerms:
     billing_time: str = "calendar"
     subscription_at: datetime | None = None
     ending_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class WorkflowSettings:
-    task_queue: str
-    wait: float  # seconds an update may take before the request answers it as busy
 
 
 def refusal(exc: WorkflowRequestError) -> ApiError:
@@ -77,7 +72,7 @@ async def shown_subscription(
 async def subscribe(
     session: AsyncSession,
     temporal: TemporalConnector,
-    workflows: WorkflowSettings,
+    settings: Settings,
     *,
     organization: Organization,
     customer: Customer,
@@ -119,12 +114,13 @@ async def subscribe(
         assert reloaded is not None
         plan = reloaded
     client = await temporal.client()  # after the checks: a 422 needs no Temporal
+    wait = settings.workflow_update_timeout
     snapshot = await pinned_snapshot(session, plan)
     try:
         if live:
             if live[0].plan_code != plan.code:
                 await change_plan(
-                    client, live[0], plan, name=terms.name, wait=workflows.wait, session=session
+                    client, live[0], plan, name=terms.name, wait=wait, session=session
                 )
         else:
             state = initial_state(
@@ -143,7 +139,7 @@ async def subscribe(
             # to the pool while the workflow starts (up to the wait, under load).
             await session.commit()
             await start_subscription(
-                client, workflows.task_queue, state, request, wait=workflows.wait
+                client, settings.temporal_task_queue, state, request, wait=wait
             )
     except WorkflowRequestError as exc:
         raise refusal(exc) from exc
